@@ -1,0 +1,488 @@
+"""The Open Connectors platform client.
+
+One timeout policy, one exception class per kind of failure, and one rule above all: a request
+that creates something is never sent twice by this code. GETs may be retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+import urllib3.exceptions
+from pydantic import SecretStr
+
+from core.app_info import USER_AGENT
+from core.errors import (
+    WSDL_MESSAGE_MARK,
+    WSDL_NEXT_STEP,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    InsecureUrlError,
+    MalformedResponseError,
+    NetworkError,
+    NotFoundError,
+    OpenConnectorsError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    ServerError,
+    UnexpectedResponseError,
+)
+from core.hosts import ApiRootError, api_root
+from core.instance import Instance
+from core.models import Account, InstanceDraft
+
+log = logging.getLogger(__name__)
+
+# (connect, read) in seconds. Creating an instance makes Open Connectors log in to ConnectWise,
+# which can take a while, hence the generous read bound.
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 60.0)
+MAX_BODY_BYTES = 8 * 1024 * 1024
+PAGE_SIZE = 200
+NEXT_PAGE_HEADER = "Elements-Next-Page-Token"
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+MAX_RETRY_AFTER = 30.0
+# Clock skew allowed when matching "created since the attempt began" against the server's clock.
+RECONCILE_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: requests.structures.CaseInsensitiveDict[str]
+    data: Any
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """Sets the Authorization header; its repr never shows the value."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._value
+        return request
+
+    def __repr__(self) -> str:
+        return "_HeaderAuth(<hidden>)"
+
+
+def _text(secret: str | SecretStr) -> str:
+    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+
+def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the connection failed before any byte of the request left this machine."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
+        return True
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return True
+    reason: Any = exc.args[0] if exc.args else None
+    if isinstance(reason, urllib3.exceptions.MaxRetryError):
+        reason = reason.reason
+    return isinstance(
+        reason,
+        urllib3.exceptions.NewConnectionError
+        | urllib3.exceptions.ConnectTimeoutError
+        | urllib3.exceptions.SSLError
+        | urllib3.exceptions.ProxyError,
+    )
+
+
+def _network_message(exc: Exception, host: str) -> str:
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"A secure connection to {host} could not be set up (certificate or TLS problem)."
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"{host} did not accept a connection in time."
+    text = repr(exc)
+    if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
+        return f"The host name {host} could not be found (DNS)."
+    if "Connection refused" in text or "ConnectionRefused" in text:
+        return f"{host} refused the connection."
+    return f"Could not connect to {host}."
+
+
+class OpenConnectorsClient:
+    """Talks to ``<base_url>`` = ``https://<host>/elements/api-v2``.
+
+    >>> client = OpenConnectorsClient(
+    ...     "https://api.openconnectors.us2.ext.hana.ondemand.com/elements/api-v2", us, os_)
+    >>> instance = client.create_instance(draft)
+    >>> instance.id, instance.token
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        user_secret: str | SecretStr,
+        organization_secret: str | SecretStr,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        session: requests.Session | None = None,
+        get_attempts: int = 3,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        try:
+            self.base_url = api_root(base_url)
+        except ApiRootError as exc:
+            raise InsecureUrlError(str(exc)) from None
+        self.host = urlsplit(self.base_url).netloc
+        self._user_secret = _text(user_secret)
+        self._organization_secret = _text(organization_secret)
+        self.timeout = timeout
+        self._session = session or requests.Session()
+        self._get_attempts = max(1, get_attempts)
+        self._backoff = backoff
+        self._sleep = sleep
+        self._max_body_bytes = max_body_bytes
+
+    @classmethod
+    def from_account(cls, account: Account, **kwargs: Any) -> OpenConnectorsClient:
+        return cls(account.api_root, account.user_secret, account.organization_secret, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"OpenConnectorsClient({self.base_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> OpenConnectorsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def _auth(self, element_token: str | None) -> _HeaderAuth:
+        value = f"User {self._user_secret}, Organization {self._organization_secret}"
+        if element_token:
+            value += f", Element {element_token}"
+        return _HeaderAuth(value)
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        element_token: str | None = None,
+    ) -> _Answer:
+        """Send one request; GETs are retried on transient faults, nothing else ever is."""
+        attempts = self._get_attempts if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._send_once(method, path, params, body, element_token)
+            except (RateLimitedError, ServerError, NetworkError) as exc:
+                retryable = isinstance(exc, NetworkError) or exc.status in RETRYABLE_STATUSES
+                if attempt == attempts or not retryable:
+                    raise
+                delay = self._backoff * (2 ** (attempt - 1))
+                if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
+                    delay = min(max(delay, exc.retry_after), MAX_RETRY_AFTER)
+                log.info(
+                    "%s %s failed (%s), retry %d in %.1fs", method, path, exc.title, attempt, delay
+                )
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        body: Any,
+        element_token: str | None,
+    ) -> _Answer:
+        url = self.base_url + path
+        headers = self._headers()
+        data: bytes | None = None
+        if body is not None:
+            data = json.dumps(body).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        creates = method != "GET"
+        started = time.monotonic()
+        try:
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                # Passing auth also stops requests from replacing our header with ~/.netrc's.
+                auth=self._auth(element_token),
+                timeout=self.timeout,
+                allow_redirects=False,  # a redirect must never carry our Authorization header on
+                stream=True,
+            )
+        except requests.exceptions.ConnectionError as exc:
+            if _never_sent(exc):
+                raise NetworkError(_network_message(exc, self.host)) from None
+            if creates:
+                raise OutcomeUnknownError(
+                    f"The connection to {self.host} broke after the request was sent."
+                ) from None
+            raise NetworkError(f"The connection to {self.host} broke.") from None
+        except requests.exceptions.Timeout:
+            if creates:
+                raise OutcomeUnknownError(
+                    f"{self.host} did not answer within {self.timeout[1]:.0f} s."
+                ) from None
+            raise NetworkError(f"{self.host} did not answer in time.") from None
+        except requests.exceptions.RequestException:
+            raise NetworkError(f"The request to {self.host} could not be sent.") from None
+        with response:
+            try:
+                raw = self._read_body(response, started)
+            except OpenConnectorsError as exc:
+                if creates and response.status_code < 300:
+                    raise OutcomeUnknownError(
+                        f"{self.host} accepted the request, but its answer could not be read "
+                        f"({exc.message})"
+                    ) from None
+                raise
+        log.debug(
+            "%s %s -> %d (%.0f ms)",
+            method,
+            path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return self._interpret(response, raw)
+
+    def _read_body(self, response: requests.Response, started: float) -> bytes:
+        """Read at most max_body_bytes, within the read timeout as a whole (not per chunk)."""
+        deadline = started + self.timeout[0] + self.timeout[1]
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > self._max_body_bytes:
+                    raise MalformedResponseError(
+                        f"the answer is larger than {self._max_body_bytes // (1024 * 1024)} MB"
+                    )
+                if time.monotonic() > deadline:
+                    raise NetworkError("the answer arrived too slowly")
+                chunks.append(chunk)
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
+            raise NetworkError(f"the connection to {self.host} broke while reading") from None
+        return b"".join(chunks)
+
+    def _interpret(self, response: requests.Response, raw: bytes) -> _Answer:
+        status = response.status_code
+        data: Any = None
+        parsed = False
+        if raw.strip():
+            try:
+                data = json.loads(raw)
+                parsed = True
+            except (ValueError, UnicodeDecodeError):
+                parsed = False
+        if 200 <= status < 300:
+            if raw.strip() and not parsed:
+                raise MalformedResponseError(
+                    f"{self.host} answered with something that is not JSON "
+                    "(perhaps a proxy or login page).",
+                    status=status,
+                )
+            return _Answer(status, response.headers, data)
+        raise self._error_for(response, data if parsed else None)
+
+    def _error_for(self, response: requests.Response, data: Any) -> OpenConnectorsError:
+        status = response.status_code
+        info = data if isinstance(data, dict) else {}
+        server_message = info.get("message") if isinstance(info.get("message"), str) else None
+        provider = info.get("providerMessage")
+        provider_message = provider if isinstance(provider, str) and provider else None
+        request_id = info.get("requestId") if isinstance(info.get("requestId"), str) else None
+        common: dict[str, Any] = {
+            "status": status,
+            "request_id": request_id,
+            "provider_message": provider_message,
+        }
+        if data is None:
+            fallback = (
+                f"{self.host} answered {status} {response.reason or ''}".strip()
+                + " with a page that is not from Open Connectors (perhaps a proxy)."
+            )
+        else:
+            fallback = f"{self.host} answered {status} {response.reason or ''}".strip() + "."
+        message = server_message or fallback
+        if 300 <= status < 400:
+            target = urlsplit(response.headers.get("Location", "")).netloc or "another address"
+            return UnexpectedResponseError(
+                f"{self.host} redirected to {target}. The request was not followed, "
+                "so your secrets were not sent there.",
+                **common,
+            )
+        if status == 400:
+            text = f"{server_message or ''} {provider_message or ''}".lower()
+            next_step = WSDL_NEXT_STEP if WSDL_MESSAGE_MARK in text else ""
+            return BadRequestError(message, next_step=next_step, **common)
+        if status == 401:
+            return AuthenticationError(
+                server_message
+                or "Open Connectors did not accept the user and organization secrets.",
+                **common,
+            )
+        classes: dict[int, type[OpenConnectorsError]] = {
+            403: ForbiddenError,
+            404: NotFoundError,
+            409: ConflictError,
+        }
+        if status in classes:
+            return classes[status](message, **common)
+        if status == 429:
+            return RateLimitedError(
+                server_message or f"{self.host} is limiting requests.",
+                retry_after=_retry_after(response.headers.get("Retry-After")),
+                **common,
+            )
+        if status >= 500:
+            return ServerError(message, **common)
+        return UnexpectedResponseError(message, **common)
+
+    # --- instances -------------------------------------------------------------------------
+
+    def create_instance(self, draft: InstanceDraft) -> Instance:
+        """``POST /instances``. Sent once; on OutcomeUnknownError call `reconcile_create`."""
+        answer = self._request("POST", "/instances", body=draft.request_body())
+        return Instance.from_json(answer.data, require_token=True)
+
+    def get_instance(self, instance_id: int | str) -> Instance:
+        answer = self._request("GET", f"/instances/{_segment(instance_id)}")
+        return Instance.from_json(answer.data)
+
+    def iter_instance_pages(
+        self,
+        *,
+        search_text: str | None = None,
+        tags: list[str] | tuple[str, ...] = (),
+        page_size: int = PAGE_SIZE,
+    ) -> Iterator[list[Instance]]:
+        """Yield pages of instances, following the next-page token. No match → nothing."""
+        params: dict[str, Any] = {"pageSize": page_size}
+        if search_text:
+            params["searchText"] = search_text
+        if tags:
+            params["tags[]"] = list(tags)
+        seen_tokens: set[str] = set()
+        while True:
+            try:
+                answer = self._request("GET", "/instances", params=params)
+            except NotFoundError:
+                return  # Open Connectors answers 404 when nothing matches
+            if not isinstance(answer.data, list):
+                raise MalformedResponseError("The server's instance list is not a list.")
+            yield [Instance.from_json(item) for item in answer.data]
+            token = answer.headers.get(NEXT_PAGE_HEADER)
+            if not token or token in seen_tokens or not answer.data:
+                return
+            seen_tokens.add(token)  # a server repeating a token must not loop us forever
+            params["nextPage"] = token
+
+    def list_instances(
+        self, *, search_text: str | None = None, tags: list[str] | tuple[str, ...] = ()
+    ) -> list[Instance]:
+        return [
+            i for page in self.iter_instance_pages(search_text=search_text, tags=tags) for i in page
+        ]
+
+    def find_instances_by_name(
+        self, name: str, *, created_since: datetime | None = None
+    ) -> list[Instance]:
+        """Instances whose name is exactly `name` (searchText matches substrings)."""
+        found = [i for i in self.list_instances(search_text=name) if i.name == name]
+        if created_since is not None:
+            floor = created_since - RECONCILE_SKEW
+            found = [i for i in found if i.created_date is None or i.created_date >= floor]
+        return found
+
+    def reconcile_create(self, name: str, attempt_started: datetime) -> Instance | None:
+        """After an unknown outcome: the instance that attempt created, if any, with its token."""
+        found = self.find_instances_by_name(name, created_since=attempt_started)
+        if not found:
+            return None
+        newest = max(found, key=lambda i: (i.created_date or attempt_started, str(i.id)))
+        return newest if newest.token else self.get_instance(newest.id)
+
+    def update_instance(
+        self,
+        instance_id: int | str,
+        *,
+        name: str | None = None,
+        tags: list[str] | tuple[str, ...] | None = None,
+        configuration: dict[str, Any] | None = None,
+    ) -> Instance:
+        """``PATCH /instances/{id}``: only what is given changes; tags replace all tags."""
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if tags is not None:
+            body["tags"] = list(tags)
+        if configuration:
+            body["configuration"] = configuration
+        answer = self._request("PATCH", f"/instances/{_segment(instance_id)}", body=body)
+        return Instance.from_json(answer.data)
+
+    def set_events(
+        self,
+        instance_id: int | str,
+        *,
+        enabled: bool,
+        callback_url: str | None = None,
+        signature_key: str | SecretStr | None = None,
+    ) -> Instance:
+        """Turn events on or off through the instance's configuration (API.md §4)."""
+        configuration: dict[str, Any] = {"event.notification.enabled": enabled}
+        if callback_url is not None:
+            configuration["event.notification.callback.url"] = callback_url
+        if signature_key:
+            configuration["event.notification.signature.key"] = _text(signature_key)
+        return self.update_instance(instance_id, configuration=configuration)
+
+    def delete_instance(self, instance_id: int | str) -> None:
+        self._request("DELETE", f"/instances/{_segment(instance_id)}")
+
+    def test_connection(self) -> None:
+        """One cheap authenticated call; raises the typed error when the secrets do not work."""
+        try:
+            self._request("GET", "/instances", params={"pageSize": 1})
+        except NotFoundError:
+            return  # an account without instances
+
+
+def _segment(instance_id: int | str) -> str:
+    return quote(str(instance_id), safe="")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

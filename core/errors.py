@@ -1,0 +1,141 @@
+"""One exception class per kind of failure, each with a message and a next step for the user.
+
+None of these ever carries a secret: messages are built from the server's own error text,
+status codes and our wording, never from the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WSDL_MESSAGE_MARK = "wsdl path"
+WSDL_NEXT_STEP = (
+    "Log in to ConnectWise in a browser and copy the address it sends you to "
+    "(https://…/v2017_2/ConnectWise.aspx?…); paste it into WSDL path: the path is taken from it."
+)
+
+
+class OpenConnectorsError(Exception):
+    """Base of every failure the client reports."""
+
+    title = "Open Connectors request failed"
+    default_next_step = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        next_step: str = "",
+        status: int | None = None,
+        request_id: str | None = None,
+        provider_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.next_step = next_step or self.default_next_step
+        self.status = status
+        self.request_id = request_id
+        self.provider_message = provider_message
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.provider_message:
+            parts.append(f"ConnectWise said: {self.provider_message}")
+        if self.request_id:
+            parts.append(f"Request ID: {self.request_id}")
+        return " — ".join(parts)
+
+    def details(self) -> dict[str, Any]:
+        """Everything the window shows, as plain values."""
+        return {
+            "title": self.title,
+            "message": self.message,
+            "provider_message": self.provider_message,
+            "request_id": self.request_id,
+            "status": self.status,
+            "next_step": self.next_step,
+        }
+
+
+class InsecureUrlError(OpenConnectorsError, ValueError):
+    title = "Address not allowed"
+    default_next_step = "Use the https:// address of your Open Connectors host."
+
+
+class AuthenticationError(OpenConnectorsError):
+    title = "Secrets not accepted"
+    default_next_step = (
+        "Check the user secret and organization secret (Open Connectors: profile menu → "
+        "Secrets) and that the account is for this host."
+    )
+
+
+class ForbiddenError(OpenConnectorsError):
+    title = "Not allowed"
+    default_next_step = "Your account may lack the right, or the instance is disabled."
+
+
+class NotFoundError(OpenConnectorsError):
+    title = "Not found"
+    default_next_step = "It may have been deleted; refresh the list."
+
+
+class ConflictError(OpenConnectorsError):
+    title = "Already exists"
+    default_next_step = "Choose another name, or use the existing instance."
+
+
+class BadRequestError(OpenConnectorsError):
+    """400: the request or the instance's configuration was rejected (provisioning failure)."""
+
+    title = "Instance not created"
+    default_next_step = "Check the values the message names and try again."
+
+
+ProvisioningError = BadRequestError
+
+
+class RateLimitedError(OpenConnectorsError):
+    title = "Too many requests"
+    default_next_step = "Wait a moment and try again."
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(OpenConnectorsError):
+    title = "Open Connectors had a problem"
+    default_next_step = "Try again in a few minutes; if it persists, give support the request ID."
+
+
+class UnexpectedResponseError(OpenConnectorsError):
+    """A status we have no better class for (405, 406, 415, a redirect...)."""
+
+    title = "Unexpected answer"
+    default_next_step = "Check the host address; if it is right, report this with the details."
+
+
+class NetworkError(OpenConnectorsError):
+    """The request never reached the server (DNS, refused, connect timeout, TLS)."""
+
+    title = "Could not reach Open Connectors"
+    default_next_step = "Check the host, your network or proxy, and try again."
+
+
+class OutcomeUnknownError(OpenConnectorsError):
+    """The request may have reached the server, but no answer came back.
+
+    For a create, the instance may exist: look it up (``reconcile_create``) before anything else.
+    """
+
+    title = "No answer: the outcome is unknown"
+    default_next_step = (
+        "The instance may have been created. Check for it before trying again; "
+        "sending it again could create a duplicate."
+    )
+
+
+class MalformedResponseError(OpenConnectorsError):
+    title = "Unreadable answer"
+    default_next_step = "Check the host address (a proxy may be answering); then try again."

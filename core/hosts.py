@@ -1,0 +1,77 @@
+"""Open Connectors hosts and how an API root URL is formed and checked."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+API_PATH = "/elements/api-v2"
+
+
+@dataclass(frozen=True)
+class HostPreset:
+    host: str
+    label: str
+
+
+HOST_PRESETS: tuple[HostPreset, ...] = (
+    HostPreset("api.openconnectors.us2.ext.hana.ondemand.com", "SAP Open Connectors (production)"),
+    HostPreset("api.openconnectors.eu10.ext.hana.ondemand.com", "SAP BTP eu10"),
+    HostPreset("api.openconnectors.us10.ext.hana.ondemand.com", "SAP BTP us10"),
+    HostPreset("api.openconnectors.trial.eu10.ext.hana.ondemand.com", "SAP BTP trial eu10"),
+    HostPreset("api.openconnectors.trial.us10.ext.hana.ondemand.com", "SAP BTP trial us10"),
+    HostPreset("api.openconnectors.ext.hanatrial.ondemand.com", "SAP Cloud Platform trial (older)"),
+    HostPreset("api.cloud-elements.com", "Cloud Elements US"),
+    HostPreset("api.cloud-elements.co.uk", "Cloud Elements EU"),
+)
+DEFAULT_HOST = HOST_PRESETS[0].host
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ApiRootError(ValueError):
+    """The text cannot be an Open Connectors API root. The message is user-facing."""
+
+
+def api_root(text: str) -> str:
+    """Turn a host name or URL into the API root, e.g. ``https://h/elements/api-v2``.
+
+    A bare host gets ``https://`` and the standard path; a URL without a path gets the path.
+    ``http://`` is only allowed for loopback hosts (the local sandbox): secrets travel in the
+    Authorization header.
+    """
+    value = text.strip()
+    if not value:
+        raise ApiRootError("Enter the Open Connectors host, e.g. " + DEFAULT_HOST)
+    if any(c.isspace() for c in value):
+        raise ApiRootError("The host must not contain spaces.")
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ApiRootError("Use an https:// address or a host name.")
+    if parts.username or parts.password:
+        raise ApiRootError("Do not put credentials in the address; use the secret fields.")
+    if parts.query or parts.fragment:
+        raise ApiRootError("The address must not have a query (?…) or fragment (#…).")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ApiRootError("Plain http:// is only allowed for this machine; use https://.")
+    path = parts.path.rstrip("/")
+    if not path:
+        path = API_PATH
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def host_of(root: str) -> str:
+    """The host[:port] of an API root, used to namespace stored secrets."""
+    return urlsplit(root).netloc.lower()

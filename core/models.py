@@ -1,0 +1,288 @@
+"""The account and the instance draft: what a user typed, validated, and the body it becomes.
+
+Validation errors are pydantic `ValidationError`s whose messages are our own and whose input
+is never echoed (it may be a password). Use `field_errors()` to map them to form fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from core import validation as v
+from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, ConnectorSpec, FieldKind, FieldSpec
+from core.hosts import ApiRootError, api_root, host_of
+
+MASK = "********"
+_HIDDEN_INPUT = "<hidden>"  # what pydantic's str() shows instead of the typed value
+
+# Keys of the draft itself, as opposed to the connector's fields.
+NAME, TAGS, CONNECTOR = "name", "tags", "connector"
+
+
+def _problem(name: str, message: str) -> InitErrorDetails:
+    return InitErrorDetails(
+        type=PydanticCustomError("form", "{message}", {"message": message}),
+        loc=(name,),
+        input=_HIDDEN_INPUT,
+    )
+
+
+def _raise_if(title: str, problems: list[InitErrorDetails]) -> None:
+    if problems:
+        raise ValidationError.from_exception_data(title, problems)
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """Map a validation error to ``{field name: message}``; the first message per field wins."""
+    result: dict[str, str] = {}
+    for item in error.errors(include_input=False, include_url=False, include_context=False):
+        loc = item.get("loc") or ("",)
+        result.setdefault(str(loc[0]), str(item["msg"]))
+    return result
+
+
+def _plain(value: Any) -> Any:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def _check_value(spec: FieldSpec, raw: Any) -> Any:
+    """Validate one field's raw value; returns the value to keep ('' or None when empty)."""
+    label = spec.label
+    if spec.kind is FieldKind.BOOL:
+        return spec.default if raw is None else v.boolean(raw, label)
+    if spec.kind is FieldKind.INT:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if spec.required and spec.default is None:
+                raise v.FieldProblem(f"{label} is required.")
+            return spec.default
+        return v.integer(raw, label, minimum=spec.minimum, maximum=spec.maximum)
+    raw = _plain(raw)
+    if raw is None:
+        raw = ""
+    if not isinstance(raw, str):
+        raise v.FieldProblem(f"{label} must be text.")
+    checks: dict[FieldKind, Callable[[], str]] = {
+        FieldKind.TEXT: lambda: v.text(raw, label, required=spec.required),
+        FieldKind.HOST_URL: lambda: v.host_url(raw, label, required=spec.required),
+        FieldKind.URL: lambda: v.absolute_url(raw, label, required=spec.required),
+        FieldKind.CALLBACK_URL: lambda: v.callback_url(raw, label, required=spec.required),
+        FieldKind.WSDL_PATH: lambda: v.wsdl_path(raw, label, required=spec.required),
+        FieldKind.SECRET: lambda: v.secret(
+            raw, label, required=spec.required, min_length=spec.min_length
+        ),
+    }
+    return checks[spec.kind]()
+
+
+class InstanceDraft(BaseModel):
+    """A connector instance the user wants created.
+
+    Built from keyword arguments named after the connector's fields::
+
+        InstanceDraft(connector="connectwisehd", name="Acme", tags=["prod"],
+                      server_url="https://api-na.myconnectwise.net", company="acme",
+                      username="api1", password="...")
+
+    Field values are readable as attributes (``draft.server_url``); secrets come back as
+    ``SecretStr``.
+    """
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+    connector: str = DEFAULT_CONNECTOR
+    name: str
+    tags: tuple[str, ...] = ()
+    values: dict[str, Any]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_form(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            raise PydanticCustomError("form", "A draft is built from named values.")
+        raw = dict(data)
+        given_values = raw.pop("values", None) or {}
+        raw = {**dict(given_values), **raw}
+        problems: list[InitErrorDetails] = []
+
+        key = raw.pop(CONNECTOR, None) or DEFAULT_CONNECTOR
+        spec = CONNECTORS.get(str(key))
+        if spec is None:
+            _raise_if(
+                "InstanceDraft", [_problem(CONNECTOR, "Choose one of the listed connectors.")]
+            )
+            return data  # unreachable, keeps type checkers calm
+        name = ""
+        try:
+            raw_name = raw.pop(NAME, None)
+            if raw_name is not None and not isinstance(raw_name, str):
+                raise v.FieldProblem("Name must be text.")
+            name = v.instance_name(raw_name or "")
+        except v.FieldProblem as exc:
+            problems.append(_problem(NAME, str(exc)))
+        tags: tuple[str, ...] = ()
+        try:
+            raw_tags = raw.pop(TAGS, None) or ()
+            tags = v.tags(raw_tags if isinstance(raw_tags, str | list | tuple) else [raw_tags])
+        except v.FieldProblem as exc:
+            problems.append(_problem(TAGS, str(exc)))
+
+        unknown = sorted(n for n in raw if not spec.has_field(n))
+        for name_ in unknown:
+            problems.append(_problem(name_, f"{spec.label} has no field called {name_}."))
+
+        values: dict[str, Any] = {}
+        for fs in spec.fields:
+            if fs.enabled_by and not values.get(fs.enabled_by):
+                continue  # e.g. the callback URL while events are off: neither checked nor sent
+            try:
+                value = _check_value(fs, raw.get(fs.name))
+            except v.FieldProblem as exc:
+                problems.append(_problem(fs.name, str(exc)))
+                continue
+            if fs.kind is FieldKind.SECRET and value:
+                value = SecretStr(value)
+            values[fs.name] = value
+        _raise_if("InstanceDraft", problems)
+        return {CONNECTOR: spec.key, NAME: name, TAGS: tags, "values": values}
+
+    def __getattr__(self, item: str) -> Any:
+        values = self.__dict__.get("values")
+        if values is not None and item in values:
+            return values[item]
+        return super().__getattr__(item)  # type: ignore[misc]
+
+    @property
+    def spec(self) -> ConnectorSpec:
+        return CONNECTORS[self.connector]
+
+    def configuration(self, *, mask_secrets: bool = False) -> dict[str, Any]:
+        """The body's ``configuration``: only what is set and differs from the server default."""
+        config: dict[str, Any] = {}
+        for fs in self.spec.fields:
+            if fs.name not in self.values:
+                continue
+            value = self.values[fs.name]
+            if value is None or value == "":
+                continue
+            if fs.kind is FieldKind.BOOL and value == fs.default and not fs.send_default:
+                continue  # the server's documented default: leaving it out keeps bodies minimal
+            if isinstance(value, SecretStr):
+                value = MASK if mask_secrets else value.get_secret_value()
+            config[fs.config_key] = value
+        return config
+
+    def request_body(self, *, mask_secrets: bool = False) -> dict[str, Any]:
+        """Exactly the JSON body of ``POST /instances``."""
+        body: dict[str, Any] = {
+            "element": {"key": self.connector},
+            "configuration": self.configuration(mask_secrets=mask_secrets),
+        }
+        if self.tags:
+            body["tags"] = list(self.tags)
+        body["name"] = self.name
+        return body
+
+    def secret_values(self) -> list[str]:
+        """Every secret in the draft, so callers can make sure none leaks anywhere."""
+        return [x.get_secret_value() for x in self.values.values() if isinstance(x, SecretStr)]
+
+
+def field_hints(connector_key: str, raw: Mapping[str, Any]) -> dict[str, str]:
+    """Advice that is not an error (a server address without "api-", for instance)."""
+    spec = CONNECTORS.get(connector_key)
+    hints: dict[str, str] = {}
+    if spec is None:
+        return hints
+    for fs in spec.fields:
+        value = raw.get(fs.name)
+        if fs.kind is FieldKind.HOST_URL and isinstance(value, str):
+            hint = v.host_url_hint(value)
+            if hint:
+                hints[fs.name] = hint
+    return hints
+
+
+@dataclass(frozen=True)
+class DraftCheck:
+    """The outcome of checking a whole form at once."""
+
+    draft: InstanceDraft | None
+    errors: dict[str, str] = field(default_factory=dict)
+    hints: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.draft is not None
+
+
+def check_draft(raw: Mapping[str, Any]) -> DraftCheck:
+    """Validate form values; never raises for bad input."""
+    key = str(raw.get(CONNECTOR) or DEFAULT_CONNECTOR)
+    hints = field_hints(key, raw)
+    try:
+        return DraftCheck(InstanceDraft(**{str(k): val for k, val in raw.items()}), {}, hints)
+    except ValidationError as exc:
+        return DraftCheck(None, field_errors(exc), hints)
+
+
+def _account_secret(value: Any, label: str) -> str:
+    text = _plain(value)
+    if not isinstance(text, str) or not text.strip():
+        raise v.FieldProblem(f"{label} is required.")
+    text = text.strip()
+    # The secrets travel inside one header: a space, comma or line break would corrupt it.
+    if any(c.isspace() or c == "," for c in text) or not text.isprintable():
+        raise v.FieldProblem(f"{label} must not contain spaces, commas or line breaks.")
+    if len(text) > 512:
+        raise v.FieldProblem(f"{label} is too long.")
+    return text
+
+
+class Account(BaseModel):
+    """An Open Connectors account: where to call and with which secrets."""
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+    name: str
+    api_root: str
+    user_secret: SecretStr
+    organization_secret: SecretStr
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_form(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            raise PydanticCustomError("form", "An account is built from named values.")
+        raw = dict(data)
+        problems: list[InitErrorDetails] = []
+        out: dict[str, Any] = {}
+        root_text = raw.get("api_root") or raw.get("host") or ""
+        try:
+            out["api_root"] = api_root(str(root_text))
+        except ApiRootError as exc:
+            problems.append(_problem("host", str(exc)))
+        try:
+            out["name"] = v.text(str(raw.get("name") or ""), "Account name", required=False)
+        except v.FieldProblem as exc:
+            problems.append(_problem("name", str(exc)))
+        for key, label in (
+            ("user_secret", "User secret"),
+            ("organization_secret", "Organization secret"),
+        ):
+            try:
+                out[key] = SecretStr(_account_secret(raw.get(key), label))
+            except v.FieldProblem as exc:
+                problems.append(_problem(key, str(exc)))
+        _raise_if("Account", problems)
+        if not out["name"]:
+            out["name"] = host_of(out["api_root"])
+        return out
+
+    @property
+    def host(self) -> str:
+        return host_of(self.api_root)

@@ -1,0 +1,19 @@
+"""Test-wide isolation: no test touches the user's real data, settings or keyring by accident."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Qt aborts the whole process without a display; every GUI test runs offscreen.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    data = tmp_path / "app-data"
+    monkeypatch.setenv("CW_CONNECTOR_DESK_DATA_DIR", str(data))
+    yield data

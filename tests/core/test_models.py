@@ -1,0 +1,316 @@
+"""The draft and account models: what the user is told for each good and bad value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr, ValidationError
+
+from core.connectors import CONNECTORS
+from core.models import Account, InstanceDraft, check_draft, field_errors, field_hints
+
+SEED: dict[str, Any] = {
+    "connector": "connectwisehd",
+    "name": "API Instance",
+    "tags": ["Docs"],
+    "server_url": "http://api-cloudelements.connectwisedev.com",
+    "company": "cloudelements",
+    "username": "xxxxxxxx",
+    "password": "xxxxxxxxxxxxxx",
+    "events_enabled": True,
+    "callback_url": "https://mycoolapp.com/events",
+    "signature_key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
+}
+
+SEED_BODY = {
+    "element": {"key": "connectwisehd"},
+    "configuration": {
+        "helpdesk.connectwise.username": "xxxxxxxx",
+        "helpdesk.connectwise.password": "xxxxxxxxxxxxxx",
+        "helpdesk.connectwise.server.url": "http://api-cloudelements.connectwisedev.com",
+        "helpdesk.connectwise.company": "cloudelements",
+        "event.notification.enabled": True,
+        "event.notification.callback.url": "https://mycoolapp.com/events",
+        "event.notification.signature.key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
+    },
+    "tags": ["Docs"],
+    "name": "API Instance",
+}
+
+
+def errors_for(**changes: Any) -> dict[str, str]:
+    return check_draft({**SEED, **changes}).errors
+
+
+def test_seed_values_make_the_seed_body() -> None:
+    assert InstanceDraft(**SEED).request_body() == SEED_BODY
+
+
+def test_masked_body_hides_every_secret() -> None:
+    body = InstanceDraft(**SEED).request_body(mask_secrets=True)
+    config = body["configuration"]
+    assert config["helpdesk.connectwise.password"] == "********"
+    assert config["event.notification.signature.key"] == "********"
+    assert config["helpdesk.connectwise.username"] == "xxxxxxxx"
+
+
+def test_defaults_filter_nulls_on_events_off() -> None:
+    draft = InstanceDraft(
+        name="Minimal",
+        server_url="api-na.myconnectwise.net",
+        company="acme",
+        username="u",
+        password="p",
+    )
+    assert draft.filter_nulls is True
+    assert draft.events_enabled is False
+    assert draft.request_body() == {
+        "element": {"key": "connectwisehd"},
+        "configuration": {
+            "helpdesk.connectwise.server.url": "api-na.myconnectwise.net",
+            "helpdesk.connectwise.company": "acme",
+            "helpdesk.connectwise.username": "u",
+            "helpdesk.connectwise.password": "p",
+        },
+        "name": "Minimal",
+    }
+
+
+def test_filter_nulls_off_is_sent_as_json_false() -> None:
+    body = InstanceDraft(**{**SEED, "filter_nulls": False}).request_body()
+    assert body["configuration"]["filter.response.nulls"] is False
+
+
+def test_events_off_drops_callback_and_key_even_if_typed() -> None:
+    body = InstanceDraft(
+        **{**SEED, "events_enabled": False, "callback_url": "not a url"}
+    ).request_body()
+    assert "event.notification.callback.url" not in body["configuration"]
+    assert "event.notification.signature.key" not in body["configuration"]
+    assert "event.notification.enabled" not in body["configuration"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "", "Name is required."),
+        ("name", "   ", "Name is required."),
+        ("name", "x" * 256, "Name must be at most 255 characters."),
+        ("name", "two\nlines", "Name must not contain control characters or line breaks."),
+        ("tags", ["a", " "], "Tags must not be empty: remove the extra comma."),
+        ("tags", "a,,b", "Tags must not be empty: remove the extra comma."),
+        ("tags", ["prod", "Prod"], 'The tag "Prod" is listed twice.'),
+        ("server_url", "", "Server URL is required."),
+        ("server_url", "api na.example.com", "Server URL must not contain spaces."),
+        (
+            "server_url",
+            "https://api-na.example.com/v4_6_release",
+            "Server URL must be just the site address, without a path.",
+        ),
+        (
+            "server_url",
+            "ftp://api-na.example.com",
+            "Server URL must start with https://, http:// or the host name.",
+        ),
+        (
+            "server_url",
+            "https://user:pw@api-na.example.com",
+            "Server URL must not contain a user name or password.",
+        ),
+        (
+            "server_url",
+            "https://-bad-.example.com",
+            "Server URL must be a host name such as api-na.myconnectwise.net.",
+        ),
+        ("company", "", "Company is required."),
+        ("username", "  ", "Username is required."),
+        ("password", "", "Password is required."),
+        ("wsdl_path", "v2017_2/apis", "WSDL path must look like /v2017_2/apis/2.0/."),
+        (
+            "wsdl_path",
+            "https://my.connectwise.com/ConnectWise.aspx",
+            "WSDL path: that address has no version folder such as /v2017_2/. Paste the address ConnectWise shows right after you log in.",
+        ),
+        ("callback_url", "", "Callback URL is required."),
+        ("callback_url", "mycoolapp.com/events", "Callback URL must start with https://."),
+        (
+            "callback_url",
+            "http://mycoolapp.com/events",
+            "Callback URL must use https:// (http:// only for this machine).",
+        ),
+        (
+            "callback_url",
+            "https://u:p@mycoolapp.com/events",
+            "Callback URL must not contain a user name or password.",
+        ),
+        ("signature_key", "short", "Signature key must be at least 16 characters."),
+        ("events_enabled", "maybe", "Enable events must be on or off."),
+    ],
+)
+def test_bad_values_get_our_message_on_their_field(field: str, value: Any, message: str) -> None:
+    assert errors_for(**{field: value}) == {field: message}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kept"),
+    [
+        ("name", "  Acme prod  ", "Acme prod"),
+        ("tags", " a , b ", ("a", "b")),
+        ("tags", "", ()),
+        ("server_url", "api-na.myconnectwise.net", "api-na.myconnectwise.net"),
+        ("server_url", "https://api-na.myconnectwise.net/", "https://api-na.myconnectwise.net"),
+        (
+            "server_url",
+            "https://api-eu.myconnectwise.net:8443",
+            "https://api-eu.myconnectwise.net:8443",
+        ),
+        ("wsdl_path", "/v2017_2/apis/2.0/", "/v2017_2/apis/2.0/"),
+        ("wsdl_path", "v2019_4/apis/3.0", "/v2019_4/apis/3.0/"),
+        (
+            "wsdl_path",
+            "https://my.connectwise.com/v2017_2/ConnectWise.aspx?locale=en_US&session=abc",
+            "/v2017_2/apis/2.0/",
+        ),
+        ("callback_url", "http://127.0.0.1:8765/events", "http://127.0.0.1:8765/events"),
+        ("callback_url", "http://localhost/events", "http://localhost/events"),
+        ("signature_key", "", ""),
+    ],
+)
+def test_good_values_are_normalised(field: str, value: Any, kept: Any) -> None:
+    result = check_draft({**SEED, field: value})
+    assert result.errors == {}
+    assert result.draft is not None
+    got = (
+        result.draft.name
+        if field == "name"
+        else result.draft.tags
+        if field == "tags"
+        else getattr(result.draft, field)
+    )
+    assert got == kept
+
+
+def test_pasted_login_address_is_sent_as_the_path() -> None:
+    pasted = "https://na.myconnectwise.net/v2019_4/ConnectWise.aspx?locale=en_US&session=xyz"
+    body = InstanceDraft(**{**SEED, "wsdl_path": pasted}).request_body()
+    assert body["configuration"]["helpdesk.connectwise.wsdl.path"] == "/v2019_4/apis/2.0/"
+
+
+def test_server_url_without_api_prefix_is_a_hint_not_an_error() -> None:
+    result = check_draft({**SEED, "server_url": "na.myconnectwise.net"})
+    assert result.ok
+    assert "api-" in result.hints["server_url"]
+    assert "server_url" not in field_hints("connectwisehd", SEED)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    errors = check_draft({"connector": "connectwisehd", "events_enabled": True}).errors
+    assert set(errors) == {"name", "server_url", "company", "username", "password", "callback_url"}
+
+
+def test_unknown_field_and_connector_are_named() -> None:
+    assert errors_for(colour="blue") == {
+        "colour": "ConnectWise Help Desk (SOAP) has no field called colour."
+    }
+    assert errors_for(connector="salesforce") == {
+        "connector": "Choose one of the listed connectors."
+    }
+
+
+def test_rest_connector_fields_and_polling_interval() -> None:
+    draft = InstanceDraft(
+        connector="connectwisecrmrest",
+        name="REST",
+        base_url="https://api-na.myconnectwise.net",
+        company="acme",
+        public_key="pub",
+        private_key="priv",
+        client_id="cid",
+        events_enabled=True,
+        callback_url="https://example.com/hook",
+    )
+    assert draft.request_body()["configuration"] == {
+        "baseUrl": "https://api-na.myconnectwise.net",
+        "company": "acme",
+        "public.key": "pub",
+        "private.key": "priv",
+        "connectwise.clientID": "cid",
+        "event.notification.enabled": True,
+        "event.notification.callback.url": "https://example.com/hook",
+        "event.poller.refresh_interval": 15,
+    }
+    errors = check_draft({"connector": "connectwisecrmrest", "name": "x", "server_url": "a"}).errors
+    assert errors["server_url"] == "ConnectWise CRM (REST) has no field called server_url."
+    assert errors["client_id"] == "Client ID is required."
+
+
+def test_secrets_never_show_in_repr_str_or_errors() -> None:
+    sentinel = "SENTINEL-PW-98765"
+    draft = InstanceDraft(**{**SEED, "password": sentinel, "signature_key": sentinel + "-SIG"})
+    assert isinstance(draft.password, SecretStr)
+    assert sentinel not in repr(draft) and sentinel not in str(draft)
+    assert draft.secret_values() == [sentinel, sentinel + "-SIG"]
+    with pytest.raises(ValidationError) as info:
+        InstanceDraft(
+            **{**SEED, "password": sentinel, "signature_key": "x" + sentinel[:5], "name": ""}
+        )
+    assert sentinel[:5] not in str(info.value)
+    assert sentinel not in repr(info.value.errors())
+    assert (
+        field_errors(info.value)["signature_key"] == "Signature key must be at least 16 characters."
+    )
+
+
+def test_account_forms_the_api_root_and_checks_secrets() -> None:
+    account = Account(
+        host="api.openconnectors.us2.ext.hana.ondemand.com",
+        user_secret="u1",
+        organization_secret="o1",
+    )
+    assert (
+        account.api_root == "https://api.openconnectors.us2.ext.hana.ondemand.com/elements/api-v2"
+    )
+    assert account.name == "api.openconnectors.us2.ext.hana.ondemand.com"
+    local = Account(
+        host="http://127.0.0.1:8080/elements/api-v2",
+        user_secret="u",
+        organization_secret="o",
+        name="Sandbox",
+    )
+    assert local.api_root == "http://127.0.0.1:8080/elements/api-v2"
+    with pytest.raises(ValidationError) as info:
+        Account(host="http://example.com", user_secret="has space", organization_secret="")
+    assert field_errors(info.value) == {
+        "host": "Plain http:// is only allowed for this machine; use https://.",
+        "user_secret": "User secret must not contain spaces, commas or line breaks.",
+        "organization_secret": "Organization secret is required.",
+    }
+    assert "has space" not in str(info.value)
+
+
+FIELD_NAMES = sorted(
+    {f.name for spec in CONNECTORS.values() for f in spec.fields} | {"name", "tags"}
+)
+
+
+@settings(max_examples=300)
+@given(
+    connector=st.sampled_from(sorted(CONNECTORS)),
+    values=st.dictionaries(
+        st.sampled_from(FIELD_NAMES),
+        st.one_of(
+            st.text(), st.booleans(), st.integers(), st.none(), st.lists(st.text(), max_size=4)
+        ),
+    ),
+)
+def test_any_input_gives_a_draft_or_our_messages(connector: str, values: dict[str, Any]) -> None:
+    result = check_draft({"connector": connector, **values})
+    if result.draft is None:
+        assert result.errors
+        assert all(isinstance(m, str) and m.endswith((".", "in.")) for m in result.errors.values())
+    else:
+        body = result.draft.request_body()
+        assert body["element"]["key"] == connector

@@ -1,0 +1,29 @@
+"""core/ must be usable from a plain Python script: importing it loads no Qt."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_importing_every_core_module_loads_no_qt() -> None:
+    modules = sorted(
+        "core." + ".".join(p.relative_to(ROOT / "core").with_suffix("").parts)
+        for p in (ROOT / "core").rglob("*.py")
+        if p.name != "__main__.py"
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m.removesuffix('.__init__'))\n"
+        "qt = sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6')))\n"
+        "print(','.join(qt))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(modules) >= 8
+    assert result.stdout.strip() == ""
