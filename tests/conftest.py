@@ -7,6 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Shared CI machines are slow and noisy: judge examples by outcome, never by wall-clock time.
+settings.register_profile(
+    "default", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=200
+)
+settings.register_profile(
+    "long", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=5000
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Qt aborts the whole process without a display; every GUI test runs offscreen.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
