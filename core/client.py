@@ -220,6 +220,7 @@ class OpenConnectorsClient:
             headers["Content-Type"] = "application/json"
         creates = method != "GET"
         started = time.monotonic()
+        failure: OpenConnectorsError | None = None
         try:
             response = self._session.request(
                 method,
@@ -233,30 +234,20 @@ class OpenConnectorsClient:
                 allow_redirects=False,  # a redirect must never carry our Authorization header on
                 stream=True,
             )
-        except requests.exceptions.ConnectionError as exc:
-            if _never_sent(exc):
-                raise NetworkError(_network_message(exc, self.host)) from None
-            if creates:
-                raise OutcomeUnknownError(
-                    f"The connection to {self.host} broke after the request was sent."
-                ) from None
-            raise NetworkError(f"The connection to {self.host} broke.") from None
-        except requests.exceptions.Timeout:
-            if creates:
-                raise OutcomeUnknownError(
-                    f"{self.host} did not answer within {self.timeout[1]:.0f} s."
-                ) from None
-            raise NetworkError(f"{self.host} did not answer in time.") from None
-        except requests.exceptions.RequestException:
-            raise NetworkError(f"The request to {self.host} could not be sent.") from None
+        except requests.exceptions.RequestException as exc:
+            failure = self._send_failure(exc, creates)
+        if failure is not None:
+            # Raised outside the except block so the error keeps no link (__context__) to the
+            # requests exception, whose .request holds the Authorization header.
+            raise failure
         with response:
             try:
                 raw = self._read_body(response, started)
             except OpenConnectorsError as exc:
                 if creates and response.status_code < 300:
                     raise OutcomeUnknownError(
-                        f"{self.host} accepted the request, but its answer could not be read "
-                        f"({exc.message})"
+                        f"{self.host} accepted the request, but its answer could not be read: "
+                        f"{exc.message}"
                     ) from None
                 raise
         log.debug(
@@ -268,23 +259,46 @@ class OpenConnectorsClient:
         )
         return self._interpret(response, raw)
 
+    def _send_failure(
+        self, exc: requests.exceptions.RequestException, creates: bool
+    ) -> OpenConnectorsError:
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            if _never_sent(exc):
+                return NetworkError(_network_message(exc, self.host))
+            if creates:
+                return OutcomeUnknownError(
+                    f"The connection to {self.host} broke after the request was sent."
+                )
+            return NetworkError(f"The connection to {self.host} broke.")
+        if isinstance(exc, requests.exceptions.Timeout):
+            if creates:
+                return OutcomeUnknownError(
+                    f"{self.host} did not answer within {self.timeout[1]:.0f} s."
+                )
+            return NetworkError(f"{self.host} did not answer in time.")
+        return NetworkError(f"The request to {self.host} could not be sent.")
+
     def _read_body(self, response: requests.Response, started: float) -> bytes:
         """Read at most max_body_bytes, within the read timeout as a whole (not per chunk)."""
         deadline = started + self.timeout[0] + self.timeout[1]
         chunks: list[bytes] = []
         size = 0
+        broken = False
         try:
             for chunk in response.iter_content(64 * 1024):
                 size += len(chunk)
                 if size > self._max_body_bytes:
                     raise MalformedResponseError(
-                        f"the answer is larger than {self._max_body_bytes // (1024 * 1024)} MB"
+                        f"The answer from {self.host} is larger than "
+                        f"{_size_text(self._max_body_bytes)}."
                     )
                 if time.monotonic() > deadline:
-                    raise NetworkError("the answer arrived too slowly")
+                    raise NetworkError(f"The answer from {self.host} arrived too slowly.")
                 chunks.append(chunk)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
-            raise NetworkError(f"the connection to {self.host} broke while reading") from None
+            broken = True
+        if broken:  # raised outside the except block: no link to the library's exception
+            raise NetworkError(f"The connection to {self.host} broke while reading the answer.")
         return b"".join(chunks)
 
     def _interpret(self, response: requests.Response, raw: bytes) -> _Answer:
@@ -366,7 +380,14 @@ class OpenConnectorsClient:
     def create_instance(self, draft: InstanceDraft) -> Instance:
         """``POST /instances``. Sent once; on OutcomeUnknownError call `reconcile_create`."""
         answer = self._request("POST", "/instances", body=draft.request_body())
-        return Instance.from_json(answer.data, require_token=True)
+        try:
+            return Instance.from_json(answer.data, require_token=True)
+        except MalformedResponseError as exc:
+            # The server said yes: the instance probably exists, and "try again" would
+            # duplicate it.
+            if exc.next_step == exc.default_next_step:
+                exc.next_step = OutcomeUnknownError.default_next_step
+            raise
 
     def get_instance(self, instance_id: int | str) -> Instance:
         answer = self._request("GET", f"/instances/{_segment(instance_id)}")
@@ -413,16 +434,18 @@ class OpenConnectorsClient:
         """Instances whose name is exactly `name` (searchText matches substrings)."""
         found = [i for i in self.list_instances(search_text=name) if i.name == name]
         if created_since is not None:
-            floor = created_since - RECONCILE_SKEW
+            # A naive time is taken as this machine's local time (what datetime.now() gives).
+            floor = created_since.astimezone(UTC) - RECONCILE_SKEW
             found = [i for i in found if i.created_date is None or i.created_date >= floor]
         return found
 
     def reconcile_create(self, name: str, attempt_started: datetime) -> Instance | None:
         """After an unknown outcome: the instance that attempt created, if any, with its token."""
-        found = self.find_instances_by_name(name, created_since=attempt_started)
+        started = attempt_started.astimezone(UTC)
+        found = self.find_instances_by_name(name, created_since=started)
         if not found:
             return None
-        newest = max(found, key=lambda i: (i.created_date or attempt_started, str(i.id)))
+        newest = max(found, key=lambda i: (i.created_date or started, str(i.id)))
         return newest if newest.token else self.get_instance(newest.id)
 
     def update_instance(
@@ -473,6 +496,15 @@ class OpenConnectorsClient:
 
 def _segment(instance_id: int | str) -> str:
     return quote(str(instance_id), safe="")
+
+
+def _size_text(size: int) -> str:
+    mib = 1024 * 1024
+    if size >= mib and size % mib == 0:
+        return f"{size // mib} MB"
+    if size >= 1024 and size % 1024 == 0:
+        return f"{size // 1024} KB"
+    return f"{size} bytes"
 
 
 def _retry_after(value: str | None) -> float | None:

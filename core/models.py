@@ -6,6 +6,7 @@ is never echoed (it may be a password). Use `field_errors()` to map them to form
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,6 +205,9 @@ def field_hints(connector_key: str, raw: Mapping[str, Any]) -> dict[str, str]:
             hint = v.host_url_hint(value)
             if hint:
                 hints[fs.name] = hint
+        if fs.kind is FieldKind.WSDL_PATH and isinstance(value, str) and "://" in value:
+            with contextlib.suppress(v.FieldProblem):  # if so, the error says what is wrong
+                hints[fs.name] = f"Path taken from the address: {v.wsdl_path(value)}"
     return hints
 
 

@@ -197,6 +197,8 @@ def test_pasted_login_address_is_sent_as_the_path() -> None:
     pasted = "https://na.myconnectwise.net/v2019_4/ConnectWise.aspx?locale=en_US&session=xyz"
     body = InstanceDraft(**{**SEED, "wsdl_path": pasted}).request_body()
     assert body["configuration"]["helpdesk.connectwise.wsdl.path"] == "/v2019_4/apis/2.0/"
+    hints = check_draft({**SEED, "wsdl_path": pasted}).hints
+    assert hints["wsdl_path"] == "Path taken from the address: /v2019_4/apis/2.0/"
 
 
 def test_server_url_without_api_prefix_is_a_hint_not_an_error() -> None:
