@@ -37,7 +37,7 @@ from core.errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from core.hosts import ApiRootError, api_root
+from core.hosts import ApiRootError, api_root, is_loopback_host
 from core.instance import Instance
 from core.models import Account, InstanceDraft
 
@@ -142,6 +142,9 @@ class OpenConnectorsClient:
         self._organization_secret = _text(organization_secret)
         self.timeout = timeout
         self._session = session or requests.Session()
+        if session is None and is_loopback_host(urlsplit(self.base_url).hostname):
+            # The local sandbox: an HTTP(S)_PROXY from the environment must not catch it.
+            self._session.trust_env = False
         self._get_attempts = max(1, get_attempts)
         self._backoff = backoff
         self._sleep = sleep

@@ -1,0 +1,197 @@
+"""Fault injection for the sandbox: make chosen requests slow, fail, or vanish.
+
+A rule matches a request by method and a regular expression searched in the URL path (query
+string excluded), e.g. ``r"/instances$"``. The first matching rule that still has uses left
+applies; it is consumed atomically, so ``times=1`` hits exactly one request even under
+concurrency. The control route ``/__sandbox/...`` is never subject to faults.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+
+Drop = Literal["before", "after"]
+_DROPS: tuple[Drop, ...] = ("before", "after")
+
+
+class FaultRuleError(ValueError):
+    """A fault rule is inconsistent (message is meant for the caller)."""
+
+
+@dataclass
+class FaultRule:
+    """One fault. ``drop`` and ``status`` exclude each other; ``delay`` combines with either.
+
+    - ``delay``: seconds to wait before doing anything else (an interrupted stop cuts it short).
+    - ``status``: answer with this status instead of handling the request. Body: an error body
+      unless ``body`` is given (sent raw with ``content_type``); ``headers`` are added.
+    - ``drop="before"``: close the connection without handling (the request has no effect).
+    - ``drop="after"``: handle the request (it takes effect), then close without answering.
+    - ``times``: how many requests the rule applies to; ``None`` = unlimited.
+    """
+
+    method: str | None = None  # None = any method
+    path: str = ""  # regex searched in the path; "" matches everything
+    delay: float = 0.0
+    status: int | None = None
+    body: str | bytes | None = None
+    content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: Drop | None = None
+    times: int | None = None
+    hits: int = field(default=0, init=False)  # requests it has applied to so far
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.method is not None:
+            self.method = self.method.upper()
+            if self.method == "*":
+                self.method = None
+        try:
+            self._regex = re.compile(self.path)
+        except re.error as exc:
+            raise FaultRuleError(f"path is not a valid regular expression: {exc}") from None
+        if self.delay < 0:
+            raise FaultRuleError("delay must be >= 0")
+        if self.drop is not None and self.drop not in _DROPS:
+            raise FaultRuleError('drop must be "before" or "after"')
+        if self.status is not None and not 100 <= self.status <= 599:
+            raise FaultRuleError("status must be between 100 and 599")
+        if self.drop is not None and self.status is not None:
+            raise FaultRuleError("a rule either drops the connection or forces a status, not both")
+        if (self.body is not None or self.content_type or self.headers) and self.status is None:
+            raise FaultRuleError("body, content_type and headers need a status")
+        if self.times is not None and self.times < 1:
+            raise FaultRuleError("times must be >= 1 (or null for unlimited)")
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method.upper()) and bool(
+            self._regex.search(path)
+        )
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.hits >= self.times
+
+    def to_json(self) -> dict[str, Any]:
+        body = self.body.decode("utf-8", "replace") if isinstance(self.body, bytes) else self.body
+        return {
+            "method": self.method,
+            "path": self.path,
+            "delay": self.delay,
+            "status": self.status,
+            "body": body,
+            "content_type": self.content_type,
+            "headers": dict(self.headers),
+            "drop": self.drop,
+            "times": self.times,
+            "hits": self.hits,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FaultRule:
+        """Build a rule from the JSON accepted by ``POST /__sandbox/faults``."""
+        known = {"method", "path", "delay", "status", "body", "content_type", "headers", "drop"}
+        unknown = set(data) - known - {"times"}
+        if unknown:
+            raise FaultRuleError(f"unknown fault fields: {', '.join(sorted(unknown))}")
+        method = data.get("method")
+        path = data.get("path", "")
+        delay = data.get("delay", 0.0)
+        status = data.get("status")
+        body = data.get("body")
+        content_type = data.get("content_type")
+        headers = data.get("headers") or {}
+        drop = data.get("drop")
+        times = data.get("times")
+        if method is not None and not isinstance(method, str):
+            raise FaultRuleError("method must be a string")
+        if not isinstance(path, str):
+            raise FaultRuleError("path must be a string")
+        if isinstance(delay, bool) or not isinstance(delay, int | float):
+            raise FaultRuleError("delay must be a number of seconds")
+        for name, value in (("status", status), ("times", times)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise FaultRuleError(f"{name} must be an integer")
+        if body is not None and not isinstance(body, str):
+            raise FaultRuleError("body must be a string")
+        if content_type is not None and not isinstance(content_type, str):
+            raise FaultRuleError("content_type must be a string")
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise FaultRuleError("headers must be an object of strings")
+        if drop is not None and drop not in _DROPS:
+            raise FaultRuleError('drop must be "before" or "after"')
+        return cls(
+            method=method,
+            path=path,
+            delay=float(delay),
+            status=status,
+            body=body,
+            content_type=content_type,
+            headers=dict(headers),
+            drop=cast("Drop | None", drop),
+            times=times,
+        )
+
+
+class FaultSet:
+    """The active rules of one server. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+
+    def add(
+        self,
+        method: str | None = None,
+        path: str = "",
+        *,
+        delay: float = 0.0,
+        status: int | None = None,
+        body: str | bytes | None = None,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        drop: Drop | None = None,
+        times: int | None = None,
+    ) -> FaultRule:
+        """Add a rule (see `FaultRule`); raises `FaultRuleError` when inconsistent."""
+        rule = FaultRule(
+            method=method,
+            path=path,
+            delay=delay,
+            status=status,
+            body=body,
+            content_type=content_type,
+            headers=dict(headers or {}),
+            drop=drop,
+            times=times,
+        )
+        return self.add_rule(rule)
+
+    def add_rule(self, rule: FaultRule) -> FaultRule:
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def rules(self) -> list[FaultRule]:
+        with self._lock:
+            return list(self._rules)
+
+    def take(self, method: str, path: str) -> FaultRule | None:
+        """The rule that applies to this request, counting the hit; None when none does."""
+        with self._lock:
+            for rule in self._rules:
+                if not rule.exhausted and rule.matches(method, path):
+                    rule.hits += 1
+                    return rule
+        return None

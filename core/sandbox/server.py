@@ -1,0 +1,589 @@
+"""A local stand-in for the Open Connectors instance API (see API.md), for tests and demos.
+
+Plain HTTP on 127.0.0.1 only: the secrets travel in the Authorization header, so the sandbox
+never listens on another interface. Not a faithful copy of the platform: it implements the
+calls this project makes, with the checks and error shapes API.md documents, plus fault
+injection (`faults`) and simulated webhook events (`simulate_change`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import socketserver
+import sys
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+from core.connectors import CONNECTORS, DEFAULT_CONNECTOR
+from core.hosts import API_PATH
+
+from .events import Deliverer, Delivery, build_notifications, check_event_request
+from .faults import FaultRule, FaultRuleError, FaultSet
+from .store import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    InstanceStore,
+    SandboxError,
+    SandboxInstance,
+    element_json,
+)
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+NEXT_PAGE_HEADER = "Elements-Next-Page-Token"
+CONTROL_PREFIX = "/__sandbox"
+MAX_BODY_BYTES = 1 << 20
+AUTH_MESSAGE = "Invalid Organization or User secret, or invalid Element token provided."
+# "User <us>, Organization <os>[, Element <token>]"; words case-insensitive, spaces tolerated.
+_AUTH_RE = re.compile(
+    r"^\s*user\s+(?P<user>[^\s,]+)\s*,\s*organization\s+(?P<org>[^\s,]+)\s*"
+    r"(?:,\s*element\s+(?P<element>[^\s,]+)\s*)?$",
+    re.IGNORECASE,
+)
+
+JsonBody = Any
+Query = dict[str, list[str]]
+# A route handler gets the path groups, query and parsed JSON body; returns status, payload
+# and extra headers.
+Reply = tuple[int, Any, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the sandbox saw it; ``status`` None = connection dropped by a fault."""
+
+    method: str
+    path: str
+    status: int | None
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: str  # name of a SandboxServer._route_* method
+    json_body: bool = False  # needs Content-Type: application/json
+
+
+def _route(method: str, pattern: str, handler: str, json_body: bool = False) -> _Route:
+    return _Route(method, re.compile(pattern + r"/?\Z"), handler, json_body)
+
+
+_ROUTES = (
+    _route("POST", r"/instances", "create", json_body=True),
+    _route("GET", r"/instances", "list"),
+    _route("GET", r"/instances/(\d+)", "get"),
+    _route("PATCH", r"/instances/(\d+)", "patch", json_body=True),
+    _route("DELETE", r"/instances/(\d+)", "delete"),
+    _route("GET", r"/instances/(\d+)/configuration", "configuration"),
+    _route("PATCH", r"/instances/(\d+)/configuration/(\d+)", "configuration_item", json_body=True),
+    _route("POST", r"/instances/(\d+)/simulate", "simulate", json_body=True),
+    _route("GET", r"/elements/([^/]+)", "element"),
+    _route("POST", r"/elements/([^/]+)/instances", "create_for_element", json_body=True),
+)
+
+
+def _last(query: Query, name: str) -> str | None:
+    """The last value of a query parameter; None when absent or empty."""
+    values = query.get(name)
+    return values[-1] or None if values else None
+
+
+def _error_body(message: str, provider_message: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"requestId": str(uuid.uuid4()), "message": message}
+    if provider_message is not None:
+        body["providerMessage"] = provider_message
+    return body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # HTTP/1.0: one request per connection, so stop() leaves no idle keep-alive threads and a
+    # dropped connection never poisons a client's pool.
+    protocol_version = "HTTP/1.0"
+    server_version = "OpenConnectorsSandbox/1"
+    sys_version = ""
+
+    def __init__(
+        self, request: Any, client_address: Any, server: Any, *, app: SandboxServer
+    ) -> None:
+        self.app = app  # set first: the base __init__ handles the request right away
+        super().__init__(request, client_address, server)
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_OPTIONS(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.app.log_requests:
+            sys.stderr.write(f"sandbox: {self.address_string()} {format % args}\n")
+
+    # plumbing
+
+    def _handle(self) -> None:
+        method = self.command
+        path = urlsplit(self.path).path
+        try:
+            body = self._read_body()
+        except SandboxError as exc:
+            self.close_connection = True
+            self._send_error(exc)
+            return
+        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            self._reply(*self._control(method, path, body))
+            return
+        rule = self.app.faults.take(method, path)
+        if rule is not None and rule.delay:
+            self.app._stopping.wait(rule.delay)
+        if rule is not None and rule.drop == "before":
+            self._drop(method)
+            return
+        if rule is not None and rule.status is not None:
+            self._forced(rule)
+            return
+        reply = self._dispatch(method, path, body)
+        if rule is not None and rule.drop == "after":
+            self._drop(method)
+            return
+        self._reply(*reply)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise SandboxError(411, "Send a Content-Length; chunked bodies are not supported.")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise SandboxError(400, "Content-Length is not a number.") from None
+        if length < 0:
+            raise SandboxError(400, "Content-Length is negative.")
+        if length > MAX_BODY_BYTES:
+            raise SandboxError(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self, method: str, path: str, body: bytes) -> Reply:
+        try:
+            return self._route(method, path, body)
+        except SandboxError as exc:
+            return exc.status, _error_body(exc.message, exc.provider_message), exc.headers
+        except Exception:
+            log.exception("sandbox: %s %s failed", method, path)
+            return 500, _error_body("The sandbox failed on this request."), {}
+
+    def _route(self, method: str, path: str, body: bytes) -> Reply:
+        if not (path == API_PATH or path.startswith(API_PATH + "/")):
+            raise SandboxError(404, f"No such resource: {path}")
+        sub = path[len(API_PATH) :]
+        matches = [(r, m) for r in _ROUTES if (m := r.pattern.match(sub))]
+        if not matches:
+            raise SandboxError(404, f"No such resource: {path}")
+        chosen = next(((r, m) for r, m in matches if r.method == method), None)
+        if chosen is None:
+            allowed = ", ".join(sorted({r.method for r, _ in matches}))
+            raise SandboxError(
+                405, f"Method {method} is not allowed on {path}.", headers={"Allow": allowed}
+            )
+        route, match = chosen
+        self._authenticate()
+        data: JsonBody = None
+        if route.json_body and (body or route.handler != "simulate"):
+            data = self._parse_json(body)
+        query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+        handler: Callable[[tuple[str, ...], Query, JsonBody], Reply] = getattr(
+            self.app, "_route_" + route.handler
+        )
+        return handler(match.groups(), query, data)
+
+    def _authenticate(self) -> None:
+        match = _AUTH_RE.match(self.headers.get("Authorization", ""))
+        ok = (
+            match is not None
+            and hmac.compare_digest(match["user"].encode(), self.app.user_secret.encode())
+            and hmac.compare_digest(match["org"].encode(), self.app.organization_secret.encode())
+            # A token, when sent, must belong to a live instance (API.md §6: deleted → 401).
+            and (match["element"] is None or self.app._store.has_token(match["element"]))
+        )
+        if not ok:
+            raise SandboxError(401, AUTH_MESSAGE)
+
+    def _parse_json(self, body: bytes) -> JsonBody:
+        media = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise SandboxError(415, "Content-Type must be application/json.")
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise SandboxError(400, f"The body is not valid JSON: {exc}") from None
+
+    def _control(self, method: str, path: str, body: bytes) -> Reply:
+        """``/__sandbox/faults``: GET lists, POST adds (one rule or a list), DELETE clears."""
+        try:
+            if not ipaddress.ip_address(self.client_address[0]).is_loopback:
+                raise SandboxError(403, "The control API only answers this machine.")
+            if path.rstrip("/") != CONTROL_PREFIX + "/faults":
+                raise SandboxError(404, f"No such resource: {path}")
+            faults = self.app.faults
+            if method == "GET":
+                return 200, {"rules": [r.to_json() for r in faults.rules()]}, {}
+            if method == "DELETE":
+                faults.clear()
+                return 200, {}, {}
+            if method != "POST":
+                raise SandboxError(405, f"Method {method} is not allowed on {path}.")
+            data = self._parse_json(body)
+            items = data if isinstance(data, list) else [data]
+            if not all(isinstance(item, dict) for item in items):
+                raise SandboxError(400, "Send a fault rule object or a list of them.")
+            try:
+                rules = [FaultRule.from_json(item) for item in items]
+            except FaultRuleError as exc:
+                raise SandboxError(400, str(exc)) from None
+            for rule in rules:
+                faults.add_rule(rule)
+            return 200, {"rules": [r.to_json() for r in rules]}, {}
+        except SandboxError as exc:
+            return exc.status, _error_body(exc.message, exc.provider_message), exc.headers
+
+    # responses
+
+    def _reply(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
+        data = json.dumps(payload).encode("utf-8")
+        self._send(status, data, "application/json", headers)
+
+    def _send_error(self, exc: SandboxError) -> None:
+        self._reply(exc.status, _error_body(exc.message, exc.provider_message), exc.headers)
+
+    def _forced(self, rule: FaultRule) -> None:
+        status = rule.status or 500
+        if rule.body is not None:
+            data = rule.body.encode("utf-8") if isinstance(rule.body, str) else rule.body
+            content_type = rule.content_type or "text/plain; charset=utf-8"
+        else:
+            message = f"Sandbox fault: forced status {status}."
+            data = json.dumps(_error_body(message)).encode("utf-8")
+            content_type = rule.content_type or "application/json"
+        self._send(status, data, content_type, rule.headers)
+
+    def _send(
+        self, status: int, data: bytes, content_type: str, headers: Mapping[str, str]
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.app._note_request(self.command, self.path, status)
+
+    def _drop(self, method: str) -> None:
+        """Close without a byte of response; the client sees the connection end early."""
+        self.close_connection = True
+        self.app._note_request(method, self.path, None)
+        with contextlib.suppress(OSError):  # the client may already be gone
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True  # a handler stuck on a slow client must not block stop()
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall for seconds.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer is normal here (timeouts, fault tests).
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class SandboxServer:
+    """The sandbox: ``with SandboxServer() as server: requests.get(server.base_url + ...)``.
+
+    Account secrets are generated per run unless given (or stored in ``state_file``).
+    ``delivery_delays`` are the waits between webhook delivery attempts (so at most
+    ``len(delivery_delays) + 1`` attempts).
+    """
+
+    def __init__(
+        self,
+        user_secret: str | None = None,
+        organization_secret: str | None = None,
+        state_file: str | os.PathLike[str] | None = None,
+        delivery_delays: Sequence[float] = (0.05, 0.2, 0.8),
+        *,
+        port: int = 0,
+        log_requests: bool = False,
+        delivery_timeout: float = 5.0,
+        request_log_size: int = 100_000,
+    ) -> None:
+        self._store = InstanceStore(state_file)
+        self._store.load()
+        for name, value in (("user", user_secret), ("organization", organization_secret)):
+            if value is not None and (not value or any(c.isspace() or c == "," for c in value)):
+                raise ValueError(f"the {name} secret must be non-empty, without spaces or commas")
+        # Given secrets win; otherwise reuse the state file's, so stored clients keep working.
+        self.user_secret: str = user_secret or self._store.user_secret or secrets.token_urlsafe(24)
+        self.organization_secret: str = (
+            organization_secret or self._store.organization_secret or secrets.token_urlsafe(24)
+        )
+        self._store.user_secret = self.user_secret
+        self._store.organization_secret = self.organization_secret
+        self.faults = FaultSet()
+        self.log_requests = log_requests
+        self._port = port
+        self._deliverer = Deliverer(delivery_delays, timeout=delivery_timeout)
+        self._requests: deque[RequestRecord] = deque(maxlen=request_log_size)
+        self._requests_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._lifecycle = threading.Lock()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # lifecycle
+
+    def start(self) -> Self:
+        with self._lifecycle:
+            if self._httpd is not None or self._stopping.is_set():
+                raise RuntimeError("a SandboxServer can only be started once")
+            self._store.save()  # the state file exists (with the secrets) from the start
+
+            def handler(request: Any, client_address: Any, server: Any) -> _Handler:
+                return _Handler(request, client_address, server, app=self)
+
+            self._httpd = _HTTPServer((HOST, self._port), handler)
+            self._thread = threading.Thread(
+                # A short poll interval keeps stop() fast (shutdown waits for one poll).
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="sandbox-http",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and cancel pending webhook retries. Idempotent."""
+        with self._lifecycle:
+            self._stopping.set()  # also cuts fault delays short
+            httpd, thread = self._httpd, self._thread
+            self._thread = None
+            if httpd is not None and thread is not None:
+                httpd.shutdown()
+                httpd.server_close()
+                thread.join()
+            self._deliverer.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # addresses
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the sandbox is not started")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def root_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API root, e.g. ``http://127.0.0.1:PORT/elements/api-v2``."""
+        return self.root_url + API_PATH
+
+    @property
+    def authorization(self) -> str:
+        """The platform Authorization header value for this sandbox's secrets."""
+        return f"User {self.user_secret}, Organization {self.organization_secret}"
+
+    # test helpers
+
+    def instances(self) -> list[SandboxInstance]:
+        """A snapshot of all instances in id order (configuration unmasked)."""
+        return self._store.snapshot()
+
+    def instance(self, instance_id: int) -> SandboxInstance | None:
+        try:
+            return self._store.get(instance_id)
+        except SandboxError:
+            return None
+
+    def add_instance(
+        self,
+        name: str,
+        configuration: Mapping[str, Any],
+        *,
+        element_key: str = DEFAULT_CONNECTOR,
+        tags: Iterable[str] = (),
+    ) -> SandboxInstance:
+        """Create an instance as ``POST /instances`` would (same checks; SandboxError if not)."""
+        body = {"name": name, "configuration": dict(configuration), "tags": list(tags)}
+        return self._store.create(body, element_key=element_key)
+
+    def seed(
+        self,
+        n: int,
+        name_prefix: str = "Sandbox instance ",
+        *,
+        element_key: str = DEFAULT_CONNECTOR,
+        tags: Iterable[str] = (),
+    ) -> list[int]:
+        """Add ``n`` instances named ``<prefix>1`` … ``<prefix>n`` at once; returns their ids."""
+        return self._store.seed(n, name_prefix=name_prefix, element_key=element_key, tags=tags)
+
+    def simulate_change(
+        self,
+        instance_id: int,
+        event_type: str = "UPDATED",
+        object_type: str = "incidents",
+        count: int = 1,
+    ) -> list[Delivery]:
+        """Post ``count`` change events (20 per notification) to the instance's callback URL.
+
+        Returns the deliveries as first recorded; delivery itself runs in the background
+        (see `deliveries` / `wait_for_deliveries`). SandboxError (404/400) when the instance
+        is unknown, has events off or no callback URL.
+        """
+        event_type = check_event_request(event_type, object_type, count)
+        instance = self._store.get(instance_id)
+        if not instance.events_enabled:
+            raise SandboxError(400, f"Events are not enabled on instance {instance_id}.")
+        url = instance.callback_url
+        if url is None:
+            raise SandboxError(400, f"Instance {instance_id} has no callback URL.")
+        return [
+            self._deliverer.submit(instance, url, body, instance.signature_key)
+            for body in build_notifications(instance, event_type, object_type, count)
+        ]
+
+    def deliveries(self) -> list[Delivery]:
+        """The webhook delivery log, oldest first (snapshots)."""
+        return self._deliverer.deliveries()
+
+    def wait_for_deliveries(self, timeout: float = 5.0) -> list[Delivery]:
+        """The delivery log once no delivery is pending; TimeoutError otherwise."""
+        return self._deliverer.wait(timeout)
+
+    def request_log(self) -> list[RequestRecord]:
+        """Requests answered (or dropped) so far, oldest first."""
+        with self._requests_lock:
+            return list(self._requests)
+
+    def _note_request(self, method: str, path: str, status: int | None) -> None:
+        with self._requests_lock:
+            self._requests.append(RequestRecord(method, path, status))
+
+    # routes (called by the handler after routing, auth and JSON parsing)
+
+    def _route_create(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        return 200, self._store.create(body).to_api(), {}
+
+    def _route_create_for_element(
+        self, groups: tuple[str, ...], query: Query, body: JsonBody
+    ) -> Reply:
+        return 200, self._store.create(body, element_key=groups[0]).to_api(), {}
+
+    def _route_list(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        raw_size = (query.get("pageSize") or [str(DEFAULT_PAGE_SIZE)])[-1]
+        try:
+            page_size = int(raw_size)
+        except ValueError:
+            raise SandboxError(400, "pageSize must be a whole number.") from None
+        if page_size < 1:
+            raise SandboxError(400, "pageSize must be at least 1.")
+        page, token = self._store.page(
+            search_text=_last(query, "searchText"),
+            tags=[*query.get("tags[]", []), *query.get("tags", [])],
+            page_size=min(page_size, MAX_PAGE_SIZE),
+            next_page=_last(query, "nextPage"),
+        )
+        if not page:
+            raise SandboxError(404, "No instances found matching the given criteria.")
+        return 200, [record.to_api() for record in page], {NEXT_PAGE_HEADER: token} if token else {}
+
+    def _route_get(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        return 200, self._store.get(int(groups[0])).to_api(), {}
+
+    def _route_patch(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        return 200, self._store.update(int(groups[0]), body).to_api(), {}
+
+    def _route_delete(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        self._store.delete(int(groups[0]))
+        return 200, {}, {}
+
+    def _route_configuration(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        items = self._store.get(int(groups[0])).config_items()
+        return 200, [{"id": i, "key": k, "propertyValue": v} for i, k, v in items], {}
+
+    def _route_configuration_item(
+        self, groups: tuple[str, ...], query: Query, body: JsonBody
+    ) -> Reply:
+        return 200, self._store.update_config_item(int(groups[0]), int(groups[1]), body), {}
+
+    def _route_simulate(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        data = body if body is not None else {}
+        if not isinstance(data, dict):
+            raise SandboxError(400, "The body must be a JSON object.")
+        deliveries = self.simulate_change(
+            int(groups[0]),
+            event_type=data.get("eventType", "UPDATED"),
+            object_type=data.get("objectType", "incidents"),
+            count=data.get("count", 1),
+        )
+        notifications = [
+            {"webhookId": d.webhook_id, "url": d.url, "events": d.event_count, "status": d.status}
+            for d in deliveries
+        ]
+        return 200, {"notifications": notifications}, {}
+
+    def _route_element(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        spec = CONNECTORS.get(groups[0])
+        if spec is None:
+            raise SandboxError(404, f"No element found with key '{groups[0]}'.")
+        return 200, element_json(spec), {}

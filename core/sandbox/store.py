@@ -1,0 +1,591 @@
+"""The sandbox's instances: validation, API rendering, paging and the optional state file.
+
+Records are immutable (`SandboxInstance`); a change replaces the record, so snapshots handed
+to tests or rendered outside the lock never change under the reader.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import json
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from core.connectors import CONNECTORS, ConnectorSpec, FieldKind, connector
+
+SECRET_MASK = "********"  # noqa: S105 - the mask, not a secret
+WSDL_PATH_RE = re.compile(r"^/v\d{4}_\d+/apis/\d+\.\d+/?$")
+WSDL_PATH_MESSAGE = (
+    "Failed to connect to the API URL. Validate that you are using the correct WSDL path."
+)
+AUTH_FAILED_MESSAGE = "Failed to authenticate the instance with ConnectWise."
+# Credentials a test can send to make "ConnectWise" refuse the login.
+REJECTED_LOGIN = "reject"
+LOGIN_KEYS: dict[str, str] = {
+    "helpdesk.connectwise.username": "invalid username or password",
+    "public.key": "invalid public or private key",
+}
+EVENTS_ENABLED_KEY = "event.notification.enabled"
+CALLBACK_URL_KEY = "event.notification.callback.url"
+SIGNATURE_KEY_KEY = "event.notification.signature.key"
+
+DEFAULT_PAGE_SIZE = 200
+MAX_PAGE_SIZE = 500
+FIRST_INSTANCE_ID = 1000
+# Fixed identities the platform reports for the account; any numbers would do.
+USER_ID = 12345
+ACCOUNT_ID = 678
+COMPANY_ID = 910
+# Element ids differ between real environments (API.md §5); 117 is the devportal's.
+_ELEMENT_IDS = {"connectwisehd": 117, "connectwisecrm": 118, "connectwisecrmrest": 3104}
+_STATE_FORMAT = "cw-connector-desk-sandbox-state"
+_PAGE_TOKEN_PREFIX = "after:"  # noqa: S105 - a paging token, not a credential
+
+ConfigValue = str | None
+
+
+class SandboxError(Exception):
+    """A request the sandbox refuses; the HTTP layer turns it into an error body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        provider_message: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.provider_message = provider_message
+        self.headers = dict(headers or {})
+
+
+def now_iso() -> str:
+    """ISO 8601 UTC with a Z, to the second, as the platform prints dates."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_token() -> str:
+    # Same look as real tokens: standard base64 of 32 random bytes (often holds / + =).
+    return base64.b64encode(os.urandom(32)).decode("ascii")
+
+
+def element_id(key: str) -> int:
+    if key in _ELEMENT_IDS:
+        return _ELEMENT_IDS[key]
+    return 5000 + list(CONNECTORS).index(key)
+
+
+def element_summary(spec: ConnectorSpec) -> dict[str, Any]:
+    return {"id": element_id(spec.key), "name": spec.label, "key": spec.key, "hub": spec.hub}
+
+
+_CONFIG_TYPES = {
+    FieldKind.SECRET: "PASSWORD",
+    FieldKind.BOOL: "BOOLEAN",
+    FieldKind.INT: "TEXTFIELD_32",
+    FieldKind.URL: "TEXTFIELD_1000",
+    FieldKind.HOST_URL: "TEXTFIELD_1000",
+    FieldKind.CALLBACK_URL: "TEXTFIELD_1000",
+}
+
+
+def element_json(spec: ConnectorSpec) -> dict[str, Any]:
+    """`GET /elements/{key}`: the element with its configuration definitions."""
+    definitions = [
+        {
+            "id": element_id(spec.key) * 1000 + order,
+            "key": f.config_key,
+            "name": f.label,
+            "description": f.help,
+            # Conditionally required fields are optional to the platform (required=false).
+            "required": f.required and f.enabled_by is None,
+            "defaultValue": stringify(f.default),
+            "type": _CONFIG_TYPES.get(f.kind, "TEXTFIELD_128"),
+            "displayOrder": order,
+            "hideFromConsole": False,
+        }
+        for order, f in enumerate(spec.fields, start=1)
+    ]
+    return {
+        **element_summary(spec),
+        "description": spec.description,
+        "active": True,
+        "deleted": False,
+        "configuration": definitions,
+    }
+
+
+def stringify(value: Any) -> ConfigValue:
+    """Stored configuration values are strings or null (API.md §3)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def is_true(value: ConfigValue) -> bool:
+    return value is not None and value.strip().lower() == "true"
+
+
+def _blank(value: ConfigValue) -> bool:
+    return value is None or not value.strip()
+
+
+@dataclass(frozen=True)
+class SandboxInstance:
+    """One instance as the sandbox holds it. ``configuration`` holds the real (unmasked) values."""
+
+    id: int
+    name: str
+    element_key: str
+    token: str
+    created_date: str
+    updated_date: str
+    tags: tuple[str, ...] = ()
+    configuration: Mapping[str, ConfigValue] = field(default_factory=dict)
+
+    @property
+    def spec(self) -> ConnectorSpec:
+        return connector(self.element_key)
+
+    @property
+    def events_enabled(self) -> bool:
+        return is_true(self.configuration.get(EVENTS_ENABLED_KEY))
+
+    @property
+    def callback_url(self) -> str | None:
+        value = self.configuration.get(CALLBACK_URL_KEY)
+        return None if _blank(value) else value
+
+    @property
+    def signature_key(self) -> str | None:
+        value = self.configuration.get(SIGNATURE_KEY_KEY)
+        return None if _blank(value) else value
+
+    def config_items(self) -> list[tuple[int, str, ConfigValue]]:
+        """(id, key, masked value): the element's keys in spec order, then any extra keys.
+
+        Ids derive from the position, which never changes for a key (extras only append).
+        """
+        spec = self.spec
+        keys = [f.config_key for f in spec.fields]
+        keys += [k for k in self.configuration if k not in keys]
+        secret = {f.config_key for f in spec.fields if f.kind is FieldKind.SECRET}
+        # Keys never sent show the element's default, as the platform applies it.
+        defaults = {f.config_key: stringify(f.default) for f in spec.fields}
+        items = []
+        for position, key in enumerate(keys, start=1):
+            value = self.configuration.get(key, defaults.get(key))
+            if key in secret and value is not None:
+                value = SECRET_MASK
+            items.append((self.id * 1000 + position, key, value))
+        return items
+
+    def to_api(self) -> dict[str, Any]:
+        """The JSON shape of API.md §3 (token included, secrets masked)."""
+        spec = self.spec
+        return {
+            "id": self.id,
+            "name": self.name,
+            "createdDate": self.created_date,
+            "updatedDate": self.updated_date,
+            "token": self.token,
+            "element": element_summary(spec),
+            "elementId": element_id(spec.key),
+            "tags": list(self.tags),
+            "provisionInteractions": [],
+            "valid": True,
+            "disabled": False,
+            "configuration": {key: value for _, key, value in self.config_items()},
+            "eventsEnabled": self.events_enabled,
+            "traceLoggingEnabled": False,
+            "cachingEnabled": False,
+            "externalAuthentication": "none",
+            "user": {"id": USER_ID},
+        }
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "elementKey": self.element_key,
+            "token": self.token,
+            "createdDate": self.created_date,
+            "updatedDate": self.updated_date,
+            "tags": list(self.tags),
+            "configuration": dict(self.configuration),
+        }
+
+    @classmethod
+    def from_state(cls, data: Mapping[str, Any]) -> SandboxInstance:
+        key = str(data["elementKey"])
+        connector(key)  # unknown keys are a broken state file
+        config = data.get("configuration") or {}
+        return cls(
+            id=int(data["id"]),
+            name=str(data["name"]),
+            element_key=key,
+            token=str(data["token"]),
+            created_date=str(data["createdDate"]),
+            updated_date=str(data.get("updatedDate") or data["createdDate"]),
+            tags=tuple(str(t) for t in data.get("tags") or ()),
+            configuration=MappingProxyType({str(k): stringify(v) for k, v in config.items()}),
+        )
+
+
+# --- request validation --------------------------------------------------------------------
+
+
+def parse_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SandboxError(400, "name is required and must be a non-empty string.")
+    return value
+
+
+def parse_tags(value: Any) -> tuple[str, ...]:
+    """Tags as strings; the older object form ``{"name": ...}`` is accepted too."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise SandboxError(400, "tags must be a list of strings.")
+    tags: list[str] = []
+    for item in value:
+        if isinstance(item, dict):
+            item = item.get("name")
+        if not isinstance(item, str):
+            raise SandboxError(400, "tags must be a list of strings.")
+        if item not in tags:
+            tags.append(item)
+    return tuple(tags)
+
+
+def parse_configuration(value: Any) -> dict[str, ConfigValue]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SandboxError(400, "configuration must be a JSON object.")
+    return {str(k): stringify(v) for k, v in value.items()}
+
+
+def missing_keys(spec: ConnectorSpec, config: Mapping[str, ConfigValue]) -> list[str]:
+    """Required keys that are absent or blank, in the spec's order.
+
+    A field required only while a bool field is on (callback URL, polling interval) counts
+    when that field is "true"; one with a default is never missing (the platform applies it).
+    """
+    missing = []
+    for f in spec.fields:
+        if not f.required or f.default is not None:
+            continue
+        if f.enabled_by is not None and not is_true(
+            config.get(spec.field(f.enabled_by).config_key)
+        ):
+            continue
+        if _blank(config.get(f.config_key)):
+            missing.append(f.config_key)
+    return missing
+
+
+def check_configuration(spec: ConnectorSpec, config: Mapping[str, ConfigValue]) -> None:
+    missing = missing_keys(spec, config)
+    if missing:
+        raise SandboxError(400, "Missing required configuration entries: " + ", ".join(missing))
+    wsdl = config.get("helpdesk.connectwise.wsdl.path")
+    if not _blank(wsdl) and not WSDL_PATH_RE.match(str(wsdl).strip()):
+        raise SandboxError(400, WSDL_PATH_MESSAGE)
+
+
+def check_login(config: Mapping[str, ConfigValue]) -> None:
+    """Play ConnectWise: the login named ``reject`` is refused."""
+    for key, reason in LOGIN_KEYS.items():
+        if config.get(key) == REJECTED_LOGIN:
+            raise SandboxError(
+                400,
+                AUTH_FAILED_MESSAGE,
+                provider_message=f"ConnectWise rejected the login: {reason}",
+            )
+
+
+# --- paging --------------------------------------------------------------------------------
+
+
+def encode_page_token(after_id: int) -> str:
+    raw = f"{_PAGE_TOKEN_PREFIX}{after_id}".encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_page_token(token: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
+        if raw.startswith(_PAGE_TOKEN_PREFIX):
+            return int(raw[len(_PAGE_TOKEN_PREFIX) :])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise SandboxError(400, "nextPage is not a valid page token.")
+
+
+# --- the store -----------------------------------------------------------------------------
+
+
+class InstanceStore:
+    """All instances, guarded by one lock; saved to ``state_file`` after each change.
+
+    The state file holds everything, tokens, secret configuration values and the account
+    secrets included: it is a test fixture, never real data. Written with mode 0600.
+    """
+
+    def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
+        self._lock = threading.RLock()
+        self._path = Path(state_file) if state_file is not None else None
+        self._instances: dict[int, SandboxInstance] = {}
+        self._ids: list[int] = []  # sorted, for keyset paging
+        self._by_token: dict[str, int] = {}
+        self._next_id = FIRST_INSTANCE_ID
+        self.user_secret: str | None = None
+        self.organization_secret: str | None = None
+
+    # persistence
+
+    def load(self) -> None:
+        """Read the state file if there is one; a broken file raises ValueError."""
+        if self._path is None or not self._path.exists():
+            return
+        try:
+            data = json.loads(self._path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != _STATE_FORMAT:
+                raise ValueError("not a sandbox state file")
+            records = [SandboxInstance.from_state(item) for item in data.get("instances", [])]
+            next_id = int(data.get("nextId", FIRST_INSTANCE_ID))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"cannot load sandbox state {self._path}: {exc}") from None
+        with self._lock:
+            self._instances.clear()
+            self._by_token.clear()
+            for record in sorted(records, key=lambda r: r.id):
+                self._put(record)
+            self._ids = sorted(self._instances)
+            self._next_id = max([next_id, *(i + 1 for i in self._ids)])
+            self.user_secret = data.get("userSecret") or None
+            self.organization_secret = data.get("organizationSecret") or None
+
+    def save(self) -> None:
+        """Write atomically (temporary file in the same folder, then os.replace)."""
+        if self._path is None:
+            return
+        with self._lock:
+            data = {
+                "format": _STATE_FORMAT,
+                "version": 1,
+                "nextId": self._next_id,
+                "userSecret": self.user_secret,
+                "organizationSecret": self.organization_secret,
+                "instances": [self._instances[i].to_state() for i in self._ids],
+            }
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=f".{self._path.name}.")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(data, handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self._path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+
+    # queries
+
+    def snapshot(self) -> list[SandboxInstance]:
+        with self._lock:
+            return [self._instances[i] for i in self._ids]
+
+    def get(self, instance_id: int) -> SandboxInstance:
+        with self._lock:
+            record = self._instances.get(instance_id)
+        if record is None:
+            raise SandboxError(404, f"No instance found with id {instance_id}.")
+        return record
+
+    def has_token(self, token: str) -> bool:
+        with self._lock:
+            return token in self._by_token
+
+    def page(
+        self,
+        *,
+        search_text: str | None = None,
+        tags: Iterable[str] = (),
+        page_size: int = DEFAULT_PAGE_SIZE,
+        next_page: str | None = None,
+    ) -> tuple[list[SandboxInstance], str | None]:
+        """One page in id order, and the token of the next page (None on the last one).
+
+        The token is the last id returned (keyset paging), so instances created or deleted
+        between pages never make a page skip or repeat an instance.
+        """
+        after = decode_page_token(next_page) if next_page else None
+        needle = search_text.lower() if search_text else None
+        wanted = set(tags)
+        found: list[SandboxInstance] = []
+        more = False
+        with self._lock:
+            start = bisect.bisect_right(self._ids, after) if after is not None else 0
+            for instance_id in self._ids[start:]:
+                record = self._instances[instance_id]
+                if needle is not None and needle not in record.name.lower():
+                    continue
+                if not wanted.issubset(record.tags):
+                    continue
+                if len(found) == page_size:
+                    more = True  # only promise a next page that has something on it
+                    break
+                found.append(record)
+        return found, encode_page_token(found[-1].id) if more else None
+
+    # changes
+
+    def create(
+        self, body: Any, *, element_key: str | None = None, check_credentials: bool = True
+    ) -> SandboxInstance:
+        """Validate a create body (API.md §3) and add the instance.
+
+        ``element_key`` comes from ``POST /elements/{key}/instances``; else ``element.key``.
+        """
+        if not isinstance(body, dict):
+            raise SandboxError(400, "The request body must be a JSON object.")
+        if element_key is None:
+            element = body.get("element")
+            key = element.get("key") if isinstance(element, dict) else None
+            if not isinstance(key, str) or not key:
+                raise SandboxError(400, 'element.key is required, e.g. {"key": "connectwisehd"}.')
+            element_key = key
+        spec = CONNECTORS.get(element_key)
+        if spec is None:
+            known = ", ".join(CONNECTORS)
+            raise SandboxError(404, f"No element found with key '{element_key}' (known: {known}).")
+        name = parse_name(body.get("name"))
+        tags = parse_tags(body.get("tags"))
+        config = parse_configuration(body.get("configuration"))
+        check_configuration(spec, config)
+        if check_credentials:
+            check_login(config)
+        stamp = now_iso()
+        with self._lock:
+            record = SandboxInstance(
+                id=self._next_id,
+                name=name,
+                element_key=spec.key,
+                token=new_token(),
+                created_date=stamp,
+                updated_date=stamp,
+                tags=tags,
+                configuration=MappingProxyType(config),
+            )
+            self._next_id += 1
+            self._put(record)
+            self._ids.append(record.id)  # ids only grow, so the list stays sorted
+            self.save()
+        return record
+
+    def update(self, instance_id: int, body: Any) -> SandboxInstance:
+        """PATCH: ``name``, ``tags`` (replace all), ``configuration`` (merged)."""
+        if not isinstance(body, dict):
+            raise SandboxError(400, "The request body must be a JSON object.")
+        with self._lock:
+            record = self.get(instance_id)
+            changes: dict[str, Any] = {}
+            if "name" in body:
+                changes["name"] = parse_name(body["name"])
+            if "tags" in body:
+                changes["tags"] = parse_tags(body["tags"])
+            if "configuration" in body:
+                merged = {**record.configuration, **parse_configuration(body["configuration"])}
+                check_configuration(record.spec, merged)
+                changes["configuration"] = MappingProxyType(merged)
+            return self._replace(record, changes)
+
+    def update_config_item(self, instance_id: int, config_id: int, body: Any) -> dict[str, Any]:
+        """PATCH /instances/{id}/configuration/{configId} with ``{"propertyValue": ...}``."""
+        if not isinstance(body, dict) or "propertyValue" not in body:
+            raise SandboxError(400, 'The body must be a JSON object with "propertyValue".')
+        with self._lock:
+            record = self.get(instance_id)
+            keys = {item_id: key for item_id, key, _ in record.config_items()}
+            if config_id not in keys:
+                raise SandboxError(404, f"No configuration {config_id} on instance {instance_id}.")
+            merged = {**record.configuration, keys[config_id]: stringify(body["propertyValue"])}
+            check_configuration(record.spec, merged)
+            updated = self._replace(record, {"configuration": MappingProxyType(merged)})
+        item_id, key, value = next(i for i in updated.config_items() if i[0] == config_id)
+        return {"id": item_id, "key": key, "propertyValue": value}
+
+    def delete(self, instance_id: int) -> None:
+        with self._lock:
+            record = self.get(instance_id)
+            del self._instances[instance_id]
+            del self._by_token[record.token]
+            self._ids.pop(bisect.bisect_left(self._ids, instance_id))
+            self.save()
+
+    def seed(
+        self, n: int, *, name_prefix: str, element_key: str, tags: Iterable[str] = ()
+    ) -> list[int]:
+        """Add ``n`` valid instances at once (saved once): for paging tests."""
+        spec = connector(element_key)
+        config = {
+            f.config_key: "sandbox-secret" if f.is_secret else "sandbox"
+            for f in spec.fields
+            if f.required and f.enabled_by is None
+        }
+        frozen_config = MappingProxyType(config)
+        tag_tuple = tuple(tags)
+        stamp = now_iso()
+        ids = []
+        with self._lock:
+            for number in range(1, n + 1):
+                record = SandboxInstance(
+                    id=self._next_id,
+                    name=f"{name_prefix}{number}",
+                    element_key=spec.key,
+                    token=new_token(),
+                    created_date=stamp,
+                    updated_date=stamp,
+                    tags=tag_tuple,
+                    configuration=frozen_config,
+                )
+                self._next_id += 1
+                self._put(record)
+                self._ids.append(record.id)
+                ids.append(record.id)
+            self.save()
+        return ids
+
+    def _put(self, record: SandboxInstance) -> None:
+        self._instances[record.id] = record
+        self._by_token[record.token] = record.id
+
+    def _replace(self, record: SandboxInstance, changes: dict[str, Any]) -> SandboxInstance:
+        if not changes:
+            return record
+        updated = replace(record, updated_date=now_iso(), **changes)
+        self._instances[record.id] = updated
+        self.save()
+        return updated
