@@ -1,0 +1,177 @@
+"""Keyring backends for tests: one that works in memory, and one per way a real one fails.
+
+Priorities are negative so keyring's own discovery never picks one of these by accident
+(defining a backend class registers it with keyring).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import keyring
+import keyring.core
+from keyring.backend import KeyringBackend
+from keyring.backends.Windows import WinVaultKeyring
+from keyring.errors import KeyringError, KeyringLocked, PasswordDeleteError, PasswordSetError
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = -10
+    name = "Test Keyring"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+        self.calls: list[str] = []
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.calls.append("get")
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.calls.append("set")
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.calls.append("delete")
+        if (service, username) not in self.entries:
+            raise PasswordDeleteError("No such password!")
+        del self.entries[(service, username)]
+
+
+class LockedKeyring(MemoryKeyring):
+    """What the Secret Service backend raises when the collection stays locked."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise KeyringLocked("Failed to unlock the collection!")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise KeyringLocked("Failed to unlock the collection!")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise KeyringLocked("Failed to unlock the collection!")
+
+
+class LockableKeyring(MemoryKeyring):
+    """Locked while `locked` is set; the user "unlocks" it by clearing the flag."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.locked = False
+
+    def _check(self) -> None:
+        if self.locked:
+            raise KeyringLocked("Failed to unlock the collection!")
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self._check()
+        return super().get_password(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._check()
+        super().set_password(service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._check()
+        super().delete_password(service, username)
+
+
+class RefusingKeyring(MemoryKeyring):
+    """Reads work, writes and deletes are refused (KWallet "Cancelled by user", macOS errors)."""
+
+    def __init__(self, message: str = "Cancelled by user") -> None:
+        super().__init__()
+        self.message = message
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise PasswordSetError(self.message)
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise PasswordDeleteError(self.message)
+
+
+class BrokenReadKeyring(MemoryKeyring):
+    def get_password(self, service: str, username: str) -> str | None:
+        raise KeyringError("Can't get password from keychain: error -25293")
+
+
+class HangingKeyring(MemoryKeyring):
+    """Blocks like an unanswered unlock prompt until `release()` (called by fixtures)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def release(self) -> None:
+        self.gate.set()
+
+    def _wait(self) -> None:
+        self.entered.set()
+        self.gate.wait(30)
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self._wait()
+        return super().get_password(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._wait()
+        super().set_password(service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._wait()
+        super().delete_password(service, username)
+
+
+class PlaintextKeyring(MemoryKeyring):
+    """Looks like keyrings.alt's PlaintextKeyring (base64 in a file) to anyone inspecting it."""
+
+    __module__ = "keyrings.alt.file"
+    name = "file PlaintextKeyring"
+
+
+class FakeWinError(Exception):
+    """Shaped like pywin32's / win32ctypes' `pywintypes.error`."""
+
+    def __init__(self, winerror: int, funcname: str, strerror: str) -> None:
+        super().__init__(winerror, funcname, strerror)
+        self.winerror = winerror
+        self.funcname = funcname
+        self.strerror = strerror
+
+
+class FakeWindowsKeyring(WinVaultKeyring):
+    """Windows Credential Manager in memory: CredWrite fails with 1783 above `limit` characters."""
+
+    priority = -10
+
+    def __init__(self, limit: int = 1280) -> None:
+        super().__init__()
+        self.limit = limit
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        if len(password.encode("utf-16-le")) // 2 > self.limit:
+            raise FakeWinError(1783, "CredWrite", "The stub received bad data.")
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.entries:
+            raise PasswordDeleteError(service)
+        del self.entries[(service, username)]
+
+
+@contextmanager
+def installed(backend: KeyringBackend) -> Iterator[KeyringBackend]:
+    """Make `backend` keyring's default for the block, then put back whatever was there."""
+    previous = keyring.core._keyring_backend  # private, but reading it has no side effects
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.core._keyring_backend = previous
