@@ -276,7 +276,7 @@ class OpenConnectorsClient:
         if isinstance(exc, requests.exceptions.Timeout):
             if creates:
                 return OutcomeUnknownError(
-                    f"{self.host} did not answer within {self.timeout[1]:.0f} s."
+                    f"{self.host} did not answer within {self.timeout[1]:g} s."
                 )
             return NetworkError(f"{self.host} did not answer in time.")
         return NetworkError(f"The request to {self.host} could not be sent.")

@@ -304,8 +304,9 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        # Logged before the answer goes out, so a client that got it always finds it logged.
         self.app._note_request(self.command, self.path, status)
+        self.wfile.write(data)
 
     def _drop(self, method: str) -> None:
         """Close without a byte of response; the client sees the connection end early."""

@@ -25,6 +25,9 @@ from core.connectors import CONNECTORS, ConnectorSpec, FieldKind, connector
 
 SECRET_MASK = "********"  # noqa: S105 - the mask, not a secret
 WSDL_PATH_RE = re.compile(r"^/v\d{4}_\d+/apis/\d+\.\d+/?$")
+# ConnectWise retires old API versions; this well-formed but "retired" version lets users see
+# the real failure (and its next step) against the sandbox.
+RETIRED_WSDL_PREFIX = "/v2000_1/"
 WSDL_PATH_MESSAGE = (
     "Failed to connect to the API URL. Validate that you are using the correct WSDL path."
 )
@@ -309,7 +312,10 @@ def check_configuration(spec: ConnectorSpec, config: Mapping[str, ConfigValue]) 
     if missing:
         raise SandboxError(400, "Missing required configuration entries: " + ", ".join(missing))
     wsdl = config.get("helpdesk.connectwise.wsdl.path")
-    if not _blank(wsdl) and not WSDL_PATH_RE.match(str(wsdl).strip()):
+    if not _blank(wsdl) and (
+        not WSDL_PATH_RE.match(str(wsdl).strip())
+        or str(wsdl).strip().startswith(RETIRED_WSDL_PREFIX)
+    ):
         raise SandboxError(400, WSDL_PATH_MESSAGE)
 
 

@@ -1,0 +1,56 @@
+"""One clipboard helper: copies, marks secrets for password managers, clears them later.
+
+Clearing happens only if the clipboard still holds what we put there: something the user
+copied meanwhile is never destroyed. On X11 the clipboard empties when the app quits.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QObject, QTimer, Signal
+from PySide6.QtGui import QClipboard, QGuiApplication
+
+DEFAULT_CLEAR_SECONDS = 30
+# KDE Klipper and other clipboard managers skip history for data carrying this hint.
+PASSWORD_HINT_MIME = "x-kde-passwordManagerHint"  # noqa: S105 - a MIME type name
+
+
+class Clipboard(QObject):
+    cleared = Signal()
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        clear_after_ms: int = DEFAULT_CLEAR_SECONDS * 1000,
+        clipboard: QClipboard | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._clipboard = clipboard or QGuiApplication.clipboard()
+        self.clear_after_ms = clear_after_ms
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._clear_if_ours)
+        self._secret: str | None = None
+
+    @property
+    def clear_after_seconds(self) -> int:
+        return round(self.clear_after_ms / 1000)
+
+    def copy_text(self, text: str) -> None:
+        """Copy something that is not a secret (an id, a cURL command with placeholders)."""
+        self._clipboard.setText(text)
+
+    def copy_secret(self, text: str) -> None:
+        """Copy a secret, hinted to password managers, and clear it after the delay."""
+        mime = QMimeData()
+        mime.setText(text)
+        mime.setData(PASSWORD_HINT_MIME, b"secret")
+        self._clipboard.setMimeData(mime)
+        self._secret = text
+        self._timer.start(self.clear_after_ms)
+
+    def _clear_if_ours(self) -> None:
+        secret, self._secret = self._secret, None
+        if secret is not None and self._clipboard.text() == secret:
+            self._clipboard.clear()
+            self.cleared.emit()

@@ -1,0 +1,303 @@
+"""The Create tab: account, form, preview, Create, and what came of it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.client import utc_now
+from core.errors import OutcomeUnknownError
+from core.instance_store import SaveResult
+from core.models import Account, DraftCheck, InstanceDraft, check_draft
+from core.preview import body_preview, curl_command
+from core.workspace import CreateOutcome, Workspace
+from gui.clipboard import Clipboard
+from gui.form import ConnectorForm
+from gui.panels import ErrorPanel, ResultPanel
+from gui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+class CreateTab(QWidget):
+    status_message = Signal(str)
+    busy_changed = Signal(bool)
+    created = Signal(object, object)  # CreateOutcome, the draft it came from
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        runner: TaskRunner,
+        clipboard: Clipboard,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._workspace = workspace
+        self._runner = runner
+        self._clipboard = clipboard
+        self.account: Account | None = None
+        self._busy = False
+        self._check: DraftCheck = check_draft({})
+        self._result: CreateOutcome | None = None
+        self._token: str = ""
+
+        self.form = ConnectorForm(self)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.form)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # A scroll bar that comes and goes changes the width, which re-wraps the field messages,
+        # which can bring the bar back: keep it, and the layout settles in one pass.
+        scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        self.preview_toggle = QToolButton(self)
+        self.preview_toggle.setObjectName("preview_toggle")
+        self.preview_toggle.setText("Request preview")
+        self.preview_toggle.setCheckable(True)
+        self.preview_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.preview_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.preview = QPlainTextEdit(self)
+        self.preview.setObjectName("request_preview")
+        self.preview.setAccessibleName("Request preview")
+        self.preview.setReadOnly(True)
+        self.preview.setProperty("role", "code")
+        self.preview.setVisible(False)
+        self.preview.setMinimumHeight(160)
+        self.curl_button = QPushButton("Copy as c&URL")
+        self.curl_button.setObjectName("copy_curl_button")
+        self.curl_button.setToolTip("Copy a curl command; secrets are replaced by placeholders")
+        self.create_button = QPushButton("C&reate instance")
+        self.create_button.setObjectName("create_button")
+        self.create_button.setDefault(True)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.preview_toggle)
+        buttons.addStretch(1)
+        buttons.addWidget(self.curl_button)
+        buttons.addWidget(self.create_button)
+
+        self.error_panel = ErrorPanel(self)
+        self.result_panel = ResultPanel(self)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.preview)
+        layout.addWidget(self.error_panel)
+        layout.addWidget(self.result_panel)
+
+        self.form.changed.connect(self.update_ui)
+        self.preview_toggle.toggled.connect(self._toggle_preview)
+        self.curl_button.clicked.connect(self.copy_curl)
+        self.create_button.clicked.connect(self.create)
+        self.result_panel.copy_token.connect(self.copy_token)
+        self.result_panel.copy_id.connect(self.copy_id)
+        self.result_panel.retry_store.connect(self.retry_store)
+        self.update_ui()
+
+    # --- readiness ---------------------------------------------------------------------------
+
+    def set_account(self, account: Account | None) -> None:
+        self.account = account
+        self.update_ui()
+
+    def update_ui(self) -> None:
+        """The one place that recomputes validity and what may be pressed."""
+        self._check = check_draft(self.form.values())
+        self.form.show_check(self._check)
+        ready = self._check.ok and self.account is not None and not self._busy
+        self.create_button.setEnabled(ready)
+        self.curl_button.setEnabled(self._check.ok and self.account is not None)
+        if self._busy:
+            tip = "Creating…"
+        elif self.account is None:
+            tip = "Choose or add an account first."
+        elif not self._check.ok:
+            missing = ", ".join(self.form.label_of(n) for n in self._check.errors)
+            tip = f"Still needed: {missing}"
+        else:
+            tip = "Create the instance (Ctrl+Return)"
+        self.create_button.setToolTip(tip)
+        if self.preview.isVisible():
+            self._fill_preview()
+
+    def _toggle_preview(self, shown: bool) -> None:
+        self.preview_toggle.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+        self.preview.setVisible(shown)
+        if shown:
+            self._fill_preview()
+
+    def _fill_preview(self) -> None:
+        draft = self._check.draft
+        if draft is None:
+            problems = "\n".join(f"• {m}" for m in self._check.errors.values())
+            text = f"The form is not complete yet:\n{problems}"
+        else:
+            text = body_preview(draft)
+        if self.preview.toPlainText() != text:
+            self.preview.setPlainText(text)
+
+    def copy_curl(self) -> None:
+        if self._check.draft is None or self.account is None:
+            return
+        self._clipboard.copy_text(curl_command(self.account.api_root, self._check.draft))
+        self.status_message.emit("cURL command copied (secrets replaced by placeholders).")
+
+    # --- create ------------------------------------------------------------------------------
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.form.set_locked(busy)
+        self.busy_changed.emit(busy)
+        self.update_ui()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def create(self) -> None:
+        if self._busy:
+            return  # a second press while the first runs sends nothing
+        check = check_draft(self.form.values())
+        if check.draft is None or self.account is None:
+            self.form.touch_all()
+            self.update_ui()
+            return
+        account, draft = self.account, check.draft
+        started = utc_now()
+        self.error_panel.clear()
+        self._set_busy(True)
+        self.status_message.emit(f"Creating “{draft.name}” on {account.host}…")
+        self._runner.run(
+            lambda: self._workspace.create(account, draft),
+            lambda outcome: self._created(outcome, draft),
+            lambda error: self._create_failed(error, account, draft, started),
+            name="create",
+        )
+
+    def _create_failed(
+        self, error: BaseException, account: Account, draft: InstanceDraft, started: datetime
+    ) -> None:
+        if not isinstance(error, OutcomeUnknownError):
+            self._set_busy(False)
+            self.error_panel.show_error(error)
+            self.status_message.emit("The instance was not created.")
+            return
+        # The request may have reached the server: look for the instance, never resend it.
+        self.status_message.emit("No answer from the server: checking whether the instance exists…")
+        self._runner.run(
+            lambda: self._workspace.reconcile(account, draft.name, started),
+            lambda found: self._reconciled(found, draft, error),
+            lambda lookup_error: self._reconcile_failed(lookup_error, draft, error),
+            name="reconcile",
+        )
+
+    def _reconciled(
+        self, found: CreateOutcome | None, draft: InstanceDraft, unknown: OutcomeUnknownError
+    ) -> None:
+        if found is not None:
+            self._created(found, draft)
+            return
+        self._set_busy(False)
+        self.error_panel.show_text(
+            "No answer, and no instance was made",
+            f"{unknown.message} No instance named “{draft.name}” was created since you pressed "
+            "Create, so nothing was made.",
+            next_step="It is safe to press Create again.",
+        )
+        self.status_message.emit("The instance was not created.")
+
+    def _reconcile_failed(
+        self, lookup_error: BaseException, draft: InstanceDraft, unknown: OutcomeUnknownError
+    ) -> None:
+        self._set_busy(False)
+        self.error_panel.show_text(
+            unknown.title,
+            f"{unknown.message} Checking whether “{draft.name}” was created failed too: "
+            f"{lookup_error}",
+            next_step=(
+                "Look for the instance in the Instances tab (Refresh) before pressing Create "
+                "again: it may exist already."
+            ),
+        )
+        self.status_message.emit("Outcome unknown: check the Instances tab before trying again.")
+
+    def _created(self, outcome: CreateOutcome, draft: InstanceDraft) -> None:
+        self._set_busy(False)
+        self._result = outcome
+        instance = outcome.instance
+        self._token = outcome.save.token
+        note = (
+            "The server did not answer in time, but the instance was found: nothing was sent twice."
+            if outcome.reconciled
+            else ""
+        )
+        self.result_panel.show_instance(
+            name=instance.name or draft.name,
+            instance_id=str(instance.id),
+            connector=self.form.spec.label
+            if instance.element_key == draft.connector
+            else instance.element_key,
+            host=self.account.host if self.account else "",
+            token=self._token,
+            note=note,
+        )
+        self._show_save(outcome.save)
+        self.status_message.emit(f"Created “{instance.name or draft.name}” (ID {instance.id}).")
+        self.created.emit(outcome, draft)
+
+    def _show_save(self, save: SaveResult) -> None:
+        if save.stored_in is not None:
+            warning = f" ({save.stored_in.warning})" if save.stored_in.warning else ""
+            self.result_panel.show_storage(
+                f"Saved in {save.stored_in.name}{warning}.", stored=True, retry=False
+            )
+        else:
+            text = " ".join(save.messages) or "The token is not saved."
+            self.result_panel.show_storage(f"Not saved: {text}", stored=False, retry=True)
+
+    def retry_store(self) -> None:
+        if self._result is None or self.account is None:
+            return
+        account, instance_id, token = self.account, str(self._result.instance.id), self._token
+        self.result_panel.retry_button.setEnabled(False)
+        self.result_panel.storage.setText("Storing the token…")
+
+        def done(save: SaveResult) -> None:
+            self._show_save(save)
+
+        def failed(error: BaseException) -> None:
+            self.result_panel.show_storage(f"Not saved: {error}", stored=False, retry=True)
+
+        self._runner.run(
+            lambda: self._workspace.retry_store_token(account, instance_id, token),
+            done,
+            failed,
+            name="retry-store",
+        )
+
+    def copy_token(self) -> None:
+        if not self._token:
+            return
+        self._clipboard.copy_secret(self._token)
+        seconds = self._clipboard.clear_after_seconds
+        self.status_message.emit(f"Token copied — clears in {seconds} s")
+
+    def copy_id(self) -> None:
+        if self._result is not None:
+            self._clipboard.copy_text(str(self._result.instance.id))
+            self.status_message.emit("Instance ID copied.")

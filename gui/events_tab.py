@@ -1,0 +1,260 @@
+"""The Events inspector: a local receiver for webhook notifications, checked and shown.
+
+Receiving happens on the receiver's own thread (core); this tab only shows what arrives.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.receiver import EventReceiver, ReceivedEvent
+from core.sandbox import SandboxServer
+from core.webhooks import SIGNATURE_HEADER, SignatureStatus, check
+from gui.tasks import TaskRunner
+from gui.widgets import SecretEdit
+
+EVENT_TYPES = ("UPDATED", "CREATED", "DELETED")
+_COLUMNS = ("Received", "Instance", "Event", "Object type", "Object ID", "Signature")
+
+
+class _Bridge(QObject):
+    """Carries events from the receiver's thread to the GUI thread (queued signal)."""
+
+    received = Signal(object)
+
+
+class VerifyDialog(QDialog):
+    """Paste a body, a signature header and a key; see whether they match."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Verify a webhook signature")
+        layout = QFormLayout(self)
+        self.body = QPlainTextEdit(self)
+        self.body.setObjectName("verify_body")
+        self.body.setAccessibleName("Raw body")
+        self.header = QLineEdit(self)
+        self.header.setObjectName("verify_header")
+        self.header.setPlaceholderText("sha256=…")
+        self.key = SecretEdit("verify_key", "Signature key", self)
+        self.result = QLabel(self)
+        self.result.setObjectName("verify_result")
+        self.result.setProperty("role", "banner")
+        for text, widget, focus in (
+            ("Raw &body:", self.body, self.body),
+            (f"{SIGNATURE_HEADER} &header:", self.header, self.header),
+            ("Signature &key:", self.key, self.key.edit),
+        ):
+            label = QLabel(text)
+            label.setBuddy(focus)
+            layout.addRow(label, widget)
+        layout.addRow(self.result)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addRow(buttons)
+        self.body.textChanged.connect(self._check)
+        self.header.textChanged.connect(self._check)
+        self.key.edit.textChanged.connect(self._check)
+        self._check()
+
+    def _check(self) -> None:
+        status = check(self.key.edit.text() or None, self.body.toPlainText(), self.header.text())
+        self.result.setText(status.text)
+
+
+class EventsTab(QWidget):
+    use_callback = Signal(str)
+    status_message = Signal(str)
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        *,
+        sandbox: SandboxServer | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._sandbox = sandbox
+        self._events: list[ReceivedEvent] = []
+        self._bridge = _Bridge(self)
+        self._bridge.received.connect(self._add_event)
+        self.key = SecretEdit("inspector_key", "Signature key to check against", self)
+        self._key_value = ""
+        self.key.edit.textChanged.connect(self._set_key)
+        self.receiver = EventReceiver(
+            key_provider=lambda: self._key_value or None, on_event=self._bridge.received.emit
+        )
+
+        self.url = QLineEdit(self)
+        self.url.setObjectName("receiver_url")
+        self.url.setReadOnly(True)
+        self.url.setAccessibleName("Receiver address")
+        self.use_button = QPushButton("&Use as callback URL")
+        self.use_button.setObjectName("use_as_callback_button")
+        self.verify_button = QPushButton("&Verify a signature…")
+        self.verify_button.setObjectName("verify_signature_button")
+
+        self.simulate_id = QLineEdit(self)
+        self.simulate_id.setObjectName("simulate_instance_id")
+        self.simulate_id.setPlaceholderText("instance ID")
+        self.simulate_id.setAccessibleName("Instance ID to simulate a change for")
+        self.simulate_type = QComboBox(self)
+        self.simulate_type.setObjectName("simulate_event_type")
+        self.simulate_type.addItems(EVENT_TYPES)
+        self.simulate_button = QPushButton("&Simulate a ConnectWise change")
+        self.simulate_button.setObjectName("simulate_button")
+
+        self.table = QTableWidget(0, len(_COLUMNS), self)
+        self.table.setObjectName("events_table")
+        self.table.setAccessibleName("Received events")
+        self.table.setHorizontalHeaderLabels(list(_COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.detail = QPlainTextEdit(self)
+        self.detail.setObjectName("event_detail")
+        self.detail.setReadOnly(True)
+        self.detail.setProperty("role", "code")
+        self.detail.setAccessibleName("Event details")
+
+        form = QFormLayout()
+        url_row = QHBoxLayout()
+        url_row.addWidget(self.url, 1)
+        url_row.addWidget(self.use_button)
+        url_label = QLabel("Receiver:")
+        url_label.setBuddy(self.url)
+        form.addRow(url_label, url_row)
+        key_label = QLabel("Check with &key:")
+        key_label.setBuddy(self.key.edit)
+        form.addRow(key_label, self.key)
+        sim_row = QHBoxLayout()
+        sim_row.addWidget(self.simulate_id)
+        sim_row.addWidget(self.simulate_type)
+        sim_row.addWidget(self.simulate_button)
+        sim_row.addStretch(1)
+        sim_row.addWidget(self.verify_button)
+        sim_label = QLabel("Sandbox:")
+        form.addRow(sim_label, sim_row)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        layout = QVBoxLayout(self)
+        note = QLabel(
+            "Notifications posted to the receiver are listed here with their signature check. "
+            "It listens on this machine only."
+        )
+        note.setWordWrap(True)
+        note.setProperty("role", "hint")
+        layout.addWidget(note)
+        layout.addLayout(form)
+        layout.addWidget(splitter, 1)
+
+        self.use_button.clicked.connect(lambda: self.use_callback.emit(self.receiver.url))
+        self.verify_button.clicked.connect(lambda: VerifyDialog(self).exec())
+        self.simulate_button.clicked.connect(self.simulate)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        self.simulate_button.setEnabled(sandbox is not None)
+        self.simulate_button.setToolTip(
+            "Ask the local sandbox to send a change event for the instance"
+            if sandbox is not None
+            else "Only the local sandbox can simulate changes"
+        )
+
+    def start(self) -> None:
+        self.receiver.start()
+        self.url.setText(self.receiver.url)
+
+    def stop(self) -> None:
+        self.receiver.stop()
+
+    def _set_key(self, text: str) -> None:
+        self._key_value = text  # read from the receiver's thread: a plain str swap is atomic
+
+    def remember(
+        self, instance_id: str, signature_key: str | None, callback_url: str | None
+    ) -> None:
+        """After a create: simulate for this instance; check with its key if it posts here."""
+        self.simulate_id.setText(instance_id)
+        if signature_key and callback_url and callback_url.startswith(self.receiver.url):
+            self.key.edit.setText(signature_key)
+
+    # --- received events ------------------------------------------------------------------------
+
+    def _add_event(self, event: ReceivedEvent) -> None:
+        self._events.append(event)
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        first = event.events[0] if event.events else None
+        more = f" (+{len(event.events) - 1})" if len(event.events) > 1 else ""
+        cells = (
+            event.received_at.astimezone().strftime("%H:%M:%S"),
+            event.instance_name
+            or (str(event.instance_id) if event.instance_id is not None else ""),
+            (first.event_type if first else "") + more,
+            first.object_type if first else "",
+            first.object_id if first else "",
+            _signature_text(event.signature),
+        )
+        for column, text in enumerate(cells):
+            self.table.setItem(row, column, QTableWidgetItem(str(text or "")))
+        self.status_message.emit(f"Event received: {_signature_text(event.signature)}")
+
+    def _show_selected(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return
+        event = self._events[rows[0].row()]
+        headers = "\n".join(f"{k}: {v}" for k, v in event.headers.items())
+        body: Any
+        if event.parsed is not None:
+            body = json.dumps(event.parsed, indent=2, ensure_ascii=False)
+        else:
+            body = event.body.decode("utf-8", errors="replace")
+        self.detail.setPlainText(f"Signature: {event.signature.text}\n\n{headers}\n\n{body}")
+
+    def simulate(self) -> None:
+        sandbox = self._sandbox
+        instance_id = self.simulate_id.text().strip()
+        if sandbox is None or not instance_id.isdecimal():
+            self.status_message.emit("Enter the ID of a sandbox instance with events on.")
+            return
+        event_type = self.simulate_type.currentText()
+        self._runner.run(
+            lambda: sandbox.simulate_change(int(instance_id), event_type=event_type),
+            lambda _d: self.status_message.emit(f"Simulated a {event_type} change; sending…"),
+            lambda error: self.status_message.emit(f"Could not simulate: {error}"),
+            name="simulate",
+        )
+
+
+def _signature_text(status: SignatureStatus) -> str:
+    return {
+        SignatureStatus.VALID: "valid",
+        SignatureStatus.INVALID: "invalid",
+        SignatureStatus.MALFORMED: "invalid (malformed)",
+        SignatureStatus.MISSING: "missing",
+        SignatureStatus.NO_KEY: "no key",
+    }[status]

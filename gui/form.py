@@ -1,0 +1,315 @@
+"""The instance form, built from the connector specs in core.
+
+It only draws and collects: validation is core's `check_draft`, and the window decides what
+to do with the outcome. A field's message shows once the user has left the field (then live).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.connectors import (
+    CONNECTORS,
+    DEFAULT_CONNECTOR,
+    ConnectorSpec,
+    FieldKind,
+    FieldSpec,
+    Group,
+)
+from core.models import CONNECTOR, NAME, TAGS, DraftCheck
+from core.webhooks import generate_signature_key
+from gui.widgets import SecretEdit, message_label, set_state, show_message
+
+_GROUP_TITLES = {
+    Group.CONNECTION: "ConnectWise",
+    Group.OPTIONS: "Options",
+    Group.EVENTS: "Events",
+}
+
+
+class ConnectorForm(QWidget):
+    """Connector selector, name, tags and the chosen connector's fields."""
+
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._inputs: dict[str, QWidget] = {}
+        self._rows: dict[str, tuple[QLabel | None, QWidget]] = {}
+        self._errors: dict[str, QLabel] = {}
+        self._hints: dict[str, QLabel] = {}
+        self._touched: set[str] = set()
+        self._kept: dict[str, Any] = {}  # values typed for fields of other connectors
+        self._spec: ConnectorSpec = CONNECTORS[DEFAULT_CONNECTOR]
+        self._last_check: DraftCheck | None = None
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        common = QFormLayout()
+        outer.addLayout(common)
+
+        self.connector = QComboBox(self)
+        self.connector.setObjectName(CONNECTOR)
+        self.connector.setAccessibleName("Connector")
+        for spec in CONNECTORS.values():
+            self.connector.addItem(spec.label, spec.key)
+        self.connector.setCurrentIndex(self.connector.findData(DEFAULT_CONNECTOR))
+        self.connector.currentIndexChanged.connect(self._connector_changed)
+        self._add_row(common, CONNECTOR, "&Connector", self.connector)
+
+        self.name = QLineEdit(self)
+        self.name.setObjectName(NAME)
+        self.name.setPlaceholderText("e.g. Acme help desk")
+        self._add_row(common, NAME, "&Name", self.name)
+
+        self.tags = QLineEdit(self)
+        self.tags.setObjectName(TAGS)
+        self.tags.setPlaceholderText("comma-separated, e.g. acme, production")
+        self._add_row(common, TAGS, "&Tags", self.tags)
+
+        self._fields_host = QWidget(self)
+        self._fields_layout = QVBoxLayout(self._fields_host)
+        self._fields_layout.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._fields_host)
+        outer.addStretch(1)  # spare height goes below the fields, not between them
+        self._build_fields()
+
+    # --- building ----------------------------------------------------------------------
+
+    def _add_row(
+        self, layout: QFormLayout, name: str, label_text: str, widget: QWidget, help_text: str = ""
+    ) -> None:
+        self._inputs[name] = widget
+        target = widget.edit if isinstance(widget, SecretEdit) else widget
+        plain = label_text.replace("&", "")
+        target.setAccessibleName(plain)
+        if help_text:
+            target.setToolTip(help_text)
+            target.setAccessibleDescription(help_text)
+        column = QVBoxLayout()
+        column.setSpacing(2)
+        column.addWidget(widget)
+        error = message_label(f"{name}_error", "error")
+        hint = message_label(f"{name}_hint", "hint")
+        column.addWidget(error)
+        column.addWidget(hint)
+        self._errors[name] = error
+        self._hints[name] = hint
+        label: QLabel | None
+        if isinstance(widget, QCheckBox):
+            label = None
+            layout.addRow(column)
+        else:
+            label = QLabel(label_text)
+            label.setBuddy(target)
+            layout.addRow(label, column)
+        self._rows[name] = (label, widget)
+        self._watch(name, widget)
+
+    def _watch(self, name: str, widget: QWidget) -> None:
+        if isinstance(widget, SecretEdit):
+            widget = widget.edit
+        if isinstance(widget, QLineEdit):
+            widget.textChanged.connect(self.changed)
+            widget.editingFinished.connect(lambda: self._touch(name))
+        elif isinstance(widget, QCheckBox):
+            widget.toggled.connect(lambda _=False: self._touch(name))
+            widget.toggled.connect(self._apply_enabled)
+        elif isinstance(widget, QSpinBox):
+            widget.valueChanged.connect(self.changed)
+            widget.editingFinished.connect(lambda: self._touch(name))
+
+    def _make_input(self, spec: FieldSpec) -> QWidget:
+        widget: QWidget
+        if spec.kind is FieldKind.BOOL:
+            box = QCheckBox(spec.label, self)
+            box.setChecked(bool(spec.default))
+            widget = box
+        elif spec.kind is FieldKind.INT:
+            spin = QSpinBox(self)
+            spin.setRange(spec.minimum or 0, spec.maximum or 1_000_000)
+            spin.setValue(int(spec.default or spin.minimum()))
+            widget = spin
+        elif spec.kind is FieldKind.SECRET:
+            widget = SecretEdit(spec.name, spec.label, self)
+        else:
+            edit = QLineEdit(self)
+            edit.setPlaceholderText(spec.placeholder)
+            widget = edit
+        if not isinstance(widget, SecretEdit):
+            widget.setObjectName(spec.name)
+        return widget
+
+    def _build_fields(self) -> None:
+        groups: dict[Group, QFormLayout] = {}
+        for spec in self._spec.fields:
+            if spec.group not in groups:
+                box = QGroupBox(_GROUP_TITLES[spec.group], self._fields_host)
+                box.setObjectName(f"group_{spec.group.value}")
+                groups[spec.group] = QFormLayout(box)
+                self._fields_layout.addWidget(box)
+            widget = self._make_input(spec)
+            if spec.name == "signature_key":
+                widget = self._with_generate_button(widget)
+            self._add_row(
+                groups[spec.group],
+                spec.name,
+                "&" + spec.label if spec.kind is not FieldKind.BOOL else spec.label,
+                widget,
+                spec.help,
+            )
+        self._apply_enabled()
+
+    def _with_generate_button(self, secret: QWidget) -> QWidget:
+        assert isinstance(secret, SecretEdit)
+        button = QPushButton("&Generate", secret)
+        button.setObjectName("generate_signature_key")
+        button.setToolTip("Fill in a strong random key")
+        button.clicked.connect(lambda: self._generate_key(secret))
+        layout = secret.layout()
+        assert isinstance(layout, QHBoxLayout)
+        layout.addWidget(button)
+        return secret
+
+    def _generate_key(self, secret: SecretEdit) -> None:
+        secret.edit.setText(generate_signature_key())
+        self._touched.add("signature_key")
+        self.changed.emit()
+
+    def _clear_fields(self) -> None:
+        for spec in self._spec.fields:
+            self._inputs.pop(spec.name, None)
+            self._rows.pop(spec.name, None)
+            self._errors.pop(spec.name, None)
+            self._hints.pop(spec.name, None)
+        while self._fields_layout.count():
+            item = self._fields_layout.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()
+
+    def _connector_changed(self) -> None:
+        self._kept.update(self._field_values())
+        self._clear_fields()
+        self._spec = CONNECTORS[str(self.connector.currentData())]
+        self._build_fields()
+        self._set_field_values(self._kept)
+        self._touched &= {NAME, TAGS} | {f.name for f in self._spec.fields}
+        self.changed.emit()
+
+    def _apply_enabled(self) -> None:
+        """Fields that only matter while a switch is on (events) follow that switch."""
+        for spec in self._spec.fields:
+            if spec.enabled_by:
+                switch = self._inputs.get(spec.enabled_by)
+                on = isinstance(switch, QCheckBox) and switch.isChecked()
+                label, widget = self._rows[spec.name]
+                widget.setEnabled(on)
+                if label is not None:
+                    label.setEnabled(on)
+        self.changed.emit()
+
+    def _touch(self, name: str) -> None:
+        if name not in self._touched:
+            self._touched.add(name)
+            self.changed.emit()
+
+    # --- values --------------------------------------------------------------------------
+
+    @property
+    def spec(self) -> ConnectorSpec:
+        return self._spec
+
+    def input(self, name: str) -> QWidget:
+        widget = self._inputs[name]
+        return widget.edit if isinstance(widget, SecretEdit) else widget
+
+    def _field_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for spec in self._spec.fields:
+            widget = self.input(spec.name)
+            if isinstance(widget, QCheckBox):
+                values[spec.name] = widget.isChecked()
+            elif isinstance(widget, QSpinBox):
+                values[spec.name] = widget.value()
+            elif isinstance(widget, QLineEdit):
+                values[spec.name] = widget.text()
+        return values
+
+    def values(self) -> dict[str, Any]:
+        """Everything typed, as core's `check_draft` takes it (secrets included, in memory only)."""
+        return {
+            CONNECTOR: self._spec.key,
+            NAME: self.name.text(),
+            TAGS: self.tags.text(),
+            **self._field_values(),
+        }
+
+    def _set_field_values(self, values: dict[str, Any]) -> None:
+        for spec in self._spec.fields:
+            if spec.name not in values or values[spec.name] is None:
+                continue
+            widget = self.input(spec.name)
+            value = values[spec.name]
+            if isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QSpinBox):
+                widget.setValue(int(value))
+            elif isinstance(widget, QLineEdit):
+                widget.setText(str(value))
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Restore values (connector first, since it decides which fields exist)."""
+        key = values.get(CONNECTOR)
+        if key in CONNECTORS and key != self._spec.key:
+            self.connector.setCurrentIndex(self.connector.findData(key))
+        if NAME in values:
+            self.name.setText(str(values[NAME]))
+        if TAGS in values:
+            tags = values[TAGS]
+            self.tags.setText(", ".join(tags) if isinstance(tags, list | tuple) else str(tags))
+        self._set_field_values(values)
+
+    def non_secret_values(self) -> dict[str, Any]:
+        """What may be remembered between runs: never a secret."""
+        secret = {f.name for f in self._spec.fields if f.is_secret}
+        return {k: v for k, v in self.values().items() if k not in secret}
+
+    # --- validation display ------------------------------------------------------------------
+
+    def touch_all(self) -> None:
+        self._touched.update(self._inputs)
+
+    def show_check(self, check: DraftCheck) -> None:
+        self._last_check = check
+        for name, label in self._errors.items():
+            message = check.errors.get(name, "") if name in self._touched else ""
+            show_message(label, message)
+            set_state(self.input(name), "state", "error" if message else "")
+        for name, label in self._hints.items():
+            show_message(label, "" if check.errors.get(name) else check.hints.get(name, ""))
+
+    def set_locked(self, locked: bool) -> None:
+        """While a create runs, nothing may change under it."""
+        self.setEnabled(not locked)
+        if not locked:
+            self._apply_enabled()
+
+    def label_of(self, name: str) -> str:
+        if name in (CONNECTOR, NAME, TAGS):
+            return name.capitalize()
+        return self._spec.field(name).label if self._spec.has_field(name) else name

@@ -1,0 +1,447 @@
+"""The Instances tab: a model/view table of remembered and server instances, with actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import validation
+from core.instance_store import DeleteResult
+from core.models import Account
+from core.webhooks import generate_signature_key
+from core.workspace import InstanceRow, Workspace
+from gui.clipboard import Clipboard
+from gui.tasks import TaskRunner
+from gui.widgets import SecretEdit, message_label, show_message
+
+_Index = QModelIndex | QPersistentModelIndex
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", "Name"),
+    ("id", "ID"),
+    ("connector", "Connector"),
+    ("events", "Events"),
+    ("callback_url", "Callback URL"),
+    ("created", "Created"),
+    ("token", "Token stored"),
+    ("where", "Where"),
+)
+
+
+def _where(row: InstanceRow) -> str:
+    if row.on_server is None:
+        return "remembered here"
+    if row.on_server and row.remembered:
+        return "server and here"
+    return "server only" if row.on_server else "not on server"
+
+
+class InstancesModel(QAbstractTableModel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[InstanceRow] = []
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's API
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section][1]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.UserRole,
+        ):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.UserRole:
+            return row
+        key = COLUMNS[index.column()][0]
+        if key == "events":
+            return "on" if row.events_enabled else "off"
+        if key == "token":
+            return "yes" if row.token_stored else "no"
+        if key == "where":
+            return _where(row)
+        if key == "created":
+            return (row.created or "")[:19].replace("T", " ")
+        value = getattr(row, key)
+        return "" if value is None else str(value)
+
+    def set_rows(self, rows: list[InstanceRow]) -> None:
+        """Replace all rows at once: one reset is far cheaper than 10,000 inserts."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def rows(self) -> list[InstanceRow]:
+        return list(self._rows)
+
+
+class EventsDialog(QDialog):
+    """Change events of an existing instance: on/off, callback URL, signature key."""
+
+    def __init__(self, row: InstanceRow, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Events of “{row.name}”")
+        layout = QFormLayout(self)
+        self.enabled = QCheckBox("Enable events", self)
+        self.enabled.setObjectName("dialog_events_enabled")
+        self.enabled.setChecked(row.events_enabled)
+        self.callback = QLineEdit(row.callback_url or "", self)
+        self.callback.setObjectName("dialog_callback_url")
+        self.callback.setAccessibleName("Callback URL")
+        self.key = SecretEdit("dialog_signature_key", "Signature key", self)
+        generate = QPushButton("&Generate", self.key)
+        generate.clicked.connect(lambda: self.key.edit.setText(generate_signature_key()))
+        key_layout = self.key.layout()
+        assert key_layout is not None
+        key_layout.addWidget(generate)
+        self.error = message_label("dialog_error", "error")
+        layout.addRow(self.enabled)
+        callback_label = QLabel("&Callback URL:")
+        callback_label.setBuddy(self.callback)
+        layout.addRow(callback_label, self.callback)
+        key_label = QLabel("&Signature key:")
+        key_label.setBuddy(self.key.edit)
+        layout.addRow(key_label, self.key)
+        hint = QLabel("Leave the key empty to keep the current one.")
+        hint.setProperty("role", "hint")
+        layout.addRow(hint)
+        layout.addRow(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout.addRow(buttons)
+        self.enabled.toggled.connect(self.callback.setEnabled)
+        self.enabled.toggled.connect(self.key.setEnabled)
+        self.callback.setEnabled(row.events_enabled)
+        self.key.setEnabled(row.events_enabled)
+        self.values: tuple[bool, str | None, str | None] | None = None
+
+    def _accept(self) -> None:
+        on = self.enabled.isChecked()
+        try:
+            url = validation.callback_url(self.callback.text(), "Callback URL", required=on)
+            key = validation.secret(
+                self.key.edit.text(), "Signature key", required=False, min_length=16
+            )
+        except validation.FieldProblem as exc:
+            show_message(self.error, str(exc))
+            return
+        self.values = (on, (url or None) if on else None, (key or None) if on else None)
+        self.accept()
+
+
+class InstancesTab(QWidget):
+    status_message = Signal(str)
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        runner: TaskRunner,
+        clipboard: Clipboard,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._workspace = workspace
+        self._runner = runner
+        self._clipboard = clipboard
+        self.account: Account | None = None
+        self._generation = 0  # results of an older account's request are dropped
+
+        self.model = InstancesModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+        self.filter = QLineEdit(self)
+        self.filter.setObjectName("instances_filter")
+        self.filter.setPlaceholderText("Filter by name, ID, connector, URL…")
+        self.filter.setAccessibleName("Filter instances")
+        self.filter.setClearButtonEnabled(True)
+        self.view = QTableView(self)
+        self.view.setObjectName("instances_view")
+        self.view.setAccessibleName("Instances")
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().setVisible(False)
+        # Fixed sizes: measuring 10,000 rows' contents would stall the GUI thread.
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.setColumnWidth(0, 220)
+        self.view.setColumnWidth(4, 240)
+
+        self.refresh_button = QPushButton("&Refresh from server")
+        self.refresh_button.setObjectName("refresh_button")
+        self.refresh_button.setToolTip("Load the account's instances from the server (F5)")
+        self.copy_button = QPushButton("Copy &token")
+        self.copy_button.setObjectName("copy_selected_token_button")
+        self.events_button = QPushButton("Change &events…")
+        self.events_button.setObjectName("change_events_button")
+        self.delete_button = QPushButton("&Delete…")
+        self.delete_button.setObjectName("delete_button")
+        self.count = QLabel(self)
+        self.count.setObjectName("instances_count")
+
+        top = QHBoxLayout()
+        filter_label = QLabel("&Filter:")
+        filter_label.setBuddy(self.filter)
+        top.addWidget(filter_label)
+        top.addWidget(self.filter, 1)
+        top.addWidget(self.refresh_button)
+        actions = QHBoxLayout()
+        for button in (self.copy_button, self.events_button, self.delete_button):
+            actions.addWidget(button)
+        actions.addStretch(1)
+        actions.addWidget(self.count)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(actions)
+
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(lambda _t: self._update_ui())
+        self.refresh_button.clicked.connect(self.refresh)
+        self.copy_button.clicked.connect(self.copy_token)
+        self.events_button.clicked.connect(self.change_events)
+        self.delete_button.clicked.connect(self.delete)
+        self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_ui())
+        self._update_ui()
+
+    # --- state ------------------------------------------------------------------------------
+
+    def selected(self) -> InstanceRow | None:
+        rows = self.view.selectionModel().selectedRows()
+        if not rows:
+            return None
+        row = self.proxy.data(rows[0], Qt.ItemDataRole.UserRole)
+        return row if isinstance(row, InstanceRow) else None
+
+    def _update_ui(self) -> None:
+        row = self.selected()
+        has = row is not None and self.account is not None
+        self.copy_button.setEnabled(has)
+        self.events_button.setEnabled(has and bool(row and row.on_server is not False))
+        self.delete_button.setEnabled(has)
+        self.refresh_button.setEnabled(self.account is not None)
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count.setText(f"{shown} of {total}" if shown != total else f"{total} instances")
+
+    def set_account(self, account: Account | None) -> None:
+        self.account = account
+        self._generation += 1
+        self.model.set_rows([])
+        self._update_ui()
+        if account is not None:
+            generation = self._generation
+            self._runner.run(
+                lambda: self._workspace.local_rows(account),
+                lambda rows: self._show_rows(rows, generation),
+                lambda error: self.status_message.emit(
+                    f"Could not read remembered instances: {error}"
+                ),
+                name="local-rows",
+            )
+
+    def _show_rows(self, rows: list[InstanceRow], generation: int) -> None:
+        if generation != self._generation:
+            return
+        self.model.set_rows(rows)
+        self._update_ui()
+
+    def add_row(self, row: InstanceRow) -> None:
+        rows = [r for r in self.model.rows() if r.id != row.id]
+        rows.append(row)
+        self.model.set_rows(rows)
+        self._update_ui()
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        account = self.account
+        if account is None:
+            return
+        generation = self._generation
+        self.refresh_button.setEnabled(False)
+        self.status_message.emit(f"Loading instances from {account.host}…")
+
+        def done(rows: list[InstanceRow]) -> None:
+            self.refresh_button.setEnabled(True)
+            if generation == self._generation:
+                self.model.set_rows(rows)
+                self._update_ui()
+                self.status_message.emit(f"{len(rows)} instances loaded from {account.host}.")
+
+        def failed(error: BaseException) -> None:
+            self.refresh_button.setEnabled(True)
+            self.status_message.emit(f"Refresh failed: {error}")
+
+        self._runner.run(lambda: self._workspace.refresh(account), done, failed, name="refresh")
+
+    def copy_token(self) -> None:
+        row, account = self.selected(), self.account
+        if row is None or account is None:
+            return
+
+        def loaded(token: str | None) -> None:
+            if token:
+                self._copy(token, row)
+                return
+            answer = QMessageBox.question(
+                self,
+                "Token not stored",
+                f"The token of “{row.name}” ({row.id}) is not in the password manager.\n"
+                "Fetch it from the server and store it?",
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self._fetch(row, account)
+
+        self._runner.run(
+            lambda: self._workspace.token(account, row.id),
+            loaded,
+            lambda error: self._fetch_offer(error, row, account),
+            name="load-token",
+        )
+
+    def _fetch_offer(self, error: BaseException, row: InstanceRow, account: Account) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Password manager problem",
+            f"{error}\n\nFetch the token of “{row.name}” from the server instead?",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._fetch(row, account)
+
+    def _fetch(self, row: InstanceRow, account: Account) -> None:
+        self.status_message.emit(f"Fetching the token of “{row.name}”…")
+
+        def done(save: Any) -> None:
+            self._copy(save.token, row)
+            if save.messages:
+                self.status_message.emit(
+                    "Token copied — but not stored: " + " ".join(save.messages)
+                )
+            self._mark_stored(row, save.token_stored)
+
+        self._runner.run(
+            lambda: self._workspace.fetch_token(account, row.id),
+            done,
+            lambda error: self.status_message.emit(f"Could not fetch the token: {error}"),
+            name="fetch-token",
+        )
+
+    def _mark_stored(self, row: InstanceRow, stored: bool) -> None:
+        from dataclasses import replace
+
+        self.add_row(replace(row, token_stored=stored, remembered=True))
+
+    def _copy(self, token: str, row: InstanceRow) -> None:
+        self._clipboard.copy_secret(token)
+        self.status_message.emit(
+            f"Token of “{row.name}” copied — clears in {self._clipboard.clear_after_seconds} s"
+        )
+
+    def change_events(self) -> None:
+        row, account = self.selected(), self.account
+        if row is None or account is None:
+            return
+        dialog = EventsDialog(row, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.values is None:
+            return
+        enabled, url, key = dialog.values
+        self.status_message.emit(f"Changing events of “{row.name}”…")
+
+        def done(_: object) -> None:
+            from dataclasses import replace
+
+            self.add_row(replace(row, events_enabled=enabled, callback_url=url))
+            self.status_message.emit(f"Events of “{row.name}” turned {'on' if enabled else 'off'}.")
+
+        self._runner.run(
+            lambda: self._workspace.set_events(
+                account, row.id, enabled=enabled, callback_url=url, signature_key=key
+            ),
+            done,
+            lambda error: self._report("Events not changed", error),
+            name="set-events",
+        )
+
+    def delete(self) -> None:
+        row, account = self.selected(), self.account
+        if row is None or account is None:
+            return
+        on_server = row.on_server is not False
+        where = (
+            "on the server, its stored token and its record here"
+            if on_server
+            else ("its stored token and its record here (it is not on the server)")
+        )
+        answer = QMessageBox.warning(
+            self,
+            "Delete instance",
+            f"Delete “{row.name}” (ID {row.id}) {where}?\nThis cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.status_message.emit(f"Deleting “{row.name}”…")
+
+        def done(result: DeleteResult) -> None:
+            if result.ok:
+                self.model.set_rows([r for r in self.model.rows() if r.id != row.id])
+                self._update_ui()
+                self.status_message.emit(f"Deleted “{row.name}”.")
+            else:
+                QMessageBox.warning(self, "Delete incomplete", "\n".join(result.messages))
+                self.status_message.emit("Delete incomplete: see the message.")
+
+        self._runner.run(
+            lambda: self._workspace.delete(account, row.id, on_server=on_server),
+            done,
+            lambda error: self._report("Delete failed", error),
+            name="delete",
+        )
+
+    def _report(self, title: str, error: BaseException) -> None:
+        self.status_message.emit(f"{title}: {error}")
+        QMessageBox.warning(self, title, str(error))

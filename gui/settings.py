@@ -1,0 +1,68 @@
+"""Remembered preferences (QSettings). Never a secret: secrets live in the password manager."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+SANDBOX_ACCOUNT = "Local sandbox"
+
+
+@dataclass(frozen=True)
+class SavedAccount:
+    name: str
+    api_root: str
+
+
+class Preferences:
+    def __init__(self, settings: QSettings) -> None:
+        self._s = settings
+
+    def _json(self, key: str, default: Any) -> Any:
+        raw = self._s.value(key)
+        if not isinstance(raw, str):
+            return default
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return default
+
+    def accounts(self) -> list[SavedAccount]:
+        items = self._json("accounts", [])
+        return [
+            SavedAccount(str(i["name"]), str(i["api_root"]))
+            for i in items
+            if isinstance(i, dict) and i.get("name") and i.get("api_root")
+        ]
+
+    def set_accounts(self, accounts: list[SavedAccount]) -> None:
+        self._s.setValue(
+            "accounts", json.dumps([{"name": a.name, "api_root": a.api_root} for a in accounts])
+        )
+
+    def last_account(self) -> str:
+        value = self._s.value("last/account")
+        return value if isinstance(value, str) else ""
+
+    def set_last_account(self, name: str) -> None:
+        self._s.setValue("last/account", name)
+
+    def last_form(self) -> dict[str, Any]:
+        value = self._json("last/form", {})
+        return value if isinstance(value, dict) else {}
+
+    def set_last_form(self, values: dict[str, Any]) -> None:
+        self._s.setValue("last/form", json.dumps(values))
+
+    def clipboard_clear_seconds(self) -> int:
+        value = self._s.value("clipboard/clear_seconds", 30)
+        try:
+            return max(5, int(value))  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            return 30
+
+    def sync(self) -> None:
+        self._s.sync()

@@ -1,0 +1,92 @@
+"""Driving the window the way a user does: typing, clicking, tabbing out of fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QWidget
+from pytestqt.qtbot import QtBot
+
+from gui.main_window import MainWindow
+
+SEED_FORM: dict[str, Any] = {
+    "name": "API Instance",
+    "tags": "Docs",
+    "server_url": "http://api-cloudelements.connectwisedev.com",
+    "company": "cloudelements",
+    "username": "xxxxxxxx",
+    "password": "xxxxxxxxxxxxxx",
+    "events_enabled": True,
+    "callback_url": "https://mycoolapp.com/events",
+    "signature_key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
+}
+
+SEED_BODY = {
+    "element": {"key": "connectwisehd"},
+    "configuration": {
+        "helpdesk.connectwise.username": "xxxxxxxx",
+        "helpdesk.connectwise.password": "xxxxxxxxxxxxxx",
+        "helpdesk.connectwise.server.url": "http://api-cloudelements.connectwisedev.com",
+        "helpdesk.connectwise.company": "cloudelements",
+        "event.notification.enabled": True,
+        "event.notification.callback.url": "https://mycoolapp.com/events",
+        "event.notification.signature.key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
+    },
+    "tags": ["Docs"],
+    "name": "API Instance",
+}
+
+
+def widget(window: QWidget, name: str) -> QWidget:
+    found = window.findChild(QWidget, name)
+    assert found is not None, f"no widget named {name!r}"
+    return found
+
+
+def type_into(qtbot: QtBot, window: QWidget, name: str, text: str, *, leave: bool = True) -> None:
+    """Click into the field, select what is there, type, and (like a user) tab out of it."""
+    edit = widget(window, name)
+    assert isinstance(edit, QLineEdit)
+    edit.setFocus()
+    edit.selectAll()
+    if edit.text():
+        qtbot.keyClick(edit, Qt.Key.Key_Delete)
+    qtbot.keyClicks(edit, text)
+    if leave:
+        qtbot.keyClick(edit, Qt.Key.Key_Tab)
+
+
+def set_checked(qtbot: QtBot, window: QWidget, name: str, checked: bool) -> None:
+    box = widget(window, name)
+    assert isinstance(box, QCheckBox)
+    if box.isChecked() != checked:
+        box.setFocus()
+        qtbot.keyClick(box, Qt.Key.Key_Space)
+    assert box.isChecked() == checked
+
+
+def choose(qtbot: QtBot, window: QWidget, name: str, data: str) -> None:
+    combo = widget(window, name)
+    assert isinstance(combo, QComboBox)
+    index = combo.findData(data)
+    assert index >= 0
+    combo.setFocus()
+    # Keyboard selection, as a user would: Home, then Down until the item is current.
+    qtbot.keyClick(combo, Qt.Key.Key_Home)
+    for _ in range(index):
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert combo.currentIndex() == index
+
+
+def fill(qtbot: QtBot, window: MainWindow, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool):
+            set_checked(qtbot, window, name, value)
+        else:
+            type_into(qtbot, window, name, str(value))
+
+
+def error_text(window: QWidget, name: str) -> str:
+    label = widget(window, f"{name}_error")
+    return label.text() if label.isVisible() else ""  # type: ignore[attr-defined]
