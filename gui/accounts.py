@@ -284,7 +284,7 @@ class AccountBar(QWidget):
             self.test_button.setEnabled(True)
             # The server's wording varies; our next step says what to check (the secrets).
             next_step = error.next_step if isinstance(error, OpenConnectorsError) else ""
-            self._show(f"Connection test failed: {error}", "warning")
+            self._show(f"Connection test failed: {error} {next_step}".rstrip(), "warning")
 
         self._runner.run(
             lambda: self._workspace.test_connection(account), done, failed, name="test"
