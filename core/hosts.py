@@ -57,7 +57,13 @@ def api_root(text: str) -> str:
         raise ApiRootError("The host must not contain spaces.")
     if "://" not in value:
         value = "https://" + value
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises on a port that is not a number
+    except ValueError:
+        raise ApiRootError("That is not a valid address.") from None
+    if port == 0:
+        raise ApiRootError("That is not a valid address.")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApiRootError("Use an https:// address or a host name.")
     if parts.username or parts.password:

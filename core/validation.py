@@ -8,7 +8,7 @@ the input: it may be a secret.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from core.hosts import is_loopback_host
 
@@ -27,6 +27,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 class FieldProblem(ValueError):
     """A user-facing validation message for one field."""
+
+
+def _split(url: str, label: str) -> SplitResult:
+    """urlsplit, whose ValueError (e.g. an unbalanced "[") becomes our message."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        raise FieldProblem(f"{label} is not a valid address.") from None
 
 
 def _no_controls(text: str, what: str) -> None:
@@ -111,7 +119,7 @@ def host_url(value: str, label: str, *, required: bool) -> str:
     if len(stripped) > MAX_URL_LENGTH:
         raise FieldProblem(f"{label} is too long.")
     has_scheme = "://" in stripped
-    parts = urlsplit(stripped if has_scheme else "//" + stripped)
+    parts = _split(stripped if has_scheme else "//" + stripped, label)
     if has_scheme and parts.scheme.lower() not in ("http", "https"):
         raise FieldProblem(f"{label} must start with https://, http:// or the host name.")
     if parts.username is not None or parts.password is not None:
@@ -133,7 +141,10 @@ def host_url_hint(value: str) -> str:
     stripped = value.strip()
     if not stripped:
         return ""
-    host = urlsplit(stripped if "://" in stripped else "//" + stripped).hostname or ""
+    try:
+        host = urlsplit(stripped if "://" in stripped else "//" + stripped).hostname or ""
+    except ValueError:
+        return ""  # the error message covers it
     if host and not is_loopback_host(host) and not host.lower().startswith("api-"):
         return 'ConnectWise API addresses usually start with "api-", e.g. api-na.myconnectwise.net.'
     return ""
@@ -149,7 +160,7 @@ def absolute_url(value: str, label: str, *, required: bool) -> str:
         raise FieldProblem(f"{label} must not contain spaces.")
     if len(stripped) > MAX_URL_LENGTH:
         raise FieldProblem(f"{label} is too long.")
-    parts = urlsplit(stripped)
+    parts = _split(stripped, label)
     if parts.scheme.lower() not in ("http", "https"):
         raise FieldProblem(f"{label} must start with https://.")
     try:
@@ -168,7 +179,7 @@ def callback_url(value: str, label: str, *, required: bool) -> str:
     """https:// only, except http:// to this machine (the events inspector, local tests)."""
     url = absolute_url(value, label, required=required)
     if url:
-        parts = urlsplit(url)
+        parts = _split(url, label)
         if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname):
             raise FieldProblem(f"{label} must use https:// (http:// only for this machine).")
         if parts.fragment:
@@ -186,7 +197,7 @@ def wsdl_path(value: str, label: str = "WSDL path", *, required: bool = False) -
     if any(c.isspace() for c in stripped) or _CONTROL.search(stripped):
         raise FieldProblem(f"{label} must not contain spaces.")
     if "://" in stripped or ".aspx" in stripped.lower():
-        match = _VERSION_SEGMENT.search(urlsplit(stripped).path)
+        match = _VERSION_SEGMENT.search(_split(stripped, label).path)
         if not match:
             raise FieldProblem(
                 f"{label}: that address has no version folder such as /v2017_2/. "

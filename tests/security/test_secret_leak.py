@@ -1,0 +1,144 @@
+"""The whole flow with sentinel secrets and DEBUG logging: no secret may appear in any file
+the app wrote, nor on stdout/stderr."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from core.models import Account
+from core.records import RecordsStore
+from core.sandbox import SandboxServer
+from core.vault import Vault
+from core.workspace import Workspace
+from gui.main_window import MainWindow
+from gui.settings import Preferences, SavedAccount
+from tests.core.fake_keyrings import MemoryKeyring
+from tests.gui.helpers import fill, widget
+
+USER = "SENTINELuserSecret4711"
+ORG = "SENTINELorgSecret0815"
+PASSWORD = "SENTINEL-cw-password-1234"
+SIGNATURE = "SENTINEL-signature-key-abcdef"
+
+
+@pytest.fixture
+def debug_log(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "app.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield path
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+    handler.close()
+
+
+def _accept_next_box() -> None:
+    """Answer the next modal question with Yes, as the user would."""
+
+    def press() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            box.button(QMessageBox.StandardButton.Yes).click()
+        else:
+            QTimer.singleShot(20, press)
+
+    QTimer.singleShot(20, press)
+
+
+def test_no_secret_reaches_disk_logs_or_output(
+    qtbot: QtBot,
+    tmp_path: Path,
+    make_window: Callable[..., MainWindow],
+    debug_log: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    data_dir = tmp_path / "data"
+    settings_path = tmp_path / "settings.ini"
+    keyring = MemoryKeyring()
+    workspace = Workspace(Vault(keyring), RecordsStore(data_dir))
+    with SandboxServer(user_secret=USER, organization_secret=ORG) as sandbox:
+        account = Account(
+            name="Leak test", host=sandbox.base_url, user_secret=USER, organization_secret=ORG
+        )
+        workspace.save_account(account)
+        settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
+        Preferences(settings).set_accounts([SavedAccount(account.name, account.api_root)])
+        window = make_window(None, workspace)
+        window.prefs = Preferences(settings)  # the window writes its preferences into this file
+        qtbot.waitUntil(lambda: window.create_tab.account is not None, timeout=5000)
+
+        fill(
+            qtbot,
+            window,
+            {
+                "name": "Leak check",
+                "tags": "leak",
+                "server_url": "api-na.myconnectwise.net",
+                "company": "acme",
+                "username": "integrator",
+                "password": PASSWORD,
+                "events_enabled": True,
+                "callback_url": window.events_tab.receiver.url,
+                "signature_key": SIGNATURE,
+            },
+        )
+        window.create_tab.preview_toggle.click()  # the preview is shown, masked
+        assert PASSWORD not in window.create_tab.preview.toPlainText()
+        qtbot.mouseClick(widget(window, "copy_curl_button"), Qt.MouseButton.LeftButton)
+        curl = QApplication.clipboard().text()
+        assert PASSWORD not in curl and SIGNATURE not in curl and USER not in curl
+
+        qtbot.mouseClick(widget(window, "create_button"), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: widget(window, "result_panel").isVisible(), timeout=5000)
+        (instance,) = sandbox.instances()
+        token = instance.token
+        qtbot.mouseClick(widget(window, "copy_token_button"), Qt.MouseButton.LeftButton)
+        assert QApplication.clipboard().text() == token
+
+        sandbox.simulate_change(instance.id)
+        sandbox.wait_for_deliveries()
+        window.tabs.setCurrentWidget(window.instances_tab)
+        qtbot.mouseClick(widget(window, "refresh_button"), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.instances_tab.model.rowCount() == 1, timeout=5000)
+        window.instances_tab.view.selectRow(0)
+        _accept_next_box()
+        qtbot.mouseClick(widget(window, "delete_button"), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: sandbox.instances() == [], timeout=5000)
+        qtbot.waitUntil(lambda: window.instances_tab.model.rowCount() == 0, timeout=5000)
+        window.close()
+        settings.sync()
+
+    out, err = capfd.readouterr()
+    sentinels = {
+        "user secret": USER,
+        "organization secret": ORG,
+        "password": PASSWORD,
+        "signature key": SIGNATURE,
+        "token": token,
+    }
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert settings_path in written and debug_log in written
+    assert any(p.name == "instances.json" for p in written)
+    assert debug_log.stat().st_size > 0  # DEBUG logging really ran
+    hits = [
+        f"{what} in {place}"
+        for place, text in [
+            *((str(p), p.read_bytes().decode("utf-8", "replace")) for p in written),
+            ("stdout", out),
+            ("stderr", err),
+        ]
+        for what, value in sentinels.items()
+        if value in text
+    ]
+    assert hits == []
