@@ -1,4 +1,4 @@
-.PHONY: run sandbox test lint screenshot
+.PHONY: run sandbox test lint screenshot faults
 
 run:  ## set up and start the app (local sandbox when no account is saved)
 	bash scripts/setup.sh
@@ -13,3 +13,12 @@ test:  ## set up and run lint, types and the whole test suite
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+
+faults:  ## the fault matrix: 30+ server and network faults through the real window, as a table
+	bash scripts/setup.sh
+	QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.reliability.matrix
+
+.PHONY: bench
+bench:  ## start-up, memory, responsiveness and 10,000 instances, against a bare window (README: Performance)
+	bash scripts/setup.sh
+	.venv/bin/python -m bench

@@ -6,8 +6,10 @@ that creates something is never sent twice by this code. GETs may be retried.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -50,7 +52,12 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 PAGE_SIZE = 200
 NEXT_PAGE_HEADER = "Elements-Next-Page-Token"
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+# Statuses with which a proxy or gateway says it stopped waiting: for a create, the platform
+# behind it may still make the instance, so the outcome is unknown, not a failure.
+GATEWAY_TIMEOUTS = frozenset({502, 504})
 MAX_RETRY_AFTER = 30.0
+MAX_SERVER_TEXT_CHARS = 2000
+MAX_REQUEST_ID_CHARS = 200
 # Clock skew allowed when matching "created since the attempt began" against the server's clock.
 RECONCILE_SKEW = timedelta(minutes=5)
 
@@ -60,6 +67,7 @@ class _Answer:
     status: int
     headers: requests.structures.CaseInsensitiveDict[str]
     data: Any
+    empty: bool = False  # no body at all (or only whitespace)
 
 
 class _HeaderAuth(requests.auth.AuthBase):
@@ -260,7 +268,20 @@ class OpenConnectorsClient:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
-        return self._interpret(response, raw)
+        try:
+            return self._interpret(response, raw)
+        except ServerError as exc:
+            if not creates or exc.status not in GATEWAY_TIMEOUTS:
+                raise
+            gateway = exc
+        # A gateway gave up waiting for the platform, which may still finish the request.
+        raise OutcomeUnknownError(
+            f"{gateway.message} A gateway stopped waiting, but Open Connectors may still "
+            "create the instance.",
+            timed_out=True,
+            status=gateway.status,
+            request_id=gateway.request_id,
+        )
 
     def _send_failure(
         self, exc: requests.exceptions.RequestException, creates: bool
@@ -276,31 +297,50 @@ class OpenConnectorsClient:
         if isinstance(exc, requests.exceptions.Timeout):
             if creates:
                 return OutcomeUnknownError(
-                    f"{self.host} did not answer within {self.timeout[1]:g} s."
+                    f"{self.host} did not answer within {self.timeout[1]:g} s.", timed_out=True
                 )
             return NetworkError(f"{self.host} did not answer in time.")
         return NetworkError(f"The request to {self.host} could not be sent.")
 
     def _read_body(self, response: requests.Response, started: float) -> bytes:
-        """Read at most max_body_bytes, within the read timeout as a whole (not per chunk)."""
+        """Read at most max_body_bytes, within connect + read timeout as a whole.
+
+        Reads take what has arrived (`read1`) and each wait is cut to the time left, so a
+        server dribbling its answer a byte at a time cannot hold us past the deadline (a plain
+        `read(n)` waits for all n bytes, and the per-receive timeout never fires while bytes
+        keep coming).
+        """
         deadline = started + self.timeout[0] + self.timeout[1]
+        raw = response.raw
         chunks: list[bytes] = []
         size = 0
-        broken = False
+        too_large = too_slow = broken = False
         try:
-            for chunk in response.iter_content(64 * 1024):
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    too_slow = True
+                    break
+                _limit_next_wait(raw, min(left, self.timeout[1]))
+                chunk = raw.read1(64 * 1024, decode_content=True)
+                if not chunk:
+                    break
                 size += len(chunk)
                 if size > self._max_body_bytes:
-                    raise MalformedResponseError(
-                        f"The answer from {self.host} is larger than "
-                        f"{_size_text(self._max_body_bytes)}."
-                    )
-                if time.monotonic() > deadline:
-                    raise NetworkError(f"The answer from {self.host} arrived too slowly.")
+                    too_large = True
+                    break
                 chunks.append(chunk)
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError):
             broken = True
-        if broken:  # raised outside the except block: no link to the library's exception
+            too_slow = time.monotonic() >= deadline
+        # Raised outside the except block: no link to the library's exception.
+        if too_large:
+            raise MalformedResponseError(
+                f"The answer from {self.host} is larger than {_size_text(self._max_body_bytes)}."
+            )
+        if too_slow:
+            raise NetworkError(f"The answer from {self.host} arrived too slowly.")
+        if broken:
             raise NetworkError(f"The connection to {self.host} broke while reading the answer.")
         return b"".join(chunks)
 
@@ -321,28 +361,31 @@ class OpenConnectorsClient:
                     "(perhaps a proxy or login page).",
                     status=status,
                 )
-            return _Answer(status, response.headers, data)
-        raise self._error_for(response, data if parsed else None)
+            return _Answer(status, response.headers, data, empty=not raw.strip())
+        raise self._error_for(response, data if parsed else None, empty=not raw.strip())
 
-    def _error_for(self, response: requests.Response, data: Any) -> OpenConnectorsError:
+    def _error_for(
+        self, response: requests.Response, data: Any, *, empty: bool = False
+    ) -> OpenConnectorsError:
         status = response.status_code
         info = data if isinstance(data, dict) else {}
-        server_message = info.get("message") if isinstance(info.get("message"), str) else None
-        provider = info.get("providerMessage")
-        provider_message = provider if isinstance(provider, str) and provider else None
-        request_id = info.get("requestId") if isinstance(info.get("requestId"), str) else None
+        # Server texts are shown as they are, but bounded: a megabyte-long message would take a
+        # window seconds to lay out, and nobody reads past the first lines anyway.
+        server_message = _server_text(info.get("message"))
+        provider_message = _server_text(info.get("providerMessage"))
+        request_id = _server_text(info.get("requestId"), MAX_REQUEST_ID_CHARS)
         common: dict[str, Any] = {
             "status": status,
             "request_id": request_id,
             "provider_message": provider_message,
         }
-        if data is None:
-            fallback = (
-                f"{self.host} answered {status} {response.reason or ''}".strip()
-                + " with a page that is not from Open Connectors (perhaps a proxy)."
-            )
+        answered = f"{self.host} answered {status} {response.reason or ''}".strip()
+        if data is None and not empty:
+            fallback = answered + " with a page that is not from Open Connectors (perhaps a proxy)."
+        elif data is None:
+            fallback = answered + " with an empty body."
         else:
-            fallback = f"{self.host} answered {status} {response.reason or ''}".strip() + "."
+            fallback = answered + "."
         message = server_message or fallback
         if 300 <= status < 400:
             target = urlsplit(response.headers.get("Location", "")).netloc or "another address"
@@ -382,8 +425,21 @@ class OpenConnectorsClient:
 
     def create_instance(self, draft: InstanceDraft) -> Instance:
         """``POST /instances``. Sent once; on OutcomeUnknownError call `reconcile_create`."""
-        answer = self._request("POST", "/instances", body=draft.request_body())
         try:
+            answer = self._request("POST", "/instances", body=draft.request_body())
+        except NotFoundError as exc:
+            # Not "deleted" here: the address or the connector is not there.
+            exc.next_step = (
+                "Check the account's host address, and that your Open Connectors account "
+                "offers this connector."
+            )
+            raise
+        try:
+            if answer.empty:
+                raise MalformedResponseError(
+                    f"{self.host} answered {answer.status} with an empty body.",
+                    status=answer.status,
+                )
             return Instance.from_json(answer.data, require_token=True)
         except MalformedResponseError as exc:
             # The server said yes: the instance probably exists, and "try again" would
@@ -497,8 +553,27 @@ class OpenConnectorsClient:
             return  # an account without instances
 
 
+def _limit_next_wait(raw: Any, seconds: float) -> None:
+    """Make the next receive on the response's socket wait at most `seconds`.
+
+    urllib3 sets the socket's timeout again before it reuses a connection. Without a socket
+    (a test double), waits stay bounded by the read timeout alone.
+    """
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(max(seconds, 0.001))
+
+
 def _segment(instance_id: int | str) -> str:
     return quote(str(instance_id), safe="")
+
+
+def _server_text(value: Any, limit: int = MAX_SERVER_TEXT_CHARS) -> str | None:
+    """A text from the server's error body, at most `limit` characters; None if not text."""
+    if not isinstance(value, str) or not value:
+        return None
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
 def _size_text(size: int) -> str:
@@ -514,9 +589,11 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return None
+    # "inf", "nan", "1e999": not a wait anyone can honour (and math on them raises).
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def utc_now() -> datetime:

@@ -6,6 +6,7 @@ status codes and our wording, never from the request.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 WSDL_MESSAGE_MARK = "wsdl path"
@@ -100,6 +101,10 @@ class RateLimitedError(OpenConnectorsError):
     default_next_step = "Wait a moment and try again."
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        if retry_after and math.isfinite(retry_after) and not kwargs.get("next_step"):
+            kwargs["next_step"] = (
+                f"Wait {_duration(retry_after)} before trying again (the server asked for that)."
+            )
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
@@ -135,7 +140,22 @@ class OutcomeUnknownError(OpenConnectorsError):
         "sending it again could create a duplicate."
     )
 
+    def __init__(self, message: str, *, timed_out: bool = False, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        # True when we stopped waiting: the server may still be working on the request, so
+        # finding nothing right after does not mean nothing will be made.
+        self.timed_out = timed_out
+
 
 class MalformedResponseError(OpenConnectorsError):
     title = "Unreadable answer"
     default_next_step = "Check the host address (a proxy may be answering); then try again."
+
+
+def _duration(seconds: float) -> str:
+    """``45`` → "45 seconds", ``120`` → "2 minutes" (rounded up: never shorter than asked)."""
+    whole = max(1, math.ceil(seconds))
+    if whole < 90:
+        return f"{whole} second{'s' if whole != 1 else ''}"
+    minutes = math.ceil(whole / 60)
+    return f"{minutes} minutes"

@@ -34,6 +34,7 @@ class CreateTab(QWidget):
     status_message = Signal(str)
     busy_changed = Signal(bool)
     created = Signal(object, object)  # CreateOutcome, the draft it came from
+    token_stored = Signal(str, bool)  # instance id, whether a Retry stored its token
 
     def __init__(
         self,
@@ -213,6 +214,19 @@ class CreateTab(QWidget):
             self._created(found, draft)
             return
         self._set_busy(False)
+        if unknown.timed_out:
+            # We stopped waiting, the server may not have: finding nothing yet proves nothing.
+            self.error_panel.show_text(
+                "No answer in time" if unknown.status is None else "A gateway gave up waiting",
+                f"{unknown.message} No instance named “{draft.name}” exists yet, but the server "
+                "may still be creating it.",
+                next_step=(
+                    "Wait a minute, then refresh the Instances tab (F5) before pressing Create "
+                    "again: press it only if the instance is not there."
+                ),
+            )
+            self.status_message.emit("Outcome unknown: check the Instances tab before retrying.")
+            return
         self.error_panel.show_text(
             "No answer, and no instance was made",
             f"{unknown.message} No instance named “{draft.name}” was created since you pressed "
@@ -279,6 +293,7 @@ class CreateTab(QWidget):
 
         def done(save: SaveResult) -> None:
             self._show_save(save)
+            self.token_stored.emit(instance_id, save.token_stored)
 
         def failed(error: BaseException) -> None:
             self.result_panel.show_storage(f"Not saved: {error}", stored=False, retry=True)

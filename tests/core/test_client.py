@@ -497,9 +497,9 @@ def test_non_ascii_name_is_sent_as_utf8_json(
         (415, UnexpectedResponseError),
         (429, RateLimitedError),
         (500, ServerError),
-        (502, ServerError),
+        (502, OutcomeUnknownError),  # a gateway gave up: the create may still happen
         (503, ServerError),
-        (504, ServerError),
+        (504, OutcomeUnknownError),
     ],
 )
 def test_each_status_raises_its_error_class(
@@ -517,7 +517,7 @@ def test_each_status_raises_its_error_class(
     exc = info.value
     assert type(exc) is cls
     assert exc.status == status
-    assert exc.message == "It went wrong."
+    assert exc.message.startswith("It went wrong.")
     assert exc.request_id == "req-42"
     assert exc.title and exc.next_step
     assert len(rsps.calls) == 1  # a create is never re-sent, whatever the status
@@ -657,16 +657,16 @@ def test_429_with_http_date_retry_after_is_tolerated(
 def test_html_error_page_gets_a_clear_message(
     rsps: responses.RequestsMock, client: OpenConnectorsClient
 ):
-    rsps.post(INSTANCES, status=502, body=HTML_PAGE, content_type="text/html")
+    rsps.post(INSTANCES, status=503, body=HTML_PAGE, content_type="text/html")
 
     with pytest.raises(ServerError) as info:
         client.create_instance(seed_draft())
 
     exc = info.value
-    assert exc.status == 502
+    assert exc.status == 503
     assert "not from Open Connectors" in exc.message
     assert HOST in exc.message
-    assert "502" in exc.message
+    assert "503" in exc.message
     assert "<html" not in str(exc).lower()
     assert exc.request_id is None and exc.provider_message is None
 
@@ -714,8 +714,8 @@ def test_get_200_with_html_is_malformed_and_not_retried(
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ("", "not an instance"),
-        ("   ", "not an instance"),
+        ("", "answered 200 with an empty body"),
+        ("   ", "answered 200 with an empty body"),
         ("null", "not an instance"),
         ("[]", "not an instance"),
         (json.dumps(created(id=None)), "no instance id"),
@@ -1807,3 +1807,119 @@ def test_network_errors_keep_no_link_to_the_request_with_its_header() -> None:
     with pytest.raises(OutcomeUnknownError) as info:
         client.create_instance(seed_draft())
     assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+# --- what the fault matrix (tests/reliability) found ---------------------------------------
+
+
+def test_only_a_timeout_says_the_server_may_still_be_working(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+):
+    rsps.post(INSTANCES, body=requests.exceptions.ReadTimeout("read timed out"))
+    rsps.post(INSTANCES, body=connection_aborted())
+
+    with pytest.raises(OutcomeUnknownError) as timed_out:
+        client.create_instance(seed_draft())
+    with pytest.raises(OutcomeUnknownError) as aborted:
+        client.create_instance(seed_draft())
+
+    assert timed_out.value.timed_out is True
+    assert aborted.value.timed_out is False
+
+
+@pytest.mark.parametrize(
+    ("header", "next_step"),
+    [
+        ("120", "Wait 2 minutes before trying again"),
+        ("7", "Wait 7 seconds before trying again"),
+        ("0.2", "Wait 1 second before trying again"),
+        (None, RateLimitedError.default_next_step),
+        ("inf", RateLimitedError.default_next_step),
+        ("nan", RateLimitedError.default_next_step),
+        ("1e999", RateLimitedError.default_next_step),
+    ],
+)
+def test_429_retry_after_is_the_next_step(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient, header: str | None, next_step: str
+):
+    headers = {"Retry-After": header} if header is not None else {}
+    rsps.post(INSTANCES, status=429, headers=headers, json={"message": "Slow down."})
+
+    with pytest.raises(RateLimitedError) as info:
+        client.create_instance(seed_draft())
+
+    assert info.value.next_step.startswith(next_step)
+
+
+def test_huge_server_texts_are_cut_short(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+):
+    body = {"message": "m" * 100_000, "providerMessage": "p" * 100_000, "requestId": "r" * 5000}
+    rsps.post(INSTANCES, status=500, json=body)
+
+    with pytest.raises(ServerError) as info:
+        client.create_instance(seed_draft())
+
+    error = info.value
+    assert error.message.startswith("mmm") and error.message.endswith("…")
+    assert len(error.message) <= client_module.MAX_SERVER_TEXT_CHARS
+    assert error.provider_message is not None
+    assert len(error.provider_message) <= client_module.MAX_SERVER_TEXT_CHARS
+    assert error.request_id is not None
+    assert len(error.request_id) <= client_module.MAX_REQUEST_ID_CHARS
+
+
+def test_empty_answers_say_they_are_empty(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+):
+    rsps.post(INSTANCES, status=200, body="")
+    rsps.post(INSTANCES, status=503, body="")
+
+    with pytest.raises(MalformedResponseError) as ok_but_empty:
+        client.create_instance(seed_draft())
+    with pytest.raises(ServerError) as failed_and_empty:
+        client.create_instance(seed_draft())
+
+    assert "answered 200 with an empty body" in ok_but_empty.value.message
+    assert ok_but_empty.value.next_step == OutcomeUnknownError.default_next_step
+    assert "503 Service Unavailable with an empty body" in failed_and_empty.value.message
+    assert "page" not in failed_and_empty.value.message
+
+
+def test_404_on_create_points_at_the_address_not_at_a_deleted_instance(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+):
+    rsps.post(INSTANCES, status=404, json={"message": "Not Found"})
+    rsps.get(f"{INSTANCES}/5", status=404, json={"message": "Not Found"})
+
+    with pytest.raises(NotFoundError) as on_create:
+        client.create_instance(seed_draft())
+    with pytest.raises(NotFoundError) as on_get:
+        client.get_instance(5)
+
+    assert "host address" in on_create.value.next_step
+    assert on_get.value.next_step == NotFoundError.default_next_step
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_timeout_on_create_is_an_unknown_outcome_not_a_failure(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient, status: int
+):
+    """The platform behind a gateway may still make the instance: look before resending."""
+    rsps.post(INSTANCES, status=status, body=HTML_PAGE, content_type="text/html")
+    with pytest.raises(OutcomeUnknownError) as info:
+        client.create_instance(seed_draft())
+    assert info.value.timed_out and info.value.status == status
+    assert "not from Open Connectors" in info.value.message
+    assert "may still create the instance" in info.value.message
+    assert len(rsps.calls) == 1
+
+
+@responses.activate
+def test_a_gateway_timeout_on_a_read_is_a_server_error_after_retries() -> None:
+    responses.get(INSTANCES, status=504, json={"message": "Gateway Timeout"})
+    waits: list[float] = []
+    client = OpenConnectorsClient(ROOT, US, OS, sleep=waits.append)
+    with pytest.raises(ServerError):
+        client.list_instances()
+    assert len(responses.calls) == 3 and len(waits) == 2
