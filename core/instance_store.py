@@ -35,7 +35,7 @@ class HasToken(Protocol):
 class InstanceClient(Protocol):
     """The two client calls this module needs; core.client.OpenConnectorsClient provides them."""
 
-    def get_instance(self, instance_id: str) -> HasToken: ...
+    def get_instance(self, instance_id: str) -> CreatedInstance: ...
 
     def delete_instance(self, instance_id: str) -> None: ...
 
@@ -207,12 +207,16 @@ class InstanceStore:
         The client's own errors propagate; a missing token raises MissingTokenError.
         """
         ident = str(instance_id)
-        token = client.get_instance(ident).token
+        instance = client.get_instance(ident)
+        token = instance.token
         if not token:
             raise MissingTokenError(
                 f"The server did not return a token for instance {ident}. "
                 "It may have been deleted on the server."
             )
+        if self.records.get(normalize_host(host), ident) is None:
+            # Made elsewhere: remember it as the server describes it, not as a nameless stub.
+            return self.save_new(record_from_instance(instance, host=host), token)
         return self.retry_store_token(host, ident, token)
 
     # -- reading ----------------------------------------------------------------------------

@@ -177,11 +177,13 @@ class AccountBar(QWidget):
 
     # --- list --------------------------------------------------------------------------------
 
-    def _fill(self, *, select: str) -> None:
+    def _fill(self, *, select: str, known: Account | None = None) -> None:
+        """List the accounts and select one; `known` is an account whose secrets are in hand
+        (just saved), so they need not be read back from the password manager."""
         self.combo.blockSignals(True)
         self.combo.clear()
         if self._sandbox is not None:
-            self.combo.addItem(f"{SANDBOX_ACCOUNT} — nothing leaves this machine", None)
+            self.combo.addItem(f"{SANDBOX_ACCOUNT} — nothing leaves this machine", SANDBOX_ACCOUNT)
         for saved in self._prefs.accounts():
             self.combo.addItem(f"{saved.name} — {saved.api_root}", saved)
         index = 0
@@ -192,7 +194,7 @@ class AccountBar(QWidget):
         self.combo.blockSignals(False)
         if self.combo.count():
             self.combo.setCurrentIndex(index)
-            self._selected(index)
+            self._selected(index, known)
         else:
             self._set_account(None)
             self._show("No account yet: press “Add account…” (or start with --sandbox).", "warning")
@@ -206,9 +208,9 @@ class AccountBar(QWidget):
         self.test_button.setEnabled(account is not None)
         self.account_changed.emit(account)
 
-    def _selected(self, index: int) -> None:
+    def _selected(self, index: int, known: Account | None = None) -> None:
         data: Any = self.combo.itemData(index)
-        is_sandbox = data is None and self._sandbox is not None
+        is_sandbox = data == SANDBOX_ACCOUNT and self._sandbox is not None
         self.sandbox_secrets.setVisible(is_sandbox)
         if is_sandbox:
             assert self._sandbox is not None
@@ -223,6 +225,9 @@ class AccountBar(QWidget):
         if not isinstance(data, SavedAccount):
             return
         self._prefs.set_last_account(data.name)
+        if known is not None and known.name == data.name and known.api_root == data.api_root:
+            self._set_account(known)
+            return
         self._set_account(None)
         self._show(f"Loading the secrets of “{data.name}” from the password manager…", "")
         self._runner.run(
@@ -265,9 +270,8 @@ class AccountBar(QWidget):
         accounts = [a for a in self._prefs.accounts() if a.name != account.name]
         accounts.append(SavedAccount(account.name, account.api_root))
         self._prefs.set_accounts(accounts)
-        self._fill(select=account.name)
+        self._fill(select=account.name, known=account)
         self._show(f"{account.name}: secrets saved in {info.name}.", "ok")
-        self._set_account(account)
 
     def test_connection(self) -> None:
         account = self.account

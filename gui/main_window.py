@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
             source.status_message.connect(self.show_status)
         self.create_tab.busy_changed.connect(self.busy.setVisible)
         self.create_tab.created.connect(self._created)
+        self.create_tab.token_stored.connect(self.instances_tab.set_token_stored)
         self.events_tab.use_callback.connect(self._use_callback)
         self.account_bar.account_changed.connect(self._account_changed)
 
@@ -98,7 +99,8 @@ class MainWindow(QMainWindow):
         self._shortcut(QKeySequence("Ctrl+Enter"), self.create_tab.create)
         self._shortcut(QKeySequence("Ctrl+Shift+C"), self._copy_token)
         self._shortcut(QKeySequence(Qt.Key.Key_F5), self._refresh)
-        self._shortcut(QKeySequence.StandardKey.Quit, self.close)
+        # Spelled out: the platform's standard Quit sequence is empty on some key schemes.
+        self._shortcut(QKeySequence("Ctrl+Q"), self.close)
 
         self.create_tab.form.set_values(self.prefs.last_form())
         self.events_tab.start()

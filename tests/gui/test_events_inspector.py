@@ -1,0 +1,217 @@
+"""The Events inspector end to end: receiver as callback URL, create, simulate, check signatures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QTableWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from core.sandbox import SandboxServer
+from core.webhooks import SIGNATURE_HEADER
+from gui.events_tab import VerifyDialog
+from gui.main_window import MainWindow
+from tests.gui.helpers import fill, type_into, widget
+from tests.gui.modals import (
+    ModalHandler,
+    modal_watchdog,  # noqa: F401 - the fixture, used below
+    press,
+)
+
+pytestmark = pytest.mark.usefixtures("modal_watchdog")
+
+SIGNATURE_KEY = "inspector-test-signature-key-42"
+FORM = {
+    "name": "Events inspector test",
+    "server_url": "https://api-na.myconnectwise.net",
+    "company": "acme",
+    "username": "api-member",
+    "password": "api-member-password",
+}
+# The example Open Connectors publishes for its webhook signatures.
+VECTOR_KEY = "MySecretEventSignatureKey"
+VECTOR_BODY = "<INSERT_EVENT_NOTIFICATION_RESPONSE_BODY>"
+VECTOR_HEADER = "sha256=jHdbRx5EZAsOfTwAPJOGkNUzQMVVdu5VJlxcsk+G6jQ="
+SIGNATURE_COLUMN, EVENT_COLUMN, INSTANCE_COLUMN = 5, 2, 1
+
+
+def show_tab(qtbot: QtBot, window: MainWindow, index: int) -> None:
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    assert window.tabs.currentIndex() == index
+
+
+def events_table(window: MainWindow) -> QTableWidget:
+    found = widget(window, "events_table")
+    assert isinstance(found, QTableWidget)
+    return found
+
+
+def cell(window: MainWindow, row: int, column: int) -> str:
+    item = events_table(window).item(row, column)
+    return item.text() if item is not None else ""
+
+
+def line_edit(window: MainWindow, name: str) -> QLineEdit:
+    found = widget(window, name)
+    assert isinstance(found, QLineEdit)
+    return found
+
+
+def post_to_receiver(window: MainWindow, body: bytes, headers: dict[str, str]) -> None:
+    response = requests.post(
+        line_edit(window, "receiver_url").text(),
+        data=body,
+        headers={"Content-Type": "application/json", **headers},
+        timeout=5,
+    )
+    assert response.status_code == 200
+
+
+def test_simulated_change_arrives_signed_and_tampering_is_caught(
+    qtbot: QtBot, window: MainWindow, sandbox: SandboxServer
+) -> None:
+    show_tab(qtbot, window, 2)
+    receiver_url = line_edit(window, "receiver_url").text()
+    assert receiver_url.startswith("http://127.0.0.1:") and receiver_url.endswith("/events")
+    qtbot.mouseClick(widget(window, "use_as_callback_button"), Qt.MouseButton.LeftButton)
+
+    # The Create tab now posts events to the inspector.
+    assert window.tabs.currentWidget() is window.create_tab
+    assert line_edit(window, "callback_url").text() == receiver_url
+    events_enabled = widget(window, "events_enabled")
+    assert isinstance(events_enabled, QCheckBox) and events_enabled.isChecked()
+    fill(qtbot, window, FORM)
+    type_into(qtbot, window, "signature_key", SIGNATURE_KEY)
+    qtbot.mouseClick(widget(window, "create_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget(window, "result_panel").isVisible(), timeout=5000)
+    result_id = widget(window, "result_id")
+    assert isinstance(result_id, QLabel)
+    instance_id = result_id.text()
+    created = sandbox.instance(int(instance_id))
+    assert created is not None
+    assert created.callback_url == receiver_url
+    assert created.signature_key == SIGNATURE_KEY
+
+    show_tab(qtbot, window, 2)
+    assert line_edit(window, "simulate_instance_id").text() == instance_id
+    assert line_edit(window, "inspector_key").text() == SIGNATURE_KEY
+    assert events_table(window).rowCount() == 0
+    qtbot.mouseClick(widget(window, "simulate_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: events_table(window).rowCount() == 1, timeout=5000)
+    assert cell(window, 0, SIGNATURE_COLUMN) == "valid"
+    assert cell(window, 0, EVENT_COLUMN) == "UPDATED"
+    assert cell(window, 0, INSTANCE_COLUMN) == FORM["name"]
+
+    table = events_table(window)
+    table.scrollToItem(table.item(0, 0))
+    qtbot.mouseClick(
+        table.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=table.visualItemRect(table.item(0, 0)).center(),
+    )
+    detail = widget(window, "event_detail")
+    assert isinstance(detail, QPlainTextEdit)
+    text = detail.toPlainText()
+    assert text.startswith("Signature: Signature valid")
+    assert SIGNATURE_HEADER in text
+    assert instance_id in text
+    assert '"eventType": "UPDATED"' in text
+
+    # What the sandbox sent, replayed with a changed body and the original signature.
+    delivery = sandbox.wait_for_deliveries()[0]
+    original = json.loads(delivery.body)
+    received = window.events_tab.receiver.events()[0]
+    assert received.body == delivery.body
+    header = {k.lower(): v for k, v in received.headers.items()}[SIGNATURE_HEADER.lower()]
+    tampered = delivery.body.replace(b"UPDATED", b"DELETED")
+    assert tampered != delivery.body and json.loads(tampered) != original
+    post_to_receiver(window, tampered, {SIGNATURE_HEADER: header})
+    qtbot.waitUntil(lambda: events_table(window).rowCount() == 2, timeout=5000)
+    assert cell(window, 1, SIGNATURE_COLUMN) == "invalid"
+    assert cell(window, 1, EVENT_COLUMN) == "DELETED"
+
+    post_to_receiver(window, delivery.body, {})
+    qtbot.waitUntil(lambda: events_table(window).rowCount() == 3, timeout=5000)
+    assert cell(window, 2, SIGNATURE_COLUMN) == "missing"
+
+    # The untouched body with its header still checks out.
+    post_to_receiver(window, delivery.body, {SIGNATURE_HEADER: header})
+    qtbot.waitUntil(lambda: events_table(window).rowCount() == 4, timeout=5000)
+    assert cell(window, 3, SIGNATURE_COLUMN) == "valid"
+
+
+def test_events_of_other_types_are_listed_by_type(
+    qtbot: QtBot, window: MainWindow, sandbox: SandboxServer
+) -> None:
+    show_tab(qtbot, window, 2)
+    receiver_url = line_edit(window, "receiver_url").text()
+    instance = sandbox.add_instance(
+        "Made elsewhere",
+        {
+            "helpdesk.connectwise.server.url": "https://api-na.myconnectwise.net",
+            "helpdesk.connectwise.company": "acme",
+            "helpdesk.connectwise.username": "member",
+            "helpdesk.connectwise.password": "member-password",
+            "event.notification.enabled": True,
+            "event.notification.callback.url": receiver_url,
+            "event.notification.signature.key": SIGNATURE_KEY,
+        },
+    )
+    type_into(qtbot, window, "simulate_instance_id", str(instance.id))
+    type_into(qtbot, window, "inspector_key", "not-the-key-of-this-instance")
+    type_box = widget(window, "simulate_event_type")
+    type_box.setFocus()
+    qtbot.keyClick(type_box, Qt.Key.Key_End)  # the last type: DELETED
+    qtbot.mouseClick(widget(window, "simulate_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: events_table(window).rowCount() == 1, timeout=5000)
+    assert cell(window, 0, EVENT_COLUMN) == "DELETED"
+    assert cell(window, 0, SIGNATURE_COLUMN) == "invalid"  # checked against the wrong key
+
+
+def run_verify_dialog(qtbot: QtBot, window: MainWindow, body: str) -> tuple[str, str]:
+    """Open the dialog by clicking, type the published vector (with `body`), read the verdict
+    before and after changing the body's last character."""
+    results: list[str] = []
+
+    def act(dialog: VerifyDialog) -> None:
+        key = dialog.findChild(QLineEdit, "verify_key")
+        header = dialog.findChild(QLineEdit, "verify_header")
+        text = dialog.findChild(QPlainTextEdit, "verify_body")
+        verdict = dialog.findChild(QLabel, "verify_result")
+        assert key and header and text and verdict
+        for edit, value in ((key, VECTOR_KEY), (header, VECTOR_HEADER)):
+            edit.setFocus()
+            qtbot.keyClicks(edit, value)
+        text.setFocus()
+        qtbot.keyClicks(text, body)
+        results.append(verdict.text())
+        qtbot.keyClick(text, Qt.Key.Key_Backspace)
+        qtbot.keyClicks(text, ")")  # one character of the body differs
+        results.append(verdict.text())
+        press(qtbot, dialog, QDialogButtonBox.StandardButton.Close)
+
+    handler = ModalHandler(VerifyDialog, act)
+    qtbot.mouseClick(widget(window, "verify_signature_button"), Qt.MouseButton.LeftButton)
+    dialog = handler.wait(qtbot)
+    assert not dialog.isVisible()
+    return results[0], results[1]
+
+
+def test_verify_dialog_accepts_the_published_vector_and_rejects_a_changed_body(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    show_tab(qtbot, window, 2)
+    intact, changed = run_verify_dialog(qtbot, window, VECTOR_BODY)
+    assert intact == "Signature valid"
+    assert changed == "Signature invalid: the body or the key differs"
