@@ -1,25 +1,72 @@
-"""Core of the ConnectWise Connector Desk: no Qt here, usable from plain Python scripts."""
+"""Core of the ConnectWise Connector Desk: no Qt here, usable from plain Python scripts.
 
-from core.client import OpenConnectorsClient, utc_now
-from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, ConnectorSpec, FieldKind, FieldSpec
-from core.errors import (
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    ForbiddenError,
-    InsecureUrlError,
-    MalformedResponseError,
-    NetworkError,
-    NotFoundError,
-    OpenConnectorsError,
-    OutcomeUnknownError,
-    ProvisioningError,
-    RateLimitedError,
-    ServerError,
-    UnexpectedResponseError,
-)
-from core.instance import Instance
-from core.models import Account, DraftCheck, InstanceDraft, check_draft, field_errors
+The main names are importable from here (``from core import OpenConnectorsClient``); they are
+loaded on first use, so importing a small module such as ``core.app_info`` does not pull in
+requests and pydantic (the window paints its first frame before those load).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.client import OpenConnectorsClient, utc_now
+    from core.connectors import (
+        CONNECTORS,
+        DEFAULT_CONNECTOR,
+        ConnectorSpec,
+        FieldKind,
+        FieldSpec,
+    )
+    from core.errors import (
+        AuthenticationError,
+        BadRequestError,
+        ConflictError,
+        ForbiddenError,
+        InsecureUrlError,
+        MalformedResponseError,
+        NetworkError,
+        NotFoundError,
+        OpenConnectorsError,
+        OutcomeUnknownError,
+        ProvisioningError,
+        RateLimitedError,
+        ServerError,
+        UnexpectedResponseError,
+    )
+    from core.instance import Instance
+    from core.models import Account, DraftCheck, InstanceDraft, check_draft, field_errors
+
+_WHERE = {
+    "OpenConnectorsClient": "core.client",
+    "utc_now": "core.client",
+    "CONNECTORS": "core.connectors",
+    "DEFAULT_CONNECTOR": "core.connectors",
+    "ConnectorSpec": "core.connectors",
+    "FieldKind": "core.connectors",
+    "FieldSpec": "core.connectors",
+    "AuthenticationError": "core.errors",
+    "BadRequestError": "core.errors",
+    "ConflictError": "core.errors",
+    "ForbiddenError": "core.errors",
+    "InsecureUrlError": "core.errors",
+    "MalformedResponseError": "core.errors",
+    "NetworkError": "core.errors",
+    "NotFoundError": "core.errors",
+    "OpenConnectorsError": "core.errors",
+    "OutcomeUnknownError": "core.errors",
+    "ProvisioningError": "core.errors",
+    "RateLimitedError": "core.errors",
+    "ServerError": "core.errors",
+    "UnexpectedResponseError": "core.errors",
+    "Instance": "core.instance",
+    "Account": "core.models",
+    "DraftCheck": "core.models",
+    "InstanceDraft": "core.models",
+    "check_draft": "core.models",
+    "field_errors": "core.models",
+}
 
 __all__ = [
     "CONNECTORS",
@@ -50,3 +97,12 @@ __all__ = [
     "field_errors",
     "utc_now",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value

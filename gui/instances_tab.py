@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
@@ -50,6 +53,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("token", "Token stored"),
     ("where", "Where"),
 )
+_SEPARATOR = "\x1f"  # between the columns of a search text: no typed filter contains it
 
 
 def _where(row: InstanceRow) -> str:
@@ -60,16 +64,66 @@ def _where(row: InstanceRow) -> str:
     return "server only" if row.on_server else "not on server"
 
 
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One row as the table shows it: the display text of every column, worked out once
+    (not on each paint or filter pass), and the casefolded text the filter searches."""
+
+    row: InstanceRow
+    cells: tuple[str, ...]
+    search: str
+
+
+def prepare(row: InstanceRow) -> Line:
+    cells = (
+        _text(row.name),
+        _text(row.id),
+        _text(row.connector),
+        "on" if row.events_enabled else "off",
+        _text(row.callback_url),
+        (row.created or "")[:19].replace("T", " "),
+        "yes" if row.token_stored else "no",
+        _where(row),
+    )
+    return Line(row, cells, _SEPARATOR.join(cells).casefold())
+
+
+def prepare_rows(rows: Iterable[InstanceRow]) -> list[Line]:
+    """Plain Python, no Qt: the window runs it on the worker thread that loaded the rows."""
+    return [prepare(row) for row in rows]
+
+
 class InstancesModel(QAbstractTableModel):
+    """The rows, kept in the order the view sorts by (the proxy only filters).
+
+    Sorting 10,000 rows by their precomputed text takes a few milliseconds here; letting the
+    proxy sort them called `data()` in Python for each comparison (0.5 s on every load).
+    """
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[InstanceRow] = []
+        self._lines: list[Line] = []
+        # Row by row, what the filter searches: a plain list the proxy indexes directly.
+        self.search_texts: list[str] = []
+        self._sort_column = 0
+        self._sort_order = Qt.SortOrder.AscendingOrder
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's API
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._lines)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
+
+    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        # The inherited index() asks rowCount() and columnCount() first: two more calls into
+        # Python for every cell the proxy or the view looks at.
+        if parent.isValid() or not (0 <= row < len(self._lines) and 0 <= column < len(COLUMNS)):
+            return QModelIndex()
+        return self.createIndex(row, column)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -79,34 +133,116 @@ class InstancesModel(QAbstractTableModel):
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or role not in (
-            Qt.ItemDataRole.DisplayRole,
-            Qt.ItemDataRole.UserRole,
-        ):
-            return None
-        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._lines[index.row()].cells[index.column()] if index.isValid() else None
         if role == Qt.ItemDataRole.UserRole:
-            return row
-        key = COLUMNS[index.column()][0]
-        if key == "events":
-            return "on" if row.events_enabled else "off"
-        if key == "token":
-            return "yes" if row.token_stored else "no"
-        if key == "where":
-            return _where(row)
-        if key == "created":
-            return (row.created or "")[:19].replace("T", " ")
-        value = getattr(row, key)
-        return "" if value is None else str(value)
+            return self._lines[index.row()].row if index.isValid() else None
+        return None
 
-    def set_rows(self, rows: list[InstanceRow]) -> None:
+    def set_rows(self, rows: Iterable[InstanceRow]) -> None:
+        self.set_lines(prepare_rows(rows))
+
+    def set_lines(self, lines: list[Line]) -> None:
         """Replace all rows at once: one reset is far cheaper than 10,000 inserts."""
         self.beginResetModel()
-        self._rows = list(rows)
+        self._set(self._sorted(lines))
         self.endResetModel()
 
     def rows(self) -> list[InstanceRow]:
-        return list(self._rows)
+        return [line.row for line in self._lines]
+
+    def upsert(self, row: InstanceRow) -> None:
+        """Add a row, or replace the row with its id, keeping the sort order: one insert or
+        one change, so the view keeps its selection and scroll position."""
+        line = prepare(row)
+        position = next((i for i, old in enumerate(self._lines) if old.row.id == row.id), None)
+        if position is not None:
+            old_key = self._key(self._lines[position])
+            self._lines[position] = line
+            self.search_texts[position] = line.search
+            last = self.index(position, len(COLUMNS) - 1)
+            self.dataChanged.emit(self.index(position, 0), last)
+            if self._key(line) != old_key:
+                self.sort(self._sort_column, self._sort_order)
+            return
+        position = self._insert_position(line)
+        self.beginInsertRows(QModelIndex(), position, position)
+        self._lines.insert(position, line)
+        self.search_texts.insert(position, line.search)
+        self.endInsertRows()
+
+    def remove(self, instance_id: str) -> None:
+        position = next((i for i, old in enumerate(self._lines) if old.row.id == instance_id), None)
+        if position is not None:
+            self.beginRemoveRows(QModelIndex(), position, position)
+            del self._lines[position]
+            del self.search_texts[position]
+            self.endRemoveRows()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS):
+            return
+        self._sort_column, self._sort_order = column, order
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()  # e.g. the proxy's view of the selection
+        held = [self._lines[index.row()] for index in persistent]
+        self._set(self._sorted(self._lines))
+        if persistent:
+            where = {id(line): n for n, line in enumerate(self._lines)}
+            moved = [
+                self.index(where[id(line)], index.column())
+                for line, index in zip(held, persistent, strict=True)
+            ]
+            self.changePersistentIndexList(persistent, moved)
+        self.layoutChanged.emit()
+
+    def _set(self, lines: list[Line]) -> None:
+        self._lines = lines
+        self.search_texts = [line.search for line in lines]
+
+    def _key(self, line: Line) -> str:
+        return line.cells[self._sort_column].casefold()
+
+    def _sorted(self, lines: list[Line]) -> list[Line]:
+        # Stable both ways: rows with equal keys keep their order, as in Qt's own sort.
+        descending = self._sort_order == Qt.SortOrder.DescendingOrder
+        return sorted(lines, key=self._key, reverse=descending)
+
+    def _insert_position(self, line: Line) -> int:
+        key = self._key(line)
+        if self._sort_order == Qt.SortOrder.AscendingOrder:
+            return bisect.bisect_right(self._lines, key, key=self._key)
+        return next(
+            (i for i, old in enumerate(self._lines) if self._key(old) < key), len(self._lines)
+        )
+
+
+class InstancesProxy(QSortFilterProxyModel):
+    """Filters on each row's precomputed search text; sorting is the source model's.
+
+    One short Python call per row and keystroke. Measured over 10,000 rows: Qt's own filter
+    over all eight columns took about 200 ms a keystroke, and Qt's filter on a precomputed
+    search-text role about 40 ms (both call `index()` and `data()` in Python for every row);
+    this takes about 10.
+    """
+
+    def __init__(self, model: InstancesModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = model
+        self._needle = ""
+        self.setSourceModel(model)
+
+    def set_filter_text(self, text: str) -> None:
+        self._needle = text.casefold()
+        # Qt's own setter keeps filterRegularExpression() truthful and refilters every row.
+        self.setFilterFixedString(text)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:
+        needle = self._needle
+        return not needle or needle in self._model.search_texts[source_row]
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._model.sort(column, order)
 
 
 class EventsDialog(QDialog):
@@ -184,11 +320,7 @@ class InstancesTab(QWidget):
         self._generation = 0  # results of an older account's request are dropped
 
         self.model = InstancesModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setFilterKeyColumn(-1)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy = InstancesProxy(self.model, self)
 
         self.filter = QLineEdit(self)
         self.filter.setObjectName("instances_filter")
@@ -238,7 +370,7 @@ class InstancesTab(QWidget):
         layout.addWidget(self.view, 1)
         layout.addLayout(actions)
 
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self.proxy.set_filter_text)
         self.filter.textChanged.connect(lambda _t: self._update_ui())
         self.refresh_button.clicked.connect(self.refresh)
         self.copy_button.clicked.connect(self.copy_token)
@@ -274,24 +406,31 @@ class InstancesTab(QWidget):
         if account is not None:
             generation = self._generation
             self._runner.run(
-                lambda: self._workspace.local_rows(account),
-                lambda rows: self._show_rows(rows, generation),
+                lambda: prepare_rows(self._workspace.local_rows(account)),
+                lambda lines: self._show_rows(lines, generation),
                 lambda error: self.status_message.emit(
                     f"Could not read remembered instances: {error}"
                 ),
                 name="local-rows",
             )
 
-    def _show_rows(self, rows: list[InstanceRow], generation: int) -> None:
+    def _show_rows(self, lines: list[Line], generation: int) -> None:
         if generation != self._generation:
             return
-        self.model.set_rows(rows)
+        self.model.set_lines(lines)
         self._update_ui()
 
+    def set_token_stored(self, instance_id: str, stored: bool) -> None:
+        """A token stored (or lost) elsewhere, e.g. by Retry on the Create tab."""
+        from dataclasses import replace
+
+        row = next((r for r in self.model.rows() if r.id == instance_id), None)
+        if row is not None and row.token_stored != stored:
+            self.add_row(replace(row, token_stored=stored))
+
     def add_row(self, row: InstanceRow) -> None:
-        rows = [r for r in self.model.rows() if r.id != row.id]
-        rows.append(row)
-        self.model.set_rows(rows)
+        """Add the row, or replace the row with the same id."""
+        self.model.upsert(row)
         self._update_ui()
 
     # --- actions ------------------------------------------------------------------------------
@@ -304,18 +443,21 @@ class InstancesTab(QWidget):
         self.refresh_button.setEnabled(False)
         self.status_message.emit(f"Loading instances from {account.host}…")
 
-        def done(rows: list[InstanceRow]) -> None:
+        def done(lines: list[Line]) -> None:
             self.refresh_button.setEnabled(True)
             if generation == self._generation:
-                self.model.set_rows(rows)
+                self.model.set_lines(lines)
                 self._update_ui()
-                self.status_message.emit(f"{len(rows)} instances loaded from {account.host}.")
+                self.status_message.emit(f"{len(lines)} instances loaded from {account.host}.")
 
         def failed(error: BaseException) -> None:
             self.refresh_button.setEnabled(True)
             self.status_message.emit(f"Refresh failed: {error}")
 
-        self._runner.run(lambda: self._workspace.refresh(account), done, failed, name="refresh")
+        # The display and search texts are worked out on the worker thread too.
+        self._runner.run(
+            lambda: prepare_rows(self._workspace.refresh(account)), done, failed, name="refresh"
+        )
 
     def copy_token(self) -> None:
         row, account = self.selected(), self.account
@@ -428,7 +570,7 @@ class InstancesTab(QWidget):
 
         def done(result: DeleteResult) -> None:
             if result.ok:
-                self.model.set_rows([r for r in self.model.rows() if r.id != row.id])
+                self.model.remove(row.id)
                 self._update_ui()
                 self.status_message.emit(f"Deleted “{row.name}”.")
             else:

@@ -27,3 +27,19 @@ def test_importing_every_core_module_loads_no_qt() -> None:
     assert result.returncode == 0, result.stderr
     assert len(modules) >= 8
     assert result.stdout.strip() == ""
+
+
+def test_small_core_modules_load_without_the_heavy_libraries() -> None:
+    """The window paints before requests and pydantic load: core.app_info must stay light,
+    while `from core import X` still works for scripts."""
+    code = (
+        "import sys, core.app_info\n"
+        "print(sorted(m for m in ('requests', 'pydantic', 'keyring') if m in sys.modules))\n"
+        "from core import InstanceDraft, OpenConnectorsClient\n"
+        "print(InstanceDraft.__module__, OpenConnectorsClient.__module__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", "core.models core.client"]
