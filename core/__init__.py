@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.client import OpenConnectorsClient, utc_now
+    from core.client import OpenConnectorsClient
     from core.connectors import (
         CONNECTORS,
         DEFAULT_CONNECTOR,
@@ -35,12 +35,12 @@ if TYPE_CHECKING:
         ServerError,
         UnexpectedResponseError,
     )
-    from core.instance import Instance
+    from core.instance import Instance, utc_now
     from core.models import Account, DraftCheck, InstanceDraft, check_draft, field_errors
 
 _WHERE = {
     "OpenConnectorsClient": "core.client",
-    "utc_now": "core.client",
+    "utc_now": "core.instance",
     "CONNECTORS": "core.connectors",
     "DEFAULT_CONNECTOR": "core.connectors",
     "ConnectorSpec": "core.connectors",

@@ -594,7 +594,3 @@ def _retry_after(value: str | None) -> float | None:
         return None
     # "inf", "nan", "1e999": not a wait anyone can honour (and math on them raises).
     return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

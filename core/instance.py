@@ -101,3 +101,8 @@ def _parse_tags(value: Any) -> tuple[str, ...]:
         elif isinstance(item, dict) and isinstance(item.get("name"), str):
             tags.append(item["name"])
     return tuple(tags)
+
+
+def utc_now() -> datetime:
+    """Now, in UTC: the clock that "created since" comparisons use."""
+    return datetime.now(UTC)

@@ -24,11 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 from core.app_info import APP_NAME
 from core.hosts import host_of
@@ -291,6 +290,8 @@ class Vault:
         with self._state:
             backend, info = self._backend, self._info
         if backend is None:
+            import keyring  # on first use: the window paints before keyring loads
+
             backend = keyring.get_keyring()
         if info is None:
             info = describe_backend(backend)
@@ -580,6 +581,8 @@ def _map_error(
     secrets: tuple[str, ...],
 ) -> VaultError:
     """Turn whatever the backend raised into one VaultError kind, without leaking a secret."""
+    import keyring.errors  # loaded already: a backend exists when its errors are mapped
+
     if isinstance(exc, VaultError):
         return exc
     detail = _scrub(f"{type(exc).__name__}: {exc}", secrets)

@@ -10,17 +10,19 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from core.client import OpenConnectorsClient
 from core.errors import OutcomeUnknownError
 from core.instance import Instance
 from core.instance_store import DeleteResult, InstanceStore, SaveResult
 from core.models import Account, InstanceDraft
 from core.records import InstanceRecord, RecordsStore
 from core.vault import AccountSecrets, BackendInfo, Vault, normalize_host
+
+if TYPE_CHECKING:
+    from core.client import OpenConnectorsClient
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ class Workspace:
 
     def client(self, account: Account) -> OpenConnectorsClient:
         """One client (and connection pool) per account and secrets."""
+        # Imported on first use: requests is a large import the window need not wait for.
+        from core.client import OpenConnectorsClient
+
         key = (
             account.api_root,
             account.user_secret.get_secret_value(),

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.client import utc_now
 from core.errors import OutcomeUnknownError
+from core.instance import utc_now
 from core.instance_store import SaveResult
 from core.models import Account, DraftCheck, InstanceDraft, check_draft
 from core.preview import body_preview, curl_command

@@ -23,7 +23,7 @@ import urllib3.exceptions
 from pydantic import SecretStr, ValidationError
 
 from core import client as client_module
-from core.client import OpenConnectorsClient, utc_now
+from core.client import OpenConnectorsClient
 from core.errors import (
     WSDL_NEXT_STEP,
     AuthenticationError,
@@ -40,7 +40,7 @@ from core.errors import (
     ServerError,
     UnexpectedResponseError,
 )
-from core.instance import Instance
+from core.instance import Instance, utc_now
 from core.models import Account, InstanceDraft
 
 HOST = "api.openconnectors.us2.ext.hana.ondemand.com"
