@@ -119,7 +119,7 @@ class Workspace:
 
     def local_rows(self, account: Account) -> list[InstanceRow]:
         host = normalize_host(account.api_root)
-        return [_row_from_record(r) for r in self.records.records() if r.host == host]
+        return [row_from_record(r) for r in self.records.records() if r.host == host]
 
     def refresh(self, account: Account) -> list[InstanceRow]:
         """The server's instances merged with the records of this host (records it lacks stay,
@@ -131,7 +131,7 @@ class Workspace:
             for instance in page:
                 record = local.pop(str(instance.id), None)
                 rows.append(_row_from_instance(instance, record))
-        rows.extend(_row_from_record(r, on_server=False) for r in local.values())
+        rows.extend(row_from_record(r, on_server=False) for r in local.values())
         return rows
 
     def token(self, account: Account, instance_id: str, *, fetch: bool = False) -> str | None:
@@ -215,7 +215,7 @@ def _row_from_instance(instance: Instance, record: InstanceRecord | None) -> Ins
     )
 
 
-def _row_from_record(record: InstanceRecord, *, on_server: bool | None = None) -> InstanceRow:
+def row_from_record(record: InstanceRecord, *, on_server: bool | None = None) -> InstanceRow:
     return InstanceRow(
         id=record.id,
         name=record.name,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -17,7 +19,7 @@ from PySide6.QtWidgets import (
 from core.app_info import APP_DISPLAY_NAME
 from core.models import Account, InstanceDraft
 from core.sandbox import SandboxServer
-from core.workspace import CreateOutcome, InstanceRow, Workspace
+from core.workspace import CreateOutcome, Workspace, row_from_record
 from gui.accounts import AccountBar
 from gui.clipboard import Clipboard
 from gui.create_tab import CreateTab
@@ -121,17 +123,7 @@ class MainWindow(QMainWindow):
     def _created(self, outcome: CreateOutcome, draft: InstanceDraft) -> None:
         record = outcome.save.record
         self.instances_tab.add_row(
-            InstanceRow(
-                id=record.id,
-                name=record.name,
-                connector=record.connector,
-                events_enabled=record.events_enabled,
-                callback_url=record.callback_url,
-                created=record.created_date,
-                token_stored=outcome.save.token_stored,
-                on_server=True,
-                remembered=True,
-            )
+            row_from_record(replace(record, token_stored=outcome.save.token_stored), on_server=True)
         )
         key = draft.values.get("signature_key")
         self.events_tab.remember(
