@@ -396,7 +396,8 @@ class InstancesTab(QWidget):
         self.delete_button.setEnabled(has)
         self.refresh_button.setEnabled(self.account is not None)
         shown, total = self.proxy.rowCount(), self.model.rowCount()
-        self.count.setText(f"{shown} of {total}" if shown != total else f"{total} instances")
+        noun = "instance" if total == 1 else "instances"
+        self.count.setText(f"{shown} of {total}" if shown != total else f"{total} {noun}")
 
     def set_account(self, account: Account | None) -> None:
         self.account = account
