@@ -173,6 +173,8 @@ class AccountBar(QWidget):
         self.add_button.clicked.connect(self.add_account)
         self.test_button.clicked.connect(self.test_connection)
         self.combo.currentIndexChanged.connect(self._selected)
+        # Choosing the same account again retries loading its secrets (e.g. after unlocking).
+        self.combo.activated.connect(lambda i: self._selected(i) if self.account is None else None)
         self._fill(select=prefs.last_account())
 
     # --- list --------------------------------------------------------------------------------
@@ -233,7 +235,9 @@ class AccountBar(QWidget):
         self._runner.run(
             lambda: self._workspace.load_account(data.name, data.api_root),
             lambda account: self._loaded(data, account),
-            lambda error: self._show(str(error), "warning"),
+            lambda error: self._show(
+                f"{error} Then choose “{data.name}” again to retry.", "warning"
+            ),
             name="load-account",
         )
 

@@ -267,3 +267,42 @@ def test_the_sandbox_stays_the_choice_when_it_was_the_last_one(
     assert account_combo(second).currentText().startswith(SANDBOX_ACCOUNT)
     assert second.create_tab.account is not None
     assert second.create_tab.account.name == SANDBOX_ACCOUNT
+
+
+def test_a_locked_keyring_at_start_says_so_and_choosing_the_account_again_retries(
+    qtbot: QtBot,
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    settings: QSettings,
+    make_window: Callable[..., MainWindow],
+) -> None:
+    from core.models import Account
+    from core.records import RecordsStore
+    from core.vault import Vault
+    from gui.settings import Preferences, SavedAccount
+    from tests.core.fake_keyrings import LockableKeyring
+
+    backend = LockableKeyring()
+    ws = Workspace(Vault(backend, timeout=1.0), RecordsStore(tmp_path / "locked-start"))
+    account = Account(
+        name="Prod",
+        host=sandbox.base_url,
+        user_secret=sandbox.user_secret,
+        organization_secret=sandbox.organization_secret,
+    )
+    ws.save_account(account)
+    Preferences(settings).set_accounts([SavedAccount(account.name, account.api_root)])
+    backend.locked = True
+    window = make_window(None, ws)  # no sandbox: the saved account is the only choice
+    qtbot.waitUntil(lambda: "choose “Prod” again" in account_status(window), timeout=5000)
+    assert "locked" in account_status(window).lower()
+    assert window.create_tab.account is None
+    assert "account first" in widget(window, "create_button").toolTip()
+
+    backend.locked = False  # the user unlocks the password manager, then picks the account
+    combo = account_combo(window)
+    # What Qt emits when the user picks the same item in the list again (the offscreen
+    # platform cannot open the popup itself).
+    combo.activated.emit(combo.currentIndex())
+    qtbot.waitUntil(lambda: window.create_tab.account is not None, timeout=5000)
+    assert window.create_tab.account == account
