@@ -42,6 +42,7 @@ from core.errors import (
 )
 from core.instance import Instance, utc_now
 from core.models import Account, InstanceDraft
+from tests.seed import SEED_BODY, SEED_VALUES
 
 HOST = "api.openconnectors.us2.ext.hana.ondemand.com"
 ROOT = f"https://{HOST}/elements/api-v2"
@@ -120,18 +121,7 @@ def client(sleeps: list[float]) -> Iterator[OpenConnectorsClient]:
 
 def seed_draft(**overrides: Any) -> InstanceDraft:
     """The seed's example, exactly as the brief gives it."""
-    values: dict[str, Any] = {
-        "connector": "connectwisehd",
-        "name": "API Instance",
-        "tags": ["Docs"],
-        "server_url": "http://api-cloudelements.connectwisedev.com",
-        "company": "cloudelements",
-        "username": "xxxxxxxx",
-        "password": "xxxxxxxxxxxxxx",
-        "events_enabled": True,
-        "callback_url": "https://mycoolapp.com/events",
-        "signature_key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
-    }
+    values: dict[str, Any] = dict(SEED_VALUES)
     values.update(overrides)
     return InstanceDraft(**values)
 
@@ -210,21 +200,6 @@ def assert_platform_headers(call: Any, *, with_body: bool) -> None:
 
 
 # --- POST /instances: the exact body and headers ---------------------------------------------
-
-SEED_BODY: dict[str, Any] = {
-    "element": {"key": "connectwisehd"},
-    "configuration": {
-        "helpdesk.connectwise.username": "xxxxxxxx",
-        "helpdesk.connectwise.password": "xxxxxxxxxxxxxx",
-        "helpdesk.connectwise.server.url": "http://api-cloudelements.connectwisedev.com",
-        "helpdesk.connectwise.company": "cloudelements",
-        "event.notification.enabled": True,
-        "event.notification.callback.url": "https://mycoolapp.com/events",
-        "event.notification.signature.key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
-    },
-    "tags": ["Docs"],
-    "name": "API Instance",
-}
 
 
 def test_seed_example_is_sent_exactly(rsps: responses.RequestsMock, client: OpenConnectorsClient):

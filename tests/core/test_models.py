@@ -11,34 +11,9 @@ from pydantic import SecretStr, ValidationError
 
 from core.connectors import CONNECTORS
 from core.models import Account, InstanceDraft, check_draft, field_errors, field_hints
+from tests.seed import SEED_BODY, SEED_VALUES
 
-SEED: dict[str, Any] = {
-    "connector": "connectwisehd",
-    "name": "API Instance",
-    "tags": ["Docs"],
-    "server_url": "http://api-cloudelements.connectwisedev.com",
-    "company": "cloudelements",
-    "username": "xxxxxxxx",
-    "password": "xxxxxxxxxxxxxx",
-    "events_enabled": True,
-    "callback_url": "https://mycoolapp.com/events",
-    "signature_key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
-}
-
-SEED_BODY = {
-    "element": {"key": "connectwisehd"},
-    "configuration": {
-        "helpdesk.connectwise.username": "xxxxxxxx",
-        "helpdesk.connectwise.password": "xxxxxxxxxxxxxx",
-        "helpdesk.connectwise.server.url": "http://api-cloudelements.connectwisedev.com",
-        "helpdesk.connectwise.company": "cloudelements",
-        "event.notification.enabled": True,
-        "event.notification.callback.url": "https://mycoolapp.com/events",
-        "event.notification.signature.key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
-    },
-    "tags": ["Docs"],
-    "name": "API Instance",
-}
+SEED: dict[str, Any] = SEED_VALUES
 
 
 def errors_for(**changes: Any) -> dict[str, str]:

@@ -9,32 +9,12 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from gui.main_window import MainWindow
+from tests.seed import SEED_VALUES
 
+# The seed's values as typed into the form (tags as the comma-separated text of the field).
 SEED_FORM: dict[str, Any] = {
-    "name": "API Instance",
-    "tags": "Docs",
-    "server_url": "http://api-cloudelements.connectwisedev.com",
-    "company": "cloudelements",
-    "username": "xxxxxxxx",
-    "password": "xxxxxxxxxxxxxx",
-    "events_enabled": True,
-    "callback_url": "https://mycoolapp.com/events",
-    "signature_key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
-}
-
-SEED_BODY = {
-    "element": {"key": "connectwisehd"},
-    "configuration": {
-        "helpdesk.connectwise.username": "xxxxxxxx",
-        "helpdesk.connectwise.password": "xxxxxxxxxxxxxx",
-        "helpdesk.connectwise.server.url": "http://api-cloudelements.connectwisedev.com",
-        "helpdesk.connectwise.company": "cloudelements",
-        "event.notification.enabled": True,
-        "event.notification.callback.url": "https://mycoolapp.com/events",
-        "event.notification.signature.key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
-    },
-    "tags": ["Docs"],
-    "name": "API Instance",
+    **{k: v for k, v in SEED_VALUES.items() if k != "connector"},
+    "tags": ", ".join(SEED_VALUES["tags"]),
 }
 
 

@@ -21,7 +21,8 @@ from core.workspace import Workspace
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.core.fake_keyrings import LockableKeyring, MemoryKeyring
-from tests.gui.helpers import SEED_BODY, SEED_FORM, error_text, fill, type_into, widget
+from tests.gui.helpers import SEED_FORM, error_text, fill, type_into, widget
+from tests.seed import SEED_BODY
 
 ROOT = "https://api.openconnectors.us2.ext.hana.ondemand.com/elements/api-v2"
 US, OS = "SENTINEL-US-GUI-1", "SENTINEL-OS-GUI-2"
