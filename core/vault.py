@@ -197,6 +197,10 @@ class Vault:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self._backend = backend
+        self._explicit = backend is not None
+        # Set when detection found no password manager: the next call looks again, so one
+        # started after the app (or unlocked D-Bus session) is used on Retry without a restart.
+        self._look_again = False
         self._info: BackendInfo | None = None
         self._timeout = timeout
         self._serial = threading.Lock()  # one keyring call at a time, in call order
@@ -288,15 +292,21 @@ class Vault:
     def _resolve(self) -> tuple[KeyringBackend, BackendInfo]:
         """Runs in the worker thread: finding the backend may block on D-Bus."""
         with self._state:
-            backend, info = self._backend, self._info
+            backend, info, look_again = self._backend, self._info, self._look_again
         if backend is None:
             import keyring  # on first use: the window paints before keyring loads
+            import keyring.core
 
+            if look_again:
+                keyring.core.init_backend()  # keyring caches its choice; detect afresh
             backend = keyring.get_keyring()
         if info is None:
             info = describe_backend(backend)
         with self._state:
-            self._backend, self._info = backend, info
+            if self._explicit or info.refusal is not VaultErrorKind.NO_BACKEND:
+                self._backend, self._info, self._look_again = backend, info, False
+            else:
+                self._look_again = True
         return backend, info
 
     def _known_backend_name(self) -> str:

@@ -208,6 +208,36 @@ def test_fail_backend_means_no_password_manager() -> None:
     _assert_no_secret(err, TOKEN)
 
 
+def test_a_password_manager_started_after_the_app_is_used_on_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """keyring remembers its first choice; the vault looks again after finding none, so the
+    message's "start one, then retry" works without restarting the app."""
+    started_later = MemoryKeyring()
+    with installed(fail.Keyring()):
+        vault = Vault()
+        with pytest.raises(VaultError) as caught:
+            vault.save_instance_token(HOST, 12345, TOKEN)
+        assert caught.value.kind is VaultErrorKind.NO_BACKEND
+        # The user starts a password manager; keyring's own detection would now find it.
+        monkeypatch.setattr(
+            keyring.core, "init_backend", lambda *a, **k: keyring.set_keyring(started_later)
+        )
+        info = vault.save_instance_token(HOST, 12345, TOKEN)
+    assert info.name == started_later.name
+    assert TOKEN in started_later.entries.values()
+
+
+def test_a_working_backend_is_not_detected_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    with installed(MemoryKeyring()):
+        vault = Vault()
+        vault.save_instance_token(HOST, 1, TOKEN)
+        monkeypatch.setattr(
+            keyring.core, "init_backend", lambda *a, **k: pytest.fail("re-detected")
+        )
+        assert vault.load_instance_token(HOST, 1) == TOKEN
+
+
 def test_no_keyring_error_from_a_backend_means_no_password_manager() -> None:
     class Gone(MemoryKeyring):
         def set_password(self, service: str, username: str, password: str) -> None:
