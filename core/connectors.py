@@ -58,6 +58,11 @@ class FieldSpec:
     def is_secret(self) -> bool:
         return self.kind is FieldKind.SECRET
 
+    @property
+    def always_required(self) -> bool:
+        """Required whatever else is set (the callback URL, say, only while events are on)."""
+        return self.required and self.enabled_by is None
+
 
 @dataclass(frozen=True)
 class ConnectorSpec:
@@ -77,11 +82,6 @@ class ConnectorSpec:
 
     def has_field(self, name: str) -> bool:
         return name in self._by_name
-
-    @property
-    def required_config_keys(self) -> tuple[str, ...]:
-        """Keys the server insists on whatever else is set (conditional ones excluded)."""
-        return tuple(f.config_key for f in self.fields if f.required and f.enabled_by is None)
 
 
 # Fields shared by every connector.

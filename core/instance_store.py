@@ -27,11 +27,6 @@ from core.vault import BackendInfo, Vault, VaultError, normalize_host
 CALLBACK_URL_KEY = "event.notification.callback.url"
 
 
-class HasToken(Protocol):
-    @property
-    def token(self) -> str | None: ...
-
-
 class InstanceClient(Protocol):
     """The two client calls this module needs; core.client.OpenConnectorsClient provides them."""
 

@@ -46,9 +46,6 @@ def signature(key: str | bytes, body: str | bytes) -> str:
     return _PREFIX + base64.b64encode(digest).decode("ascii")
 
 
-sign = signature
-
-
 def check(key: str | bytes | None, body: str | bytes, header: str | None) -> SignatureStatus:
     """Classify a received signature header. Compares in constant time."""
     if header is None or not header.strip():

@@ -56,7 +56,6 @@ class ConnectorForm(QWidget):
         self._touched: set[str] = set()
         self._kept: dict[str, Any] = {}  # values typed for fields of other connectors
         self._spec: ConnectorSpec = CONNECTORS[DEFAULT_CONNECTOR]
-        self._last_check: DraftCheck | None = None
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -295,7 +294,6 @@ class ConnectorForm(QWidget):
         self._touched.update(self._inputs)
 
     def show_check(self, check: DraftCheck) -> None:
-        self._last_check = check
         for name, label in self._errors.items():
             message = check.errors.get(name, "") if name in self._touched else ""
             show_message(label, message)

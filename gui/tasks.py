@@ -25,7 +25,6 @@ class TaskRunner(QObject):
     """Runs callables on worker threads and delivers outcomes on the GUI thread."""
 
     _deliver = Signal(object)  # a closure to run on the GUI thread
-    busy_changed = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -56,16 +55,10 @@ class TaskRunner(QObject):
             finally:
                 with self._lock:
                     self._threads.discard(threading.current_thread())
-                    idle = not self._threads
-                if idle:
-                    self._post(lambda: self.busy_changed.emit(False))
 
         thread = threading.Thread(target=target, name=f"bg-{name}", daemon=True)
         with self._lock:
-            first = not self._threads
             self._threads.add(thread)
-        if first:
-            self.busy_changed.emit(True)
         thread.start()
 
     @property

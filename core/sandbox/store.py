@@ -114,7 +114,7 @@ def element_json(spec: ConnectorSpec) -> dict[str, Any]:
             "name": f.label,
             "description": f.help,
             # Conditionally required fields are optional to the platform (required=false).
-            "required": f.required and f.enabled_by is None,
+            "required": f.always_required,
             "defaultValue": stringify(f.default),
             "type": _CONFIG_TYPES.get(f.kind, "TEXTFIELD_128"),
             "displayOrder": order,
@@ -559,7 +559,7 @@ class InstanceStore:
         config = {
             f.config_key: "sandbox-secret" if f.is_secret else "sandbox"
             for f in spec.fields
-            if f.required and f.enabled_by is None
+            if f.always_required
         }
         frozen_config = MappingProxyType(config)
         tag_tuple = tuple(tags)

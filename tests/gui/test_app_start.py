@@ -41,7 +41,7 @@ def test_main_starts_on_the_sandbox_paints_the_full_window_and_exits(tmp_path: P
     assert "Traceback" not in result.stderr
 
 
-def test_version_and_help(tmp_path: Path) -> None:
+def test_version_is_printed() -> None:
     result = subprocess.run(
         [sys.executable, "main.py", "--version"],
         cwd=ROOT,
