@@ -22,3 +22,8 @@ faults:  ## the fault matrix: 30+ server and network faults through the real win
 bench:  ## start-up, memory, responsiveness and 10,000 instances, against a bare window (README: Performance)
 	bash scripts/setup.sh
 	.venv/bin/python -m bench
+
+.PHONY: bench-memory
+bench-memory:  ## where the app's memory over a bare window goes, step by step (README: Performance)
+	bash scripts/setup.sh
+	.venv/bin/python -m bench.memory_steps
