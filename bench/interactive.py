@@ -151,7 +151,7 @@ def main() -> int:
 
     def create(name: str) -> dict[str, float]:
         tab = window.create_tab
-        window.tabs.setCurrentWidget(tab)
+        window.show_tab(tab)
         tab.form.set_values({**FORM, "name": name})
         wait_until(tab.create_button.isEnabled, 5, "a valid form")
         before = len(created)
@@ -175,7 +175,7 @@ def main() -> int:
 
         # (c) 10,000 instances: Refresh, until the first frame that shows them.
         tab = window.instances_tab
-        window.tabs.setCurrentWidget(tab)
+        window.show_tab(tab)
         wait_until(lambda: tab.refresh_button.isEnabled(), 5, "the Refresh button")
         sandbox.seed(SEED)
         expected = len(sandbox.instances())

@@ -1,8 +1,14 @@
-"""The main window: account bar on top, then Create / Instances / Events tabs."""
+"""The main window: account bar on top, then Create / Instances / Events tabs.
+
+The Instances and Events tabs are built (and their modules imported) the first time they are
+shown or asked for: a session that only creates instances never pays for them, and the window
+comes up sooner.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -23,10 +29,13 @@ from core.workspace import CreateOutcome, Workspace, row_from_record
 from gui.accounts import AccountBar
 from gui.clipboard import Clipboard
 from gui.create_tab import CreateTab
-from gui.events_tab import EventsTab
-from gui.instances_tab import InstancesTab
 from gui.settings import SANDBOX_ACCOUNT, Preferences
 from gui.tasks import TaskRunner
+from gui.widgets import LazyPage
+
+if TYPE_CHECKING:
+    from gui.events_tab import EventsTab
+    from gui.instances_tab import InstancesTab
 
 STATUS_TIMEOUT_MS = 15_000
 
@@ -62,13 +71,15 @@ class MainWindow(QMainWindow):
         )
 
         self.create_tab = CreateTab(workspace, self.runner, self.clipboard, self)
-        self.instances_tab = InstancesTab(workspace, self.runner, self.clipboard, self)
-        self.events_tab = EventsTab(self.runner, sandbox=sandbox, parent=self)
+        self.instances_page = LazyPage(self._build_instances_tab, self)
+        self.events_page = LazyPage(self._build_events_tab, self)
+        # What a create told the Events tab before it was built: (id, key, callback URL).
+        self._last_created: tuple[str, str | None, str | None] | None = None
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("tabs")
         self.tabs.addTab(self.create_tab, "&Create")
-        self.tabs.addTab(self.instances_tab, "&Instances")
-        self.tabs.addTab(self.events_tab, "E&vents")
+        self.tabs.addTab(self.instances_page, "&Instances")
+        self.tabs.addTab(self.events_page, "E&vents")
         self.account_bar = AccountBar(
             self.prefs, workspace, self.runner, sandbox=sandbox_account, parent=self
         )
@@ -89,12 +100,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status, 1)
         self.statusBar().addPermanentWidget(self.busy)
 
-        for source in (self.create_tab, self.instances_tab, self.events_tab):
-            source.status_message.connect(self.show_status)
+        self.create_tab.status_message.connect(self.show_status)
         self.create_tab.busy_changed.connect(self.busy.setVisible)
         self.create_tab.created.connect(self._created)
-        self.create_tab.token_stored.connect(self.instances_tab.set_token_stored)
-        self.events_tab.use_callback.connect(self._use_callback)
+        self.create_tab.token_stored.connect(self._token_stored)
         self.account_bar.account_changed.connect(self._account_changed)
 
         self._shortcut(QKeySequence("Ctrl+Return"), self.create_tab.create)
@@ -105,8 +114,46 @@ class MainWindow(QMainWindow):
         self._shortcut(QKeySequence("Ctrl+Q"), self.close)
 
         self.create_tab.form.set_values(self.prefs.last_form())
-        self.events_tab.start()
         self._account_changed(self.account_bar.account)
+
+    # --- the tabs built on first use ---------------------------------------------------------
+
+    def _build_instances_tab(self, page: QWidget) -> QWidget:
+        from gui.instances_tab import InstancesTab
+
+        tab = InstancesTab(self.workspace, self.runner, self.clipboard, page)
+        tab.status_message.connect(self.show_status)
+        tab.set_account(self.account_bar.account)  # loads the remembered instances
+        return tab
+
+    def _build_events_tab(self, page: QWidget) -> QWidget:
+        from gui.events_tab import EventsTab
+
+        tab = EventsTab(self.runner, sandbox=self.sandbox, parent=page)
+        tab.status_message.connect(self.show_status)
+        tab.use_callback.connect(self._use_callback)
+        tab.start()
+        if self._last_created is not None:
+            tab.remember(*self._last_created)
+        return tab
+
+    @property
+    def instances_tab(self) -> InstancesTab:
+        return cast("InstancesTab", self.instances_page.content())
+
+    @property
+    def events_tab(self) -> EventsTab:
+        return cast("EventsTab", self.events_page.content())
+
+    def show_tab(self, tab: QWidget) -> None:
+        """Bring `tab` (the Create tab, or the content of a page) to the front."""
+        page = tab.parentWidget()
+        self.tabs.setCurrentWidget(page if isinstance(page, LazyPage) else tab)
+
+    def current_tab(self) -> QWidget:
+        """The tab in front: the Create tab, or the (built) content of the page shown."""
+        page = self.tabs.currentWidget()
+        return page.content() if isinstance(page, LazyPage) else page
 
     def _shortcut(self, keys: QKeySequence, slot: object) -> None:
         shortcut = QShortcut(keys, self)
@@ -118,19 +165,29 @@ class MainWindow(QMainWindow):
 
     def _account_changed(self, account: Account | None) -> None:
         self.create_tab.set_account(account)
-        self.instances_tab.set_account(account)
+        if self.instances_page.built:
+            self.instances_tab.set_account(account)
+
+    def _token_stored(self, instance_id: str, stored: bool) -> None:
+        if self.instances_page.built:  # else it reads the records when it is built
+            self.instances_tab.set_token_stored(instance_id, stored)
 
     def _created(self, outcome: CreateOutcome, draft: InstanceDraft) -> None:
         record = outcome.save.record
-        self.instances_tab.add_row(
-            row_from_record(replace(record, token_stored=outcome.save.token_stored), on_server=True)
-        )
+        if self.instances_page.built:  # else it reads the records when it is built
+            self.instances_tab.add_row(
+                row_from_record(
+                    replace(record, token_stored=outcome.save.token_stored), on_server=True
+                )
+            )
         key = draft.values.get("signature_key")
-        self.events_tab.remember(
+        self._last_created = (
             record.id,
             key.get_secret_value() if key else None,
             draft.values.get("callback_url"),
         )
+        if self.events_page.built:
+            self.events_tab.remember(*self._last_created)
 
     def _use_callback(self, url: str) -> None:
         form = self.create_tab.form
@@ -140,13 +197,13 @@ class MainWindow(QMainWindow):
         self.show_status("Callback URL set to the Events inspector's receiver.")
 
     def _copy_token(self) -> None:
-        if self.tabs.currentWidget() is self.instances_tab:
+        if self.tabs.currentWidget() is self.instances_page:
             self.instances_tab.copy_token()
         else:
             self.create_tab.copy_token()
 
     def _refresh(self) -> None:
-        self.tabs.setCurrentWidget(self.instances_tab)
+        self.tabs.setCurrentWidget(self.instances_page)
         self.instances_tab.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -164,5 +221,6 @@ class MainWindow(QMainWindow):
         self.prefs.sync()
         self.runner.close()
         self.runner.wait(2.0)
-        self.events_tab.stop()
+        if self.events_page.built:
+            self.events_tab.stop()
         super().closeEvent(event)

@@ -1,8 +1,12 @@
-"""Small reusable widgets: a secret field with a show toggle, a field-message label, a banner."""
+"""Small reusable widgets: a secret field with a show toggle, a field-message label, a tab page
+built on first use."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidget
+from collections.abc import Callable
+
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget
 
 
 def set_state(widget: QWidget, prop: str, value: str) -> None:
@@ -53,3 +57,32 @@ def message_label(object_name: str, role: str) -> QLabel:
 def show_message(label: QLabel, text: str) -> None:
     label.setText(text)
     label.setVisible(bool(text))
+
+
+class LazyPage(QWidget):
+    """A tab page whose content is built the first time it is shown or asked for (`content()`).
+
+    Pages the user may never open cost no start-up time or memory; the page itself is an
+    empty container until then, so the tab bar and shortcuts are there from the start.
+    """
+
+    def __init__(self, build: Callable[[QWidget], QWidget], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._build = build
+        self._content: QWidget | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+    @property
+    def built(self) -> bool:
+        return self._content is not None
+
+    def content(self) -> QWidget:
+        if self._content is None:
+            self._content = self._build(self)
+            self.layout().addWidget(self._content)
+        return self._content
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.content()
+        super().showEvent(event)

@@ -68,7 +68,8 @@ def make_window(
     for window in windows:
         # Own the threads: every background task ends before the next test starts.
         assert window.runner.wait(10.0), "background tasks still running at teardown"
-        window.events_tab.stop()
+        if window.events_page.built:  # else no receiver was started
+            window.events_tab.stop()
     QApplication.clipboard().clear()
 
 

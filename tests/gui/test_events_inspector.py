@@ -87,7 +87,7 @@ def test_simulated_change_arrives_signed_and_tampering_is_caught(
     qtbot.mouseClick(widget(window, "use_as_callback_button"), Qt.MouseButton.LeftButton)
 
     # The Create tab now posts events to the inspector.
-    assert window.tabs.currentWidget() is window.create_tab
+    assert window.current_tab() is window.create_tab
     assert line_edit(window, "callback_url").text() == receiver_url
     events_enabled = widget(window, "events_enabled")
     assert isinstance(events_enabled, QCheckBox) and events_enabled.isChecked()

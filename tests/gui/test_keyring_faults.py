@@ -116,8 +116,11 @@ def test_token_is_shown_copied_and_retry_offered_when_the_keyring_fails(
     (record,) = ws.records.records()
     assert record.id == str(sandbox.instances()[0].id)
     assert record.token_stored is False
-    # The Instances tab says so too.
-    row = window.instances_tab.model.rows()[0]
+    # The Instances tab says so too, once opened (it reads the records then).
+    window.show_tab(window.instances_tab)
+    rows = window.instances_tab.model.rows
+    qtbot.waitUntil(lambda: len(rows()) == 1, timeout=3000)
+    row = rows()[0]
     assert row.id == record.id and row.token_stored is False
 
 
@@ -135,6 +138,9 @@ def test_retry_after_unlocking_stores_the_token(
     assert storage_text(window).startswith("Not saved:")
     assert "locked" in storage_text(window)
     assert backend.entries == {}
+    instances = window.instances_tab  # built (as when opened once) before the retry
+    qtbot.waitUntil(lambda: len(instances.model.rows()) == 1, timeout=3000)
+    assert instances.model.rows()[0].token_stored is False
 
     retry = widget(window, "retry_store_button")
     qtbot.mouseClick(retry, Qt.MouseButton.LeftButton)  # still locked: still not saved
@@ -150,5 +156,5 @@ def test_retry_after_unlocking_stores_the_token(
     (record,) = ws.records.records()
     assert record.token_stored is True
     # The Instances tab follows without a refresh.
-    (row,) = window.instances_tab.model.rows()
+    (row,) = instances.model.rows()
     assert row.id == record.id and row.token_stored is True

@@ -108,7 +108,7 @@ def test_no_secret_reaches_disk_logs_or_output(
 
         sandbox.simulate_change(instance.id)
         sandbox.wait_for_deliveries()
-        window.tabs.setCurrentWidget(window.instances_tab)
+        window.show_tab(window.instances_tab)
         qtbot.mouseClick(widget(window, "refresh_button"), Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: window.instances_tab.model.rowCount() == 1, timeout=5000)
         window.instances_tab.view.selectRow(0)
