@@ -3,9 +3,9 @@
     python -m bench.memory_steps
 
 Two fresh processes, offscreen: the bare window (`bench/bare_window.py`'s content) and the app's
-start-up path, in the app's order (the sandbox's HTTP stack, then the modules that bring
-pydantic, the rest of core, the window modules, then the main window built, painted and left
-idle for 1 s), then what the first server and password-manager calls import. After each step the process notes its resident size (VmRSS); a step is charged
+start-up path, in the app's order (pydantic and the models, the rest of core, the window
+modules, then the main window built, painted and left idle for 1 s), then what comes later:
+the other tabs opened, the first server and password-manager calls. After each step the process notes its resident size (VmRSS); a step is charged
 for everything it loads first, so shared dependencies count where they first appear. Prints a
 table; the last line is the same comparison as the benchmark's memory row (peak, VmHWM).
 """
@@ -95,41 +95,44 @@ def app() -> None:
 
     qt_app.setStyleSheet(stylesheet())
     steps.mark("QApplication, stylesheet")
-    import core.sandbox
-
-    steps.mark("sandbox: http.server, ssl")
     import core.models
 
     steps.mark("pydantic and the form models (core.models)")
-    import core.receiver
+    import core.sandbox.on_demand
     import core.workspace
 
-    steps.mark("rest of core: receiver, workspace, vault, records")
+    steps.mark("rest of core: workspace, vault, records, sandbox socket")
     import gui.main_window  # noqa: F401
 
-    steps.mark("window modules (gui)")
+    steps.mark("window modules (gui.main_window, Create tab)")
     from PySide6.QtCore import QSettings
 
-    from core.sandbox import SandboxServer
+    from core.sandbox.on_demand import OnDemandSandbox
     from core.workspace import Workspace
     from gui.main_window import MainWindow
 
     with tempfile.TemporaryDirectory(prefix="cw-memory-") as tmp:
-        sandbox = SandboxServer(log_requests=False).start()
+        sandbox = OnDemandSandbox()
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(Workspace(), settings=settings, sandbox=sandbox)
-        steps.mark("sandbox started, main window built")
+        steps.mark("main window built")
         _paint_and_idle(window, steps, "main window painted")
+        # Later, as the user goes on: each tab the first time it is opened, the first call to
+        # a server (requests, and the sandbox's HTTP server), the first password-manager call.
+        for name in ("instances_tab", "events_tab"):
+            window.show_tab(getattr(window, name))
+            for _ in range(3):
+                qt_app.processEvents()
+            steps.mark(f"later: {name.replace('_', ' ')} opened")
+        import core.client  # noqa: F401
+
+        sandbox.server()
+        steps.mark("later: the first server call (requests, the sandbox's server)")
+        import keyring  # noqa: F401
+
+        steps.mark("later: the first password-manager call imports keyring")
         window.events_tab.stop()
         sandbox.stop()
-    # After start-up, on worker threads: the first call to a server, the first password-manager
-    # call. Imports only: what they add to the process, not what the calls allocate.
-    import core.client  # noqa: F401
-
-    steps.mark("later: the first server call imports requests")
-    import keyring  # noqa: F401
-
-    steps.mark("later: the first password-manager call imports keyring")
     steps.report()
 
 

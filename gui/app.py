@@ -32,14 +32,14 @@ from gui.first_frame import FirstPaintProbe, after_next_frame
 # builds a class's enums when the class is first imported.
 
 if TYPE_CHECKING:
-    from core.sandbox import SandboxServer
+    from core.sandbox.on_demand import OnDemandSandbox
     from gui.main_window import MainWindow
 
 
 log = logging.getLogger(APP_NAME)
 
 # Imported on the background thread after the first frame, in this order.
-HEAVY_MODULES = ("core.sandbox", "core.workspace", "gui.settings", "gui.main_window")
+HEAVY_MODULES = ("core.sandbox.on_demand", "core.workspace", "gui.settings", "gui.main_window")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -190,7 +190,7 @@ class _Startup(QObject):
         self._args = args
         self._shell = shell
         self._probe = probe
-        self.sandbox: SandboxServer | None = None
+        self.sandbox: OnDemandSandbox | None = None
         self._loader = _Loader(self)
         # Emitted on the loader's thread, so the slot is queued to this (the GUI) thread.
         self._loader.loaded.connect(self._build)
@@ -212,14 +212,14 @@ class _Startup(QObject):
     def _make_window(self) -> None:
         from PySide6.QtCore import QSettings
 
-        from core.sandbox import SandboxServer
+        from core.sandbox.on_demand import OnDemandSandbox
         from core.workspace import Workspace
         from gui.main_window import MainWindow
         from gui.settings import Preferences
 
         settings = QSettings()
         if self._args.sandbox or not Preferences(settings).accounts():
-            self.sandbox = SandboxServer(log_requests=False).start()
+            self.sandbox = OnDemandSandbox(log_requests=False)
             log.info("Local sandbox at %s", self.sandbox.base_url)
         window = MainWindow(Workspace(), settings=settings, sandbox=self.sandbox)
         self._shell.adopt(window)

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.receiver import EventReceiver, ReceivedEvent
-from core.sandbox import SandboxServer
+from core.sandbox.on_demand import Sandbox
 from core.webhooks import SIGNATURE_HEADER, SignatureStatus, check
 from gui.tasks import TaskRunner
 from gui.widgets import SecretEdit
@@ -90,7 +90,7 @@ class EventsTab(QWidget):
         self,
         runner: TaskRunner,
         *,
-        sandbox: SandboxServer | None = None,
+        sandbox: Sandbox | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from core.app_info import APP_DISPLAY_NAME
 from core.models import Account, InstanceDraft
-from core.sandbox import SandboxServer
+from core.sandbox.on_demand import Sandbox
 from core.workspace import CreateOutcome, Workspace, row_from_record
 from gui.accounts import AccountBar
 from gui.clipboard import Clipboard
@@ -46,7 +46,7 @@ class MainWindow(QMainWindow):
         workspace: Workspace,
         *,
         settings: QSettings,
-        sandbox: SandboxServer | None = None,
+        sandbox: Sandbox | None = None,
         clipboard_clear_ms: int | None = None,
     ) -> None:
         super().__init__()

@@ -1,9 +1,35 @@
-"""A local sandbox of the Open Connectors instance API (``python -m core.sandbox``)."""
+"""A local sandbox of the Open Connectors instance API (``python -m core.sandbox``).
 
-from .events import Delivery, DeliveryStatus
-from .faults import FaultRule, FaultRuleError, FaultSet
-from .server import NEXT_PAGE_HEADER, RequestRecord, SandboxServer
-from .store import SandboxError, SandboxInstance
+Names are loaded on first use, so `core.sandbox.on_demand` (what the window starts with)
+does not bring in the HTTP server stack before a client connects.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .events import Delivery, DeliveryStatus
+    from .faults import FaultRule, FaultRuleError, FaultSet
+    from .on_demand import OnDemandSandbox, Sandbox
+    from .server import NEXT_PAGE_HEADER, RequestRecord, SandboxServer
+    from .store import SandboxError, SandboxInstance
+
+_WHERE = {
+    "Delivery": "events",
+    "DeliveryStatus": "events",
+    "FaultRule": "faults",
+    "FaultRuleError": "faults",
+    "FaultSet": "faults",
+    "OnDemandSandbox": "on_demand",
+    "Sandbox": "on_demand",
+    "NEXT_PAGE_HEADER": "server",
+    "RequestRecord": "server",
+    "SandboxServer": "server",
+    "SandboxError": "store",
+    "SandboxInstance": "store",
+}
 
 __all__ = [
     "NEXT_PAGE_HEADER",
@@ -12,8 +38,19 @@ __all__ = [
     "FaultRule",
     "FaultRuleError",
     "FaultSet",
+    "OnDemandSandbox",
     "RequestRecord",
+    "Sandbox",
     "SandboxError",
     "SandboxInstance",
     "SandboxServer",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'core.sandbox' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value

@@ -326,6 +326,15 @@ class _HTTPServer(ThreadingHTTPServer):
         self.server_name = str(host)
         self.server_port = int(port)
 
+    def adopt(self, listening: socket.socket) -> None:
+        """Serve on a socket that is already bound and listening, instead of a new one."""
+        self.socket.close()
+        self.socket = listening
+        self.server_address = listening.getsockname()
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-answer is normal here (timeouts, fault tests).
         if isinstance(sys.exc_info()[1], ConnectionError):
@@ -338,7 +347,8 @@ class SandboxServer:
 
     Account secrets are generated per run unless given (or stored in ``state_file``).
     ``delivery_delays`` are the waits between webhook delivery attempts (so at most
-    ``len(delivery_delays) + 1`` attempts).
+    ``len(delivery_delays) + 1`` attempts). ``listen_socket``: serve on this socket, already
+    bound to 127.0.0.1 and listening, instead of opening one on ``port``.
     """
 
     def __init__(
@@ -349,6 +359,7 @@ class SandboxServer:
         delivery_delays: Sequence[float] = (0.05, 0.2, 0.8),
         *,
         port: int = 0,
+        listen_socket: socket.socket | None = None,
         log_requests: bool = False,
         delivery_timeout: float = 5.0,
         request_log_size: int = 100_000,
@@ -368,6 +379,7 @@ class SandboxServer:
         self.faults = FaultSet()
         self.log_requests = log_requests
         self._port = port
+        self._listen_socket = listen_socket
         self._deliverer = Deliverer(delivery_delays, timeout=delivery_timeout)
         self._requests: deque[RequestRecord] = deque(maxlen=request_log_size)
         self._requests_lock = threading.Lock()
@@ -387,7 +399,13 @@ class SandboxServer:
             def handler(request: Any, client_address: Any, server: Any) -> _Handler:
                 return _Handler(request, client_address, server, app=self)
 
-            self._httpd = _HTTPServer((HOST, self._port), handler)
+            if self._listen_socket is None:
+                self._httpd = _HTTPServer((HOST, self._port), handler)
+            else:  # already bound and listening (`OnDemandSandbox`): serve on it
+                self._httpd = _HTTPServer(
+                    self._listen_socket.getsockname(), handler, bind_and_activate=False
+                )
+                self._httpd.adopt(self._listen_socket)
             self._thread = threading.Thread(
                 # A short poll interval keeps stop() fast (shutdown waits for one poll).
                 target=self._httpd.serve_forever,
