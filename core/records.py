@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
@@ -23,8 +24,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 from core.app_info import APP_NAME
 
@@ -40,6 +39,8 @@ def default_data_dir() -> Path:
     env = os.environ.get(DATA_DIR_ENV, "").strip()
     if env:
         return Path(env).expanduser()
+    import platformdirs  # here: the window starts without reading the records
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
@@ -148,10 +149,15 @@ class _State:
 
 class RecordsStore:
     def __init__(self, data_dir: Path | str | None = None) -> None:
-        self._dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self._given_dir = Path(data_dir) if data_dir is not None else None
         self._lock = threading.RLock()
         self._state = _State()
         self.last_load: LoadResult | None = None
+
+    @functools.cached_property
+    def _dir(self) -> Path:
+        """Worked out on first use (the window starts without reading the records)."""
+        return self._given_dir if self._given_dir is not None else default_data_dir()
 
     @property
     def path(self) -> Path:

@@ -1,11 +1,12 @@
 """Application start-up: identity first, then style, error handling, sandbox and window.
 
 The window appears before the heavy modules are loaded. Only PySide6 is imported when the
-top-level window (`AppWindow`) paints its first frame; right after that frame, a background
-thread imports the modules that bring in requests, pydantic and keyring (`core` and the window
-modules: about a third of a second), and the main window is then built into the top-level
-window on the GUI thread. Afterwards the start-up heap is frozen out of the garbage collector,
-so that later collections (which hold the GIL, whichever thread runs them) stay short.
+top-level window (`AppWindow`) paints its first frame; right after that frame the modules that
+bring in pydantic (`core` and the window modules: about a third of a second) are imported one
+per turn of the event loop, and the main window is then built into the top-level window.
+Afterwards the start-up heap is frozen out of the garbage collector, so that later collections
+(which hold the GIL, whichever thread runs them) stay short. requests and keyring load later,
+at their first use, on worker threads.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import gc
 import importlib
 import logging
 import sys
-import threading
 import traceback
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -38,8 +38,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(APP_NAME)
 
-# Imported on the background thread after the first frame, in this order.
-HEAVY_MODULES = ("core.sandbox.on_demand", "core.workspace", "gui.settings", "gui.main_window")
+# Imported after the first frame, one per event-loop turn, in this order; the longest steps
+# (pydantic, then the models built with it) take under 0.1 s each.
+HEAVY_MODULES = (
+    "pydantic.main",
+    "core.models",
+    "core.sandbox.on_demand",
+    "core.workspace",
+    "gui.settings",
+    "gui.create_tab",
+    "gui.main_window",
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -163,19 +172,27 @@ class AppWindow(QMainWindow):
 
 
 class _Loader(QObject):
-    """Imports `HEAVY_MODULES` on a background thread; `loaded` carries None or the error."""
+    """Imports `HEAVY_MODULES` one per turn of the GUI thread's event loop, so the window
+    repaints between them; `loaded` carries None or the error.
+
+    Not on a worker thread: glibc gives each thread that allocates its own malloc arena, and
+    the modules' objects would keep about 1 MB of a second one for the life of the process
+    (the imports hold the GIL either way)."""
 
     loaded = Signal(object)
 
     def start(self) -> None:
-        threading.Thread(target=self._run, name="startup-imports", daemon=True).start()
+        self._pending = list(HEAVY_MODULES)
+        QTimer.singleShot(0, self._next)
 
-    def _run(self) -> None:
+    def _next(self) -> None:
         try:
-            for name in HEAVY_MODULES:
-                importlib.import_module(name)
-        except BaseException as exc:  # shown on the GUI thread
+            importlib.import_module(self._pending.pop(0))
+        except BaseException as exc:  # shown by the slot
             self.loaded.emit(exc)
+            return
+        if self._pending:
+            QTimer.singleShot(0, self._next)
         else:
             self.loaded.emit(None)
 

@@ -69,13 +69,9 @@ class CreateTab(QWidget):
         self.preview_toggle.setCheckable(True)
         self.preview_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.preview_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.preview = QPlainTextEdit(self)
-        self.preview.setObjectName("request_preview")
-        self.preview.setAccessibleName("Request preview")
-        self.preview.setReadOnly(True)
-        self.preview.setProperty("role", "code")
-        self.preview.setVisible(False)
-        self.preview.setMinimumHeight(160)
+        # Built when first shown: most creates never open it, and a text editor is not free.
+        self.preview: QPlainTextEdit | None = None
+        self._preview_slot = QVBoxLayout()  # empty until then: takes no room
         self.curl_button = QPushButton("Copy as c&URL")
         self.curl_button.setObjectName("copy_curl_button")
         self.curl_button.setToolTip("Copy a curl command; secrets are replaced by placeholders")
@@ -95,7 +91,7 @@ class CreateTab(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
         layout.addLayout(buttons)
-        layout.addWidget(self.preview)
+        layout.addLayout(self._preview_slot)
         layout.addWidget(self.error_panel)
         layout.addWidget(self.result_panel)
 
@@ -131,18 +127,30 @@ class CreateTab(QWidget):
         else:
             tip = "Create the instance (Ctrl+Return)"
         self.create_button.setToolTip(tip)
-        if self.preview.isVisible():
+        if self.preview is not None and self.preview.isVisible():
             self._fill_preview()
 
     def _toggle_preview(self, shown: bool) -> None:
         self.preview_toggle.setArrowType(
             Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
         )
+        if self.preview is None:
+            if not shown:
+                return
+            self.preview = QPlainTextEdit(self)
+            self.preview.setObjectName("request_preview")
+            self.preview.setAccessibleName("Request preview")
+            self.preview.setReadOnly(True)
+            self.preview.setProperty("role", "code")
+            self.preview.setMinimumHeight(160)
+            self._preview_slot.addWidget(self.preview)
         self.preview.setVisible(shown)
         if shown:
             self._fill_preview()
 
     def _fill_preview(self) -> None:
+        if self.preview is None:
+            return
         draft = self._check.draft
         if draft is None:
             problems = "\n".join(f"• {m}" for m in self._check.errors.values())

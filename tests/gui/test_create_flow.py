@@ -13,7 +13,7 @@ import pytest
 import requests
 import responses
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
 from core.models import Account
@@ -166,6 +166,27 @@ def test_pasted_login_address_shows_the_extracted_path(
     hint = widget(window, "wsdl_path_hint")
     assert isinstance(hint, QLabel) and hint.isVisible()
     assert hint.text() == "Path taken from the address: /v2019_4/apis/2.0/"
+
+
+def test_request_preview_shows_the_masked_body_as_the_form_changes(
+    qtbot: QtBot, saved_account_window: Callable[..., MainWindow]
+) -> None:
+    window = saved_account_window()
+    tab = window.create_tab
+    assert window.findChild(QPlainTextEdit, "request_preview") is None  # built when first shown
+    qtbot.mouseClick(widget(window, "preview_toggle"), Qt.MouseButton.LeftButton)
+    preview = widget(window, "request_preview")
+    assert isinstance(preview, QPlainTextEdit) and preview.isVisible()
+    assert preview.toPlainText().startswith("The form is not complete yet:")
+
+    fill(qtbot, window, SEED_FORM)
+    body = json.loads(preview.toPlainText())
+    assert body["name"] == SEED_BODY["name"]
+    password = body["configuration"]["helpdesk.connectwise.password"]
+    assert password != SEED_FORM["password"] and set(password) == {"*"}
+
+    qtbot.mouseClick(widget(window, "preview_toggle"), Qt.MouseButton.LeftButton)
+    assert not preview.isVisible() and tab.preview is preview
 
 
 def test_switching_connector_changes_the_fields_and_keeps_shared_values(
