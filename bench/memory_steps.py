@@ -91,10 +91,11 @@ def app() -> None:
     steps.mark("PySide6 (QtWidgets) imported")
     lean_imports.install()
     qt_app = QApplication(sys.argv[:1])
-    from gui.resources import stylesheet
+    from gui.resources import app_icon, stylesheet
 
+    qt_app.setWindowIcon(app_icon())
     qt_app.setStyleSheet(stylesheet())
-    steps.mark("QApplication, stylesheet")
+    steps.mark("QApplication, icon, stylesheet")
     import core.models
 
     steps.mark("pydantic and the form models (core.models)")
