@@ -13,9 +13,8 @@ from PySide6.QtWidgets import QApplication, QFormLayout, QLineEdit, QMainWindow,
 from gui.first_frame import FirstPaintProbe
 
 
-def main(argv: list[str]) -> int:
-    idle_ms = int(argv[0]) if argv else 0
-    app = QApplication(sys.argv[:1])
+def bare_window() -> QMainWindow:
+    """The baseline window, not yet shown."""
     window = QMainWindow()
     window.setWindowTitle("Bare window")
     window.resize(980, 860)
@@ -24,6 +23,13 @@ def main(argv: list[str]) -> int:
     for label in ("Name", "Server URL", "Company", "User name", "Password"):
         form.addRow(label, QLineEdit(central))
     window.setCentralWidget(central)
+    return window
+
+
+def main(argv: list[str]) -> int:
+    idle_ms = int(argv[0]) if argv else 0
+    app = QApplication(sys.argv[:1])
+    window = bare_window()
     FirstPaintProbe(window, idle_ms=idle_ms)
     window.show()
     return app.exec()

@@ -65,19 +65,14 @@ def _paint_and_idle(window: object, steps: _Steps, label: str) -> None:
 
 def bare() -> None:
     steps = _Steps()
-    from PySide6.QtWidgets import QApplication, QFormLayout, QLineEdit, QMainWindow, QWidget
+    from PySide6.QtWidgets import QApplication
+
+    from bench.bare_window import bare_window
 
     steps.mark("PySide6 (QtWidgets) imported")
     app = QApplication(sys.argv[:1])
     steps.mark("QApplication")
-    window = QMainWindow()
-    window.resize(980, 860)
-    central = QWidget(window)
-    form = QFormLayout(central)
-    for label in ("Name", "Server URL", "Company", "User name", "Password"):
-        form.addRow(label, QLineEdit(central))
-    window.setCentralWidget(central)
-    _paint_and_idle(window, steps, "bare window painted")
+    _paint_and_idle(bare_window(), steps, "bare window painted")
     del app
     steps.report()
 
