@@ -209,7 +209,6 @@ class _Startup(QObject):
         self._probe = probe
         self.sandbox: OnDemandSandbox | None = None
         self._loader = _Loader(self)
-        # Emitted on the loader's thread, so the slot is queued to this (the GUI) thread.
         self._loader.loaded.connect(self._build)
         after_next_frame(shell, self._loader.start)
 

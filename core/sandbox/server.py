@@ -322,15 +322,16 @@ class _HTTPServer(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall for seconds.
         socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
+        self._name_from_address()
 
     def adopt(self, listening: socket.socket) -> None:
         """Serve on a socket that is already bound and listening, instead of a new one."""
         self.socket.close()
         self.socket = listening
         self.server_address = listening.getsockname()
+        self._name_from_address()
+
+    def _name_from_address(self) -> None:
         host, port = self.server_address[:2]
         self.server_name = str(host)
         self.server_port = int(port)
