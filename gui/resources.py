@@ -1,18 +1,36 @@
-"""One place that knows where the bundled files (stylesheet, icons, desktop file) are."""
+"""One place that knows where the bundled files (stylesheet, icons, desktop entry) are.
+
+They live in the checkout's top-level ``resources/`` folder and ship inside the wheel as the
+package ``gui.assets`` (pyproject.toml maps one to the other), so they are read through
+`importlib.resources`: the same code works installed from a wheel, from pipx and from an
+editable checkout, whatever the current folder.
+"""
 
 from __future__ import annotations
 
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
 
-_ROOT = Path(__file__).resolve().parent.parent / "resources"
+from core.app_info import APP_ID
+
+_PACKAGE = "gui.assets"
+
+
+@cache
+def _root() -> Path:
+    root = files(_PACKAGE)
+    if not isinstance(root, Path):  # a zip import: Qt's icon and style APIs need real files
+        raise FileNotFoundError(f"bundled resources are not plain files: {root}")
+    return root
 
 
 def resource_path(name: str) -> Path:
-    path = _ROOT / name
+    """The file `name` (``"icons/app-16.png"``) as a real path, for Qt's file-based APIs."""
+    path = _root() / name
     if not path.is_file():
         raise FileNotFoundError(f"bundled resource missing: {name}")
     return path
@@ -24,8 +42,10 @@ def stylesheet() -> str:
 
 
 # The window icon, rendered from icons/app.svg by scripts/render_icons.py (PNG: no SVG
-# libraries loaded at start-up).
+# libraries loaded at start-up). The same PNGs are the desktop entry's hicolor icons.
 APP_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+DESKTOP_ENTRY = f"{APP_ID}.desktop"
+METAINFO = f"{APP_ID}.metainfo.xml"
 
 
 def app_icon() -> QIcon:
