@@ -2,7 +2,7 @@
 
 The parent takes `time.time()` just before starting the child; the child
 (`gui.first_frame.FirstPaintProbe`) prints the wall-clock time of its first complete frame
-(and, for the app, of the first frame with the main window built into it) and, after an idle
+(for the app: the complete main window, the first thing it paints) and, after an idle
 period, its peak resident memory (VmHWM). Runs alternate app / bare so that drifts in
 machine load hit both alike; one warm-up run of each (page cache) is discarded.
 """
@@ -31,8 +31,7 @@ CHILD_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class StartupRun:
-    first_frame_ms: float  # parent's time.time() before exec → child's first complete frame
-    complete_frame_ms: float  # … → first frame with the main window in it (bare: the first)
+    first_frame_ms: float  # parent's time.time() before exec → the window's first frame
     since_process_start_ms: float | None  # the child's own view (/proc, 10 ms resolution)
     peak_rss_mb: float
 
@@ -80,7 +79,6 @@ def run_once(command: list[str], env: dict[str, str]) -> StartupRun:
     report = json.loads(lines[-1][len(STARTUP_REPORT_PREFIX) :])
     return StartupRun(
         first_frame_ms=(report["first_frame_epoch"] - started) * 1000.0,
-        complete_frame_ms=(report["complete_frame_epoch"] - started) * 1000.0,
         since_process_start_ms=report.get("first_frame_since_process_start_ms"),
         peak_rss_mb=report["peak_rss_kb"] / 1024.0,
     )

@@ -1,7 +1,8 @@
 """One clipboard helper: copies, marks secrets for password managers, clears them later.
 
 Clearing happens only if the clipboard still holds what we put there: something the user
-copied meanwhile is never destroyed. On X11 the clipboard empties when the app quits.
+copied meanwhile is never destroyed. Quitting clears a copied secret at once (on X11 the
+clipboard would empty then anyway).
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ class Clipboard(QObject):
         self._clipboard.setMimeData(mime)
         self._secret = text
         self._timer.start(self.clear_after_ms)
+
+    def clear_secret(self) -> None:
+        """Clear a copied secret now, if the clipboard still holds it (the app is quitting).
+
+        Also what makes quitting safe: the clipboard owns the `QMimeData` made here, and left
+        to Qt's own teardown it would be destroyed after Python has gone (a crash on exit)."""
+        self._timer.stop()
+        self._clear_if_ours()
 
     def _clear_if_ours(self) -> None:
         secret, self._secret = self._secret, None

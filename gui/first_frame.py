@@ -1,7 +1,7 @@
-"""The first frames of a window, for start-up measurements: shared by the app
-(``--quit-after-first-paint``, `gui.app`) and the bare-window baseline of the benchmark
-(`bench/bare_window.py`), so both are timed by the same code. Imports nothing but PySide6
-and the standard library.
+"""``--quit-after-first-paint``: when the window's first frame was painted, for start-up
+measurements (`bench/startup.py`). The bare-window baseline (`bench/bare_window.py`) uses the
+same probe, so both are timed by the same code. Imports nothing but PySide6 and the standard
+library.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ import json
 import os
 import time
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
+
+STARTUP_REPORT_PREFIX = "startup-probe: "
 
 
 class _FrameWatch(QObject):
@@ -27,12 +28,10 @@ class _FrameWatch(QObject):
         super().__init__(widget)
         self._widget = widget
         self._callback = callback
-        self._seen = False
         widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if not self._seen and watched is self._widget and event.type() == QEvent.Type.Paint:
-            self._seen = True
+        if watched is self._widget and event.type() == QEvent.Type.Paint:
             self._widget.removeEventFilter(self)
             QTimer.singleShot(0, self._done)
         return False
@@ -46,11 +45,8 @@ def after_next_frame(widget: QWidget, callback: Callable[[], None]) -> None:
     _FrameWatch(widget, callback)
 
 
-STARTUP_REPORT_PREFIX = "startup-probe: "
-
-
-def process_age_ms() -> float | None:
-    """Milliseconds since this process started, from /proc (10 ms resolution); None elsewhere."""
+def _since_process_start_ms() -> float | None:
+    """From /proc (10 ms resolution); None elsewhere."""
     try:
         with open("/proc/self/stat", encoding="ascii") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
@@ -60,72 +56,43 @@ def process_age_ms() -> float | None:
         return None
 
 
-def memory_kb() -> dict[str, int]:
-    """Peak (VmHWM) and current (VmRSS) resident memory in kB; ru_maxrss where /proc is absent."""
-    found: dict[str, int] = {}
+def _peak_rss_kb() -> int | None:
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                key, _, value = line.partition(":")
-                if key in ("VmHWM", "VmRSS"):
-                    found[key] = int(value.split()[0])
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
     except OSError:
-        import resource
-
-        found["VmHWM"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return found
+        pass
+    return None
 
 
 class FirstPaintProbe(QObject):
-    """Start-up measurement (``--quit-after-first-paint``, and `bench/bare_window.py`).
+    """After the window's first complete frame and `idle_ms` of idling, prints one JSON line
+    (prefix ``startup-probe: ``): the frame's wall-clock time (``first_frame_epoch``, for a
+    parent that noted its own before starting this process), the same in milliseconds since
+    the process started, and the peak resident memory; then quits."""
 
-    Records the window's first complete frame and, when `expect_content` is set, the first
-    frame of the content given to `content_shown()` (the app's main window built into it);
-    then, after `idle_ms` of idling, prints one JSON line on stdout (prefix ``startup-probe: ``)
-    and quits.
-    Times are wall-clock (``time.time()``, for a parent that noted its own before starting this
-    process) and milliseconds since process start (/proc); memory is the peak resident size.
-    """
-
-    def __init__(
-        self,
-        window: QWidget,
-        *,
-        idle_ms: int = 0,
-        expect_content: bool = False,
-        timeout_ms: int = 30_000,
-    ) -> None:
+    def __init__(self, window: QWidget, *, idle_ms: int = 0, timeout_ms: int = 30_000) -> None:
         super().__init__(window)
-        self._window = window
         self._idle_ms = max(0, idle_ms)
-        self._pending = {"first_frame", "complete_frame"}
-        self.report: dict[str, Any] = {}
-        after_next_frame(window, lambda: self._frame("first_frame"))
-        if not expect_content:
-            self._pending.discard("complete_frame")
+        self._report: dict[str, float | int | None] = {}
+        after_next_frame(window, self._painted)
         QTimer.singleShot(timeout_ms, self._give_up)
 
-    def content_shown(self, content: QWidget) -> None:
-        """`content` was just put into the window: its next frame is the complete one."""
-        after_next_frame(content, lambda: self._frame("complete_frame"))
-
-    def _frame(self, name: str) -> None:
-        self.report[f"{name}_epoch"] = time.time()
-        self.report[f"{name}_since_process_start_ms"] = process_age_ms()
-        self._pending.discard(name)
-        if not self._pending:
-            self.report.setdefault("complete_frame_epoch", self.report["first_frame_epoch"])
-            QTimer.singleShot(self._idle_ms, self._finish)
+    def _painted(self) -> None:
+        self._report.update(
+            first_frame_epoch=time.time(),
+            first_frame_since_process_start_ms=_since_process_start_ms(),
+        )
+        QTimer.singleShot(self._idle_ms, self._finish)
 
     def _finish(self) -> None:
-        mem = memory_kb()
-        self.report.update(
-            idle_ms=self._idle_ms, peak_rss_kb=mem.get("VmHWM"), rss_kb=mem.get("VmRSS")
-        )
-        print(STARTUP_REPORT_PREFIX + json.dumps(self.report), flush=True)
+        self._report.update(idle_ms=self._idle_ms, peak_rss_kb=_peak_rss_kb())
+        print(STARTUP_REPORT_PREFIX + json.dumps(self._report), flush=True)
         QApplication.quit()
 
     def _give_up(self) -> None:
-        if self._pending:
+        if not self._report:
             print(STARTUP_REPORT_PREFIX + json.dumps({"error": "no frame"}), flush=True)
             QApplication.exit(3)

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         clear_ms = clipboard_clear_ms or self.prefs.clipboard_clear_seconds() * 1000
         self.clipboard = Clipboard(self, clear_after_ms=clear_ms)
         self.sandbox = sandbox
+        self._shut_down = False
         sandbox_account = (
             Account(
                 name=SANDBOX_ACCOUNT,
@@ -217,10 +218,21 @@ class MainWindow(QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
+        self.shut_down()
+        super().closeEvent(event)
+
+    def shut_down(self) -> None:
+        """What quitting does, once, however the app quits (this window closed, a signal):
+        the form remembered, results no longer delivered, workers given 2 s (each of their
+        calls is bounded on its own), the events receiver stopped, a copied token that is
+        still on the clipboard cleared."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.prefs.set_last_form(self.create_tab.form.non_secret_values())
         self.prefs.sync()
         self.runner.close()
         self.runner.wait(2.0)
         if self.events_page.built:
             self.events_tab.stop()
-        super().closeEvent(event)
+        self.clipboard.clear_secret()
