@@ -1,0 +1,234 @@
+"""Runs the real app (`gui.app.main`, the launcher's code) in this process and quits it in one
+of several states, driving it with keys and clicks: ``python -m tests.gui.quit_driver STATE``.
+
+Prints ``quit-driver: {json}`` lines (what was seen before and after quitting) and exits with
+the app's own exit status, so the parent test sees exactly what a user's shell would.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QMessageBox, QPushButton
+
+PREFIX = "quit-driver: "
+FORM = {
+    "name": "Quit test",
+    "server_url": "api-na.myconnectwise.net",
+    "company": "acme",
+    "username": "integrator",
+    "password": "s3cret-pass",
+}
+
+
+def say(**facts: object) -> None:
+    print(PREFIX + json.dumps(facts), flush=True)
+
+
+def main_window() -> QObject:
+    from gui.main_window import MainWindow
+
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow) and widget.isVisible():
+            return widget
+    raise LookupError("no main window")
+
+
+def when(predicate: Callable[[], bool], then: Callable[[], None], timeout_s: float = 20) -> None:
+    """Poll the event loop until `predicate()`, then call `then` (or fail the run)."""
+    deadline = time.monotonic() + timeout_s
+
+    def check() -> None:
+        try:
+            ok = predicate()
+        except LookupError:
+            ok = False
+        if ok:
+            then()
+        elif time.monotonic() > deadline:
+            status = main_window().statusBar().currentMessage()  # type: ignore[attr-defined]
+            say(
+                error=f"timed out waiting for {predicate.__name__}",
+                status=status,
+                shown=main_window().status.text(),  # type: ignore[attr-defined]
+                active=str(QApplication.activeWindow()),
+                enabled=main_window().create_tab.create_button.isEnabled(),
+            )  # type: ignore[attr-defined]
+            os._exit(9)
+        else:
+            QTimer.singleShot(20, check)
+
+    QTimer.singleShot(0, check)
+
+
+def fill_form() -> None:
+    window = main_window()
+    for name, text in FORM.items():
+        edit = window.findChild(QLineEdit, name)
+        assert edit is not None, name
+        edit.setFocus()
+        QTest.keyClicks(edit, text)
+        QTest.keyClick(edit, Qt.Key.Key_Tab)
+
+
+def press_ctrl(key: Qt.Key, *, shift: bool = False) -> None:
+    mods = Qt.KeyboardModifier.ControlModifier
+    if shift:
+        mods |= Qt.KeyboardModifier.ShiftModifier
+    QTest.keyClick(main_window(), key, mods)  # type: ignore[arg-type]
+
+
+def click_create() -> None:
+    button = main_window().create_tab.create_button  # type: ignore[attr-defined]
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def message_box() -> QMessageBox | None:
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, QMessageBox) and widget.isVisible():
+            return widget
+    return None
+
+
+def created() -> bool:
+    return main_window().create_tab.result_panel.isVisible()  # type: ignore[attr-defined]
+
+
+def quit_after_copy_token() -> None:
+    def copy_then_quit() -> None:
+        copy = main_window().create_tab.result_panel.copy_token_button  # type: ignore[attr-defined]
+        QTest.mouseClick(copy, Qt.MouseButton.LeftButton)
+        token = main_window().create_tab._token  # type: ignore[attr-defined]
+        clip = QGuiApplication.clipboard().text()
+        say(copied=bool(token) and clip == token)
+        press_ctrl(Qt.Key.Key_Q)
+
+    fill_form()
+    click_create()
+    when(created, copy_then_quit)
+
+
+def quit_during_create() -> None:
+    from core.sandbox.faults import FaultRule
+
+    window = main_window()
+    window.sandbox.server().faults.add_rule(  # type: ignore[attr-defined]
+        FaultRule(method="POST", path=r"/instances$", delay=30)
+    )
+
+    def answer_yes() -> None:
+        box = message_box()
+        assert box is not None
+        say(asked=box.text())
+        button = box.button(QMessageBox.StandardButton.Yes)
+        assert isinstance(button, QPushButton)
+        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+    def quit_now() -> None:
+        say(busy=window.create_tab.busy)  # type: ignore[attr-defined]
+        press_ctrl(Qt.Key.Key_Q)
+
+    def busy() -> bool:
+        return bool(window.create_tab.busy)  # type: ignore[attr-defined]
+
+    fill_form()
+    click_create()
+    when(busy, quit_now)
+    when(lambda: message_box() is not None, answer_yes)
+
+
+def quit_with_receiver_listening() -> None:
+    window = main_window()
+
+    def listening() -> bool:
+        return window.events_page.built  # type: ignore[attr-defined, no-any-return]
+
+    def quit_now() -> None:
+        say(receiver=window.events_tab.url.text())  # type: ignore[attr-defined]
+        press_ctrl(Qt.Key.Key_Q)
+
+    tabs = window.tabs  # type: ignore[attr-defined]
+    QTest.mouseClick(
+        tabs.tabBar(), Qt.MouseButton.LeftButton, pos=tabs.tabBar().tabRect(2).center()
+    )
+    when(listening, quit_now)
+
+
+def quit_during_token_fetch() -> None:
+    """A create whose token is then fetched from the server again: the GET is held up."""
+    from core.sandbox.faults import FaultRule
+
+    window = main_window()
+
+    def fetch_then_quit() -> None:
+        window.sandbox.server().faults.add_rule(  # type: ignore[attr-defined]
+            FaultRule(method="GET", path=r"/instances/\d+$", delay=30)
+        )
+        tab = window.instances_tab  # type: ignore[attr-defined]
+        window.show_tab(tab)  # type: ignore[attr-defined]
+
+        def listed() -> bool:
+            tab.view.selectRow(0)
+            return tab.selected() is not None  # type: ignore[no-any-return]
+
+        def fetch() -> None:
+            tab._fetch(tab.selected(), tab.account)  # what "Fetch it from the server?" Yes does
+            say(fetching=window.runner.active)  # type: ignore[attr-defined]
+            press_ctrl(Qt.Key.Key_Q)
+
+        when(listed, fetch)
+
+    fill_form()
+    click_create()
+    when(created, fetch_then_quit)
+
+
+def terminate_with_dialog_open() -> None:
+    """A modal dialog runs its own event loop; SIGTERM still ends the app normally."""
+    window = main_window()
+    add = window.account_bar.add_button  # type: ignore[attr-defined]
+
+    def dialog_open() -> bool:
+        return isinstance(QApplication.activeModalWidget(), QDialog)
+
+    def terminate() -> None:
+        say(dialog=type(QApplication.activeModalWidget()).__name__)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    when(dialog_open, terminate)
+    QTimer.singleShot(0, lambda: QTest.mouseClick(add, Qt.MouseButton.LeftButton))
+
+
+STATES: dict[str, Callable[[], None]] = {
+    "copy-token": quit_after_copy_token,
+    "during-create": quit_during_create,
+    "receiver-listening": quit_with_receiver_listening,
+    "during-token-fetch": quit_during_token_fetch,
+    "sigterm-dialog-open": terminate_with_dialog_open,
+}
+
+
+def run(state: str) -> int:
+    app = QApplication(sys.argv[:1])
+    from gui import app as desk
+
+    when(lambda: main_window() is not None, STATES[state])
+    status = desk.main(["--sandbox"])
+    faulthandler.dump_traceback_later(10, exit=True)  # a hang from here on is a failure
+    # The app has shut down; this process's clipboard is the offscreen one, still readable.
+    say(status=status, clipboard_after=QGuiApplication.clipboard().text())
+    del app
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1]))
