@@ -52,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.user_secret,
                 args.organization_secret,
                 state_file=args.state,
+                port=args.port,
                 log_requests=not args.quiet,
             )
             server.start()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -16,6 +18,7 @@ import requests
 from core.sandbox.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[3]
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
 def _start(*args: str) -> subprocess.Popen[str]:
@@ -25,8 +28,22 @@ def _start(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=ENV,
     )
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Kill a child a failed test left running."""
+    if process.poll() is None:
+        process.kill()
+        process.communicate(timeout=10)
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port nothing listens on right now (the kernel's pick, released at once)."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
 
 
 def _read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
@@ -87,6 +104,29 @@ def test_given_secrets_are_used() -> None:
             process.kill()
             process.communicate()
     assert process.returncode == 0
+
+
+def test_listens_on_the_given_port(free_port: int) -> None:
+    process = _start("--port", str(free_port), "--quiet")
+    try:
+        banner = _read_banner(process)
+        assert urlsplit(banner["url"]).port == free_port, banner["url"]
+        with requests.Session() as session:
+            session.trust_env = False
+            response = session.get(
+                f"http://127.0.0.1:{free_port}/elements/api-v2/elements/connectwisehd",
+                headers={"Authorization": f"User {banner['user']}, Organization {banner['org']}"},
+                timeout=5,
+            )
+        assert response.status_code == 200
+        assert response.json()["key"] == "connectwisehd"
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    finally:
+        _stop(process)
+    assert process.returncode == 0, err
+    assert "stopped" in out
+    assert "Traceback" not in err
 
 
 def test_one_secret_alone_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
