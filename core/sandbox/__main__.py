@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import shlex
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from .server import SandboxServer
+from .server import HOST, SandboxServer
+
+
+def _start_error(prog: str, port: int, state: str | None, exc: OSError | ValueError) -> str:
+    """One line saying why the sandbox could not start."""
+    if isinstance(exc, OSError) and exc.filename is None:  # the socket, not the state file
+        if exc.errno == errno.EADDRINUSE:
+            return (
+                f"{prog}: port {port} on {HOST} is already in use; choose another with "
+                "--port, or --port 0 for any free port"
+            )
+        if exc.errno == errno.EACCES:
+            return (
+                f"{prog}: not allowed to listen on port {port} on {HOST}; choose a port "
+                "above 1023 with --port, or --port 0 for any free port"
+            )
+    if isinstance(exc, OSError) and exc.strerror:
+        if exc.filename is None:
+            return f"{prog}: cannot start: {exc.strerror}"
+        if state is not None:  # the only file the sandbox writes
+            return f"{prog}: cannot write the state file {state}: {exc.strerror} ({exc.filename})"
+        return f"{prog}: cannot start: {exc.strerror}: {exc.filename}"
+    return f"{prog}: cannot start: {exc}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,11 +57,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if (args.user_secret is None) != (args.organization_secret is None):
-        _parser().error("give both --user-secret and --organization-secret, or neither")
+        parser.error("give both --user-secret and --organization-secret, or neither")
     if not 0 <= args.port <= 65535:
-        _parser().error("--port must be between 0 and 65535")
+        parser.error("--port must be between 0 and 65535")
 
     stop = threading.Event()
 
@@ -57,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             server.start()
         except (OSError, ValueError) as exc:
-            print(f"sandbox: cannot start: {exc}", flush=True)
+            print(
+                _start_error(parser.prog, args.port, args.state, exc), file=sys.stderr, flush=True
+            )
             return 1
         try:
             auth = shlex.quote(f"Authorization: {server.authorization}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,6 +46,13 @@ def free_port() -> int:
     """A port nothing listens on right now (the kernel's pick, released at once)."""
     with socket.create_server(("127.0.0.1", 0)) as probe:
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port this test holds, bound and listening on 127.0.0.1."""
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        yield int(holder.getsockname()[1])
 
 
 def _read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
@@ -127,6 +136,56 @@ def test_listens_on_the_given_port(free_port: int) -> None:
     assert process.returncode == 0, err
     assert "stopped" in out
     assert "Traceback" not in err
+
+
+def test_a_taken_port_is_one_line_on_stderr(taken_port: int) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "core.sandbox", "--port", str(taken_port), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=30,
+    )
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("python -m core.sandbox: "), lines[0]
+    assert f"port {taken_port} " in lines[0] and "already in use" in lines[0], lines[0]
+    assert "--port" in lines[0]
+    assert "listening" not in result.stdout
+
+
+def test_other_start_errors_are_one_line() -> None:
+    from core.sandbox.__main__ import _start_error
+
+    # Not reproducible here as root: a port below 1024 refused to a user.
+    refused = _start_error("cmd", 80, None, PermissionError(errno.EACCES, "Permission denied"))
+    assert refused.startswith("cmd: not allowed to listen on port 80 on 127.0.0.1; ")
+    unwritable = _start_error(
+        "cmd", 0, "/x/s.json", PermissionError(errno.EACCES, "Permission denied", "/x")
+    )
+    assert unwritable == "cmd: cannot write the state file /x/s.json: Permission denied (/x)"
+
+
+def test_a_broken_state_file_is_one_line_on_stderr(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    state.write_text("{not json", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "core.sandbox", "--state", str(state), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=30,
+    )
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("python -m core.sandbox: cannot start: "), lines[0]
+    assert str(state) in lines[0]
 
 
 def test_one_secret_alone_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
