@@ -1,9 +1,11 @@
-"""``python -m core.sandbox``: run the sandbox until Ctrl+C (SIGINT) or SIGTERM."""
+"""``cw-connector-sandbox`` / ``python -m core.sandbox``: run the sandbox until Ctrl+C (SIGINT)
+or SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
 import errno
+import os
 import shlex
 import signal
 import sys
@@ -12,6 +14,19 @@ from collections.abc import Sequence
 from types import FrameType
 
 from .server import HOST, SandboxServer
+
+MODULE_COMMAND = "python -m core.sandbox"
+
+
+def _prog() -> str:
+    """The command as typed: the console script's name, or ``python -m core.sandbox``.
+
+    With ``-m``, ``sys.argv[0]`` is the full path of this ``__main__.py``.
+    """
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if not name or name == "__main__.py":
+        return MODULE_COMMAND
+    return name
 
 
 def _start_error(prog: str, port: int, state: str | None, exc: OSError | ValueError) -> str:
@@ -38,7 +53,7 @@ def _start_error(prog: str, port: int, state: str | None, exc: OSError | ValueEr
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m core.sandbox",
+        prog=_prog(),
         description="Local sandbox of the Open Connectors instance API (127.0.0.1 only).",
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")

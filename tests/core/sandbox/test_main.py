@@ -1,4 +1,5 @@
-"""`python -m core.sandbox` as a user runs it, and the no-Qt rule for core/."""
+"""`cw-connector-sandbox` / `python -m core.sandbox` as a user runs it, and the no-Qt rule for
+core/."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import requests
 from core.sandbox.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[3]
+# `pip install -e .` puts the console script next to the interpreter running the tests.
+CONSOLE_SCRIPT = Path(sys.executable).parent / "cw-connector-sandbox"
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
@@ -186,6 +189,20 @@ def test_a_broken_state_file_is_one_line_on_stderr(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("python -m core.sandbox: cannot start: "), lines[0]
     assert str(state) in lines[0]
+
+
+def test_usage_names_the_command_as_typed() -> None:
+    assert CONSOLE_SCRIPT.exists(), f"{CONSOLE_SCRIPT} is missing: pip install -e ."
+    commands = {
+        "cw-connector-sandbox": [str(CONSOLE_SCRIPT), "--help"],
+        "python -m core.sandbox": [sys.executable, "-m", "core.sandbox", "--help"],
+    }
+    for typed, command in commands.items():
+        result = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, env=ENV, timeout=30
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"usage: {typed} "), result.stdout
 
 
 def test_one_secret_alone_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
