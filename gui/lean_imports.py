@@ -5,6 +5,10 @@ PySide's per-module ``__feature__`` switching). PySide answers by reading the mo
 source with `inspect.getsource`, and `linecache` then keeps every line of every module for the
 life of the process: about 10 MB for this app, as much as all of pydantic. `install()` gives
 the same answer ("PySide6" appears in the source file) from one read that keeps nothing.
+
+Upstream: `_mod_uses_pyside` in PySide's
+sources/shiboken6/shibokenmodule/files.dir/shibokensupport/feature.py
+(https://github.com/qtproject/pyside-pyside-setup), which calls `inspect.getsource(module)`.
 """
 
 from __future__ import annotations
