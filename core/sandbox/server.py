@@ -395,7 +395,6 @@ class SandboxServer:
         with self._lifecycle:
             if self._httpd is not None or self._stopping.is_set():
                 raise RuntimeError("a SandboxServer can only be started once")
-            self._store.save()  # the state file exists (with the secrets) from the start
 
             def handler(request: Any, client_address: Any, server: Any) -> _Handler:
                 return _Handler(request, client_address, server, app=self)
@@ -407,6 +406,13 @@ class SandboxServer:
                     self._listen_socket.getsockname(), handler, bind_and_activate=False
                 )
                 self._httpd.adopt(self._listen_socket)
+            try:
+                # Once the port is ours: a sandbox that cannot start leaves no state file.
+                self._store.save()  # the state file exists (with the secrets) from the start
+            except BaseException:
+                self._httpd.server_close()
+                self._httpd = None
+                raise
             self._thread = threading.Thread(
                 # A short poll interval keeps stop() fast (shutdown waits for one poll).
                 target=self._httpd.serve_forever,

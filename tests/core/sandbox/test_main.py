@@ -160,6 +160,20 @@ def test_a_taken_port_is_one_line_on_stderr(taken_port: int) -> None:
     assert "listening" not in result.stdout
 
 
+def test_a_sandbox_that_cannot_start_leaves_no_state_file(taken_port: int, tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "core.sandbox", "--port", str(taken_port), "--state", str(state)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=30,
+    )
+    assert result.returncode == 1, result
+    assert not state.exists()  # it would hold generated secrets in plain text
+
+
 def test_other_start_errors_are_one_line() -> None:
     from core.sandbox.__main__ import _start_error
 
