@@ -34,6 +34,7 @@ from gui.tasks import TaskRunner
 from gui.widgets import SecretEdit
 
 EVENT_TYPES = ("UPDATED", "CREATED", "DELETED")
+NO_EVENT_TYPE = "(no event type)"
 _COLUMNS = ("Received", "Instance", "Event", "Object type", "Object ID", "Signature")
 
 
@@ -209,11 +210,13 @@ class EventsTab(QWidget):
         self.table.insertRow(row)
         first = event.events[0] if event.events else None
         more = f" (+{len(event.events) - 1})" if len(event.events) > 1 else ""
+        # Senders may leave eventType out (core keeps it None): say so rather than show nothing.
+        event_type = (first.event_type or NO_EVENT_TYPE) if first else ""
         cells = (
             event.received_at.astimezone().strftime("%H:%M:%S"),
             event.instance_name
             or (str(event.instance_id) if event.instance_id is not None else ""),
-            (first.event_type if first else "") + more,
+            event_type + more,
             first.object_type if first else "",
             first.object_id if first else "",
             _signature_text(event.signature),

@@ -215,3 +215,26 @@ def test_verify_dialog_accepts_the_published_vector_and_rejects_a_changed_body(
     intact, changed = run_verify_dialog(qtbot, window, VECTOR_BODY)
     assert intact == "Signature valid"
     assert changed == "Signature invalid: the body or the key differs"
+
+
+def test_an_event_without_a_type_is_listed_with_what_it_has(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    show_tab(qtbot, window, 2)
+    body = {
+        "message": {
+            "instanceId": 7,
+            "instanceName": "Made elsewhere",
+            "events": [
+                {"objectType": "tickets", "objectId": "41"},  # no eventType
+                {"eventType": "UPDATED", "objectType": "tickets", "objectId": "42"},
+            ],
+        }
+    }
+    post_to_receiver(window, json.dumps(body).encode(), {})
+    qtbot.waitUntil(lambda: events_table(window).rowCount() == 1, timeout=5000)
+    assert cell(window, 0, INSTANCE_COLUMN) == "Made elsewhere"
+    assert cell(window, 0, EVENT_COLUMN) == "(no event type) (+1)"
+    assert cell(window, 0, 3) == "tickets"
+    assert cell(window, 0, 4) == "41"
+    assert cell(window, 0, SIGNATURE_COLUMN) == "missing"
