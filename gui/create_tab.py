@@ -98,7 +98,7 @@ class CreateTab(QWidget):
         self.form.changed.connect(self.update_ui)
         self.preview_toggle.toggled.connect(self._toggle_preview)
         self.curl_button.clicked.connect(self.copy_curl)
-        self.create_button.clicked.connect(self.create)
+        self.create_button.clicked.connect(self.start_create)
         self.result_panel.copy_token.connect(self.copy_token)
         self.result_panel.copy_id.connect(self.copy_id)
         self.result_panel.retry_store.connect(self.retry_store)
@@ -178,7 +178,8 @@ class CreateTab(QWidget):
     def busy(self) -> bool:
         return self._busy
 
-    def create(self) -> None:
+    # Not `create`: that is QWidget.create(), Qt's native window set-up.
+    def start_create(self) -> None:
         if self._busy:
             return  # a second press while the first runs sends nothing
         check = check_draft(self.form.values())

@@ -58,9 +58,10 @@ class VerifyDialog(QDialog):
         self.header.setObjectName("verify_header")
         self.header.setPlaceholderText("sha256=…")
         self.key = SecretEdit("verify_key", "Signature key", self)
-        self.result = QLabel(self)
-        self.result.setObjectName("verify_result")
-        self.result.setProperty("role", "banner")
+        # Not `result`: that is QDialog.result(), how the dialog was closed.
+        self.verdict_label = QLabel(self)
+        self.verdict_label.setObjectName("verify_result")
+        self.verdict_label.setProperty("role", "banner")
         for text, widget, focus in (
             ("Raw &body:", self.body, self.body),
             (f"{SIGNATURE_HEADER} &header:", self.header, self.header),
@@ -69,7 +70,7 @@ class VerifyDialog(QDialog):
             label = QLabel(text)
             label.setBuddy(focus)
             layout.addRow(label, widget)
-        layout.addRow(self.result)
+        layout.addRow(self.verdict_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addRow(buttons)
@@ -80,7 +81,7 @@ class VerifyDialog(QDialog):
 
     def _check(self) -> None:
         status = check(self.key.edit.text() or None, self.body.toPlainText(), self.header.text())
-        self.result.setText(status.text)
+        self.verdict_label.setText(status.text)
 
 
 class EventsTab(QWidget):

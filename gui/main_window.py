@@ -107,8 +107,8 @@ class MainWindow(QMainWindow):
         self.create_tab.token_stored.connect(self._token_stored)
         self.account_bar.account_changed.connect(self._account_changed)
 
-        self._shortcut(QKeySequence("Ctrl+Return"), self.create_tab.create)
-        self._shortcut(QKeySequence("Ctrl+Enter"), self.create_tab.create)
+        self._shortcut(QKeySequence("Ctrl+Return"), self.create_tab.start_create)
+        self._shortcut(QKeySequence("Ctrl+Enter"), self.create_tab.start_create)
         self._shortcut(QKeySequence("Ctrl+Shift+C"), self._copy_token)
         self._shortcut(QKeySequence(Qt.Key.Key_F5), self._refresh)
         # Spelled out: the platform's standard Quit sequence is empty on some key schemes.

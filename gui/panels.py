@@ -100,13 +100,20 @@ class ErrorPanel(QGroupBox):
         super().__init__("Problem", parent)
         self.setObjectName("error_panel")
         layout = QVBoxLayout(self)
-        self.title = _selectable("error_title")
-        self.title.setProperty("role", "title")
+        # Not `title`: that is QGroupBox.title(), the frame's caption ("Problem").
+        self.title_label = _selectable("error_title")
+        self.title_label.setProperty("role", "title")
         self.message = _selectable("error_message")
         self.provider = _selectable("error_provider")
         self.request_id = _selectable("error_request_id")
         self.next_step = _selectable("error_next_step")
-        for widget in (self.title, self.message, self.provider, self.request_id, self.next_step):
+        for widget in (
+            self.title_label,
+            self.message,
+            self.provider,
+            self.request_id,
+            self.next_step,
+        ):
             layout.addWidget(widget)
         self.setVisible(False)
 
@@ -131,7 +138,7 @@ class ErrorPanel(QGroupBox):
         request_id: str | None = None,
         next_step: str | None = None,
     ) -> None:
-        self.title.setText(title)
+        self.title_label.setText(title)
         self.message.setText(message)
         self.provider.setText(f"ConnectWise said: {provider}" if provider else "")
         self.provider.setVisible(bool(provider))

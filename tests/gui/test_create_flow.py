@@ -229,6 +229,9 @@ def test_server_error_keeps_the_form_and_shows_message_provider_and_request_id(
     assert texts["error_provider"] == "ConnectWise said: 404 Not Found"
     assert texts["error_request_id"] == "Request ID: 5a1b-req-77"
     assert "ConnectWise.aspx" in texts["error_next_step"]
+    panel = window.create_tab.error_panel
+    assert panel.title() == "Problem"  # Qt's own QGroupBox.title(), not the label inside
+    assert panel.title_label.text() == widget(window, "error_title").text() != ""
     for name, value in SEED_FORM.items():
         if isinstance(value, str) and name != "tags":
             edit = widget(window, name)
@@ -260,6 +263,22 @@ def test_double_click_and_ctrl_return_send_one_request(
     qtbot.waitUntil(lambda: widget(window, "result_panel").isVisible(), timeout=5000)
     assert len([c for c in mocked.calls if c.request.method == "POST"]) == 1
     assert widget(window, "name").isEnabled()
+
+
+def test_ctrl_return_creates_but_qt_create_only_sets_the_widget_up(
+    qtbot: QtBot, saved_account_window: Callable[..., MainWindow], mocked: responses.RequestsMock
+) -> None:
+    mocked.post(f"{ROOT}/instances", json=created_body())
+    window = saved_account_window()
+    fill(qtbot, window, SEED_FORM)
+    tab = window.create_tab
+    tab.create()  # QWidget.create(): Qt's native window set-up, which must send nothing
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)
+    assert not [c for c in mocked.calls if c.request.method == "POST"]
+    assert not widget(window, "result_panel").isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: widget(window, "result_panel").isVisible(), timeout=5000)
+    assert len([c for c in mocked.calls if c.request.method == "POST"]) == 1
 
 
 def test_unknown_outcome_looks_the_instance_up_instead_of_resending(

@@ -9,6 +9,7 @@ import requests
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QDialogButtonBox,
     QLabel,
     QLineEdit,
@@ -205,6 +206,7 @@ def run_verify_dialog(qtbot: QtBot, window: MainWindow, body: str) -> tuple[str,
     qtbot.mouseClick(widget(window, "verify_signature_button"), Qt.MouseButton.LeftButton)
     dialog = handler.wait(qtbot)
     assert not dialog.isVisible()
+    assert dialog.result() == QDialog.DialogCode.Rejected  # Qt's own: closed, not accepted
     return results[0], results[1]
 
 

@@ -510,7 +510,7 @@ def _texts(window: MainWindow) -> tuple[str, dict[str, str]]:
     if tab.error_panel.isVisible():
         panel = tab.error_panel
         labels = {
-            "title": panel.title,
+            "title": panel.title_label,
             "message": panel.message,
             "provider": panel.provider,
             "request_id": panel.request_id,
