@@ -98,7 +98,7 @@ class AddAccountDialog(QDialog):
         try:
             self.account = Account(
                 name=self.name.text(),
-                host=host,
+                api_root=host,
                 user_secret=self.user.edit.text(),
                 organization_secret=self.organization.edit.text(),
             )

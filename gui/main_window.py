@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
         sandbox_account = (
             Account(
                 name=SANDBOX_ACCOUNT,
-                host=sandbox.base_url,
+                api_root=sandbox.base_url,
                 user_secret=sandbox.user_secret,
                 organization_secret=sandbox.organization_secret,
             )

@@ -1590,7 +1590,7 @@ def test_loopback_http_client_talks_to_the_sandbox(rsps: responses.RequestsMock)
 
 
 def test_client_from_account(rsps: responses.RequestsMock):
-    account = Account(name="", host=HOST, user_secret=US, organization_secret=OS)
+    account = Account(name="", api_root=HOST, user_secret=US, organization_secret=OS)
     rsps.get(INSTANCES, json=[])
 
     c = OpenConnectorsClient.from_account(account)
@@ -1657,7 +1657,7 @@ def test_validation_errors_do_not_echo_secrets(values: dict[str, Any]):
 
 def test_account_validation_errors_do_not_echo_secrets():
     with pytest.raises(ValidationError) as info:
-        Account(name="", host=HOST, user_secret=US + " x", organization_secret=OS + ",y")
+        Account(name="", api_root=HOST, user_secret=US + " x", organization_secret=OS + ",y")
 
     assert_clean(str(info.value))
     assert_clean(repr(info.value))

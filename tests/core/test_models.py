@@ -243,7 +243,7 @@ def test_secrets_never_show_in_repr_str_or_errors() -> None:
 
 def test_account_forms_the_api_root_and_checks_secrets() -> None:
     account = Account(
-        host="api.openconnectors.us2.ext.hana.ondemand.com",
+        api_root="api.openconnectors.us2.ext.hana.ondemand.com",
         user_secret="u1",
         organization_secret="o1",
     )
@@ -252,14 +252,14 @@ def test_account_forms_the_api_root_and_checks_secrets() -> None:
     )
     assert account.name == "api.openconnectors.us2.ext.hana.ondemand.com"
     local = Account(
-        host="http://127.0.0.1:8080/elements/api-v2",
+        api_root="http://127.0.0.1:8080/elements/api-v2",
         user_secret="u",
         organization_secret="o",
         name="Sandbox",
     )
     assert local.api_root == "http://127.0.0.1:8080/elements/api-v2"
     with pytest.raises(ValidationError) as info:
-        Account(host="http://example.com", user_secret="has space", organization_secret="")
+        Account(api_root="http://example.com", user_secret="has space", organization_secret="")
     assert field_errors(info.value) == {
         "host": "Plain http:// is only allowed for this machine; use https://.",
         "user_secret": "User secret must not contain spaces, commas or line breaks.",

@@ -286,7 +286,7 @@ def test_a_locked_keyring_at_start_says_so_and_choosing_the_account_again_retrie
     ws = Workspace(Vault(backend, timeout=1.0), RecordsStore(tmp_path / "locked-start"))
     account = Account(
         name="Prod",
-        host=sandbox.base_url,
+        api_root=sandbox.base_url,
         user_secret=sandbox.user_secret,
         organization_secret=sandbox.organization_secret,
     )

@@ -27,7 +27,7 @@ from tests.seed import SEED_BODY
 ROOT = "https://api.openconnectors.us2.ext.hana.ondemand.com/elements/api-v2"
 US, OS = "SENTINEL-US-GUI-1", "SENTINEL-OS-GUI-2"
 TOKEN = "BUIWhN8NTPaeyYo7Kblo91CJ1tCG6PUonwnV/XJjy2A="
-ACCOUNT = Account(name="Production", host=ROOT, user_secret=US, organization_secret=OS)
+ACCOUNT = Account(name="Production", api_root=ROOT, user_secret=US, organization_secret=OS)
 
 
 def created_body(instance_id: int = 12345, name: str = "API Instance") -> dict[str, Any]:

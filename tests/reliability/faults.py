@@ -492,7 +492,7 @@ def _open_window(
     else:
         account = Account(
             name="Fault target",
-            host=env.root,
+            api_root=env.root,
             user_secret=env.sandbox.user_secret,
             organization_secret=env.sandbox.organization_secret,
         )

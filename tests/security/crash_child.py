@@ -14,7 +14,7 @@ from tests.core.fake_keyrings import MemoryKeyring
 
 def main(base_url: str, user: str, org: str, data_dir: str) -> None:
     workspace = Workspace(Vault(MemoryKeyring()), RecordsStore(Path(data_dir)))
-    account = Account(name="Crash", host=base_url, user_secret=user, organization_secret=org)
+    account = Account(name="Crash", api_root=base_url, user_secret=user, organization_secret=org)
     n = 0
     while True:
         n += 1

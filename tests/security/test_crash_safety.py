@@ -70,7 +70,7 @@ def test_killed_during_creates_restarts_with_every_instance_reachable(
         workspace = Workspace(Vault(MemoryKeyring()), records)
         account = Account(
             name="Crash",
-            host=sandbox.base_url,
+            api_root=sandbox.base_url,
             user_secret=sandbox.user_secret,
             organization_secret=sandbox.organization_secret,
         )

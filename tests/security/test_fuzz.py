@@ -101,7 +101,7 @@ def test_account_takes_anything_and_never_echoes_its_secrets(
 
     user, org = "Zq9§u" + user, "Zq9§o" + org  # markers no message could contain by chance
     try:
-        account = Account(host=host, user_secret=user, organization_secret=org)
+        account = Account(api_root=host, user_secret=user, organization_secret=org)
     except ValidationError as exc:
         messages = " ".join(field_errors(exc).values()) + str(exc) + repr(exc.errors())
         assert "Zq9§" not in messages

@@ -69,7 +69,7 @@ def test_no_secret_reaches_disk_logs_or_output(
     workspace = Workspace(Vault(keyring), RecordsStore(data_dir))
     with SandboxServer(user_secret=USER, organization_secret=ORG) as sandbox:
         account = Account(
-            name="Leak test", host=sandbox.base_url, user_secret=USER, organization_secret=ORG
+            name="Leak test", api_root=sandbox.base_url, user_secret=USER, organization_secret=ORG
         )
         workspace.save_account(account)
         settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
