@@ -14,11 +14,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")  # what the work returns, and so what on_success receives
 
 
 class TaskRunner(QObject):
@@ -36,8 +38,8 @@ class TaskRunner(QObject):
 
     def run(
         self,
-        work: Callable[[], Any],
-        on_success: Callable[[Any], None],
+        work: Callable[[], T],
+        on_success: Callable[[T], None],
         on_failure: Callable[[BaseException], None],
         *,
         name: str = "task",
