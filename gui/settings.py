@@ -59,9 +59,12 @@ class Preferences:
 
     def clipboard_clear_seconds(self) -> int:
         value = self._s.value("clipboard/clear_seconds", 30)
+        # Whatever was stored comes back: an int here, text from an ini file, or anything else.
+        if not isinstance(value, int | float | str):
+            return 30
         try:
-            return max(5, int(value))  # type: ignore[call-overload]
-        except (TypeError, ValueError):
+            return max(5, int(value))
+        except (ValueError, OverflowError):  # "soon", or a float such as inf
             return 30
 
     def sync(self) -> None:

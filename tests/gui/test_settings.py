@@ -1,0 +1,29 @@
+"""Remembered preferences read back whatever the settings file holds, and never fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from gui.settings import Preferences
+
+
+@pytest.mark.parametrize(
+    ("stored", "seconds"),
+    [
+        (45, 45),
+        ("45", 45),  # an ini file gives text back
+        (2, 5),  # too short to copy anything: the shortest delay instead
+        ("soon", 30),
+        (["30", "40"], 30),  # "30, 40" in an ini file reads back as a list
+        (float("inf"), 30),
+    ],
+)
+def test_clipboard_delay_reads_any_stored_value(
+    tmp_path: Path, stored: object, seconds: int
+) -> None:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("clipboard/clear_seconds", stored)
+    assert Preferences(settings).clipboard_clear_seconds() == seconds
