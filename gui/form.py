@@ -198,8 +198,8 @@ class ConnectorForm(QWidget):
             self._hints.pop(spec.name, None)
         while self._fields_layout.count():
             item = self._fields_layout.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+            if item is not None and (child := item.widget()) is not None:
+                child.deleteLater()
 
     def _connector_changed(self) -> None:
         self._kept.update(self._field_values())

@@ -7,6 +7,7 @@ comes up sooner.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
@@ -156,10 +157,10 @@ class MainWindow(QMainWindow):
         page = self.tabs.currentWidget()
         return page.content() if isinstance(page, LazyPage) else page
 
-    def _shortcut(self, keys: QKeySequence, slot: object) -> None:
+    def _shortcut(self, keys: QKeySequence, slot: Callable[[], object]) -> None:
         shortcut = QShortcut(keys, self)
         shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-        shortcut.activated.connect(slot)  # type: ignore[arg-type]
+        shortcut.activated.connect(slot)
 
     def show_status(self, text: str) -> None:
         self.status.setText(text)

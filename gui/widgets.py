@@ -70,8 +70,8 @@ class LazyPage(QWidget):
         super().__init__(parent)
         self._build = build
         self._content: QWidget | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = QVBoxLayout(self)  # kept: self.layout() is typed as possibly None
+        self._layout.setContentsMargins(0, 0, 0, 0)
 
     @property
     def built(self) -> bool:
@@ -80,7 +80,7 @@ class LazyPage(QWidget):
     def content(self) -> QWidget:
         if self._content is None:
             self._content = self._build(self)
-            self.layout().addWidget(self._content)
+            self._layout.addWidget(self._content)
         return self._content
 
     def showEvent(self, event: QShowEvent) -> None:
