@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from core import validation as v
@@ -98,7 +98,8 @@ class InstanceDraft(BaseModel):
     connector: str = DEFAULT_CONNECTOR
     name: str
     tags: tuple[str, ...] = ()
-    values: dict[str, Any]
+    # Filled in by the validator from the field keywords: callers never pass it themselves.
+    values: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -252,7 +253,7 @@ class Account(BaseModel):
 
     model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
-    name: str
+    name: str = ""  # optional: an account without a name is named after its host
     api_root: str
     user_secret: SecretStr
     organization_secret: SecretStr
