@@ -17,7 +17,6 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from core import records as records_module
 from core.records import (
     DATA_DIR_ENV,
     SCHEMA_VERSION,
@@ -44,7 +43,7 @@ def _record(ident: str = "12345", **changes: object) -> InstanceRecord:
         token_stored=True,
         account="main",
     )
-    return InstanceRecord(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+    return InstanceRecord(**{**base.__dict__, **changes})
 
 
 def test_round_trip(tmp_path: Path) -> None:
@@ -178,7 +177,7 @@ def test_damaged_file_that_cannot_be_moved_is_never_overwritten(
     def no_replace(src: object, dst: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(records_module.os, "replace", no_replace)
+    monkeypatch.setattr("core.records.os.replace", no_replace)
     store = RecordsStore(tmp_path)
     result = store.load()
     assert result.set_aside is None
@@ -202,7 +201,7 @@ def test_failed_write_keeps_the_old_file_and_memory(
     def disk_full(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(records_module.os, "replace", disk_full)
+    monkeypatch.setattr("core.records.os.replace", disk_full)
     with pytest.raises(RecordsError) as caught:
         store.put(_record("2"))
     assert caught.value.message == (
@@ -225,7 +224,7 @@ def test_file_is_0600_from_creation_whatever_the_umask(
         temp_modes.append(stat.S_IMODE(os.stat(src).st_mode))
         real_replace(src, dst)
 
-    monkeypatch.setattr(records_module.os, "replace", spy)
+    monkeypatch.setattr("core.records.os.replace", spy)
     old_umask = os.umask(0)
     try:
         store = RecordsStore(tmp_path / "data")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import keyring
 import pytest
+from keyring.backend import KeyringBackend
 from keyring.backends import SecretService, chainer, fail, kwallet, macOS, null
 from keyring.backends.Windows import WinVaultKeyring
 
@@ -163,7 +164,7 @@ def test_backend_is_resolved_lazily_inside_the_bound(monkeypatch: pytest.MonkeyP
         (MemoryKeyring, "Test Keyring", True),
     ],
 )
-def test_backend_names(backend_class: type, name: str, secure: bool) -> None:
+def test_backend_names(backend_class: type[KeyringBackend], name: str, secure: bool) -> None:
     info = describe_backend(backend_class.__new__(backend_class))  # no __init__ side effects
     assert (info.name, info.secure) == (name, secure)
     assert bool(info.warning) is not secure

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from gui.main_window import MainWindow
@@ -67,6 +67,13 @@ def fill(qtbot: QtBot, window: MainWindow, values: dict[str, Any]) -> None:
             type_into(qtbot, window, name, str(value))
 
 
+def label_text(window: QWidget, name: str) -> str:
+    """The text of the label called `name`, as shown (or not) in the window."""
+    label = widget(window, name)
+    assert isinstance(label, QLabel), f"{name!r} is not a label"
+    return label.text()
+
+
 def error_text(window: QWidget, name: str) -> str:
     label = widget(window, f"{name}_error")
-    return label.text() if label.isVisible() else ""  # type: ignore[attr-defined]
+    return label_text(window, f"{name}_error") if label.isVisible() else ""

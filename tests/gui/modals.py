@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -26,7 +26,7 @@ W = TypeVar("W", bound=QDialog)
 
 POLL_MS = 10
 UNANSWERED_LIMIT = 3.0  # seconds a modal window may stay open unanswered
-_LIVE: list[ModalHandler[QDialog]] = []  # handlers still waiting, cancelled at teardown
+_LIVE: list[ModalHandler[Any]] = []  # handlers still waiting, cancelled at teardown
 
 
 class ModalHandler(Generic[W]):

@@ -21,7 +21,7 @@ from core.workspace import Workspace
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.core.fake_keyrings import LockableKeyring, MemoryKeyring
-from tests.gui.helpers import SEED_FORM, error_text, fill, type_into, widget
+from tests.gui.helpers import SEED_FORM, error_text, fill, label_text, type_into, widget
 from tests.seed import SEED_BODY
 
 ROOT = "https://api.openconnectors.us2.ext.hana.ondemand.com/elements/api-v2"
@@ -86,7 +86,8 @@ def test_seed_values_send_the_seed_body_store_and_copy_the_token(
 
     posts = [c for c in mocked.calls if c.request.method == "POST"]
     assert len(posts) == 1
-    assert json.loads(posts[0].request.body) == SEED_BODY
+    body = posts[0].request.body
+    assert body is not None and json.loads(body) == SEED_BODY
     assert posts[0].request.headers["Authorization"] == f"User {US}, Organization {OS}"
 
     result_id = widget(window, "result_id")
@@ -222,16 +223,16 @@ def test_server_error_keeps_the_form_and_shows_message_provider_and_request_id(
     qtbot.mouseClick(create_button(window), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget(window, "error_panel").isVisible(), timeout=5000)
     texts = {
-        n: widget(window, n).text()
+        n: label_text(window, n)
         for n in ("error_message", "error_provider", "error_request_id", "error_next_step")
-    }  # type: ignore[attr-defined]
+    }
     assert "WSDL path" in texts["error_message"]
     assert texts["error_provider"] == "ConnectWise said: 404 Not Found"
     assert texts["error_request_id"] == "Request ID: 5a1b-req-77"
     assert "ConnectWise.aspx" in texts["error_next_step"]
     panel = window.create_tab.error_panel
     assert panel.title() == "Problem"  # Qt's own QGroupBox.title(), not the label inside
-    assert panel.title_label.text() == widget(window, "error_title").text() != ""
+    assert panel.title_label.text() == label_text(window, "error_title") != ""
     for name, value in SEED_FORM.items():
         if isinstance(value, str) and name != "tags":
             edit = widget(window, name)
@@ -292,8 +293,8 @@ def test_unknown_outcome_looks_the_instance_up_instead_of_resending(
     fill(qtbot, window, SEED_FORM)
     qtbot.mouseClick(create_button(window), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget(window, "result_panel").isVisible(), timeout=5000)
-    assert widget(window, "result_id").text() == "777"  # type: ignore[attr-defined]
-    assert "nothing was sent twice" in widget(window, "result_note").text()  # type: ignore[attr-defined]
+    assert label_text(window, "result_id") == "777"
+    assert "nothing was sent twice" in label_text(window, "result_note")
     methods = [c.request.method for c in mocked.calls]
     assert methods.count("POST") == 1
     assert "GET" in methods
@@ -309,10 +310,10 @@ def test_unknown_outcome_with_nothing_found_says_so_and_sends_nothing_more(
     qtbot.mouseClick(create_button(window), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget(window, "error_panel").isVisible(), timeout=5000)
     assert (
-        widget(window, "error_next_step").text()  # a timeout: the server may still be working
+        label_text(window, "error_next_step")  # a timeout: the server may still be working
         == "What to do: Wait a minute, then refresh the Instances tab (F5) before pressing Create "
         "again: press it only if the instance is not there."
-    )  # type: ignore[attr-defined]
+    )
     assert [c.request.method for c in mocked.calls].count("POST") == 1
 
 

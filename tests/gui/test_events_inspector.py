@@ -115,11 +115,11 @@ def test_simulated_change_arrives_signed_and_tampering_is_caught(
     assert cell(window, 0, INSTANCE_COLUMN) == FORM["name"]
 
     table = events_table(window)
-    table.scrollToItem(table.item(0, 0))
+    first = table.item(0, 0)
+    assert first is not None
+    table.scrollToItem(first)
     qtbot.mouseClick(
-        table.viewport(),
-        Qt.MouseButton.LeftButton,
-        pos=table.visualItemRect(table.item(0, 0)).center(),
+        table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(first).center()
     )
     detail = widget(window, "event_detail")
     assert isinstance(detail, QPlainTextEdit)

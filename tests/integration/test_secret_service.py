@@ -246,7 +246,8 @@ def test_locked_collection_is_reported_and_nothing_is_lost(
     own_collection: _GnomeKeyringCollection, host: str, tmp_path: Path
 ) -> None:
     kr = SecretService.Keyring()
-    kr.preferred_collection = own_collection.path
+    # Read by keyring with hasattr(), never declared: hence the ignore.
+    kr.preferred_collection = own_collection.path  # type: ignore[attr-defined]
     store = InstanceStore(Vault(kr, timeout=10), RecordsStore(tmp_path))
     own_collection.lock()
     result = store.save_new(

@@ -79,7 +79,6 @@ def test_killed_during_creates_restarts_with_every_instance_reachable(
         assert server_ids <= set(rows)
         for missing in server_ids - remembered:
             assert rows[missing].on_server and not rows[missing].remembered
-            assert (
-                workspace.fetch_token(account, missing).token
-                == sandbox.instance(int(missing)).token
-            )
+            on_server = sandbox.instance(int(missing))
+            assert on_server is not None
+            assert workspace.fetch_token(account, missing).token == on_server.token

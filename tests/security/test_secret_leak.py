@@ -94,7 +94,8 @@ def test_no_secret_reaches_disk_logs_or_output(
             },
         )
         window.create_tab.preview_toggle.click()  # the preview is shown, masked
-        assert PASSWORD not in window.create_tab.preview.toPlainText()
+        preview = window.create_tab.preview
+        assert preview is not None and PASSWORD not in preview.toPlainText()
         qtbot.mouseClick(widget(window, "copy_curl_button"), Qt.MouseButton.LeftButton)
         curl = QApplication.clipboard().text()
         assert PASSWORD not in curl and SIGNATURE not in curl and USER not in curl

@@ -460,7 +460,7 @@ def test_paging_with_a_filter_and_changes_between_pages(api: Api, server: Sandbo
     # A deleted, not yet listed instance and a new one must not disturb the walk.
     api.delete(f"/instances/{seen[-1] + 1}")
     added = api.create(hd_body(name="keep late"))["id"]
-    token = first.headers["Elements-Next-Page-Token"]
+    token: str | None = first.headers["Elements-Next-Page-Token"]
     while token:
         page = api.get(
             "/instances", params={"pageSize": 7, "searchText": "keep", "nextPage": token}
