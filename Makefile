@@ -11,8 +11,8 @@ sandbox:  ## run the local Open Connectors sandbox alone
 test:  ## set up and run lint, types and the whole test suite
 	bash scripts/test.sh
 
-lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
+lint:  ## ruff, then mypy: strict on core/, gui/ and main.py, default checks on tests/
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/mypy tests
 
 faults:  ## the fault matrix: 30+ server and network faults through the real window, as a table
 	bash scripts/setup.sh

@@ -8,8 +8,10 @@ bash scripts/setup.sh
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-echo "== mypy (strict, core/)"
+echo "== mypy (strict: core/, gui/, main.py)"
 .venv/bin/mypy
+echo "== mypy (default checks: tests/)"
+.venv/bin/mypy tests
 
 # Fresh folders each run: a reused keyring folder with another password would stay locked,
 # and the tests must never see the user's real settings, data or keyring.
