@@ -14,19 +14,46 @@ Blocking calls (keyring, file, HTTP): call these from a worker thread, never the
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from core.instance import Instance
 from core.records import InstanceRecord, RecordsError, RecordsStore
 from core.vault import BackendInfo, Vault, VaultError, normalize_host
 
-if TYPE_CHECKING:  # only for the types: the client brings in requests
-    from core.client import OpenConnectorsClient
-
 CALLBACK_URL_KEY = "event.notification.callback.url"
+
+
+class InstanceClient(Protocol):
+    """The two client calls this module needs; core.client.OpenConnectorsClient provides them."""
+
+    def get_instance(self, instance_id: str) -> CreatedInstance: ...
+
+    def delete_instance(self, instance_id: str) -> None: ...
+
+
+class CreatedInstance(Protocol):
+    """What a create returns (core.client.Instance has these attributes)."""
+
+    @property
+    def id(self) -> int | str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def token(self) -> str | None: ...
+    @property
+    def element_key(self) -> str: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def created_date(self) -> datetime | None: ...
+    @property
+    def events_enabled(self) -> bool: ...
+    @property
+    def configuration(self) -> Mapping[str, object]: ...
 
 
 class MissingTokenError(Exception):
@@ -103,7 +130,7 @@ class DeleteResult:
 
 
 def record_from_instance(
-    instance: Instance, *, host: str, account: str | None = None
+    instance: CreatedInstance, *, host: str, account: str | None = None
 ) -> InstanceRecord:
     """The non-secret part of a created instance."""
     created = instance.created_date.isoformat() if instance.created_date is not None else None
@@ -139,7 +166,7 @@ class InstanceStore:
     # -- saving -----------------------------------------------------------------------------
 
     def save_created(
-        self, instance: Instance, *, host: str, account: str | None = None
+        self, instance: CreatedInstance, *, host: str, account: str | None = None
     ) -> SaveResult:
         """Remember an instance the client just created (host: API root or host name)."""
         if not instance.token:
@@ -168,7 +195,7 @@ class InstanceStore:
         return self._store_and_mark(record, token, None)
 
     def refetch_token(
-        self, client: OpenConnectorsClient, host: str, instance_id: str | int
+        self, client: InstanceClient, host: str, instance_id: str | int
     ) -> SaveResult:
         """Get the token from the server again (it is in GET /instances/{id}) and store it.
 
@@ -219,7 +246,7 @@ class InstanceStore:
         host: str,
         instance_id: str | int,
         *,
-        client: OpenConnectorsClient | None = None,
+        client: InstanceClient | None = None,
         delete_on_server: bool = True,
     ) -> DeleteResult:
         """Delete on the server (when asked), then the token, then the record.
@@ -283,7 +310,7 @@ class InstanceStore:
 
     def _delete_on_server(
         self,
-        client: OpenConnectorsClient | None,
+        client: InstanceClient | None,
         host: str,
         ident: str,
         label: str,
