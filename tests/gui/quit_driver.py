@@ -14,11 +14,16 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QMessageBox, QPushButton
+
+if TYPE_CHECKING:
+    from core.sandbox.faults import FaultSet
+    from gui.main_window import MainWindow
 
 PREFIX = "quit-driver: "
 FORM = {
@@ -34,7 +39,7 @@ def say(**facts: object) -> None:
     print(PREFIX + json.dumps(facts), flush=True)
 
 
-def main_window() -> QObject:
+def main_window() -> MainWindow:
     from gui.main_window import MainWindow
 
     for widget in QApplication.topLevelWidgets():
@@ -55,19 +60,27 @@ def when(predicate: Callable[[], bool], then: Callable[[], None], timeout_s: flo
         if ok:
             then()
         elif time.monotonic() > deadline:
-            status = main_window().statusBar().currentMessage()  # type: ignore[attr-defined]
+            status = main_window().statusBar().currentMessage()
             say(
                 error=f"timed out waiting for {predicate.__name__}",
                 status=status,
-                shown=main_window().status.text(),  # type: ignore[attr-defined]
+                shown=main_window().status.text(),
                 active=str(QApplication.activeWindow()),
                 enabled=main_window().create_tab.create_button.isEnabled(),
-            )  # type: ignore[attr-defined]
+            )
             os._exit(9)
         else:
             QTimer.singleShot(20, check)
 
     QTimer.singleShot(0, check)
+
+
+def sandbox_faults() -> FaultSet:
+    from core.sandbox.on_demand import OnDemandSandbox
+
+    sandbox = main_window().sandbox
+    assert isinstance(sandbox, OnDemandSandbox)
+    return sandbox.server().faults
 
 
 def fill_form() -> None:
@@ -84,11 +97,11 @@ def press_ctrl(key: Qt.Key, *, shift: bool = False) -> None:
     mods = Qt.KeyboardModifier.ControlModifier
     if shift:
         mods |= Qt.KeyboardModifier.ShiftModifier
-    QTest.keyClick(main_window(), key, mods)  # type: ignore[arg-type]
+    QTest.keyClick(main_window(), key, mods)
 
 
 def click_create() -> None:
-    button = main_window().create_tab.create_button  # type: ignore[attr-defined]
+    button = main_window().create_tab.create_button
     QTest.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
@@ -100,14 +113,14 @@ def message_box() -> QMessageBox | None:
 
 
 def created() -> bool:
-    return main_window().create_tab.result_panel.isVisible()  # type: ignore[attr-defined]
+    return main_window().create_tab.result_panel.isVisible()
 
 
 def quit_after_copy_token() -> None:
     def copy_then_quit() -> None:
-        copy = main_window().create_tab.result_panel.copy_token_button  # type: ignore[attr-defined]
+        copy = main_window().create_tab.result_panel.copy_token_button
         QTest.mouseClick(copy, Qt.MouseButton.LeftButton)
-        token = main_window().create_tab._token  # type: ignore[attr-defined]
+        token = main_window().create_tab._token
         clip = QGuiApplication.clipboard().text()
         say(copied=bool(token) and clip == token)
         press_ctrl(Qt.Key.Key_Q)
@@ -121,9 +134,7 @@ def quit_during_create() -> None:
     from core.sandbox.faults import FaultRule
 
     window = main_window()
-    window.sandbox.server().faults.add_rule(  # type: ignore[attr-defined]
-        FaultRule(method="POST", path=r"/instances$", delay=30)
-    )
+    sandbox_faults().add_rule(FaultRule(method="POST", path=r"/instances$", delay=30))
 
     def answer_yes() -> None:
         box = message_box()
@@ -134,11 +145,11 @@ def quit_during_create() -> None:
         QTest.mouseClick(button, Qt.MouseButton.LeftButton)
 
     def quit_now() -> None:
-        say(busy=window.create_tab.busy)  # type: ignore[attr-defined]
+        say(busy=window.create_tab.busy)
         press_ctrl(Qt.Key.Key_Q)
 
     def busy() -> bool:
-        return bool(window.create_tab.busy)  # type: ignore[attr-defined]
+        return bool(window.create_tab.busy)
 
     fill_form()
     click_create()
@@ -150,13 +161,13 @@ def quit_with_receiver_listening() -> None:
     window = main_window()
 
     def listening() -> bool:
-        return window.events_page.built  # type: ignore[attr-defined, no-any-return]
+        return window.events_page.built
 
     def quit_now() -> None:
-        say(receiver=window.events_tab.url.text())  # type: ignore[attr-defined]
+        say(receiver=window.events_tab.url.text())
         press_ctrl(Qt.Key.Key_Q)
 
-    tabs = window.tabs  # type: ignore[attr-defined]
+    tabs = window.tabs
     QTest.mouseClick(
         tabs.tabBar(), Qt.MouseButton.LeftButton, pos=tabs.tabBar().tabRect(2).center()
     )
@@ -170,19 +181,19 @@ def quit_during_token_fetch() -> None:
     window = main_window()
 
     def fetch_then_quit() -> None:
-        window.sandbox.server().faults.add_rule(  # type: ignore[attr-defined]
-            FaultRule(method="GET", path=r"/instances/\d+$", delay=30)
-        )
-        tab = window.instances_tab  # type: ignore[attr-defined]
-        window.show_tab(tab)  # type: ignore[attr-defined]
+        sandbox_faults().add_rule(FaultRule(method="GET", path=r"/instances/\d+$", delay=30))
+        tab = window.instances_tab
+        window.show_tab(tab)
 
         def listed() -> bool:
             tab.view.selectRow(0)
-            return tab.selected() is not None  # type: ignore[no-any-return]
+            return tab.selected() is not None
 
         def fetch() -> None:
-            tab._fetch(tab.selected(), tab.account)  # what "Fetch it from the server?" Yes does
-            say(fetching=window.runner.active)  # type: ignore[attr-defined]
+            row, account = tab.selected(), tab.account
+            assert row is not None and account is not None
+            tab._fetch(row, account)  # what "Fetch it from the server?" Yes does
+            say(fetching=window.runner.active)
             press_ctrl(Qt.Key.Key_Q)
 
         when(listed, fetch)
@@ -195,7 +206,7 @@ def quit_during_token_fetch() -> None:
 def terminate_with_dialog_open() -> None:
     """A modal dialog runs its own event loop; SIGTERM still ends the app normally."""
     window = main_window()
-    add = window.account_bar.add_button  # type: ignore[attr-defined]
+    add = window.account_bar.add_button
 
     def dialog_open() -> bool:
         return isinstance(QApplication.activeModalWidget(), QDialog)
