@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the app and its tests need: the Debian packages Qt and the keyring tests use
-# (when run as root on Debian/Ubuntu) and a virtual environment in .venv with the project in it.
+# Installs what the app and its tests need: the Debian packages Qt, the keyring tests and the
+# installed-product tests use (X input, clipboard, desktop-entry validators; when run as root on
+# Debian/Ubuntu) and a virtual environment in .venv with the project in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(
   dbus dbus-x11 gnome-keyring xvfb xauth
+  xdotool xclip x11-utils desktop-file-utils appstream
   libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libglib2.0-0 libdbus-1-3
   libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0
   libxcb-shape0 libxcb-randr0 libxcb-xkb1 libxcb-xinerama0 libxcb-xfixes0

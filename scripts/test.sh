@@ -13,6 +13,10 @@ echo "== mypy (strict: core/, gui/, main.py)"
 echo "== mypy (default checks: tests/)"
 .venv/bin/mypy tests
 
+# The installed-product tests pip-install the built wheel into a fresh environment: its
+# dependencies come from the usual pip cache, not from a fresh download each run.
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pip}"
+
 # Fresh folders each run: a reused keyring folder with another password would stay locked,
 # and the tests must never see the user's real settings, data or keyring.
 scratch=$(mktemp -d)
@@ -23,6 +27,7 @@ export XDG_DATA_HOME="$scratch/data" XDG_CONFIG_HOME="$scratch/config"
 export XDG_CACHE_HOME="$scratch/cache" XDG_RUNTIME_DIR="$scratch/runtime"
 export QT_QPA_PLATFORM=offscreen
 export CW_REQUIRE_SECRET_SERVICE=1
+export CW_REQUIRE_INSTALLED=1  # tests/installed fail, not skip, when a tool they drive is missing
 export PYTHONDONTWRITEBYTECODE=1
 unset DISPLAY WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS
 
