@@ -41,15 +41,18 @@ def stylesheet() -> str:
     return resource_path("style.qss").read_text(encoding="utf-8")
 
 
-# The window icon, rendered from icons/app.svg by scripts/render_icons.py (PNG: no SVG
-# libraries loaded at start-up). The same PNGs are the desktop entry's hicolor icons.
+# The icon, rendered from icons/app.svg by scripts/render_icons.py (PNG: no SVG libraries
+# loaded at start-up): every size is a hicolor icon of the desktop entry; the window offers
+# all but the largest, which docks and menus take from the icon theme. On X11 each size the
+# window offers is decoded and sent to the window manager: the 256 px one cost 0.6 MB.
 APP_ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+WINDOW_ICON_SIZES = APP_ICON_SIZES[:-1]
 DESKTOP_ENTRY = f"{APP_ID}.desktop"
 METAINFO = f"{APP_ID}.metainfo.xml"
 
 
 def app_icon() -> QIcon:
     icon = QIcon()
-    for size in APP_ICON_SIZES:
+    for size in WINDOW_ICON_SIZES:
         icon.addFile(str(resource_path(f"icons/app-{size}.png")), QSize(size, size))
     return icon

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
-from gui.resources import APP_ICON_SIZES, app_icon, resource_path
+from gui.resources import APP_ICON_SIZES, WINDOW_ICON_SIZES, app_icon, resource_path
 from scripts.render_icons import render_icon
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_icon_offers_every_size(qtbot: QtBot) -> None:
     sizes = app_icon().availableSizes()
-    assert sorted(s.width() for s in sizes) == sorted(APP_ICON_SIZES)
+    assert sorted(s.width() for s in sizes) == sorted(WINDOW_ICON_SIZES)
     assert all(s.width() == s.height() for s in sizes)
 
 

@@ -29,7 +29,7 @@ from PySide6.QtGui import QImage
 from core.app_info import APP_DISPLAY_NAME
 from core.records import DATA_DIR_ENV, FILE_NAME
 from core.vault import instance_username, service_name
-from gui.resources import APP_ICON_SIZES, DESKTOP_ENTRY
+from gui.resources import DESKTOP_ENTRY, WINDOW_ICON_SIZES
 from tests.installed.conftest import (
     COMMAND_TIMEOUT,
     REQUIRED,
@@ -259,7 +259,7 @@ def test_keyboard_create_copy_quit(
     # The icon the window gives the desktop is the installed PNGs, pixel for pixel, and its
     # WM_CLASS is the one the desktop entry promises.
     icons = icon_images(x.property(window, "_NET_WM_ICON", "32c"))
-    assert sorted(icons) == sorted(APP_ICON_SIZES)
+    assert sorted(icons) == sorted(WINDOW_ICON_SIZES)
     for size, argb in icons.items():
         bundled = installed.wheel_file(f"gui/assets/icons/app-{size}.png")
         assert argb == png_argb(bundled), f"the {size}px window icon is not app-{size}.png"
