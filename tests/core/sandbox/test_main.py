@@ -58,6 +58,18 @@ def taken_port() -> Iterator[int]:
         yield int(holder.getsockname()[1])
 
 
+def run_sandbox(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m core.sandbox ARGS`` to its end (for runs that must stop by themselves)."""
+    return subprocess.run(
+        [sys.executable, "-m", "core.sandbox", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=30,
+    )
+
+
 def _read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
     assert process.stdout is not None
     lines = []
@@ -142,14 +154,7 @@ def test_listens_on_the_given_port(free_port: int) -> None:
 
 
 def test_a_taken_port_is_one_line_on_stderr(taken_port: int) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "core.sandbox", "--port", str(taken_port), "--quiet"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=30,
-    )
+    result = run_sandbox("--port", str(taken_port), "--quiet")
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
@@ -162,14 +167,7 @@ def test_a_taken_port_is_one_line_on_stderr(taken_port: int) -> None:
 
 def test_a_sandbox_that_cannot_start_leaves_no_state_file(taken_port: int, tmp_path: Path) -> None:
     state = tmp_path / "sandbox.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "core.sandbox", "--port", str(taken_port), "--state", str(state)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=30,
-    )
+    result = run_sandbox("--port", str(taken_port), "--state", str(state))
     assert result.returncode == 1, result
     assert not state.exists()  # it would hold generated secrets in plain text
 
@@ -189,14 +187,7 @@ def test_other_start_errors_are_one_line() -> None:
 def test_a_broken_state_file_is_one_line_on_stderr(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     state.write_text("{not json", encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "core.sandbox", "--state", str(state), "--quiet"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=30,
-    )
+    result = run_sandbox("--state", str(state), "--quiet")
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
