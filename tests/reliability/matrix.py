@@ -21,7 +21,9 @@ import pytest  # after the platform is chosen (Qt reads it once)
 # import first (to rewrite its asserts).
 
 SUITE = Path(__file__).with_name("test_fault_matrix.py")
+PARTS_SUITE = Path(__file__).with_name("test_component_faults.py")
 TEST = "test_window_survives"
+PARTS_TEST = "test_part_survives"
 COLUMNS = (  # row key, heading, width
     ("fault", "fault", 41),
     ("saw", "what the user saw", 64),
@@ -29,30 +31,36 @@ COLUMNS = (  # row key, heading, width
     ("instances", "instances on server", 19),
     ("verdict", "verdict", 30),
 )
+PARTS_COLUMNS = (
+    ("part", "part", 9),
+    ("fault", "fault", 50),
+    ("saw", "what the caller saw", 86),
+    ("verdict", "verdict", 14),
+)
 
 
 class RowCollector:
     """A pytest plugin: keeps each fault's row and whether any phase of its test failed."""
 
-    def __init__(self) -> None:
+    def __init__(self, test: str, row_property: str) -> None:
+        self.test = test
+        self.row_property = row_property
         self.rows: dict[str, dict[str, str]] = {}
         self.failed: set[str] = set()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        from tests.reliability.faults import ROW_PROPERTY
-
-        fault_id = _fault_id(report.nodeid)
+        fault_id = _fault_id(report.nodeid, self.test)
         if fault_id is None:
             return
         for name, value in report.user_properties:
-            if name == ROW_PROPERTY and isinstance(value, dict):
+            if name == self.row_property and isinstance(value, dict):
                 self.rows[fault_id] = dict(value)
         if report.failed:
             self.failed.add(fault_id)
 
 
-def _fault_id(nodeid: str) -> str | None:
-    prefix = f"::{TEST}["
+def _fault_id(nodeid: str, test: str) -> str | None:
+    prefix = f"::{test}["
     if prefix not in nodeid or not nodeid.endswith("]"):
         return None
     return nodeid.split(prefix, 1)[1][:-1]
@@ -63,40 +71,56 @@ def _cell(text: str, width: int) -> str:
     return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
 
 
-def table(collector: RowCollector) -> tuple[list[str], int]:
-    from tests.reliability.faults import FAULTS
-
-    lines = ["  ".join(_cell(title, width) for _, title, width in COLUMNS).rstrip()]
-    lines.append("  ".join("-" * width for _, _, width in COLUMNS))
+def table(
+    collector: RowCollector,
+    faults: list[tuple[str, str]],
+    columns: tuple[tuple[str, str, int], ...],
+) -> tuple[list[str], int]:
+    """The rows of `faults` ((id, label) pairs) in order; returns the lines and how many
+    survived."""
+    lines = ["  ".join(_cell(title, width) for _, title, width in columns).rstrip()]
+    lines.append("  ".join("-" * width for _, _, width in columns))
     survived = 0
-    for fault in FAULTS:
-        row: dict[str, Any] = collector.rows.get(fault.id) or {
-            "fault": fault.label,
+    for fault_id, label in faults:
+        row: dict[str, Any] = collector.rows.get(fault_id) or {
+            "fault": label,
             "saw": "(not run, or failed before it could be observed)",
-            "gap": "-",
-            "instances": "-",
             "verdict": "NOT SURVIVED",
         }
-        ok = fault.id in collector.rows and fault.id not in collector.failed
-        if not ok and row["verdict"] == "survived":
+        ok = fault_id in collector.rows and fault_id not in collector.failed
+        if not ok and row.get("verdict") == "survived":
             row["verdict"] = "FAILED (see pytest's report above)"
         survived += ok
-        lines.append("  ".join(_cell(str(row[key]), width) for key, _, width in COLUMNS).rstrip())
-    lines.append(f"{survived} faults survived of {len(FAULTS)}")
+        lines.append(
+            "  ".join(_cell(str(row.get(key, "-")), width) for key, _, width in columns).rstrip()
+        )
     return lines, survived
 
 
 def main(argv: list[str]) -> int:
-    collector = RowCollector()
-    status = pytest.main(
-        [str(SUITE), "-q", "--no-header", "-p", "no:cacheprovider", *argv], plugins=[collector]
-    )
-    lines, survived = table(collector)
-    print()
-    print("\n".join(lines))
-    from tests.reliability.faults import FAULTS
+    from tests.reliability.components import COMPONENT_ROW_PROPERTY
 
-    return 0 if status == pytest.ExitCode.OK and survived == len(FAULTS) else 1
+    window = RowCollector(TEST, "fault_matrix_row")
+    parts = RowCollector(PARTS_TEST, COMPONENT_ROW_PROPERTY)
+    status = pytest.main(
+        [str(SUITE), str(PARTS_SUITE), "-q", "--no-header", "-p", "no:cacheprovider", *argv],
+        plugins=[window, parts],
+    )
+    from tests.reliability.components import COMPONENT_FAULTS
+    from tests.reliability.faults import FAULTS, ROW_PROPERTY
+
+    assert window.row_property == ROW_PROPERTY
+    window_lines, window_ok = table(window, [(f.id, f.label) for f in FAULTS], COLUMNS)
+    part_lines, parts_ok = table(parts, [(f.id, f.label) for f in COMPONENT_FAULTS], PARTS_COLUMNS)
+    total = len(FAULTS) + len(COMPONENT_FAULTS)
+    print()
+    print("Through the window (a create under each server and network fault):")
+    print("\n".join(window_lines))
+    print()
+    print("Behind the window (events receiver, records, vault, sandbox):")
+    print("\n".join(part_lines))
+    print(f"{window_ok + parts_ok} faults survived of {total}")
+    return 0 if status == pytest.ExitCode.OK and window_ok + parts_ok == total else 1
 
 
 if __name__ == "__main__":
