@@ -7,6 +7,8 @@ Priorities are negative so keyring's own discovery never picks one of these by a
 from __future__ import annotations
 
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -123,6 +125,93 @@ class HangingKeyring(MemoryKeyring):
     def delete_password(self, service: str, username: str) -> None:
         self._wait()
         super().delete_password(service, username)
+
+
+class SlowKeyring(MemoryKeyring):
+    """Answers every call, but only after `delay` seconds: past a short vault timeout."""
+
+    name = "Slow Keyring"
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def get_password(self, service: str, username: str) -> str | None:
+        time.sleep(self.delay)
+        return super().get_password(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        time.sleep(self.delay)
+        super().set_password(service, username, password)
+
+
+class RawValueKeyring(MemoryKeyring):
+    """Answers every read with `value` as it is, whatever was stored (a misbehaving backend)."""
+
+    name = "Raw Keyring"
+
+    def __init__(self, value: object) -> None:
+        super().__init__()
+        self.value = value
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.calls.append("get")
+        return self.value  # type: ignore[return-value]  # wrong on purpose
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.calls.append("delete")
+        self.value = None
+
+
+class UnprintableError(Exception):
+    """An error holding the secret in its args whose text cannot be had: str() and repr() raise."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr for you")
+
+
+class UnprintableErrorKeyring(MemoryKeyring):
+    """Fails every call with an `UnprintableError` carrying the value it was given.
+
+    Keeps only weak references to what it raised, so a test can tell whether anything else
+    still holds one.
+    """
+
+    name = "Hostile Keyring"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raised: list[weakref.ref[UnprintableError]] = []
+
+    def _fail(self, *values: str) -> UnprintableError:
+        error = UnprintableError("backend failed", *values)
+        self.raised.append(weakref.ref(error))
+        return error
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise self._fail(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise self._fail(password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise self._fail(service, username)
+
+
+class ReadOnlyKeyring(MemoryKeyring):
+    """Reads only, like an environment-variable backend: writes raise NotImplementedError, which
+    keyring's ChainerBackend takes as "ask the next backend"."""
+
+    name = "Read-only Keyring"
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise NotImplementedError
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise NotImplementedError
 
 
 class PlaintextKeyring(MemoryKeyring):

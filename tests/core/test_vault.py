@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import SecretService, chainer, fail, kwallet, macOS, null
 from keyring.backends.Windows import WinVaultKeyring
+from keyring.errors import KeyringError
 
 from core.vault import (
+    MAX_SECRET_CHARS,
     AccountSecrets,
+    BackendInfo,
     Vault,
     VaultError,
     VaultErrorKind,
@@ -28,7 +32,11 @@ from tests.core.fake_keyrings import (
     LockedKeyring,
     MemoryKeyring,
     PlaintextKeyring,
+    RawValueKeyring,
+    ReadOnlyKeyring,
     RefusingKeyring,
+    SlowKeyring,
+    UnprintableErrorKeyring,
     installed,
 )
 
@@ -439,3 +447,286 @@ def test_not_found_message_for_kwallet_mentions_a_closed_wallet() -> None:
         err.next_step
         == "If KWallet is closed or locked, open it and retry. Otherwise: Fetch it again."
     )
+
+
+# -- what a backend answers is checked --------------------------------------------------------
+
+UNUSABLE_ANSWERS = {
+    "bytes": (b"SENTINEL-BYTES", "bytes, not text"),
+    "an int": (12345, "int, not text"),
+    "empty": ("", "an empty value"),
+    "a NUL": ("SENTINEL\x00NUL", "it holds a NUL character"),
+    "too long": (
+        "S" * (MAX_SECRET_CHARS + 1),
+        "4,097 characters, more than the 4,096 this app accepts",
+    ),
+    "a lone surrogate": ("SENTINEL\ud800", "it holds a lone surrogate, not valid Unicode"),
+}
+
+
+@pytest.mark.parametrize("answer", list(UNUSABLE_ANSWERS))
+def test_an_unusable_answer_is_an_error_never_a_value(answer: str) -> None:
+    raw, reason = UNUSABLE_ANSWERS[answer]
+    vault = Vault(RawValueKeyring(raw))
+    with pytest.raises(VaultError) as caught:
+        vault.load_instance_token(HOST, 7)
+    err = caught.value
+    assert err.kind is VaultErrorKind.UNUSABLE
+    assert err.message == (
+        f"Raw Keyring returned an unusable value for the token of instance 7 ({reason}), "
+        "so it could not be read."
+    )
+    assert err.next_step == (
+        "This app can fetch the token again from the server. "
+        "Storing it again replaces the unusable value."
+    )
+    _assert_no_secret(err, "SENTINEL")
+    with pytest.raises(VaultError) as caught_account:
+        vault.load_account_secrets(HOST, "main")
+    assert caught_account.value.kind is VaultErrorKind.UNUSABLE
+    assert caught_account.value.message.startswith(
+        "Raw Keyring returned an unusable value for the user secret of account “main”"
+    )
+    # Deleting is how an unusable entry goes away: it counts as there.
+    assert vault.delete_instance_token(HOST, 7) is True
+    assert vault.load_instance_token(HOST, 7) is None
+
+
+def test_no_answer_still_means_no_entry() -> None:
+    vault = Vault(RawValueKeyring(None))
+    assert vault.load_instance_token(HOST, 7) is None
+    assert vault.load_account_secrets(HOST, "main") is None
+
+
+def test_a_value_that_could_not_be_read_back_is_not_stored() -> None:
+    backend = MemoryKeyring()
+    vault = Vault(backend)
+    with pytest.raises(VaultError) as caught:
+        vault.save_instance_token(HOST, 7, "SENTINEL\x00NUL")
+    err = caught.value
+    assert err.kind is VaultErrorKind.UNUSABLE
+    assert err.message == (
+        "The token of instance 7 cannot be kept in a password manager "
+        "(it holds a NUL character), so it could not be stored."
+    )
+    assert err.next_step == (
+        "Copy it now and keep it somewhere safe. This app can fetch the token again from the server."
+    )
+    _assert_no_secret(err, "SENTINEL")
+    with pytest.raises(VaultError) as too_long:
+        vault.save_account_secrets(
+            HOST, "main", AccountSecrets("u" * (MAX_SECRET_CHARS + 1), "org")
+        )
+    assert too_long.value.kind is VaultErrorKind.TOO_LONG
+    assert too_long.value.message == (
+        "The user secret of account “main” is 4,097 characters long, but this app stores at "
+        "most 4,096, so it could not be stored."
+    )
+    assert backend.calls == []  # refused before the backend saw anything
+    vault.save_instance_token(HOST, 7, "T" * MAX_SECRET_CHARS)  # the bound itself fits
+    assert vault.load_instance_token(HOST, 7) == "T" * MAX_SECRET_CHARS
+
+
+# -- a backend's failure never escapes raw, and never drags its exception along ---------------
+
+
+def test_an_error_whose_text_cannot_be_had_is_still_a_vault_error() -> None:
+    backend = UnprintableErrorKeyring()
+    vault = Vault(backend)
+    calls: list[Callable[[], object]] = [
+        lambda: vault.save_instance_token(HOST, 7, TOKEN),
+        lambda: vault.load_instance_token(HOST, 7),
+        lambda: vault.delete_instance_token(HOST, 7),
+        lambda: vault.save_account_secrets(HOST, "main", AccountSecrets(TOKEN, TOKEN)),
+    ]
+    errors: list[VaultError] = []
+    for call in calls:
+        with pytest.raises(VaultError) as caught:
+            call()
+        errors.append(caught.value)
+    gc.collect()
+    for err in errors:
+        assert err.kind is VaultErrorKind.REFUSED
+        assert err.message.startswith("Hostile Keyring refused the request, so ")
+        assert err.detail == "UnprintableError: (its text could not be read)"
+        _assert_no_secret(err, TOKEN)
+        assert all(TOKEN not in str(arg) for arg in err.args)
+        assert err.__cause__ is None and err.__context__ is None
+    # Nothing still holds the backend's exceptions (and the token in their args): not our
+    # errors, not their tracebacks' frames.
+    assert len(backend.raised) == 4
+    assert [ref() for ref in backend.raised] == [None] * 4
+
+
+def test_a_secret_read_before_a_failure_is_scrubbed_from_the_detail() -> None:
+    class EchoingOrgRead(MemoryKeyring):
+        def get_password(self, service: str, username: str) -> str | None:
+            if username.endswith(":organization"):
+                user = self.entries[(service, username.replace(":organization", ":user"))]
+                raise KeyringError(f"could not read the next entry after {user}")
+            return super().get_password(service, username)
+
+    backend = EchoingOrgRead()
+    backend.entries[(SERVICE, "account:main:user")] = "SENTINEL-USER"
+    with pytest.raises(VaultError) as caught:
+        Vault(backend).load_account_secrets(HOST, "main")
+    assert caught.value.detail == "KeyringError: could not read the next entry after ***"
+    _assert_no_secret(caught.value, "SENTINEL-USER")
+
+
+def test_a_backend_raising_a_base_exception_gives_a_vault_error() -> None:
+    class Abort(BaseException):
+        pass
+
+    class Aborting(MemoryKeyring):
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise Abort(password)
+
+    with pytest.raises(VaultError) as caught:
+        Vault(Aborting()).save_instance_token(HOST, 7, TOKEN)
+    assert caught.value.kind is VaultErrorKind.REFUSED
+    assert caught.value.detail == "Abort: ***"
+    _assert_no_secret(caught.value, TOKEN)
+
+
+# -- keyring's chainer: the backend that really took the secret -------------------------------
+
+
+def test_chainer_reports_the_backend_that_took_the_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read_only, memory = ReadOnlyKeyring(), MemoryKeyring()
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [read_only, memory])
+    vault = Vault(chainer.ChainerBackend())
+    info = vault.save_instance_token(HOST, 1, TOKEN)
+    assert info.name == "Test Keyring"  # not "Read-only Keyring", first in the chain
+    assert memory.entries == {(SERVICE, "instance:1"): TOKEN}
+    assert vault.save_account_secrets(HOST, "main", AccountSecrets("u", "o")).name == (
+        "Test Keyring"
+    )
+    assert vault.load_instance_token(HOST, 1) == TOKEN
+    assert vault.delete_instance_token(HOST, 1) is True
+    assert vault.load_instance_token(HOST, 1) is None
+
+
+def test_chainer_passing_a_write_on_to_an_insecure_backend_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plaintext = PlaintextKeyring()
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [ReadOnlyKeyring(), plaintext])
+    with pytest.raises(VaultError) as caught:
+        Vault(chainer.ChainerBackend()).save_instance_token(HOST, 1, TOKEN)
+    assert caught.value.kind is VaultErrorKind.INSECURE
+    assert caught.value.message.startswith("file PlaintextKeyring (keyrings.alt) is not a secure")
+    assert plaintext.entries == {}
+
+
+def test_chainer_deletes_the_entry_where_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = MemoryKeyring(), MemoryKeyring()
+    second.entries[(SERVICE, "instance:1")] = TOKEN
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [first, second])
+    vault = Vault(chainer.ChainerBackend())
+    assert vault.load_instance_token(HOST, 1) == TOKEN
+    assert vault.delete_instance_token(HOST, 1) is True
+    assert second.entries == {}
+
+
+def test_chainer_is_not_read_from_an_insecure_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    plaintext = PlaintextKeyring()
+    plaintext.entries[(SERVICE, "instance:1")] = TOKEN
+    monkeypatch.setattr(chainer.ChainerBackend, "backends", [MemoryKeyring(), plaintext])
+    assert Vault(chainer.ChainerBackend()).load_instance_token(HOST, 1) is None
+    assert plaintext.calls == []
+
+
+# -- a hung backend: one thread, whatever the number of calls ---------------------------------
+
+
+def test_a_hung_backend_holds_one_thread_however_many_calls_time_out(
+    hanging: HangingKeyring,
+) -> None:
+    vault = Vault(hanging, timeout=0.05)
+    before = threading.active_count()
+    started = time.monotonic()
+    errors: list[VaultError] = []
+    for ident in range(20):
+        with pytest.raises(VaultError) as caught:
+            vault.save_instance_token(HOST, ident, TOKEN)
+        errors.append(caught.value)
+    assert time.monotonic() - started < 20 * 0.05 + 5
+    assert threading.active_count() <= before + 1
+    assert all(err.kind is VaultErrorKind.TIMED_OUT for err in errors)
+    # The first call hangs in the backend; the others never got to it, and say why in detail.
+    assert errors[0].detail == ""
+    for err in errors[1:]:
+        assert err.detail.startswith("an earlier call has been waiting for it for ")
+    hanging.release()
+    deadline = time.monotonic() + 5
+    while vault.load_instance_token(HOST, 0) != TOKEN:  # the hung call finishes after all
+        assert time.monotonic() < deadline
+    # The 19 calls whose callers gave up before they started never ran: nothing they were told
+    # had failed happens behind their back.
+    assert set(hanging.entries) == {(SERVICE, "instance:0")}
+
+
+def test_an_idle_worker_thread_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.vault
+
+    monkeypatch.setattr(core.vault, "IDLE_SECONDS", 0.05)
+
+    def vault_threads() -> int:
+        return sum(1 for t in threading.enumerate() if t.name == "vault")
+
+    before = vault_threads()
+    vault = Vault(MemoryKeyring())
+    for _ in range(3):
+        vault.save_instance_token(HOST, 1, TOKEN)
+        assert vault.load_instance_token(HOST, 1) == TOKEN
+        deadline = time.monotonic() + 5
+        while vault_threads() > before:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
+
+# -- a store that completes after its timeout --------------------------------------------------
+
+
+def test_a_save_completing_after_its_timeout_is_reported() -> None:
+    backend = SlowKeyring(delay=0.5)
+    vault = Vault(backend, timeout=0.1)
+    late: list[BackendInfo] = []
+    reported = threading.Event()
+
+    def on_late(info: BackendInfo) -> None:
+        late.append(info)
+        reported.set()
+
+    with pytest.raises(VaultError) as caught:
+        vault.save_instance_token(HOST, 1, TOKEN, on_late_success=on_late)
+    assert caught.value.kind is VaultErrorKind.TIMED_OUT
+    assert late == []
+    assert reported.wait(5)
+    assert [info.name for info in late] == ["Slow Keyring"]
+    assert backend.entries == {(SERVICE, "instance:1"): TOKEN}
+
+
+def test_a_save_in_time_or_failing_late_is_not_reported_late() -> None:
+    late: list[BackendInfo] = []
+    Vault(MemoryKeyring()).save_instance_token(HOST, 1, TOKEN, on_late_success=late.append)
+
+    class SlowRefusing(SlowKeyring):
+        def set_password(self, service: str, username: str, password: str) -> None:
+            time.sleep(self.delay)
+            raise keyring.errors.PasswordSetError("no")
+
+    vault = Vault(SlowRefusing(delay=0.3), timeout=0.05)
+    with pytest.raises(VaultError):
+        vault.save_instance_token(HOST, 1, TOKEN, on_late_success=late.append)
+    deadline = time.monotonic() + 5
+    while True:  # wait, bounded, for the refused save to end: calls run in order
+        try:
+            vault.backend_info()
+            break
+        except VaultError:
+            assert time.monotonic() < deadline
+    assert late == []
