@@ -3,7 +3,9 @@
 Save order after a create: write the record first (the instance exists on the server whatever
 happens next), then store the token, then mark the record ``token_stored``. If the vault fails,
 the caller gets the token back in the result (to show and copy) with the `VaultError`, and
-`retry_store_token` / `refetch_token` finish the job later.
+`retry_store_token` / `refetch_token` finish the job later. A save that timed out but completes
+afterwards (the user answered the unlock prompt late) marks the record then, through the vault's
+``on_late_success``, so the record tells the truth on the next read.
 
 Delete order: server, then vault, then record. A failed part stops the parts after it, so what is
 left is consistent and the same call can simply be retried.
@@ -14,7 +16,7 @@ Blocking calls (keyring, file, HTTP): call these from a worker thread, never the
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -22,7 +24,7 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from core.records import InstanceRecord, RecordsError, RecordsStore
-from core.vault import BackendInfo, Vault, VaultError, normalize_host
+from core.vault import BackendInfo, Vault, VaultError, VaultErrorKind, normalize_host
 
 CALLBACK_URL_KEY = "event.notification.callback.url"
 
@@ -354,13 +356,26 @@ class InstanceStore:
         self, record: InstanceRecord, token: str, record_error: RecordsError | None
     ) -> SaveResult:
         try:
-            stored_in = self.vault.save_instance_token(record.host, record.id, token)
+            stored_in = self.vault.save_instance_token(
+                record.host, record.id, token, on_late_success=self._marker(record)
+            )
         except VaultError as exc:
-            if record.token_stored:
+            # Timed out: the save may still complete (then the marker runs), and a token stored
+            # before is still there, so the flag stays as it is.
+            if record.token_stored and exc.kind is not VaultErrorKind.TIMED_OUT:
                 record = self._mark(record, False, record_error)[0]
             return SaveResult(record, token, vault_error=exc, record_error=record_error)
         record, record_error = self._mark(record, True, record_error)
         return SaveResult(record, token, stored_in=stored_in, record_error=record_error)
+
+    def _marker(self, record: InstanceRecord) -> Callable[[BackendInfo], None]:
+        """Marks the record stored when a save that timed out completes after all."""
+
+        def mark(_stored_in: BackendInfo) -> None:
+            with contextlib.suppress(RecordsError, KeyError):
+                self.records.update(record.host, record.id, token_stored=True)
+
+        return mark
 
     def _mark(
         self, record: InstanceRecord, stored: bool, record_error: RecordsError | None

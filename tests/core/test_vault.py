@@ -6,6 +6,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import keyring
 import pytest
@@ -14,6 +15,8 @@ from keyring.backends import SecretService, chainer, fail, kwallet, macOS, null
 from keyring.backends.Windows import WinVaultKeyring
 from keyring.errors import KeyringError
 
+from core.instance_store import InstanceStore
+from core.records import InstanceRecord, RecordsStore
 from core.vault import (
     MAX_SECRET_CHARS,
     AccountSecrets,
@@ -730,3 +733,37 @@ def test_a_save_in_time_or_failing_late_is_not_reported_late() -> None:
         except VaultError:
             assert time.monotonic() < deadline
     assert late == []
+
+
+def test_the_record_tells_the_truth_after_a_save_completes_late(tmp_path: Path) -> None:
+    backend = SlowKeyring(delay=0.5)
+    store = InstanceStore(Vault(backend, timeout=0.1), RecordsStore(tmp_path))
+    record = InstanceRecord(id="42", name="Desk", connector="connectwisehd", host=HOST)
+    result = store.save_new(record, TOKEN)
+    assert result.vault_error is not None
+    assert result.vault_error.kind is VaultErrorKind.TIMED_OUT
+    assert result.token == TOKEN  # shown to the user, as for any failure
+
+    deadline = time.monotonic() + 5
+    while not RecordsStore(tmp_path).load().records[0].token_stored:
+        assert time.monotonic() < deadline, "the late store never reached the record"
+        time.sleep(0.02)
+    assert backend.entries == {(SERVICE, "instance:42"): TOKEN}
+
+
+def test_a_timed_out_overwrite_keeps_a_stored_token_marked_stored(
+    tmp_path: Path, hanging: HangingKeyring
+) -> None:
+    records = RecordsStore(tmp_path)
+    records.put(
+        InstanceRecord(
+            id="42", name="Desk", connector="connectwisehd", host=HOST, token_stored=True
+        )
+    )
+    hanging.entries[(SERVICE, "instance:42")] = TOKEN
+    store = InstanceStore(Vault(hanging, timeout=0.1), records)
+    result = store.retry_store_token(HOST, "42", "SENTINEL-NEW-TOKEN")
+    assert result.vault_error is not None
+    assert result.vault_error.kind is VaultErrorKind.TIMED_OUT
+    # Old or new, a token is in the keyring: "not stored" would be the lie.
+    assert RecordsStore(tmp_path).load().records[0].token_stored is True
