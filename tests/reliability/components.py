@@ -12,10 +12,15 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+
+from core.vault import Vault, VaultError, VaultErrorKind
+from tests.core.fake_keyrings import HangingKeyring, RawValueKeyring, UnprintableErrorKeyring
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENT_ROW_PROPERTY = "component_fault_row"
@@ -60,11 +65,78 @@ def sandbox_port_taken(tmp: Path) -> str:
     return f"exit 1: {lines[0]}"
 
 
+SECRET = "SENTINEL-token-4f1c"
+HOST = "127.0.0.1:9"
+
+
+def _no_secret(err: BaseException) -> None:
+    texts = [str(err), repr(err), *(str(a) for a in err.args)]
+    texts += [str(getattr(err, n, "")) for n in ("message", "next_step", "detail")]
+    assert not [t for t in texts if SECRET in t], "the secret is in the error's text"
+    assert err.__cause__ is None and err.__context__ is None, "the backend's error is attached"
+
+
+def _vault_error(call: Callable[[], object]) -> VaultError:
+    try:
+        call()
+    except VaultError as err:
+        _no_secret(err)
+        return err
+    raise AssertionError("no VaultError")
+
+
+def vault_unusable_value(tmp: Path) -> str:
+    err = _vault_error(lambda: Vault(RawValueKeyring(b"SENTINEL")).load_instance_token(HOST, 7))
+    assert err.kind is VaultErrorKind.UNUSABLE, err.kind
+    return err.message
+
+
+def vault_unprintable_error(tmp: Path) -> str:
+    vault = Vault(UnprintableErrorKeyring())
+    err = _vault_error(lambda: vault.save_instance_token(HOST, 7, SECRET))
+    assert err.kind is VaultErrorKind.REFUSED, err.kind
+    return f"{err.message} ({err.detail})"
+
+
+def vault_hung_backend(tmp: Path) -> str:
+    backend = HangingKeyring()
+    vault = Vault(backend, timeout=0.05)
+    before = threading.active_count()
+    try:
+        errors = [
+            _vault_error(partial(vault.save_instance_token, HOST, i, SECRET)) for i in range(20)
+        ]
+        extra = threading.active_count() - before
+    finally:
+        backend.release()
+    assert extra <= 1, f"{extra} threads held by 20 calls"
+    assert all(e.kind is VaultErrorKind.TIMED_OUT for e in errors)
+    return f"20 calls: each “{errors[-1].message}”; {extra} thread held"
+
+
 COMPONENT_FAULTS: tuple[ComponentFault, ...] = (
     ComponentFault(
         "sandbox-port-taken",
         "sandbox",
         "sandbox command on a port already in use",
         sandbox_port_taken,
+    ),
+    ComponentFault(
+        "vault-unusable-value",
+        "vault",
+        "password manager returns bytes for a token",
+        vault_unusable_value,
+    ),
+    ComponentFault(
+        "vault-unprintable-error",
+        "vault",
+        "password manager fails with an error that cannot be printed",
+        vault_unprintable_error,
+    ),
+    ComponentFault(
+        "vault-hung",
+        "vault",
+        "password manager hangs (20 calls)",
+        vault_hung_backend,
     ),
 )
