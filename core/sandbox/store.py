@@ -12,6 +12,7 @@ import bisect
 import json
 import os
 import re
+import stat
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
@@ -348,6 +349,48 @@ def decode_page_token(token: str) -> int:
     raise SandboxError(400, "nextPage is not a valid page token.")
 
 
+# --- the state folder ----------------------------------------------------------------------
+
+
+def make_private_folder(folder: Path) -> None:
+    """Create ``folder`` and any missing parents with mode 0700, whatever the umask.
+
+    Folders that already exist keep their mode (`shared_folder_mode` says whether others
+    can write to one). ``Path.mkdir(parents=True)`` would give the parents the umask's mode.
+    """
+    missing: list[Path] = []
+    for candidate in (folder, *folder.parents):
+        if candidate.is_dir():
+            break
+        missing.append(candidate)
+    for path in reversed(missing):
+        try:
+            # The umask can only take bits away, so the folder is never wider than 0700,
+            # not even before the chmod; the chmod gives back what a strict umask took.
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            if not path.is_dir():
+                raise
+            continue  # made by someone else meanwhile: not ours to change
+        if os.name == "posix":
+            os.chmod(path, 0o700)
+
+
+def shared_folder_mode(folder: Path) -> int | None:
+    """The mode of ``folder`` if other users can write to it (group or world), else None.
+
+    Such a user could replace or plant the state file the sandbox loads. None as well when the
+    folder does not exist (`make_private_folder` will create it 0700) or off POSIX.
+    """
+    if os.name != "posix":
+        return None
+    try:
+        mode = stat.S_IMODE(folder.stat().st_mode)
+    except OSError:
+        return None
+    return mode if mode & (stat.S_IWGRP | stat.S_IWOTH) else None
+
+
 # --- the store -----------------------------------------------------------------------------
 
 
@@ -355,7 +398,8 @@ class InstanceStore:
     """All instances, guarded by one lock; saved to ``state_file`` after each change.
 
     The state file holds everything, tokens, secret configuration values and the account
-    secrets included: it is a test fixture, never real data. Written with mode 0600.
+    secrets included: it is a test fixture, never real data. Written with mode 0600, in a
+    folder created 0700 when it does not exist (`make_private_folder`).
     """
 
     def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
@@ -405,9 +449,11 @@ class InstanceStore:
                 "organizationSecret": self.organization_secret,
                 "instances": [self._instances[i].to_state() for i in self._ids],
             }
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_folder(self._path.parent)
             fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=f".{self._path.name}.")
             try:
+                if os.name == "posix":
+                    os.fchmod(fd, 0o600)  # mkstemp's 0600, less what a strict umask takes
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     json.dump(data, handle)
                     handle.flush()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 
 from core.sandbox import SandboxServer
+from core.sandbox.store import shared_folder_mode
 from tests.core.sandbox.helpers import Api, hd_body
 
 
@@ -71,3 +75,54 @@ def test_lifecycle(tmp_path: Path) -> None:
         server.start()
     with pytest.raises(ValueError):
         SandboxServer("has space", "x")
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    previous = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_missing_folders_are_created_private_whatever_the_umask(tmp_path: Path) -> None:
+    state = tmp_path / "new" / "deeper" / "sandbox.json"
+    with umask(0), SandboxServer(state_file=state):  # umask 0: the widest modes
+        pass
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "new" / "deeper").stat().st_mode) == 0o700
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+
+
+def test_a_strict_umask_still_leaves_a_usable_folder(tmp_path: Path) -> None:
+    state = tmp_path / "new" / "sandbox.json"
+    with umask(0o277), SandboxServer(state_file=state):  # would make the folder r-x only
+        pass
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o777, 0o1777])
+def test_an_existing_folder_keeps_its_mode(tmp_path: Path, mode: int) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(mode)
+    with SandboxServer(state_file=folder / "sandbox.json"):
+        pass
+    assert stat.S_IMODE(folder.stat().st_mode) == mode
+    assert stat.S_IMODE((folder / "sandbox.json").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("mode", "shared"),
+    [(0o700, False), (0o755, False), (0o750, False), (0o770, True), (0o702, True), (0o1777, True)],
+)
+def test_shared_folder_mode_names_group_or_world_writable_folders(
+    tmp_path: Path, mode: int, shared: bool
+) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    folder.chmod(mode)
+    assert shared_folder_mode(folder) == (mode if shared else None)
+    assert shared_folder_mode(tmp_path / "absent") is None
