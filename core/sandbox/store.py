@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from core.connectors import CONNECTORS, ConnectorSpec, FieldKind, connector
+from core.json_limits import parse_json
 
 SECRET_MASK = "********"  # noqa: S105 - the mask, not a secret
 WSDL_PATH_RE = re.compile(r"^/v\d{4}_\d+/apis/\d+\.\d+/?$")
@@ -419,7 +420,10 @@ class InstanceStore:
         if self._path is None or not self._path.exists():
             return
         try:
-            data = json.loads(self._path.read_text(encoding="utf-8"))
+            # A FIFO would never end and /dev/zero never fits: regular files only.
+            if not self._path.is_file():
+                raise ValueError("not a regular file")
+            data = parse_json(self._path.read_text(encoding="utf-8"))  # deep nesting: typed
             if not isinstance(data, dict) or data.get("format") != _STATE_FORMAT:
                 raise ValueError("not a sandbox state file")
             records = [SandboxInstance.from_state(item) for item in data.get("instances", [])]

@@ -552,3 +552,20 @@ def test_core_sandbox_does_not_load_qt() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "deep"])
+def test_a_state_file_that_is_not_one_is_one_line_on_stderr(tmp_path: Path, kind: str) -> None:
+    state = tmp_path / "state.json"
+    if kind == "fifo":
+        os.mkfifo(state)  # reading it would wait for a writer for ever
+    elif kind == "device":
+        state.symlink_to("/dev/zero")  # reading it would never end
+    else:
+        state.write_text("[" * 100_000 + "]" * 100_000)
+    result = run_sandbox("--state", str(state), "--quiet")  # bounded: 30 s
+    assert result.returncode == 1, result
+    assert result.stderr.splitlines() == [
+        f"python -m core.sandbox: cannot start: cannot load sandbox state {state}: "
+        + ("JSON nested deeper than 64 levels" if kind == "deep" else "not a regular file")
+    ], result.stderr

@@ -126,3 +126,12 @@ def test_shared_folder_mode_names_group_or_world_writable_folders(
     folder.chmod(mode)
     assert shared_folder_mode(folder) == (mode if shared else None)
     assert shared_folder_mode(tmp_path / "absent") is None
+
+
+def test_a_deeply_nested_state_file_is_refused_as_broken(tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    state.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nested deeper than 64 levels") as info:
+        SandboxServer(state_file=state)
+    assert str(state) in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # no traceback chain
