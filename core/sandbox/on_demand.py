@@ -81,12 +81,20 @@ class OnDemandSandbox:
             if self._server is None:
                 from core.sandbox.server import SandboxServer
 
-                self._server = SandboxServer(
+                server = SandboxServer(
                     self.user_secret,
                     self.organization_secret,
                     listen_socket=self._socket,
                     log_requests=self._log_requests,
-                ).start()
+                )
+                # Set before it starts: it answers its first client at once, and whoever that
+                # client tells must find `started` true.
+                self._server = server
+                try:
+                    server.start()
+                except BaseException:
+                    self._server = None
+                    raise
             return self._server
 
     def simulate_change(self, instance_id: int, event_type: str = "UPDATED") -> list[Delivery]:
