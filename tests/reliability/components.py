@@ -9,6 +9,7 @@ answered with anything but its clear, typed message).
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -43,10 +44,13 @@ def _taken_port() -> Iterator[int]:
         yield holder.getsockname()[1]
 
 
-def _sandbox_command(*args: str) -> subprocess.CompletedProcess[str]:
+def _sandbox_command(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "core.sandbox", *args],
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT,
@@ -63,6 +67,33 @@ def sandbox_port_taken(tmp: Path) -> str:
     assert len(lines) == 1 and "already in use" in lines[0], done.stderr
     assert not state.exists(), "a state file of generated secrets was left behind"
     return f"exit 1: {lines[0]}"
+
+
+def _one_line_exit(done: subprocess.CompletedProcess[str], status: int) -> str:
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == status, f"exit {done.returncode}: {done.stderr[-300:]}"
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr[-300:]
+    return f"exit {status}: {lines[0]}"
+
+
+def sandbox_secret_with_newline(tmp: Path) -> str:
+    secret = SECRET + "\n, Element x"
+    env = {"CW_SANDBOX_USER_SECRET": secret, "CW_SANDBOX_ORGANIZATION_SECRET": SECRET}
+    done = _sandbox_command("--quiet", env=env)
+    assert SECRET not in done.stdout + done.stderr, "the secret was echoed"
+    return _one_line_exit(done, 2)
+
+
+def sandbox_state_is_a_fifo(tmp: Path) -> str:
+    fifo = tmp / "state.json"
+    os.mkfifo(fifo)
+    return _one_line_exit(_sandbox_command("--state", str(fifo), "--quiet"), 1)
+
+
+def sandbox_state_too_deep(tmp: Path) -> str:
+    state = tmp / "state.json"
+    state.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    return _one_line_exit(_sandbox_command("--state", str(state), "--quiet"), 1)
 
 
 SECRET = "SENTINEL-token-4f1c"
@@ -120,6 +151,24 @@ COMPONENT_FAULTS: tuple[ComponentFault, ...] = (
         "sandbox",
         "sandbox command on a port already in use",
         sandbox_port_taken,
+    ),
+    ComponentFault(
+        "sandbox-secret-newline",
+        "sandbox",
+        "sandbox secret from the environment with a line break and a comma",
+        sandbox_secret_with_newline,
+    ),
+    ComponentFault(
+        "sandbox-state-fifo",
+        "sandbox",
+        "sandbox --state naming a FIFO",
+        sandbox_state_is_a_fifo,
+    ),
+    ComponentFault(
+        "sandbox-state-deep",
+        "sandbox",
+        "sandbox --state file nested 100,000 levels deep",
+        sandbox_state_too_deep,
     ),
     ComponentFault(
         "vault-unusable-value",
