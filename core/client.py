@@ -6,19 +6,26 @@ that creates something is never sent twice by this code. GETs may be retried.
 
 from __future__ import annotations
 
-import contextlib
+import contextvars
+import http.client
+import io
 import json
 import logging
 import math
+import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+import requests.adapters
+import urllib3.connection
+import urllib3.connectionpool
 import urllib3.exceptions
+import urllib3.poolmanager
 from pydantic import SecretStr
 
 from core.app_info import USER_AGENT
@@ -60,6 +67,123 @@ MAX_SERVER_TEXT_CHARS = 2000
 MAX_REQUEST_ID_CHARS = 200
 # Clock skew allowed when matching "created since the attempt began" against the server's clock.
 RECONCILE_SKEW = timedelta(minutes=5)
+
+
+# --- one deadline for the whole exchange -----------------------------------------------------
+#
+# requests' read timeout bounds each wait for the next bytes, not the answer: "timeout is not
+# a time limit on the entire response download; rather, an exception is raised if the server
+# has not issued a response for timeout seconds" (requests' quickstart, "Timeouts"; also
+# psf/requests#3099 and #4276, urllib3/urllib3#1271 and #1901). urllib3's `Timeout(total=…)`
+# is applied once, when the socket's timeout is set before the status line is read, so it
+# does not help either: a server that sends its status line, its headers or endless
+# "100 Continue" answers one byte at a time inside the read timeout keeps us waiting for as
+# long as it likes.
+#
+# So every receive of an exchange goes through `_DeadlineReader`, which cuts the socket's
+# timeout to what is left of the exchange's deadline before each receive: connect + read
+# timeout, counted from the moment the client starts the request (connecting included). The
+# reader finds its exchange through a context variable the client sets around each request,
+# so requests on other threads each have their own. Connecting is bounded by the connect
+# timeout per address tried, the TLS handshake by it as a whole (since Python 3.5 a socket's
+# timeout bounds the whole handshake: ssl.SSLSocket.do_handshake); what it uses up is no
+# longer left for the answer.
+
+
+@dataclass
+class _Exchange:
+    deadline: float  # time.monotonic() by which the last byte of the answer must be in
+    expired: bool = field(default=False)  # set when the deadline, not a read timeout, cut it
+
+
+_EXCHANGE: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar(
+    "open_connectors_exchange", default=None
+)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The response's socket file, each receive bounded by what is left of the deadline."""
+
+    def __init__(self, raw: io.RawIOBase, sock: socket.socket, exchange: _Exchange) -> None:
+        super().__init__()
+        self._raw = raw
+        self._sock = sock
+        self._exchange = exchange
+        # urllib3 set the read timeout on the socket just before the status line is read.
+        self._per_read = sock.gettimeout()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._exchange.deadline - time.monotonic()
+        if left <= 0:
+            self._exchange.expired = True
+            raise TimeoutError("the whole answer did not arrive in time")
+        wait = left if self._per_read is None else min(left, self._per_read)
+        self._sock.settimeout(wait)
+        try:
+            return self._raw.readinto(buffer)
+        except TimeoutError:
+            if time.monotonic() >= self._exchange.deadline:
+                self._exchange.expired = True
+            raise
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()  # the socket file's close: the socket itself stays the pool's
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """http.client's response, reading status line, headers and body through the deadline."""
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        exchange = _EXCHANGE.get()
+        if exchange is not None and isinstance(self.fp, io.BufferedReader):
+            raw = self.fp.detach()  # nothing was read yet: nothing buffered is lost
+            self.fp = io.BufferedReader(_DeadlineReader(raw, sock, exchange))
+
+
+class _DeadlineHTTPConnection(urllib3.connection.HTTPConnection):
+    response_class = _DeadlineResponse
+
+
+class _DeadlineHTTPSConnection(urllib3.connection.HTTPSConnection):
+    response_class = _DeadlineResponse
+
+
+class _DeadlineHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+_DEADLINE_POOLS: dict[str, type[urllib3.connectionpool.HTTPConnectionPool]] = {
+    "http": _DeadlineHTTPPool,
+    "https": _DeadlineHTTPSPool,
+}
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter whose connections read every answer through `_DeadlineReader`."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_DEADLINE_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        pools = getattr(manager, "pool_classes_by_scheme", None)
+        if pools == urllib3.poolmanager.pool_classes_by_scheme:  # an HTTP(S) proxy, not SOCKS
+            manager.pool_classes_by_scheme = dict(_DEADLINE_POOLS)
+        return manager
 
 
 @dataclass(frozen=True)
@@ -153,6 +277,10 @@ class OpenConnectorsClient:
         if session is None and is_loopback_host(urlsplit(self.base_url).hostname):
             # The local sandbox: an HTTP(S)_PROXY from the environment must not catch it.
             self._session.trust_env = False
+        # Every answer within one deadline (see _DeadlineReader), on a given session too.
+        adapter = _DeadlineAdapter()
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
         self._get_attempts = max(1, get_attempts)
         self._backoff = backoff
         self._sleep = sleep
@@ -231,36 +359,14 @@ class OpenConnectorsClient:
             headers["Content-Type"] = "application/json"
         creates = method != "GET"
         started = time.monotonic()
-        failure: OpenConnectorsError | None = None
+        exchange = _Exchange(started + self.timeout[0] + self.timeout[1])
+        bound = _EXCHANGE.set(exchange)
         try:
-            response = self._session.request(
-                method,
-                url,
-                params=params,
-                data=data,
-                headers=headers,
-                # Passing auth also stops requests from replacing our header with ~/.netrc's.
-                auth=self._auth(element_token),
-                timeout=self.timeout,
-                allow_redirects=False,  # a redirect must never carry our Authorization header on
-                stream=True,
+            response, raw = self._exchange(
+                method, url, params, data, headers, element_token, creates, exchange
             )
-        except requests.exceptions.RequestException as exc:
-            failure = self._send_failure(exc, creates)
-        if failure is not None:
-            # Raised outside the except block so the error keeps no link (__context__) to the
-            # requests exception, whose .request holds the Authorization header.
-            raise failure
-        with response:
-            try:
-                raw = self._read_body(response, started)
-            except OpenConnectorsError as exc:
-                if creates and response.status_code < 300:
-                    raise OutcomeUnknownError(
-                        f"{self.host} accepted the request, but its answer could not be read: "
-                        f"{exc.message}"
-                    ) from None
-                raise
+        finally:
+            _EXCHANGE.reset(bound)
         log.debug(
             "%s %s -> %d (%.0f ms)",
             method,
@@ -283,9 +389,61 @@ class OpenConnectorsClient:
             request_id=gateway.request_id,
         )
 
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, Any] | None,
+        data: bytes | None,
+        headers: dict[str, str],
+        element_token: str | None,
+        creates: bool,
+        exchange: _Exchange,
+    ) -> tuple[requests.Response, bytes]:
+        """Send the request and read the whole answer, within `exchange.deadline`."""
+        failure: OpenConnectorsError | None = None
+        try:
+            response = self._session.request(
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                # Passing auth also stops requests from replacing our header with ~/.netrc's.
+                auth=self._auth(element_token),
+                timeout=self.timeout,
+                allow_redirects=False,  # a redirect must never carry our Authorization header on
+                stream=True,
+            )
+        except requests.exceptions.RequestException as exc:
+            failure = self._send_failure(exc, creates, exchange.expired)
+        if failure is not None:
+            # Raised outside the except block so the error keeps no link (__context__) to the
+            # requests exception, whose .request holds the Authorization header.
+            raise failure
+        with response:
+            try:
+                raw = self._read_body(response, exchange)
+            except OpenConnectorsError as exc:
+                if creates and response.status_code < 300:
+                    raise OutcomeUnknownError(
+                        f"{self.host} accepted the request, but its answer could not be read: "
+                        f"{exc.message}"
+                    ) from None
+                raise
+        return response, raw
+
     def _send_failure(
-        self, exc: requests.exceptions.RequestException, creates: bool
+        self, exc: requests.exceptions.RequestException, creates: bool, expired: bool
     ) -> OpenConnectorsError:
+        total = self.timeout[0] + self.timeout[1]
+        if expired:
+            # Our deadline cut a status line, headers or "100 Continue"s that kept trickling.
+            if creates:
+                return OutcomeUnknownError(
+                    f"{self.host} did not send a whole answer within {total:g} s.", timed_out=True
+                )
+            return NetworkError(f"{self.host} did not send a whole answer within {total:g} s.")
         if isinstance(exc, requests.exceptions.ConnectionError):
             if _never_sent(exc):
                 return NetworkError(_network_message(exc, self.host))
@@ -302,26 +460,24 @@ class OpenConnectorsClient:
             return NetworkError(f"{self.host} did not answer in time.")
         return NetworkError(f"The request to {self.host} could not be sent.")
 
-    def _read_body(self, response: requests.Response, started: float) -> bytes:
-        """Read at most max_body_bytes, within connect + read timeout as a whole.
+    def _read_body(self, response: requests.Response, exchange: _Exchange) -> bytes:
+        """Read at most max_body_bytes, by the exchange's deadline (connect + read timeout).
 
-        Reads take what has arrived (`read1`) and each wait is cut to the time left, so a
-        server dribbling its answer a byte at a time cannot hold us past the deadline (a plain
-        `read(n)` waits for all n bytes, and the per-receive timeout never fires while bytes
-        keep coming).
+        Reads take what has arrived (`read1`), and every receive waits at most what is left
+        of the deadline (`_DeadlineReader`), so a server dribbling its answer a byte at a time
+        cannot hold us past it (a plain `read(n)` waits for all n bytes, and the per-receive
+        timeout never fires while bytes keep coming). The loop checks the deadline too, for
+        answers that do not come through a socket of ours (test doubles).
         """
-        deadline = started + self.timeout[0] + self.timeout[1]
         raw = response.raw
         chunks: list[bytes] = []
         size = 0
         too_large = too_slow = broken = False
         try:
             while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
+                if time.monotonic() >= exchange.deadline:
                     too_slow = True
                     break
-                _limit_next_wait(raw, min(left, self.timeout[1]))
                 chunk = raw.read1(64 * 1024, decode_content=True)
                 if not chunk:
                     break
@@ -332,7 +488,7 @@ class OpenConnectorsClient:
                 chunks.append(chunk)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError):
             broken = True
-            too_slow = time.monotonic() >= deadline
+            too_slow = exchange.expired or time.monotonic() >= exchange.deadline
         # Raised outside the except block: no link to the library's exception.
         if too_large:
             raise MalformedResponseError(
@@ -551,18 +707,6 @@ class OpenConnectorsClient:
             self._request("GET", "/instances", params={"pageSize": 1})
         except NotFoundError:
             return  # an account without instances
-
-
-def _limit_next_wait(raw: Any, seconds: float) -> None:
-    """Make the next receive on the response's socket wait at most `seconds`.
-
-    urllib3 sets the socket's timeout again before it reuses a connection. Without a socket
-    (a test double), waits stay bounded by the read timeout alone.
-    """
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.settimeout(max(seconds, 0.001))
 
 
 def _segment(instance_id: int | str) -> str:

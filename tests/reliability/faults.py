@@ -139,6 +139,43 @@ def _relay(mode: Literal["reset", "dribble"]) -> Arrange:
     return arrange
 
 
+AnswerMode = Literal["drip-all", "continue"]
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class AnswerRelay(RelayProxy):
+    """The relay, whose dribbled answer can also be made hostile before the status line.
+
+    The create still reaches the sandbox (the instance is made); then its answer is
+    - ``drip-all``: one ``100 Continue`` at once, then the status line, headers and body one
+      byte a second;
+    - ``continue``: ``100 Continue`` after ``100 Continue``, a byte every 2 ms (thousands of
+      them: more than any deadline waits for).
+    Without a mode it is the plain relay.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        super().__init__(upstream_port)
+        self.mode: AnswerMode | None = None
+
+    def _forward(self, request: bytes) -> bytes:
+        answer = super()._forward(request)
+        if self.mode is None or not request.startswith(b"POST "):
+            return answer
+        if self.mode == "drip-all":
+            return CONTINUE + answer
+        return CONTINUE * 10_000 + answer
+
+
+def _answer(mode: AnswerMode, interval: float) -> Arrange:
+    def arrange(env: Env) -> None:
+        assert isinstance(env.relay, AnswerRelay)
+        env.relay.mode = mode
+        env.relay.add_rule("POST", CREATE_PATH, "dribble", interval=interval)
+
+    return arrange
+
+
 def _raises(make: Callable[[str], BaseException]) -> Arrange:
     def arrange(env: Env) -> None:
         assert env.mock is not None
@@ -310,6 +347,11 @@ FAULTS: tuple[Fault, ...] = (
     Fault("redirect", "307 redirect to another host:port", "sandbox", _redirect,
           "error", ("redirected to 127.0.0.1", "not followed", "secrets were not sent"), 0, 1,
           check=_redirect_target_untouched),
+    # --- answers that never end: the whole exchange has one deadline -----------------------
+    Fault("head-drip", "status line and headers, 1 byte a second (relay)", "relay",
+          _answer("drip-all", 1.0), "created", FOUND, 1, 1, lookup=True),
+    Fault("endless-continue", "endless 100 Continue (relay)", "relay",
+          _answer("continue", 0.002), "created", FOUND, 1, 1, lookup=True),
 )
 # fmt: on
 
@@ -464,7 +506,7 @@ def _environment(fault: Fault, sandbox: SandboxServer) -> Iterator[Env]:
         if fault.target == "sandbox":
             env.root = sandbox.base_url
         elif fault.target == "relay":
-            env.relay = stack.enter_context(RelayProxy(sandbox.port))
+            env.relay = stack.enter_context(AnswerRelay(sandbox.port))
             env.root = env.relay.base_url
         elif fault.target == "refused":
             port = stack.enter_context(refused_port())
