@@ -37,6 +37,7 @@ from core.errors import (
     ConflictError,
     ForbiddenError,
     InsecureUrlError,
+    InvalidSecretError,
     MalformedResponseError,
     NetworkError,
     NotFoundError,
@@ -48,7 +49,8 @@ from core.errors import (
 )
 from core.hosts import ApiRootError, api_root, is_loopback_host
 from core.instance import Instance
-from core.models import Account, InstanceDraft
+from core.models import Account, InstanceDraft, account_secret
+from core.validation import FieldProblem
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +214,20 @@ def _text(secret: str | SecretStr) -> str:
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
 
 
+def _checked_secret(secret: str | SecretStr, label: str) -> str:
+    """An account secret as the Authorization header carries it, or InvalidSecretError.
+
+    The same rule as the window's `Account` (`core.models.account_secret`): surrounding
+    whitespace stripped, then visible ASCII without commas. The error says which secret and
+    what is wrong, and keeps no link to the value (no cause, no context).
+    """
+    try:
+        return account_secret(secret, label)
+    except FieldProblem as exc:
+        problem = str(exc)  # our own wording: it never contains the value
+    raise InvalidSecretError(problem)
+
+
 def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
     """True when the connection failed before any byte of the request left this machine."""
     if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
@@ -270,8 +286,8 @@ class OpenConnectorsClient:
         except ApiRootError as exc:
             raise InsecureUrlError(str(exc)) from None
         self.host = urlsplit(self.base_url).netloc
-        self._user_secret = _text(user_secret)
-        self._organization_secret = _text(organization_secret)
+        self._user_secret = _checked_secret(user_secret, "User secret")
+        self._organization_secret = _checked_secret(organization_secret, "Organization secret")
         self.timeout = timeout
         self._session = session or requests.Session()
         if session is None and is_loopback_host(urlsplit(self.base_url).hostname):

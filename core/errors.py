@@ -63,6 +63,20 @@ class InsecureUrlError(OpenConnectorsError, ValueError):
     default_next_step = "Use the https:// address of your Open Connectors host."
 
 
+class InvalidSecretError(OpenConnectorsError, ValueError):
+    """A user or organization secret that cannot travel in the Authorization header.
+
+    Raised where the secret enters (`OpenConnectorsClient(...)`); the message names the
+    secret (user or organization), never its value or any part of it.
+    """
+
+    title = "Secret not usable"
+    default_next_step = (
+        "Copy the secret again from Open Connectors (profile menu → Secrets): it is one word "
+        "of ASCII letters, digits and punctuation."
+    )
+
+
 class AuthenticationError(OpenConnectorsError):
     title = "Secrets not accepted"
     default_next_step = (

@@ -235,16 +235,33 @@ def check_draft(raw: Mapping[str, Any]) -> DraftCheck:
         return DraftCheck(None, field_errors(exc), hints)
 
 
-def _account_secret(value: Any, label: str) -> str:
+MAX_ACCOUNT_SECRET_LENGTH = 512
+# What an HTTP header value can carry as one word of "User <secret>, Organization <secret>":
+# visible ASCII (RFC 9110 field-vchar without obs-text) minus the comma that separates the parts.
+_SECRET_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F)) - {","}
+
+
+def account_secret(value: Any, label: str) -> str:
+    """An account secret as it travels in the Authorization header, or `FieldProblem`.
+
+    Surrounding whitespace (a file's trailing newline, a pasted space) is stripped; what is
+    left must be visible ASCII without commas: a space, comma or line break would add parts to
+    the header (", Element x"), and a character such as "€" or "”" cannot be sent in it at
+    all. The message names the secret (`label`), never its value.
+    """
     text = _plain(value)
     if not isinstance(text, str) or not text.strip():
         raise v.FieldProblem(f"{label} is required.")
     text = text.strip()
-    # The secrets travel inside one header: a space, comma or line break would corrupt it.
-    if any(c.isspace() or c == "," for c in text) or not text.isprintable():
-        raise v.FieldProblem(f"{label} must not contain spaces, commas or line breaks.")
-    if len(text) > 512:
+    if len(text) > MAX_ACCOUNT_SECRET_LENGTH:
         raise v.FieldProblem(f"{label} is too long.")
+    if any(c.isspace() or c == "," for c in text):
+        raise v.FieldProblem(f"{label} must not contain spaces, commas or line breaks.")
+    if not _SECRET_CHARS.issuperset(text):
+        raise v.FieldProblem(
+            f"{label} must contain only ASCII letters, digits and punctuation "
+            "(no accented letters, typographic quotes or signs such as the euro)."
+        )
     return text
 
 
@@ -280,7 +297,7 @@ class Account(BaseModel):
             ("organization_secret", "Organization secret"),
         ):
             try:
-                out[key] = SecretStr(_account_secret(raw.get(key), label))
+                out[key] = SecretStr(account_secret(raw.get(key), label))
             except v.FieldProblem as exc:
                 problems.append(_problem(key, str(exc)))
         _raise_if("Account", problems)

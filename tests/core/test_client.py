@@ -31,6 +31,7 @@ from core.errors import (
     ConflictError,
     ForbiddenError,
     InsecureUrlError,
+    InvalidSecretError,
     MalformedResponseError,
     NetworkError,
     NotFoundError,
@@ -1898,3 +1899,105 @@ def test_a_gateway_timeout_on_a_read_is_a_server_error_after_retries() -> None:
     with pytest.raises(ServerError):
         client.list_instances()
     assert len(responses.calls) == 3 and len(waits) == 2
+
+
+# --- account secrets are checked where they enter --------------------------------------------
+
+BAD = "SENTINEL-BAD-7"  # in every refused secret below: it must show nowhere
+BAD_SECRETS = {
+    "line-break": f"{BAD}\nmore",
+    "carriage-return": f"{BAD}\rmore",
+    "euro": f"{BAD}€",
+    "curly-quote": f"{BAD}”",
+    "accented": f"{BAD}é",
+    "comma": f"{BAD},more",
+    "element-part": f"{BAD}, Element x",
+    "space": f"{BAD} more",
+    "tab": f"{BAD}\tmore",
+    "nul": f"{BAD}\x00",
+    "delete": f"{BAD}\x7f",
+    "too-long": BAD + "x" * 600,
+}
+
+
+def exception_texts(exc: BaseException) -> str:
+    """All that a log line, a crash reporter or a debugger's repr can show of `exc` and of
+    every exception linked to it."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        parts += [str(current), repr(current), repr(current.args)]
+        parts.append("".join(traceback.format_exception(current)))
+        if isinstance(current, OpenConnectorsError):
+            parts.append(json.dumps(current.details(), default=str))
+        stack += [current.__cause__, current.__context__]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("wrap", [str, SecretStr], ids=["str", "SecretStr"])
+@pytest.mark.parametrize("which", ["user", "organization"])
+@pytest.mark.parametrize("secret", list(BAD_SECRETS.values()), ids=list(BAD_SECRETS))
+def test_a_secret_the_header_cannot_carry_is_refused_where_it_enters(
+    rsps: responses.RequestsMock,
+    caplog: pytest.LogCaptureFixture,
+    secret: str,
+    which: str,
+    wrap: Callable[[str], Any],
+) -> None:
+    args = (wrap(secret), OS) if which == "user" else (US, wrap(secret))
+
+    with pytest.raises(InvalidSecretError) as info:
+        OpenConnectorsClient(ROOT, *args)
+
+    exc = info.value
+    assert isinstance(exc, OpenConnectorsError) and isinstance(exc, ValueError)
+    assert exc.message.startswith("User secret" if which == "user" else "Organization secret")
+    assert "Secrets" in exc.next_step  # where to copy it from again
+    assert exc.__cause__ is None and exc.__context__ is None
+    logging.getLogger("caller").error("could not connect: %s", exc)
+    logging.getLogger("caller").error("could not connect", exc_info=exc)
+    assert BAD not in exception_texts(exc)
+    assert BAD not in caplog.text
+    assert not rsps.calls  # nothing was sent
+
+
+def test_an_account_built_around_the_checks_is_still_refused_by_the_client() -> None:
+    account = Account.model_construct(
+        name="x", api_root=ROOT, user_secret=SecretStr(f"{BAD}€"), organization_secret=SecretStr(OS)
+    )
+    with pytest.raises(InvalidSecretError) as info:
+        OpenConnectorsClient.from_account(account)
+    assert BAD not in exception_texts(info.value)
+
+
+def test_secrets_read_from_files_lose_their_surrounding_whitespace(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.get(INSTANCES, json=[])
+    client = OpenConnectorsClient(ROOT, f"{US}\n", SecretStr(f"  {OS}\r\n"))
+
+    client.test_connection()
+
+    assert rsps.calls[0].request.headers["Authorization"] == AUTHORIZATION
+
+
+def test_every_visible_ascii_character_but_the_comma_is_sent_as_is(
+    rsps: responses.RequestsMock,
+) -> None:
+    odd = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != ",")
+    rsps.get(INSTANCES, json=[])
+
+    OpenConnectorsClient(ROOT, odd, OS).test_connection()
+
+    assert rsps.calls[0].request.headers["Authorization"] == f"User {odd}, Organization {OS}"
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n"])
+def test_a_blank_secret_is_refused(blank: str) -> None:
+    with pytest.raises(InvalidSecretError, match=r"^Organization secret is required"):
+        OpenConnectorsClient(ROOT, US, blank)

@@ -291,3 +291,46 @@ def test_any_input_gives_a_draft_or_our_messages(connector: str, values: dict[st
     else:
         body = result.draft.request_body()
         assert body["element"]["key"] == connector
+
+
+BAD = "SENTINEL-ACCOUNT-3"
+NOT_ASCII = (
+    "must contain only ASCII letters, digits and punctuation "
+    "(no accented letters, typographic quotes or signs such as the euro)."
+)
+SPLITS_THE_HEADER = "must not contain spaces, commas or line breaks."
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        (f"{BAD}€", NOT_ASCII),
+        (f"{BAD}”", NOT_ASCII),
+        (f"{BAD}é", NOT_ASCII),
+        (f"{BAD}\x00", NOT_ASCII),
+        (f"{BAD}\x7f", NOT_ASCII),
+        (f"{BAD}\nmore", SPLITS_THE_HEADER),
+        (f"{BAD},more", SPLITS_THE_HEADER),
+        (f"{BAD}, Element x", SPLITS_THE_HEADER),
+        (f"{BAD}\u00a0more", SPLITS_THE_HEADER),  # a no-break space is a space too
+    ],
+    ids=["euro", "curly-quote", "accented", "nul", "delete", "newline", "comma", "element", "nbsp"],
+)
+def test_account_secrets_must_fit_in_the_authorization_header(secret: str, problem: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Account(api_root="api.example.com", user_secret=secret, organization_secret=secret)
+
+    assert field_errors(info.value) == {
+        "user_secret": f"User secret {problem}",
+        "organization_secret": f"Organization secret {problem}",
+    }
+    shown = str(info.value) + repr(info.value) + repr(info.value.errors()) + repr(info.value.args)
+    assert BAD not in shown
+
+
+def test_account_secrets_lose_the_newline_of_the_file_they_came_from() -> None:
+    account = Account(
+        api_root="api.example.com", user_secret="u-1\n", organization_secret="\t o-2\r\n"
+    )
+    assert account.user_secret.get_secret_value() == "u-1"
+    assert account.organization_secret.get_secret_value() == "o-2"

@@ -1,22 +1,31 @@
 """The whole flow with sentinel secrets and DEBUG logging: no secret may appear in any file
-the app wrote, nor on stdout/stderr."""
+the app wrote, nor on stdout/stderr. And account secrets no header can carry (a line break,
+"€", "”", a comma, ", Element x"), given to the Python API and to the window: refused with
+our own message, which, like every log line and every exception linked to it, holds no
+part of them."""
 
 from __future__ import annotations
 
+import json
 import logging
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from core.models import Account
+from core.client import OpenConnectorsClient
+from core.errors import InvalidSecretError, OpenConnectorsError
+from core.models import Account, InstanceDraft, field_errors
 from core.records import RecordsStore
 from core.sandbox import SandboxServer
 from core.vault import Vault
 from core.workspace import Workspace
+from gui.accounts import AddAccountDialog
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.core.fake_keyrings import MemoryKeyring
@@ -143,3 +152,106 @@ def test_no_secret_reaches_disk_logs_or_output(
         if value in text
     ]
     assert hits == []
+
+
+# --- account secrets no header can carry ----------------------------------------------------
+
+BAD = "SENTINELbadSecret9931"  # the part of every input below that must show nowhere
+BAD_INPUTS = {
+    "line-break": f"{BAD}\nrest",
+    "euro": f"{BAD}€",
+    "curly-quote": f"{BAD}”",
+    "comma": f"{BAD},rest",
+    "element-part": f"{BAD}, Element x",
+}
+
+
+def _everything_shown(exc: BaseException) -> str:
+    """str, repr, args, details and traceback of `exc` and of every exception it links to."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        parts += [str(current), repr(current), repr(current.args)]
+        parts.append("".join(traceback.format_exception(current)))
+        if isinstance(current, OpenConnectorsError):
+            parts.append(json.dumps(current.details(), default=str))
+        stack += [current.__cause__, current.__context__]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("which", ["user", "organization"])
+@pytest.mark.parametrize("secret", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
+def test_a_secret_no_header_can_carry_is_refused_without_a_trace_of_it(
+    qtbot: QtBot,
+    debug_log: Path,
+    capfd: pytest.CaptureFixture[str],
+    secret: str,
+    which: str,
+) -> None:
+    log = logging.getLogger("leak-check")
+    shown: list[str] = []
+    user, org = (secret, ORG) if which == "user" else (USER, secret)
+    with SandboxServer(user_secret=USER, organization_secret=ORG) as sandbox:
+        # The Python API: refused where it enters, before anything is sent.
+        with pytest.raises(InvalidSecretError) as info:
+            OpenConnectorsClient(sandbox.base_url, user, org)
+        log.error("could not connect: %s", info.value)
+        log.exception("could not connect", exc_info=info.value)
+        shown.append(_everything_shown(info.value))
+        assert sandbox.request_log() == []
+
+        # The window's model, and the Add account dialog built on it.
+        with pytest.raises(ValidationError) as invalid:
+            Account(api_root=sandbox.base_url, user_secret=user, organization_secret=org)
+        log.error("account refused: %s", invalid.value)
+        shown += [_everything_shown(invalid.value), repr(invalid.value.errors())]
+        dialog = AddAccountDialog()
+        qtbot.addWidget(dialog)
+        dialog.host.setCurrentIndex(dialog.host.count() - 1)  # custom address
+        dialog.custom.setText(sandbox.base_url)
+        dialog.user.edit.setText(user)
+        dialog.organization.edit.setText(org)
+        save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+        save.click()
+        assert dialog.account is None
+        messages = [label.text() for label in dialog.findChildren(QLabel)]
+        field = f"{which}_secret"
+        assert dialog.errors[field].text() == field_errors(invalid.value)[field] != ""
+        shown += messages
+
+    out, err = capfd.readouterr()
+    logged = debug_log.read_text(encoding="utf-8")
+    assert "could not connect" in logged  # the log really got the errors
+    for place, text in [*(("shown", t) for t in shown), ("log", logged), ("out", out + err)]:
+        assert BAD not in text, f"the secret is in the {place}: {text[:300]!r}"
+
+
+def test_a_secret_with_its_file_s_newline_works_and_leaves_no_trace(
+    debug_log: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    draft = InstanceDraft(
+        name="Newline check",
+        server_url="api-na.myconnectwise.net",
+        company="acme",
+        username="integrator",
+        password=PASSWORD,
+    )
+    with SandboxServer(user_secret=USER, organization_secret=ORG) as sandbox:
+        with OpenConnectorsClient(sandbox.base_url, USER + "\n", " " + ORG + "\r\n") as client:
+            instance = client.create_instance(draft)
+        account = Account(
+            api_root=sandbox.base_url, user_secret=USER + "\n", organization_secret=ORG
+        )
+        assert account.user_secret.get_secret_value() == USER
+        assert [i.id for i in sandbox.instances()] == [instance.id]
+
+    out, err = capfd.readouterr()
+    written = debug_log.read_text(encoding="utf-8") + out + err
+    assert "POST /instances" in written  # DEBUG logging ran
+    for value in (USER, ORG, PASSWORD, instance.token or "no token"):
+        assert value not in written
