@@ -46,9 +46,11 @@ from core.errors import (
     RateLimitedError,
     ServerError,
     UnexpectedResponseError,
+    UnreadableAnswerError,
 )
 from core.hosts import ApiRootError, api_root, is_loopback_host
 from core.instance import Instance
+from core.json_limits import MAX_JSON_DEPTH, JsonTooDeepError, parse_json
 from core.models import Account, InstanceDraft, account_secret
 from core.validation import FieldProblem
 
@@ -390,12 +392,21 @@ class OpenConnectorsClient:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
+        unreadable: UnreadableAnswerError | None = None
         try:
             return self._interpret(response, raw)
+        except MalformedResponseError as exc:
+            if method != "POST" or response.status_code >= 300:
+                raise
+            # The server said yes to a create: the instance probably exists.
+            unreadable = self._unreadable(response.status_code, exc.message)
         except ServerError as exc:
             if not creates or exc.status not in GATEWAY_TIMEOUTS:
                 raise
             gateway = exc
+        # Raised outside the except blocks: no link (__context__) to the error they replace.
+        if unreadable is not None:
+            raise unreadable
         # A gateway gave up waiting for the platform, which may still finish the request.
         raise OutcomeUnknownError(
             f"{gateway.message} A gateway stopped waiting, but Open Connectors may still "
@@ -437,17 +448,23 @@ class OpenConnectorsClient:
             # Raised outside the except block so the error keeps no link (__context__) to the
             # requests exception, whose .request holds the Authorization header.
             raise failure
+        unreadable: UnreadableAnswerError | None = None
         with response:
             try:
                 raw = self._read_body(response, exchange)
             except OpenConnectorsError as exc:
-                if creates and response.status_code < 300:
-                    raise OutcomeUnknownError(
-                        f"{self.host} accepted the request, but its answer could not be read: "
-                        f"{exc.message}"
-                    ) from None
-                raise
+                if not creates or response.status_code >= 300:
+                    raise
+                unreadable = self._unreadable(response.status_code, exc.message)
+        if unreadable is not None:
+            raise unreadable  # outside the except block: no link to the error it replaces
         return response, raw
+
+    def _unreadable(self, status: int, reason: str) -> UnreadableAnswerError:
+        return UnreadableAnswerError(
+            f"{reason} The status was {status} (success), so the request was probably carried out.",
+            status=status,
+        )
 
     def _send_failure(
         self, exc: requests.exceptions.RequestException, creates: bool, expired: bool
@@ -513,20 +530,31 @@ class OpenConnectorsClient:
         if too_slow:
             raise NetworkError(f"The answer from {self.host} arrived too slowly.")
         if broken:
-            raise NetworkError(f"The connection to {self.host} broke while reading the answer.")
+            raise NetworkError(
+                f"The connection to {self.host} broke while reading the answer "
+                "(it arrived incomplete)."
+            )
         return b"".join(chunks)
 
     def _interpret(self, response: requests.Response, raw: bytes) -> _Answer:
         status = response.status_code
         data: Any = None
-        parsed = False
+        parsed = too_deep = False
         if raw.strip():
             try:
-                data = json.loads(raw)
+                data = parse_json(raw)
                 parsed = True
-            except (ValueError, UnicodeDecodeError):
-                parsed = False
+            except JsonTooDeepError:
+                too_deep = True
+            except ValueError:  # not JSON, or not in a Unicode encoding JSON allows
+                pass
         if 200 <= status < 300:
+            if too_deep:
+                raise MalformedResponseError(
+                    f"{self.host} answered with JSON nested too deeply to read "
+                    f"(more than {MAX_JSON_DEPTH} levels).",
+                    status=status,
+                )
             if raw.strip() and not parsed:
                 raise MalformedResponseError(
                     f"{self.host} answered with something that is not JSON "
@@ -534,10 +562,12 @@ class OpenConnectorsClient:
                     status=status,
                 )
             return _Answer(status, response.headers, data, empty=not raw.strip())
-        raise self._error_for(response, data if parsed else None, empty=not raw.strip())
+        raise self._error_for(
+            response, data if parsed else None, empty=not raw.strip(), too_deep=too_deep
+        )
 
     def _error_for(
-        self, response: requests.Response, data: Any, *, empty: bool = False
+        self, response: requests.Response, data: Any, *, empty: bool = False, too_deep: bool = False
     ) -> OpenConnectorsError:
         status = response.status_code
         info = data if isinstance(data, dict) else {}
@@ -552,7 +582,11 @@ class OpenConnectorsClient:
             "provider_message": provider_message,
         }
         answered = f"{self.host} answered {status} {response.reason or ''}".strip()
-        if data is None and not empty:
+        if too_deep:
+            fallback = (
+                answered + f" with JSON nested too deeply to read (over {MAX_JSON_DEPTH} levels)."
+            )
+        elif data is None and not empty:
             fallback = answered + " with a page that is not from Open Connectors (perhaps a proxy)."
         elif data is None:
             fallback = answered + " with an empty body."
@@ -596,7 +630,12 @@ class OpenConnectorsClient:
     # --- instances -------------------------------------------------------------------------
 
     def create_instance(self, draft: InstanceDraft) -> Instance:
-        """``POST /instances``. Sent once; on OutcomeUnknownError call `reconcile_create`."""
+        """``POST /instances``. Sent once; on OutcomeUnknownError call `reconcile_create`.
+
+        Any success (2xx) whose answer cannot be used — not JSON, nested too deeply, too
+        large, cut short, too slow, no id, no token — raises `UnreadableAnswerError`, an
+        `OutcomeUnknownError` (and a `MalformedResponseError`): the instance probably exists.
+        """
         try:
             answer = self._request("POST", "/instances", body=draft.request_body())
         except NotFoundError as exc:
@@ -606,19 +645,22 @@ class OpenConnectorsClient:
                 "offers this connector."
             )
             raise
+        problem = next_step = ""
         try:
             if answer.empty:
                 raise MalformedResponseError(
-                    f"{self.host} answered {answer.status} with an empty body.",
-                    status=answer.status,
+                    f"{self.host} answered {answer.status} with an empty body."
                 )
             return Instance.from_json(answer.data, require_token=True)
         except MalformedResponseError as exc:
-            # The server said yes: the instance probably exists, and "try again" would
-            # duplicate it.
-            if exc.next_step == exc.default_next_step:
-                exc.next_step = OutcomeUnknownError.default_next_step
-            raise
+            problem = exc.message
+            if exc.next_step != exc.default_next_step:
+                next_step = exc.next_step  # e.g. where the missing token can be fetched
+        # The server said yes: the instance probably exists, and "try again" would duplicate
+        # it. Raised outside the except block: no link to the parsing error.
+        unreadable = self._unreadable(answer.status, problem)
+        unreadable.next_step = next_step or unreadable.next_step
+        raise unreadable
 
     def get_instance(self, instance_id: int | str) -> Instance:
         answer = self._request("GET", f"/instances/{_segment(instance_id)}")

@@ -166,6 +166,20 @@ class MalformedResponseError(OpenConnectorsError):
     default_next_step = "Check the host address (a proxy may be answering); then try again."
 
 
+class UnreadableAnswerError(OutcomeUnknownError, MalformedResponseError):
+    """A create answered with success (2xx) whose answer cannot be used: not JSON, nested too
+    deeply, too large, cut short, too slow, without an id or a token. (A change, PATCH or
+    DELETE, answered 2xx whose answer cannot be read to its end is one too.)
+
+    The server said yes, so the instance probably exists: like every `OutcomeUnknownError`,
+    look it up (``reconcile_create``) before anything else, and do not take "nothing found
+    yet" as "nothing was made".
+    """
+
+    title = "Unreadable answer: the outcome is unknown"
+    default_next_step = OutcomeUnknownError.default_next_step
+
+
 def _duration(seconds: float) -> str:
     """``45`` → "45 seconds", ``120`` → "2 minutes" (rounded up: never shorter than asked)."""
     whole = max(1, math.ceil(seconds))

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import OutcomeUnknownError
+from core.errors import OpenConnectorsError, OutcomeUnknownError, UnreadableAnswerError
 from core.instance import utc_now
 from core.instance_store import SaveResult
 from core.models import Account, DraftCheck, InstanceDraft, check_draft
@@ -205,10 +205,20 @@ class CreateTab(QWidget):
         if not isinstance(error, OutcomeUnknownError):
             self._set_busy(False)
             self.error_panel.show_error(error)
-            self.status_message.emit("The instance was not created.")
+            if isinstance(error, OpenConnectorsError):
+                self.status_message.emit("The instance was not created.")
+            else:  # not the server's answer: it may have been made before this went wrong
+                self.status_message.emit("Create failed: check the Instances tab before retrying.")
             return
         # The request may have reached the server: look for the instance, never resend it.
-        self.status_message.emit("No answer from the server: checking whether the instance exists…")
+        if isinstance(error, UnreadableAnswerError):
+            self.status_message.emit(
+                "The server's answer could not be read: checking whether the instance exists…"
+            )
+        else:
+            self.status_message.emit(
+                "No answer from the server: checking whether the instance exists…"
+            )
         self._runner.run(
             lambda: self._workspace.reconcile(account, draft.name, started),
             lambda found: self._reconciled(found, draft, error),
@@ -220,9 +230,22 @@ class CreateTab(QWidget):
         self, found: CreateOutcome | None, draft: InstanceDraft, unknown: OutcomeUnknownError
     ) -> None:
         if found is not None:
-            self._created(found, draft)
+            self._created(found, draft, unknown)
             return
         self._set_busy(False)
+        if isinstance(unknown, UnreadableAnswerError):
+            # The server said yes: finding nothing yet does not mean nothing was made.
+            self.error_panel.show_text(
+                unknown.title,
+                f"{unknown.message} No instance named “{draft.name}” is listed yet, but the "
+                "server answered as if it had made it.",
+                next_step=(
+                    "Wait a minute, then refresh the Instances tab (F5) before pressing Create "
+                    "again: press it only if the instance is not there."
+                ),
+            )
+            self.status_message.emit("Outcome unknown: check the Instances tab before retrying.")
+            return
         if unknown.timed_out:
             # We stopped waiting, the server may not have: finding nothing yet proves nothing.
             self.error_panel.show_text(
@@ -259,16 +282,25 @@ class CreateTab(QWidget):
         )
         self.status_message.emit("Outcome unknown: check the Instances tab before trying again.")
 
-    def _created(self, outcome: CreateOutcome, draft: InstanceDraft) -> None:
+    def _created(
+        self,
+        outcome: CreateOutcome,
+        draft: InstanceDraft,
+        unknown: OutcomeUnknownError | None = None,
+    ) -> None:
         self._set_busy(False)
         self._result = outcome
         instance = outcome.instance
         self._token = outcome.save.token
-        note = (
-            "The server did not answer in time, but the instance was found: nothing was sent twice."
-            if outcome.reconciled
-            else ""
-        )
+        note = ""
+        if outcome.reconciled:
+            if isinstance(unknown, UnreadableAnswerError):
+                what = "The server's answer could not be read"
+            elif unknown is not None and not unknown.timed_out:
+                what = "The server's answer did not arrive"
+            else:
+                what = "The server did not answer in time"
+            note = f"{what}, but the instance was found: nothing was sent twice."
         self.result_panel.show_instance(
             name=instance.name or draft.name,
             instance_id=str(instance.id),

@@ -40,6 +40,7 @@ from core.errors import (
     RateLimitedError,
     ServerError,
     UnexpectedResponseError,
+    UnreadableAnswerError,
 )
 from core.instance import Instance, utc_now
 from core.models import Account, InstanceDraft
@@ -2001,3 +2002,116 @@ def test_every_visible_ascii_character_but_the_comma_is_sent_as_is(
 def test_a_blank_secret_is_refused(blank: str) -> None:
     with pytest.raises(InvalidSecretError, match=r"^Organization secret is required"):
         OpenConnectorsClient(ROOT, US, blank)
+
+
+# --- answers nested too deeply ---------------------------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000  # 200 KB: json.loads alone raises RecursionError
+
+
+def test_a_deeply_nested_answer_to_a_create_is_an_unreadable_success(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+) -> None:
+    rsps.post(INSTANCES, body=DEEP, content_type="application/json")
+
+    with pytest.raises(UnreadableAnswerError) as info:
+        client.create_instance(seed_draft())
+
+    exc = info.value
+    assert isinstance(exc, OutcomeUnknownError) and isinstance(exc, MalformedResponseError)
+    assert "nested too deeply to read (more than 64 levels)" in exc.message
+    assert "The status was 200 (success)" in exc.message
+    assert exc.status == 200 and not exc.timed_out
+    assert exc.__context__ is None and exc.__cause__ is None
+    assert len(rsps.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [(400, BadRequestError), (401, AuthenticationError), (404, NotFoundError), (500, ServerError)],
+)
+def test_a_deeply_nested_error_answer_keeps_its_status_class(
+    rsps: responses.RequestsMock,
+    client: OpenConnectorsClient,
+    status: int,
+    error_class: type[OpenConnectorsError],
+) -> None:
+    rsps.post(INSTANCES, status=status, body=DEEP, content_type="application/json")
+
+    with pytest.raises(error_class) as info:
+        client.create_instance(seed_draft())
+
+    assert not isinstance(info.value, OutcomeUnknownError)
+    if status != 401:  # a 401 says what it always says
+        assert "nested too deeply to read" in info.value.message
+
+
+@pytest.mark.parametrize("where", ["one", "list"])
+def test_a_deeply_nested_answer_to_a_read_is_malformed(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient, where: str
+) -> None:
+    deep_inside = '{"id": 1, "name": "a", "configuration": {"x": ' + DEEP + "}}"
+    rsps.get(f"{INSTANCES}/1" if where == "one" else INSTANCES, body=deep_inside)
+
+    with pytest.raises(MalformedResponseError) as info:
+        client.get_instance(1) if where == "one" else client.list_instances()
+
+    assert not isinstance(info.value, OutcomeUnknownError)
+    assert "nested too deeply" in info.value.message
+
+
+# --- a create answered with success that cannot be used: the instance probably exists -------
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("<html>Sign in</html>", "not JSON"),
+        ("", "with an empty body"),
+        (b'{"id": 7, "name": "\xff\xfe", "token": "t"}', "not JSON"),  # not UTF-8
+        ('{"id": 7, "name": "API Instance"', "not JSON"),  # cut short, no Content-Length
+        ('{"id": 7, "name": "API Instance"}', "sent no token"),
+        ('{"name": "API Instance", "token": "t"}', "no instance id"),
+        ('{"id": 7, "name": "API Instance", "token": 17}', "token that is not text"),
+        ('{"id": 7, "pad": "' + "a" * 300 + '"}', "larger than 256 bytes"),
+    ],
+    ids=["html", "empty", "not-utf8", "cut-short", "no-token", "no-id", "token-type", "too-big"],
+)
+def test_an_unusable_success_on_create_is_an_unknown_outcome(
+    rsps: responses.RequestsMock, small_client: OpenConnectorsClient, body: str | bytes, words: str
+) -> None:
+    rsps.post(INSTANCES, body=body, content_type="application/json")
+
+    with pytest.raises(UnreadableAnswerError) as info:
+        small_client.create_instance(seed_draft())
+
+    exc = info.value
+    assert isinstance(exc, OutcomeUnknownError)  # the README's `except OutcomeUnknownError`
+    assert words in exc.message
+    assert "The status was 200 (success), so the request was probably carried out." in (exc.message)
+    assert "try again" not in f"{exc.message} {exc.next_step}".lower()
+    assert exc.__context__ is None and exc.__cause__ is None
+    assert len(rsps.calls) == 1
+
+
+def test_after_an_unusable_success_the_workspace_looks_the_instance_up(
+    rsps: responses.RequestsMock, tmp_path: Any
+) -> None:
+    from core.records import RecordsStore
+    from core.vault import Vault
+    from core.workspace import Workspace
+    from tests.core.fake_keyrings import MemoryKeyring
+
+    started = utc_now()
+    rsps.post(INSTANCES, json=created(token=None))  # made, but the token is missing
+    listed = item(12345, "API Instance", createdDate=iso(started + timedelta(seconds=1)))
+    rsps.get(INSTANCES, json=[listed])
+    rsps.get(f"{INSTANCES}/12345", json=created())
+    workspace = Workspace(Vault(MemoryKeyring()), RecordsStore(tmp_path / "records"))
+    account = Account(name="a", api_root=ROOT, user_secret=US, organization_secret=OS)
+
+    outcome = workspace.create_or_reconcile(account, seed_draft(), started)
+
+    assert outcome.reconciled and outcome.instance.id == 12345
+    assert outcome.instance.token == CREATED["token"]
+    assert [c.request.method for c in rsps.calls] == ["POST", "GET", "GET"]

@@ -370,3 +370,103 @@ def test_window_stays_responsive_while_a_create_is_slow(
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) > 50  # the timer kept firing through the 1.5 s request
     assert max(gaps) < 0.25
+
+
+# --- a success whose answer cannot be used: the instance probably exists --------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def shown_texts(window: MainWindow) -> str:
+    labels = ("error_title", "error_message", "error_next_step")
+    return " ".join([*(label_text(window, n) for n in labels), window.status.text()])
+
+
+def test_a_success_without_a_token_finds_the_instance_instead_of_saying_nothing_was_made(
+    qtbot: QtBot,
+    saved_account_window: Callable[..., MainWindow],
+    mocked: responses.RequestsMock,
+    keyring_backend: MemoryKeyring,
+) -> None:
+    no_token = {k: v for k, v in created_body(777).items() if k != "token"}
+    mocked.post(f"{ROOT}/instances", json=no_token)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    mocked.get(f"{ROOT}/instances", json=[{**no_token, "createdDate": now}])
+    mocked.get(f"{ROOT}/instances/777", json={**created_body(777), "createdDate": now})
+    window = saved_account_window()
+    fill(qtbot, window, SEED_FORM)
+    qtbot.mouseClick(create_button(window), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget(window, "result_panel").isVisible(), timeout=5000)
+
+    assert label_text(window, "result_id") == "777"
+    assert label_text(window, "result_note") == (
+        "The server's answer could not be read, but the instance was found: nothing was sent twice."
+    )
+    assert TOKEN in keyring_backend.entries.values()
+    assert window.status.text() == "Created “API Instance” (ID 777)."
+    assert [c.request.method for c in mocked.calls].count("POST") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("<html><body>Signed in</body></html>", "not JSON"),
+        (DEEP, "nested too deeply"),
+        ('{"id": 777, "name": "API Instance", "tok', "not JSON"),  # cut short
+        ("", "with an empty body"),
+    ],
+    ids=["html", "deep", "cut-short", "empty"],
+)
+def test_an_unreadable_success_never_says_nothing_was_made(
+    qtbot: QtBot,
+    saved_account_window: Callable[..., MainWindow],
+    mocked: responses.RequestsMock,
+    body: str,
+    words: str,
+) -> None:
+    mocked.post(f"{ROOT}/instances", body=body, content_type="application/json")
+    mocked.get(f"{ROOT}/instances", status=404, json={"message": "No instances found"})
+    window = saved_account_window()
+    fill(qtbot, window, SEED_FORM)
+    statuses: list[str] = []
+    window.create_tab.status_message.connect(statuses.append)
+    qtbot.mouseClick(create_button(window), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget(window, "error_panel").isVisible(), timeout=5000)
+
+    assert label_text(window, "error_title") == "Unreadable answer: the outcome is unknown"
+    message = label_text(window, "error_message")
+    assert words in message
+    assert (
+        "No instance named “API Instance” is listed yet, but the server answered as if it "
+        "had made it." in message
+    )
+    assert label_text(window, "error_next_step") == (
+        "What to do: Wait a minute, then refresh the Instances tab (F5) before pressing Create "
+        "again: press it only if the instance is not there."
+    )
+    assert statuses[-1] == "Outcome unknown: check the Instances tab before retrying."
+    said = (shown_texts(window) + " ".join(statuses)).lower()
+    for untrue in ("was not created", "nothing was made", "safe to press", "try again"):
+        assert untrue not in said
+    methods = [c.request.method for c in mocked.calls]
+    assert methods.count("POST") == 1 and "GET" in methods  # looked up, never resent
+
+
+def test_a_failure_that_is_not_the_server_s_answer_does_not_claim_nothing_was_made(
+    qtbot: QtBot,
+    saved_account_window: Callable[..., MainWindow],
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_args: Any) -> Any:
+        raise RuntimeError("the records folder vanished")
+
+    window = saved_account_window()
+    monkeypatch.setattr(workspace, "create", broken)
+    fill(qtbot, window, SEED_FORM)
+    statuses: list[str] = []
+    window.create_tab.status_message.connect(statuses.append)
+    qtbot.mouseClick(create_button(window), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget(window, "error_panel").isVisible(), timeout=5000)
+
+    assert statuses[-1] == "Create failed: check the Instances tab before retrying."

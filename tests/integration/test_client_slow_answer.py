@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gzip
 import ipaddress
 import socket
 import ssl
@@ -25,7 +26,12 @@ import pytest
 import requests
 
 from core.client import OpenConnectorsClient
-from core.errors import NetworkError, OutcomeUnknownError
+from core.errors import (
+    MalformedResponseError,
+    NetworkError,
+    OutcomeUnknownError,
+    UnreadableAnswerError,
+)
 from core.models import InstanceDraft
 
 BODY = b'{"id": 1, "name": "slow", "token": "t", "pad": "' + b"a" * 400 + b'"}'
@@ -187,7 +193,7 @@ def _client(port: int, session: requests.Session | None = None, *, https: bool =
 
 def _timed(call: Callable[[], object]) -> tuple[BaseException, float]:
     started = time.monotonic()
-    with pytest.raises((NetworkError, OutcomeUnknownError)) as info:
+    with pytest.raises((NetworkError, OutcomeUnknownError, MalformedResponseError)) as info:
         call()
     return info.value, time.monotonic() - started
 
@@ -260,3 +266,28 @@ def test_a_quick_answer_on_a_kept_connection_is_not_cut() -> None:
         listener.close()
         thread.join(5)
     assert len(served) == 3
+
+
+def test_a_success_cut_short_of_its_length_is_an_unreadable_success() -> None:
+    cut = Drip(HEAD + BODY[:100], b"", 0.01)  # then the connection closes
+    with dripping_server(cut) as port, _client(port) as client:
+        error, elapsed = _timed(lambda: client.create_instance(_draft()))
+
+    assert elapsed < DEADLINE + SLACK
+    assert isinstance(error, UnreadableAnswerError), repr(error)
+    assert "it arrived incomplete" in error.message
+    assert "The status was 200 (success)" in error.message
+
+
+def test_a_compressed_answer_is_cut_at_the_size_limit_as_it_inflates() -> None:
+    """64 MB of JSON in 64 KB of gzip: refused after 8 MB, not inflated whole."""
+    bomb = gzip.compress(b"[" + b" " * (64 * 1024 * 1024) + b"]", 9)
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(bomb)
+    )
+    with dripping_server(Drip(head + bomb, b"", 0.01)) as port, _client(port) as client:
+        error, _ = _timed(lambda: client.get_instance(1))
+
+    assert isinstance(error, MalformedResponseError), repr(error)
+    assert "larger than 8 MB" in error.message

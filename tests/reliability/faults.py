@@ -139,7 +139,7 @@ def _relay(mode: Literal["reset", "dribble"]) -> Arrange:
     return arrange
 
 
-AnswerMode = Literal["drip-all", "continue"]
+AnswerMode = Literal["drip-all", "continue", "truncate"]
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
@@ -150,7 +150,9 @@ class AnswerRelay(RelayProxy):
     - ``drip-all``: one ``100 Continue`` at once, then the status line, headers and body one
       byte a second;
     - ``continue``: ``100 Continue`` after ``100 Continue``, a byte every 2 ms (thousands of
-      them: more than any deadline waits for).
+      them: more than any deadline waits for);
+    - ``truncate``: announced with a Content-Length 1,000 bytes longer than what is sent
+      before the connection closes.
     Without a mode it is the plain relay.
     """
 
@@ -164,7 +166,16 @@ class AnswerRelay(RelayProxy):
             return answer
         if self.mode == "drip-all":
             return CONTINUE + answer
-        return CONTINUE * 10_000 + answer
+        if self.mode == "continue":
+            return CONTINUE * 10_000 + answer
+        head, _, body = answer.partition(b"\r\n\r\n")
+        lines = [
+            b"Content-Length: %d" % (len(body) + 1000)
+            if line.lower().startswith(b"content-length:")
+            else line
+            for line in head.split(b"\r\n")
+        ]
+        return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
 def _answer(mode: AnswerMode, interval: float) -> Arrange:
@@ -260,8 +271,6 @@ ERROR_HUGE = {"requestId": "req-500", "message": "Internal failure: " + "x" * (6
 REFUSED = ("could not reach", "refused the connection")
 SERVER_TROUBLE = ("open connectors had a problem", "try again in a few minutes")
 ODD_STATUS = ("unexpected answer", "check the host address")
-UNREADABLE = ("unreadable answer",)
-MAY_EXIST = ("the instance may have been created",)
 NOT_MADE = ("no instance was made", "safe to press create again")
 NOT_YET = (
     f"did not answer within {CLIENT_TIMEOUT[1]:g} s",
@@ -269,6 +278,14 @@ NOT_YET = (
     "before pressing create",
 )
 FOUND = ("nothing was sent twice",)
+# A success (2xx) whose answer could not be used: the instance probably exists.
+UNREADABLE_2XX = (
+    "unreadable answer: the outcome is unknown",
+    "the status was 200 (success)",
+    "answered as if it had made it",
+    "before pressing create again",
+)
+DEEP_JSON = "[" * 100_000 + "]" * 100_000  # 200 KB
 # A gateway's 502/504 on a create: the platform behind it may still make the instance.
 GATEWAY = ("a gateway stopped waiting", "may still be creating", "before pressing create")
 
@@ -325,33 +342,41 @@ FAULTS: tuple[Fault, ...] = (
     Fault("504", "504", "sandbox", _status(504), "error", GATEWAY, 0, 1, lookup=True),
     # --- answers that are not what they should be -------------------------------------------
     Fault("html-200", "HTML page with 200", "sandbox", _status(200, HTML_PAGE),
-          "error", (*UNREADABLE, "not json", "proxy"), 0, 1),
+          "error", (*UNREADABLE_2XX, "not json", "proxy"), 0, 1, lookup=True),
     Fault("html-502", "HTML page with 502", "sandbox", _status(502, HTML_PAGE),
           "error", (*GATEWAY, "answered 502 bad gateway", "not from open connectors"),
           0, 1, lookup=True),
     Fault("empty-200", "empty body with 200", "sandbox",
           _status(200, "", content_type="application/json"),
-          "error", (*UNREADABLE, "answered 200 with an empty body", *MAY_EXIST), 0, 1),
+          "error", (*UNREADABLE_2XX, "answered 200 with an empty body"), 0, 1, lookup=True),
     Fault("no-id", "200 without id", "sandbox", _status(200, _instance(id=None)),
-          "error", (*UNREADABLE, "no instance id", *MAY_EXIST), 0, 1),
+          "error", (*UNREADABLE_2XX, "no instance id"), 0, 1, lookup=True),
     Fault("no-token", "200 without token", "sandbox", _status(200, _instance(token=None)),
-          "error", (*UNREADABLE, "sent no token", "token can be fetched"), 0, 1),
+          "error", (*UNREADABLE_2XX, "sent no token"), 0, 1, lookup=True),
     Fault("token-type", "token of the wrong type (a number)", "sandbox",
           _status(200, _instance(token=12345)),
-          "error", (*UNREADABLE, "token that is not text", *MAY_EXIST), 0, 1),
+          "error", (*UNREADABLE_2XX, "token that is not text"), 0, 1, lookup=True),
     Fault("huge-body", "20 MB answer with 200", "sandbox",
           _status(200, '{"id": 1, "pad": "' + "a" * HUGE + '"}', content_type="application/json"),
-          "error", ("larger than 8 mb", *NOT_MADE), 0, 1, lookup=True),
+          "error", (*UNREADABLE_2XX, "larger than 8 mb"), 0, 1, lookup=True),
     Fault("huge-message", "500 whose JSON message is 6 MB", "sandbox", _status(500, ERROR_HUGE),
           "error", (*SERVER_TROUBLE, "internal failure: xxx"), 0, 1),
     Fault("redirect", "307 redirect to another host:port", "sandbox", _redirect,
           "error", ("redirected to 127.0.0.1", "not followed", "secrets were not sent"), 0, 1,
           check=_redirect_target_untouched),
-    # --- answers that never end: the whole exchange has one deadline -----------------------
+    # --- answers that never end, or end too soon: the whole exchange has one deadline -------
     Fault("head-drip", "status line and headers, 1 byte a second (relay)", "relay",
           _answer("drip-all", 1.0), "created", FOUND, 1, 1, lookup=True),
     Fault("endless-continue", "endless 100 Continue (relay)", "relay",
           _answer("continue", 0.002), "created", FOUND, 1, 1, lookup=True),
+    Fault("truncated-200", "200 cut short of its Content-Length (relay)", "relay",
+          _answer("truncate", 0.0005), "created", FOUND, 1, 1, lookup=True),
+    Fault("deep-200", "200 with JSON nested 100,000 levels", "sandbox",
+          _status(200, DEEP_JSON, content_type="application/json"),
+          "error", (*UNREADABLE_2XX, "nested too deeply"), 0, 1, lookup=True),
+    Fault("deep-400", "400 with JSON nested 100,000 levels", "sandbox",
+          _status(400, DEEP_JSON, content_type="application/json"),
+          "error", ("instance not created", "nested too deeply", "check the values"), 0, 1),
 )
 # fmt: on
 
