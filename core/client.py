@@ -45,6 +45,7 @@ from core.errors import (
     OutcomeUnknownError,
     RateLimitedError,
     ServerError,
+    TooManyInstancesError,
     UnexpectedResponseError,
     UnreadableAnswerError,
 )
@@ -71,6 +72,12 @@ MAX_SERVER_TEXT_CHARS = 2000
 MAX_REQUEST_ID_CHARS = 200
 # Clock skew allowed when matching "created since the attempt began" against the server's clock.
 RECONCILE_SKEW = timedelta(minutes=5)
+# A list (GET /instances, page after page) stops here with TooManyInstancesError: at most this
+# many non-empty pages (an empty page ends a list anyway) and this many instances in all. At
+# 200 a page the two bounds meet; a server that sends pages larger than asked for meets the
+# second. Twice the 10,000 rows the Instances tab is measured with; about 10 MB of instances.
+MAX_LIST_PAGES = 100
+MAX_LIST_INSTANCES = 20_000
 
 
 # --- one deadline for the whole exchange -----------------------------------------------------
@@ -673,13 +680,20 @@ class OpenConnectorsClient:
         tags: list[str] | tuple[str, ...] = (),
         page_size: int = PAGE_SIZE,
     ) -> Iterator[list[Instance]]:
-        """Yield pages of instances, following the next-page token. No match → nothing."""
+        """Yield pages of instances, following the next-page token. No match → nothing.
+
+        Bounded: past `MAX_LIST_PAGES` non-empty pages or `MAX_LIST_INSTANCES` instances the
+        walk stops with `TooManyInstancesError` instead of yielding a partial list that would
+        look complete (the Instances tab would mark what it lacks as "not on the server").
+        Only one page is held here at a time.
+        """
         params: dict[str, Any] = {"pageSize": page_size}
         if search_text:
             params["searchText"] = search_text
         if tags:
             params["tags[]"] = list(tags)
         seen_tokens: set[str] = set()
+        pages = instances = 0
         while True:
             try:
                 answer = self._request("GET", "/instances", params=params)
@@ -687,9 +701,18 @@ class OpenConnectorsClient:
                 return  # Open Connectors answers 404 when nothing matches
             if not isinstance(answer.data, list):
                 raise MalformedResponseError("The server's instance list is not a list.")
+            if not answer.data:
+                return
+            pages += 1
+            instances += len(answer.data)
+            if pages > MAX_LIST_PAGES or instances > MAX_LIST_INSTANCES:
+                raise TooManyInstancesError(
+                    f"{self.host} listed more than {MAX_LIST_INSTANCES:,} instances or "
+                    f"{MAX_LIST_PAGES} pages of them; the list was stopped there."
+                )
             yield [Instance.from_json(item) for item in answer.data]
             token = answer.headers.get(NEXT_PAGE_HEADER)
-            if not token or token in seen_tokens or not answer.data:
+            if not token or token in seen_tokens:
                 return
             seen_tokens.add(token)  # a server repeating a token must not loop us forever
             params["nextPage"] = token

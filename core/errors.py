@@ -180,6 +180,17 @@ class UnreadableAnswerError(OutcomeUnknownError, MalformedResponseError):
     default_next_step = OutcomeUnknownError.default_next_step
 
 
+class TooManyInstancesError(OpenConnectorsError):
+    """A list (``GET /instances``, page after page) went past what this app reads."""
+
+    title = "Too many instances to list"
+    default_next_step = (
+        "Nothing was changed. If the account really has that many instances, delete the ones "
+        "no longer needed in Open Connectors; otherwise check the host address (the server "
+        "kept sending more pages)."
+    )
+
+
 def _duration(seconds: float) -> str:
     """``45`` → "45 seconds", ``120`` → "2 minutes" (rounded up: never shorter than asked)."""
     whole = max(1, math.ceil(seconds))

@@ -39,6 +39,7 @@ from core.errors import (
     OutcomeUnknownError,
     RateLimitedError,
     ServerError,
+    TooManyInstancesError,
     UnexpectedResponseError,
     UnreadableAnswerError,
 )
@@ -2115,3 +2116,102 @@ def test_after_an_unusable_success_the_workspace_looks_the_instance_up(
     assert outcome.reconciled and outcome.instance.id == 12345
     assert outcome.instance.token == CREATED["token"]
     assert [c.request.method for c in rsps.calls] == ["POST", "GET", "GET"]
+
+
+# --- lists stop at a bound -------------------------------------------------------------------
+
+
+MAX_PAGES, MAX_INSTANCES = client_module.MAX_LIST_PAGES, client_module.MAX_LIST_INSTANCES
+
+
+def endless_pages(
+    rsps: responses.RequestsMock, *, per_page: int = 200, pages: int = 3 * MAX_PAGES
+) -> list[int]:
+    """A server that sends a new next-page token with every page, for `pages` pages (a
+    client without a bound lists them all, and fails the test instead of hanging it)."""
+    served: list[int] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        served.append(1)
+        n = len(served)
+        first = (n - 1) * per_page
+        items = [item(first + i, f"i{first + i}") for i in range(per_page)]
+        headers = {"Elements-Next-Page-Token": f"page-{n}"} if n < pages else {}
+        return 200, headers, json.dumps(items)
+
+    rsps.add_callback(responses.GET, INSTANCES, callback=answer)
+    return served
+
+
+def test_a_list_that_never_ends_stops_at_the_page_bound(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+) -> None:
+    served = endless_pages(rsps)
+
+    with pytest.raises(TooManyInstancesError) as info:
+        client.list_instances()
+
+    assert (MAX_PAGES, MAX_INSTANCES) == (100, 20_000)  # what the README promises
+    assert len(served) == MAX_PAGES + 1
+    assert "more than 20,000 instances or 100 pages" in info.value.message
+    assert "Nothing was changed" in info.value.next_step
+
+
+def test_pages_are_yielded_one_at_a_time_up_to_the_bound(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+) -> None:
+    endless_pages(rsps)
+    pages = client.iter_instance_pages()
+    sizes = [len(next(pages)) for _ in range(MAX_PAGES)]
+
+    with pytest.raises(TooManyInstancesError):
+        next(pages)
+    assert sizes == [200] * MAX_PAGES
+
+
+def test_pages_larger_than_asked_for_stop_at_the_instance_bound(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+) -> None:
+    served = endless_pages(rsps, per_page=6000)
+
+    with pytest.raises(TooManyInstancesError):
+        client.list_instances()
+
+    assert len(served) == 4  # 18,000 instances, then 24,000: past the bound
+
+
+def test_exactly_the_bound_is_listed_even_with_a_trailing_token(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+) -> None:
+    served: list[int] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        served.append(1)
+        n = len(served)
+        first = (n - 1) * 200
+        items = [item(first + i, f"i{first + i}") for i in range(200)] if n <= MAX_PAGES else []
+        return 200, {"Elements-Next-Page-Token": f"page-{n}"}, json.dumps(items)
+
+    rsps.add_callback(responses.GET, INSTANCES, callback=answer)
+
+    listed = client.list_instances()
+
+    assert len(listed) == MAX_INSTANCES == len({i.id for i in listed})
+    assert len(served) == MAX_PAGES + 1  # the last page was empty: the end
+
+
+def test_a_refresh_past_the_bound_says_so_instead_of_showing_part_of_the_list(
+    rsps: responses.RequestsMock, tmp_path: Any
+) -> None:
+    """A partial list would mark every remembered instance it lacks as "not on the server"."""
+    from core.records import RecordsStore
+    from core.vault import Vault
+    from core.workspace import Workspace
+    from tests.core.fake_keyrings import MemoryKeyring
+
+    endless_pages(rsps)
+    workspace = Workspace(Vault(MemoryKeyring()), RecordsStore(tmp_path / "records"))
+    account = Account(name="a", api_root=ROOT, user_secret=US, organization_secret=OS)
+
+    with pytest.raises(TooManyInstancesError, match="the list was stopped there"):
+        workspace.refresh(account)
