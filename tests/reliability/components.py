@@ -9,6 +9,7 @@ answered with anything but its clear, typed message).
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -18,8 +19,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from core.client import NEXT_PAGE_HEADER, OpenConnectorsClient
+from core.errors import InvalidSecretError, TooManyInstancesError
 from core.vault import Vault, VaultError, VaultErrorKind
 from tests.core.fake_keyrings import HangingKeyring, RawValueKeyring, UnprintableErrorKeyring
 
@@ -31,7 +35,7 @@ COMMAND_TIMEOUT = 30.0
 @dataclass(frozen=True)
 class ComponentFault:
     id: str
-    part: str  # receiver, records, vault, sandbox
+    part: str  # client, receiver, records, vault, sandbox
     label: str  # the fault, as the user meets it
     run: Callable[[Path], str]
 
@@ -96,6 +100,62 @@ def sandbox_state_too_deep(tmp: Path) -> str:
     return _one_line_exit(_sandbox_command("--state", str(state), "--quiet"), 1)
 
 
+class _EndlessList(BaseHTTPRequestHandler):
+    """``GET /instances`` that always has another page (each with a new next-page token)."""
+
+    served = 0
+
+    def do_GET(self) -> None:
+        type(self).served += 1
+        n = type(self).served
+        body = json.dumps(
+            [
+                {"id": n * 1000 + i, "name": f"i{n}-{i}", "element": {"key": "connectwisehd"}}
+                for i in range(200)
+            ]
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header(NEXT_PAGE_HEADER, f"page-{n}")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def client_endless_list(tmp: Path) -> str:
+    _EndlessList.served = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EndlessList)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        root = f"http://127.0.0.1:{server.server_address[1]}/elements/api-v2"
+        with OpenConnectorsClient(root, user_secret="u", organization_secret="o") as client:
+            try:
+                client.list_instances()
+            except TooManyInstancesError as err:
+                message = err.message
+            else:
+                raise AssertionError("the list never stopped")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _EndlessList.served <= 101, f"{_EndlessList.served} pages fetched"
+    return f"after {_EndlessList.served} requests: {message}"
+
+
+def client_secret_not_a_header(tmp: Path) -> str:
+    root = "https://api.openconnectors.us2.ext.hana.ondemand.com/elements/api-v2"
+    try:
+        OpenConnectorsClient(root, user_secret=SECRET + "€, Element x", organization_secret="o")
+    except InvalidSecretError as err:
+        _no_secret(err)
+        return err.message
+    raise AssertionError("the secret was accepted")
+
+
 SECRET = "SENTINEL-token-4f1c"
 HOST = "127.0.0.1:9"
 
@@ -146,6 +206,18 @@ def vault_hung_backend(tmp: Path) -> str:
 
 
 COMPONENT_FAULTS: tuple[ComponentFault, ...] = (
+    ComponentFault(
+        "client-endless-list",
+        "client",
+        "a server whose instance list never ends (new page token each time)",
+        client_endless_list,
+    ),
+    ComponentFault(
+        "client-secret-not-a-header",
+        "client",
+        "a user secret with “€” and “, Element x” in it (Python API)",
+        client_secret_not_a_header,
+    ),
     ComponentFault(
         "sandbox-port-taken",
         "sandbox",
