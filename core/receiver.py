@@ -2,8 +2,9 @@
 
 Every notification is kept as it arrived (headers, raw bytes) with its signature checked on
 those raw bytes (core.webhooks.check) and a defensive summary of the API.md §7 payload.
-Listens on 127.0.0.1 only. No Qt here: `on_event` runs on a server thread, and the window
-turns it into a signal.
+Listens on 127.0.0.1 only, on `core.loopback_http` (at most 32 connections served at once, a
+whole request within 10 s, strict framing, bodies up to 1 MiB). No Qt here: `on_event` runs
+on a server thread, and the window turns it into a signal.
 
     with EventReceiver(lambda: key, on_event=print) as receiver:
         ...  # use receiver.url as the instance's callback URL
@@ -13,20 +14,18 @@ from __future__ import annotations
 
 import json
 import logging
-import socketserver
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer
 from core.webhooks import SIGNATURE_HEADER, WEBHOOK_ID_HEADER, SignatureStatus, check
 
 log = logging.getLogger(__name__)
@@ -34,13 +33,6 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 EVENTS_PATH = "/events"
 MAX_BODY_BYTES = 1 << 20
-# A client that stops sending mid-request must not hold a handler thread for long.
-READ_TIMEOUT = 10.0
-_CHUNK_LINE_LIMIT = 1024
-# An oversized body up to this size is read and discarded before the 413 goes out: closing
-# with unread bytes makes the kernel reset the connection, and the sender would never see
-# the 413.
-_DRAIN_LIMIT = 8 * MAX_BODY_BYTES
 
 
 class EventItem(NamedTuple):
@@ -192,23 +184,18 @@ def build_event(
 # --- HTTP ----------------------------------------------------------------------------------
 
 
-class _BodyError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+def _error_body(status: int, message: str) -> bytes:
+    return json.dumps({"received": False, "message": message}).encode("utf-8")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    # One request per connection: stop() then leaves no idle keep-alive threads behind.
-    protocol_version = "HTTP/1.0"
+class _Handler(LoopbackHandler):
     server_version = "ConnectorDeskEvents/1"
-    sys_version = ""
-    timeout = READ_TIMEOUT
-    server: _HTTPServer
 
-    def version_string(self) -> str:
-        return self.server_version
+    def __init__(
+        self, request: Any, client_address: Any, server: Any, *, receiver: EventReceiver
+    ) -> None:
+        self.receiver = receiver  # set first: the base __init__ handles the request right away
+        super().__init__(request, client_address, server)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("events receiver: %s", format % args)
@@ -216,21 +203,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if not self._on_events_path():
             return
-        try:
-            body = self._read_body()
-        except _BodyError as exc:
-            self.close_connection = True
-            self._send(exc.status, {"received": False, "message": exc.message})
-            return
-        # Record before answering, so a sender that got 200 will find its event listed.
-        event = self.server.receiver._record(merge_headers(self.headers.items()), body)
+        # Recorded before the answer, so a sender that got 200 will find its event listed.
+        event = self.receiver._record(merge_headers(self.headers.items()), self.body)
         self._send(200, {"received": True})
         # The callback runs after the answer: a slow listener never delays the sender.
-        self.server.receiver._notify(event)
+        self.receiver._notify(event)
 
     def _not_allowed(self) -> None:
         if self._on_events_path():
-            self.close_connection = True
             message = f"Method {self.command} is not allowed; use POST."
             self._send(405, {"message": message}, {"Allow": "POST"})
 
@@ -241,63 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path in (EVENTS_PATH, EVENTS_PATH + "/"):
             return True
-        self.close_connection = True
         self._send(404, {"message": f"No such resource: {path}. Events go to {EVENTS_PATH}."})
         return False
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        raw = self.headers.get("Content-Length")
-        if raw is None or not raw.strip():
-            return b""
-        try:
-            length = int(raw.strip())
-        except ValueError:
-            raise _BodyError(400, "Content-Length is not a number.") from None
-        if length < 0:
-            raise _BodyError(400, "Content-Length is negative.")
-        if length > MAX_BODY_BYTES:
-            self._discard(length)
-            raise _BodyError(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
-        body = self.rfile.read(length)
-        if len(body) < length:
-            raise _BodyError(400, "The body ended before Content-Length bytes arrived.")
-        return body
-
-    def _discard(self, length: int) -> None:
-        if length > _DRAIN_LIMIT:
-            return
-        while length > 0:
-            chunk = self.rfile.read(min(length, 64 * 1024))
-            if not chunk:
-                return
-            length -= len(chunk)
-
-    def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            line = self.rfile.readline(_CHUNK_LINE_LIMIT)
-            try:
-                chunk_size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _BodyError(400, "A chunk size is not a hexadecimal number.") from None
-            if chunk_size < 0:
-                raise _BodyError(400, "A chunk size is negative.")
-            if chunk_size == 0:
-                break
-            size += chunk_size
-            if size > MAX_BODY_BYTES:
-                raise _BodyError(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
-            chunk = self.rfile.read(chunk_size)
-            if len(chunk) < chunk_size:
-                raise _BodyError(400, "The body ended inside a chunk.")
-            chunks.append(chunk)
-            self.rfile.readline(_CHUNK_LINE_LIMIT)  # the CRLF after the chunk
-        while self.rfile.readline(_CHUNK_LINE_LIMIT).strip():  # trailers, up to the blank line
-            pass
-        return b"".join(chunks)
 
     def _send(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(payload).encode("utf-8")
@@ -311,34 +236,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True  # a handler stuck on a slow client must not block stop()
-
-    def __init__(self, address: tuple[str, int], receiver: EventReceiver) -> None:
-        self.receiver = receiver
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall for seconds.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Senders that hang up or stall (timeouts) are normal; anything else is worth a trace.
-        if isinstance(sys.exc_info()[1], OSError):
-            return
-        log.exception("events receiver: a request from %s failed", client_address)
-
-
 class EventReceiver:
     """Receives webhook notifications on ``http://127.0.0.1:PORT/events``.
 
     `key_provider` gives the current signature key (None: none known) and is asked once per
     delivery, so the key can change while the receiver runs. `on_event` is called on a
     server thread after the sender got its answer; its exceptions are logged, not raised.
-    At most `max_events` are kept, the oldest dropped first.
+    At most `max_events` are kept, the oldest dropped first. `limits` bounds the HTTP server
+    (`core.loopback_http.Limits`; the body cap is 1 MiB).
     """
 
     def __init__(
@@ -348,6 +253,7 @@ class EventReceiver:
         *,
         port: int = 0,
         max_events: int = 1000,
+        limits: Limits | None = None,
     ) -> None:
         if max_events < 1:
             raise ValueError("max_events must be at least 1")
@@ -356,11 +262,12 @@ class EventReceiver:
         self._key_provider = key_provider
         self._on_event = on_event
         self._port = port
+        self._limits = limits or Limits(max_body_bytes=MAX_BODY_BYTES)
         self._events: deque[ReceivedEvent] = deque(maxlen=max_events)
         self._received = 0  # ever, including dropped ones: lets waiters count new arrivals
         self._cond = threading.Condition()
         self._lifecycle = threading.Lock()
-        self._httpd: _HTTPServer | None = None
+        self._httpd: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # lifecycle
@@ -370,7 +277,18 @@ class EventReceiver:
         with self._lifecycle:
             if self._httpd is not None:
                 return self
-            httpd = _HTTPServer((HOST, self._port), self)
+
+            def handler(request: Any, client_address: Any, server: Any) -> _Handler:
+                return _Handler(request, client_address, server, receiver=self)
+
+            httpd = LoopbackHTTPServer(
+                (HOST, self._port),
+                handler,
+                limits=self._limits,
+                server_version=_Handler.server_version,
+                error_body=_error_body,
+                name="events-receiver",
+            )
             thread = threading.Thread(
                 target=httpd.serve_forever,
                 kwargs={"poll_interval": 0.05},  # shutdown waits for one poll: keeps stop() fast

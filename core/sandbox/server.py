@@ -17,20 +17,19 @@ import os
 import re
 import secrets
 import socket
-import socketserver
 import sys
 import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from core.connectors import CONNECTORS, DEFAULT_CONNECTOR
 from core.hosts import API_PATH
+from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer
 
 from .events import Deliverer, Delivery, build_notifications, check_event_request
 from .faults import FaultRule, FaultRuleError, FaultSet
@@ -112,21 +111,20 @@ def _error_body(message: str, provider_message: str | None = None) -> dict[str, 
     return body
 
 
-class _Handler(BaseHTTPRequestHandler):
-    # HTTP/1.0: one request per connection, so stop() leaves no idle keep-alive threads and a
-    # dropped connection never poisons a client's pool.
-    protocol_version = "HTTP/1.0"
+def _server_error_body(status: int, message: str) -> bytes:
+    return json.dumps(_error_body(message)).encode("utf-8")
+
+
+class _Handler(LoopbackHandler):
+    # HTTP/1.0 (`LoopbackHandler`): one request per connection, so stop() leaves no idle
+    # keep-alive threads and a dropped connection never poisons a client's pool.
     server_version = "OpenConnectorsSandbox/1"
-    sys_version = ""
 
     def __init__(
         self, request: Any, client_address: Any, server: Any, *, app: SandboxServer
     ) -> None:
         self.app = app  # set first: the base __init__ handles the request right away
         super().__init__(request, client_address, server)
-
-    def version_string(self) -> str:
-        return self.server_version
 
     def do_GET(self) -> None:
         self._handle()
@@ -155,12 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         method = self.command
         path = urlsplit(self.path).path
-        try:
-            body = self._read_body()
-        except SandboxError as exc:
-            self.close_connection = True
-            self._send_error(exc)
-            return
+        body = self.body  # read whole by the server: framing, size and deadline checked
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             self._reply(*self._control(method, path, body))
             return
@@ -178,19 +171,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop(method)
             return
         self._reply(*reply)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raise SandboxError(411, "Send a Content-Length; chunked bodies are not supported.")
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise SandboxError(400, "Content-Length is not a number.") from None
-        if length < 0:
-            raise SandboxError(400, "Content-Length is negative.")
-        if length > MAX_BODY_BYTES:
-            raise SandboxError(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
-        return self.rfile.read(length) if length else b""
 
     def _dispatch(self, method: str, path: str, body: bytes) -> Reply:
         try:
@@ -316,40 +296,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True  # a handler stuck on a slow client must not block stop()
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn) that can stall for seconds.
-        socketserver.TCPServer.server_bind(self)
-        self._name_from_address()
-
-    def adopt(self, listening: socket.socket) -> None:
-        """Serve on a socket that is already bound and listening, instead of a new one."""
-        self.socket.close()
-        self.socket = listening
-        self.server_address = listening.getsockname()
-        self._name_from_address()
-
-    def _name_from_address(self) -> None:
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-answer is normal here (timeouts, fault tests).
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
 class SandboxServer:
     """The sandbox: ``with SandboxServer() as server: requests.get(server.base_url + ...)``.
 
     Account secrets are generated per run unless given (or stored in ``state_file``).
     ``delivery_delays`` are the waits between webhook delivery attempts (so at most
     ``len(delivery_delays) + 1`` attempts). ``listen_socket``: serve on this socket, already
-    bound to 127.0.0.1 and listening, instead of opening one on ``port``.
+    bound to 127.0.0.1 and listening, instead of opening one on ``port``. ``limits`` bounds
+    the HTTP server (`core.loopback_http.Limits`: 32 connections, 10 s per request, 5 s to a
+    first byte; the body cap is 1 MiB).
     """
 
     def __init__(
@@ -364,6 +319,7 @@ class SandboxServer:
         log_requests: bool = False,
         delivery_timeout: float = 5.0,
         request_log_size: int = 100_000,
+        limits: Limits | None = None,
     ) -> None:
         self._store = InstanceStore(state_file)
         self._store.load()
@@ -381,12 +337,13 @@ class SandboxServer:
         self.log_requests = log_requests
         self._port = port
         self._listen_socket = listen_socket
+        self._limits = limits or Limits(max_body_bytes=MAX_BODY_BYTES)
         self._deliverer = Deliverer(delivery_delays, timeout=delivery_timeout)
         self._requests: deque[RequestRecord] = deque(maxlen=request_log_size)
         self._requests_lock = threading.Lock()
         self._stopping = threading.Event()
         self._lifecycle = threading.Lock()
-        self._httpd: _HTTPServer | None = None
+        self._httpd: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # lifecycle
@@ -399,13 +356,18 @@ class SandboxServer:
             def handler(request: Any, client_address: Any, server: Any) -> _Handler:
                 return _Handler(request, client_address, server, app=self)
 
-            if self._listen_socket is None:
-                self._httpd = _HTTPServer((HOST, self._port), handler)
-            else:  # already bound and listening (`OnDemandSandbox`): serve on it
-                self._httpd = _HTTPServer(
-                    self._listen_socket.getsockname(), handler, bind_and_activate=False
-                )
-                self._httpd.adopt(self._listen_socket)
+            adopt = self._listen_socket
+            self._httpd = LoopbackHTTPServer(
+                (HOST, self._port) if adopt is None else adopt.getsockname(),
+                handler,
+                limits=self._limits,
+                server_version=_Handler.server_version,
+                error_body=_server_error_body,
+                name="sandbox-http",
+                bind_and_activate=adopt is None,
+            )
+            if adopt is not None:  # already bound and listening (`OnDemandSandbox`): serve on it
+                self._httpd.adopt(adopt)
             try:
                 # Once the port is ours: a sandbox that cannot start leaves no state file.
                 self._store.save()  # the state file exists (with the secrets) from the start
