@@ -50,6 +50,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
+from core.json_limits import parse_json
+
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
@@ -67,6 +69,9 @@ _LINGER_BYTES = 8 << 20
 _MAX_LINGERING = 256  # beyond it, connections are closed at once
 _CHUNK_LINE_LIMIT = 1024
 _MAX_EMPTY_LINES = 4  # before the request line (RFC 9112 §2.2 asks to skip at least one)
+# At most this many bodies are parsed as JSON at once in the process: while parsed, 1 MB of
+# JSON can be 20 MB of Python objects.
+_PARSING = threading.BoundedSemaphore(4)
 
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
@@ -95,6 +100,15 @@ class Limits:
         for name in ("request_deadline", "idle_timeout", "answer_deadline"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
+
+
+def parse_json_body(body: bytes, *, parse_int: Callable[[str], Any] | None = None) -> Any:
+    """`core.json_limits.parse_json` for a request body, a few at a time in the process.
+
+    Raises as `parse_json` does: `JsonTooDeepError`, `json.JSONDecodeError`, `UnicodeError`.
+    """
+    with _PARSING:
+        return parse_json(body, parse_int=parse_int)
 
 
 def json_error_body(status: int, message: str) -> bytes:

@@ -25,7 +25,9 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer
+from core import json_limits
+from core.json_limits import JsonTooDeepError
+from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer, parse_json_body
 from core.webhooks import SIGNATURE_HEADER, WEBHOOK_ID_HEADER, SignatureStatus, check
 
 log = logging.getLogger(__name__)
@@ -72,13 +74,25 @@ def _parse_int(text: str) -> int | float:
         return float(text)
 
 
-def parse_json(body: bytes) -> Any:
-    """The JSON value of `body`, or None when it is not JSON (never raises)."""
+def _decode(body: bytes, parse: Callable[..., Any] = parse_json_body) -> Any:
+    """The JSON value of `body`, None when it is not JSON; JsonTooDeepError when it nests
+    deeper than `core.json_limits.MAX_JSON_DEPTH`. Deliveries are parsed a few at a time
+    (`parse_json_body`)."""
     if not body.strip():
         return None
     try:
-        return json.loads(body, parse_int=_parse_int)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return parse(body, parse_int=_parse_int)
+    except JsonTooDeepError:
+        raise
+    except ValueError:  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON value of `body`, or None when it is not JSON or nests too deep (never raises)."""
+    try:
+        return _decode(body, json_limits.parse_json)
+    except JsonTooDeepError:
         return None
 
 
@@ -160,11 +174,14 @@ def build_event(
     *,
     received_at: datetime | None = None,
 ) -> ReceivedEvent:
-    """The record of one delivery: signature checked on the raw `body`, payload summarised."""
+    """The record of one delivery: signature checked on the raw `body`, payload summarised.
+
+    JsonTooDeepError when the body is JSON nested too deep to be looked at.
+    """
     merged = merge_headers(headers.items())
     lowered = {name.lower(): value for name, value in merged.items()}
     webhook_id = lowered.get(WEBHOOK_ID_HEADER.lower()) or None
-    parsed = parse_json(body)
+    parsed = _decode(body)
     try:
         summary = summarize(parsed)
     except Exception:  # a last guard: a delivery is always recorded
@@ -203,8 +220,13 @@ class _Handler(LoopbackHandler):
     def do_POST(self) -> None:
         if not self._on_events_path():
             return
-        # Recorded before the answer, so a sender that got 200 will find its event listed.
-        event = self.receiver._record(merge_headers(self.headers.items()), self.body)
+        try:
+            # Recorded before the answer, so a sender that got 200 will find its event listed.
+            event = self.receiver._record(merge_headers(self.headers.items()), self.body)
+        except JsonTooDeepError as exc:
+            message = f"The body is JSON nested deeper than {exc.limit} levels."
+            self._send(400, {"received": False, "message": message})
+            return
         self._send(200, {"received": True})
         # The callback runs after the answer: a slow listener never delays the sender.
         self.receiver._notify(event)

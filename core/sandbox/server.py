@@ -29,7 +29,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from core.connectors import CONNECTORS, DEFAULT_CONNECTOR
 from core.hosts import API_PATH
-from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer
+from core.json_limits import JsonTooDeepError
+from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer, parse_json_body
 
 from .events import Deliverer, Delivery, build_notifications, check_event_request
 from .faults import FaultRule, FaultRuleError, FaultSet
@@ -222,8 +223,11 @@ class _Handler(LoopbackHandler):
         if media != "application/json":
             raise SandboxError(415, "Content-Type must be application/json.")
         try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            return parse_json_body(body)
+        except JsonTooDeepError as exc:
+            message = f"The body is JSON nested deeper than {exc.limit} levels."
+            raise SandboxError(400, message) from None
+        except ValueError as exc:  # UnicodeDecodeError is a ValueError
             raise SandboxError(400, f"The body is not valid JSON: {exc}") from None
 
     def _control(self, method: str, path: str, body: bytes) -> Reply:

@@ -1,5 +1,5 @@
 """The loopback HTTP server under the events receiver and the sandbox, over real sockets:
-strict framing, incomplete requests, deadlines, the connection cap.
+strict framing, incomplete requests, deadlines, the connection cap, deep JSON.
 
 Each test drives the real receiver and the real sandbox; "handled" is what their owners see
 (an event recorded, a request in the sandbox's log).
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import resource
 import socket
 import threading
@@ -223,6 +224,30 @@ def test_half_a_request_then_closing_is_no_request(
     assert exchange(target.port, cut(target)) == b""
     assert target.handled() == before
     assert send(target, f"Content-Length: {len(BODY)}", body=BODY) == (200, 1)  # still serving
+
+
+# --- deep JSON ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 100_000 + b"]" * 100_000, b"[" * 100_000, b"[" * 65 + b"]" * 65]
+)
+def test_deep_json_is_400_not_an_error(
+    target: Target, body: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    before = target.handled()
+    answer = exchange(target.port, target.head(f"Content-Length: {len(body)}") + body)
+    assert status_of(answer) == 400
+    assert "nested deeper than 64 levels" in message_of(answer)
+    if target.name == "receiver":
+        assert target.handled() == before  # not an event
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # no traceback
+
+
+def test_json_64_levels_deep_is_fine(target: Target) -> None:
+    body = b"[" * 64 + b"]" * 64
+    assert send(target, f"Content-Length: {len(body)}", body=body)[1] == 1
 
 
 # --- time ------------------------------------------------------------------------------------

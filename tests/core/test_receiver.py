@@ -230,7 +230,6 @@ def test_a_secret_str_key_is_used(sandbox: SandboxServer) -> None:
         (b"", None),
         (b"<html>Bad gateway</html>", None),
         (b"\xff\xfe\x00garbage\x80", None),  # not UTF-8
-        (b"[" * 100_000, None),  # deeper than the JSON parser's recursion limit
         (b"1" * 5000, float("inf")),  # valid JSON beyond Python's int digit limit
         (b'"just a string"', "just a string"),
         (b"[1, 2, 3]", [1, 2, 3]),

@@ -230,6 +230,30 @@ def test_malformed_json_gets_400(api: Api) -> None:
     assert "JSON" in assert_error(response, 400)["message"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # 200 KB: past the JSON parser's recursion limit
+        b'{"name": "x", "configuration": ' + b'{"a": ' * 70 + b"1" + b"}" * 71,
+    ],
+    ids=["100000-levels", "70-levels"],
+)
+@pytest.mark.parametrize("path", ["/instances", "/instances/1000"])
+def test_deeply_nested_json_gets_400_not_500(
+    api: Api, server: SandboxServer, caplog: pytest.LogCaptureFixture, body: bytes, path: str
+) -> None:
+    created = api.create()
+    method = api.post if path == "/instances" else api.patch
+    response = method(
+        path.replace("1000", str(created["id"])),
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert "nested deeper than 64 levels" in assert_error(response, 400)["message"]
+    assert caplog.records == []  # no traceback logged
+    assert len(server.instances()) == 1
+
+
 def test_checks_run_in_the_documented_order(api: Api, server: SandboxServer) -> None:
     bad_json = {"data": b"{", "headers": {"Content-Type": "text/plain"}}
     assert_error(api.post("/instances", auth="User x, Organization y", **bad_json), 401)
