@@ -3,8 +3,10 @@
 Every notification is kept as it arrived (headers, raw bytes) with its signature checked on
 those raw bytes (core.webhooks.check) and a defensive summary of the API.md §7 payload.
 Listens on 127.0.0.1 only, on `core.loopback_http` (at most 32 connections served at once, a
-whole request within 10 s, strict framing, bodies up to 1 MiB). No Qt here: `on_event` runs
-on a server thread, and the window turns it into a signal.
+whole request within 10 s, strict framing, bodies up to 1 MiB). What is kept is bounded twice:
+at most `max_events` (1,000) events and `max_bytes` (32 MiB: raw bodies, headers and
+summaries), the oldest dropped first and counted. No Qt here: `on_event` runs on a server
+thread, and the window turns it into a signal.
 
     with EventReceiver(lambda: key, on_event=print) as receiver:
         ...  # use receiver.url as the instance's callback URL
@@ -35,6 +37,15 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 EVENTS_PATH = "/events"
 MAX_BODY_BYTES = 1 << 20
+MAX_EVENTS = 1000
+MAX_KEPT_BYTES = 32 << 20
+# The changes of one notification summarised in `ReceivedEvent.events`; `event_count` has
+# them all. A 1 MB body of empty changes would otherwise be 250,000 tuples.
+MAX_SUMMARY_ITEMS = 100
+# What an event costs beyond its strings (the objects holding them), per event and per change.
+_EVENT_OVERHEAD = 1024
+_ITEM_OVERHEAD = 200
+_HEADER_OVERHEAD = 100
 
 
 class EventItem(NamedTuple):
@@ -54,12 +65,50 @@ class ReceivedEvent:
     headers: dict[str, str] = field(repr=False)
     body: bytes = field(repr=False)
     signature: SignatureStatus
-    parsed: Any = field(repr=False)  # the JSON value, None when the body is not JSON
     instance_id: int | str | None = None
     instance_name: str | None = None
     element_key: str | None = None
     event_id: str | None = None
-    events: tuple[EventItem, ...] = ()
+    events: tuple[EventItem, ...] = ()  # the first MAX_SUMMARY_ITEMS changes
+    event_count: int = 0  # all the changes in the notification
+
+    def __post_init__(self) -> None:
+        if self.event_count < len(self.events):
+            object.__setattr__(self, "event_count", len(self.events))
+
+    @property
+    def parsed(self) -> Any:
+        """The JSON value of `body`, None when it is not JSON. Parsed at each call: never
+        kept, since 1 MB of JSON can take 20 MB as Python objects."""
+        return parse_json(self.body)
+
+    @property
+    def size(self) -> int:
+        """About what keeping this event costs, in bytes (counted against `max_bytes`)."""
+        texts = [self.webhook_id, self.instance_name, self.element_key, self.event_id]
+        texts += [part for item in self.events for part in item]
+        identifier = self.instance_id
+        return (
+            len(self.body)
+            + sum(len(k) + len(v) + _HEADER_OVERHEAD for k, v in self.headers.items())
+            + sum(len(text) for text in texts if text)
+            + (
+                identifier.bit_length() // 8
+                if isinstance(identifier, int)
+                else len(identifier or "")
+            )
+            + _EVENT_OVERHEAD
+            + _ITEM_OVERHEAD * len(self.events)
+        )
+
+
+class Snapshot(NamedTuple):
+    """The kept events at one moment: `events[i]` is delivery number
+    ``received - len(events) + 1 + i`` (numbered from 1, dropped and cleared ones included)."""
+
+    events: list[ReceivedEvent]
+    received: int
+    dropped: int
 
 
 # --- payload parsing -----------------------------------------------------------------------
@@ -133,10 +182,10 @@ def summarize(parsed: Any) -> dict[str, Any]:
         return {}
     raw_events = message.get("events")
     items = raw_events if isinstance(raw_events, list) else []
+    changes = [e for e in items if isinstance(e, dict)]
     events = tuple(
         EventItem(_text(e.get("eventType")), _text(e.get("objectType")), _text(e.get("objectId")))
-        for e in items
-        if isinstance(e, dict)
+        for e in changes[:MAX_SUMMARY_ITEMS]
     )
     element_key = _text(message.get("elementKey"))
     if element_key is None:
@@ -152,6 +201,7 @@ def summarize(parsed: Any) -> dict[str, Any]:
         "element_key": element_key,
         "event_id": _text(message.get("eventId")),
         "events": events,
+        "event_count": len(changes),
     }
 
 
@@ -187,13 +237,13 @@ def build_event(
     except Exception:  # a last guard: a delivery is always recorded
         log.exception("could not summarise a webhook payload")
         summary = {}
+    del parsed  # only the summary stays
     return ReceivedEvent(
         received_at=received_at or datetime.now(UTC),
         webhook_id=webhook_id,
         headers=merged,
         body=body,
         signature=check(key, body, lowered.get(SIGNATURE_HEADER.lower())),
-        parsed=parsed,
         **summary,
     )
 
@@ -264,8 +314,9 @@ class EventReceiver:
     `key_provider` gives the current signature key (None: none known) and is asked once per
     delivery, so the key can change while the receiver runs. `on_event` is called on a
     server thread after the sender got its answer; its exceptions are logged, not raised.
-    At most `max_events` are kept, the oldest dropped first. `limits` bounds the HTTP server
-    (`core.loopback_http.Limits`; the body cap is 1 MiB).
+    At most `max_events` are kept and at most `max_bytes` (see `ReceivedEvent.size`), the
+    oldest dropped first (the newest is always kept); `dropped_count` counts them. `limits`
+    bounds the HTTP server (`core.loopback_http.Limits`; the body cap is 1 MiB).
     """
 
     def __init__(
@@ -274,19 +325,26 @@ class EventReceiver:
         on_event: Callable[[ReceivedEvent], None] | None = None,
         *,
         port: int = 0,
-        max_events: int = 1000,
+        max_events: int = MAX_EVENTS,
+        max_bytes: int = MAX_KEPT_BYTES,
         limits: Limits | None = None,
     ) -> None:
         if max_events < 1:
             raise ValueError("max_events must be at least 1")
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1")
         if not 0 <= port <= 65535:
             raise ValueError("port must be between 0 and 65535")
         self._key_provider = key_provider
         self._on_event = on_event
         self._port = port
+        self.max_events = max_events
+        self.max_bytes = max_bytes
         self._limits = limits or Limits(max_body_bytes=MAX_BODY_BYTES)
-        self._events: deque[ReceivedEvent] = deque(maxlen=max_events)
+        self._events: deque[ReceivedEvent] = deque()
+        self._kept_bytes = 0
         self._received = 0  # ever, including dropped ones: lets waiters count new arrivals
+        self._dropped = 0
         self._cond = threading.Condition()
         self._lifecycle = threading.Lock()
         self._httpd: LoopbackHTTPServer | None = None
@@ -368,15 +426,39 @@ class EventReceiver:
         with self._cond:
             return list(self._events)
 
+    def snapshot(self) -> Snapshot:
+        """The kept events with their numbering and the dropped count, taken at one moment."""
+        with self._cond:
+            return Snapshot(list(self._events), self._received, self._dropped)
+
+    def event(self, number: int) -> ReceivedEvent | None:
+        """Delivery number `number` (see `Snapshot`), None when it is not kept."""
+        with self._cond:
+            index = number - (self._received - len(self._events) + 1)
+            return self._events[index] if 0 <= index < len(self._events) else None
+
     def clear(self) -> None:
         with self._cond:
             self._events.clear()
+            self._kept_bytes = 0
 
     @property
     def received_count(self) -> int:
         """Deliveries recorded since the receiver was made (dropped and cleared ones too)."""
         with self._cond:
             return self._received
+
+    @property
+    def dropped_count(self) -> int:
+        """Events dropped to keep within `max_events` and `max_bytes` (cleared ones are not)."""
+        with self._cond:
+            return self._dropped
+
+    @property
+    def kept_bytes(self) -> int:
+        """The `ReceivedEvent.size` of the kept events, in all."""
+        with self._cond:
+            return self._kept_bytes
 
     def wait_for(self, count: int, timeout: float) -> list[ReceivedEvent]:
         """The kept events once `count` deliveries were recorded in all; TimeoutError if not."""
@@ -394,9 +476,16 @@ class EventReceiver:
         if isinstance(key, SecretStr):  # the window keeps keys as SecretStr
             key = key.get_secret_value()
         event = build_event(headers, body, key if isinstance(key, str) else None)
+        size = event.size
         with self._cond:
             self._events.append(event)
+            self._kept_bytes += size
             self._received += 1
+            while len(self._events) > 1 and (
+                len(self._events) > self.max_events or self._kept_bytes > self.max_bytes
+            ):
+                self._kept_bytes -= self._events.popleft().size
+                self._dropped += 1
             self._cond.notify_all()
         return event
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import string
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +23,8 @@ from pydantic import SecretStr
 
 from core.receiver import (
     MAX_BODY_BYTES,
+    MAX_KEPT_BYTES,
+    MAX_SUMMARY_ITEMS,
     EventItem,
     EventReceiver,
     ReceivedEvent,
@@ -435,6 +441,121 @@ def test_only_the_newest_max_events_are_kept() -> None:
         receiver.clear()
         assert receiver.events() == []
         assert receiver.received_count == 5
+
+
+def test_kept_bodies_stay_within_32_mib_oldest_dropped_first() -> None:
+    body = b"%04d" + b"x" * (MAX_BODY_BYTES - 4)
+    with EventReceiver() as receiver:
+        for n in range(40):
+            assert raw_request(receiver.port, body.replace(b"%04d", b"%04d" % n))[0] == 200
+        kept = receiver.events()
+        assert sum(len(e.body) for e in kept) <= MAX_KEPT_BYTES
+        assert 25 <= len(kept) < 32  # 1 MiB each, with headers and summaries within 32 MiB
+        assert [e.body[:4] for e in kept] == [b"%04d" % n for n in range(40 - len(kept), 40)]
+        assert receiver.dropped_count == 40 - len(kept)
+        assert receiver.kept_bytes == sum(e.size for e in kept) <= MAX_KEPT_BYTES
+        snapshot = receiver.snapshot()
+        assert (snapshot.events, snapshot.received, snapshot.dropped) == (kept, 40, 40 - len(kept))
+        # Delivery numbers count from 1: the first kept one is number dropped + 1.
+        assert receiver.event(receiver.dropped_count + 1) == kept[0]
+        assert receiver.event(40) == kept[-1]
+        assert receiver.event(receiver.dropped_count) is None
+        assert receiver.event(41) is None
+
+
+def test_the_newest_event_is_kept_even_beyond_max_bytes() -> None:
+    with EventReceiver(max_bytes=10_000) as receiver:
+        for n in range(5):
+            raw_request(receiver.port, b"%d" % n + b"x" * 3000)
+        assert [e.body[:1] for e in receiver.events()] == [b"3", b"4"]
+        raw_request(receiver.port, b"big" + b"x" * 20_000)
+        assert [e.body[:3] for e in receiver.events()] == [b"big"]
+        assert receiver.dropped_count == 5
+        receiver.clear()
+        assert receiver.kept_bytes == 0
+        assert receiver.dropped_count == 5  # cleared is not dropped
+
+
+def test_a_notification_of_many_changes_keeps_a_bounded_summary() -> None:
+    changes = [{"eventType": "UPDATED", "objectType": "tickets", "objectId": "0"}]
+    changes += [{}] * 100_000  # 400 KB of JSON; as tuples, 100,000 of them
+    body = json.dumps({"message": {"instanceId": 7, "events": changes}}).encode()
+    event = build_event({}, body, None)
+    assert len(event.events) == MAX_SUMMARY_ITEMS
+    assert event.event_count == 100_001
+    assert event.events[0] == EventItem("UPDATED", "tickets", "0")
+    assert event.size < len(body) + 64 * 1024
+    assert event.parsed["message"]["instanceId"] == 7  # parsed again from the body when asked
+
+
+def test_a_receiver_with_no_room_at_all_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_bytes"):
+        EventReceiver(max_bytes=0)
+
+
+_MEMORY_CHILD = """
+import json, sys
+from core.receiver import EventReceiver
+
+def peak():  # this process's peak resident memory in KiB (ru_maxrss would include the parent's)
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+with EventReceiver() as receiver:
+    print(receiver.port, peak(), flush=True)
+    sys.stdin.readline()
+    print(json.dumps({"peak": peak(), "kept": sum(len(e.body) for e in receiver.events()),
+                      "received": receiver.received_count}), flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_1100_posts_of_1_mb_keep_memory_bounded(tmp_path: Path) -> None:
+    """The issue's measure: 1,100 posts of 1 MB took 2.2 GB; 32 MiB are kept now."""
+    body = json.dumps(
+        {
+            "message": {
+                "instanceId": 7,
+                "events": [{"eventType": "UPDATED", "objectType": "tickets", "objectId": "1"}],
+                "raw": "x" * (1_000_000 - 200),
+            }
+        }
+    ).encode()
+    assert len(body) <= MAX_BODY_BYTES
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    with subprocess.Popen(
+        [sys.executable, "-c", _MEMORY_CHILD],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as child:
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            port, start_kib = map(int, child.stdout.readline().split())
+            failures: list[int] = []
+
+            def post(count: int) -> None:
+                for _ in range(count):
+                    status = raw_request(port, body)[0]
+                    if status != 200:
+                        failures.append(status)
+
+            posters = [threading.Thread(target=post, args=(550,)) for _ in range(2)]
+            for poster in posters:
+                poster.start()
+            for poster in posters:
+                poster.join()
+            child.stdin.write("done\n")
+            child.stdin.flush()
+            report = json.loads(child.stdout.readline())
+        finally:
+            child.kill()
+    assert failures == []
+    assert report["received"] == 1100
+    grown_mib = (report["peak"] - start_kib) / 1024
+    assert grown_mib < 160, f"the receiver grew by {grown_mib:.0f} MiB"  # 68 MiB measured
+    assert report["kept"] <= MAX_KEPT_BYTES
 
 
 def test_events_returns_a_snapshot(receiver: EventReceiver) -> None:
