@@ -1,14 +1,18 @@
 """The Events inspector: a local receiver for webhook notifications, checked and shown.
 
-Receiving happens on the receiver's own thread (core); this tab only shows what arrives.
+Receiving happens on the receiver's own threads (core); this tab only shows what the receiver
+keeps. It holds no events of its own: the table mirrors the receiver's kept events (at most
+1,000, at most 32 MiB), its oldest rows go when the receiver drops their events, and a label
+says how many were dropped. Arrivals only mark the table stale; it catches up at most every
+`SYNC_MS`, whatever the rate of posts, adding at most the receiver's cap of rows at a time.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import threading
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -27,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.receiver import EventReceiver, ReceivedEvent
+from core.receiver import EventReceiver, ReceivedEvent, Snapshot
 from core.sandbox.on_demand import Sandbox
 from core.webhooks import SIGNATURE_HEADER, SignatureStatus, check
 from gui.tasks import TaskRunner
@@ -36,12 +40,16 @@ from gui.widgets import SecretEdit
 EVENT_TYPES = ("UPDATED", "CREATED", "DELETED")
 NO_EVENT_TYPE = "(no event type)"
 _COLUMNS = ("Received", "Instance", "Event", "Object type", "Object ID", "Signature")
+SYNC_MS = 100  # the table catches up with the receiver at most this often
+# The detail pane shows at most this much of a body (a 1 MB body pretty-printed is several MB
+# of text, and slow to lay out); the rest is counted.
+DETAIL_CHARS = 200_000
 
 
 class _Bridge(QObject):
-    """Carries events from the receiver's thread to the GUI thread (queued signal)."""
+    """Tells the GUI thread that the receiver has news (queued signal, no payload)."""
 
-    received = Signal(object)
+    changed = Signal()
 
 
 class VerifyDialog(QDialog):
@@ -98,14 +106,19 @@ class EventsTab(QWidget):
         super().__init__(parent)
         self._runner = runner
         self._sandbox = sandbox
-        self._events: list[ReceivedEvent] = []
+        self._first_row = 1  # the receiver's number (`Snapshot`) of the event in row 0
+        self._stale = threading.Event()  # set by the receiver's threads, cleared by a sync
         self._bridge = _Bridge(self)
-        self._bridge.received.connect(self._add_event)
+        self._sync_timer = QTimer(self)
+        self._sync_timer.setSingleShot(True)
+        self._sync_timer.setInterval(SYNC_MS)
+        self._sync_timer.timeout.connect(self.sync)
+        self._bridge.changed.connect(self._schedule_sync)
         self.key = SecretEdit("inspector_key", "Signature key to check against", self)
         self._key_value = ""
         self.key.edit.textChanged.connect(self._set_key)
         self.receiver = EventReceiver(
-            key_provider=lambda: self._key_value or None, on_event=self._bridge.received.emit
+            key_provider=lambda: self._key_value or None, on_event=self._on_event
         )
 
         self.url = QLineEdit(self)
@@ -141,6 +154,10 @@ class EventsTab(QWidget):
         self.detail.setReadOnly(True)
         self.detail.setProperty("role", "code")
         self.detail.setAccessibleName("Event details")
+        self.dropped_label = QLabel(self)
+        self.dropped_label.setObjectName("events_dropped")
+        self.dropped_label.setProperty("role", "hint")
+        self.dropped_label.hide()
 
         form = QFormLayout()
         url_row = QHBoxLayout()
@@ -172,6 +189,7 @@ class EventsTab(QWidget):
         note.setProperty("role", "hint")
         layout.addWidget(note)
         layout.addLayout(form)
+        layout.addWidget(self.dropped_label)
         layout.addWidget(splitter, 1)
 
         self.use_button.clicked.connect(lambda: self.use_callback.emit(self.receiver.url))
@@ -205,38 +223,70 @@ class EventsTab(QWidget):
 
     # --- received events ------------------------------------------------------------------------
 
-    def _add_event(self, event: ReceivedEvent) -> None:
-        self._events.append(event)
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        first = event.events[0] if event.events else None
-        more = f" (+{len(event.events) - 1})" if len(event.events) > 1 else ""
-        # Senders may leave eventType out (core keeps it None): say so rather than show nothing.
-        event_type = (first.event_type or NO_EVENT_TYPE) if first else ""
-        cells = (
-            event.received_at.astimezone().strftime("%H:%M:%S"),
-            event.instance_name
-            or (str(event.instance_id) if event.instance_id is not None else ""),
-            event_type + more,
-            first.object_type if first else "",
-            first.object_id if first else "",
-            _signature_text(event.signature),
-        )
-        for column, text in enumerate(cells):
-            self.table.setItem(row, column, QTableWidgetItem(str(text or "")))
-        self.status_message.emit(f"Event received: {_signature_text(event.signature)}")
+    def _on_event(self, event: ReceivedEvent) -> None:
+        """On a receiver thread: one queued signal at most until the table has caught up."""
+        if not self._stale.is_set():
+            self._stale.set()
+            self._bridge.changed.emit()
+
+    def _schedule_sync(self) -> None:
+        if not self._sync_timer.isActive():
+            self._sync_timer.start()
+
+    def sync(self) -> None:
+        """Make the table what the receiver keeps now: rows of dropped events removed from
+        the top, rows of new ones added at the bottom, the dropped count shown."""
+        self._stale.clear()  # before the snapshot: a later arrival marks it stale again
+        snapshot = self.receiver.snapshot()
+        first = snapshot.received - len(snapshot.events) + 1
+        rows = self.table.rowCount()
+        gone = min(rows, max(0, first - self._first_row))
+        if gone:
+            self.table.model().removeRows(0, gone)
+            rows -= gone
+        self._first_row = first if rows == 0 else self._first_row + gone
+        new = snapshot.events[self._first_row + rows - first :]
+        if new:
+            self.table.setUpdatesEnabled(False)
+            self.table.setRowCount(rows + len(new))
+            for offset, event in enumerate(new):
+                for column, text in enumerate(_cells(event)):
+                    self.table.setItem(rows + offset, column, QTableWidgetItem(text))
+            self.table.setUpdatesEnabled(True)
+            last = _signature_text(new[-1].signature)
+            self.status_message.emit(
+                f"Event received: {last}"
+                if len(new) == 1
+                else f"{len(new):,} events received; the last: {last}"
+            )
+        self._show_dropped(snapshot)
+
+    def _show_dropped(self, snapshot: Snapshot) -> None:
+        count = snapshot.dropped
+        self.dropped_label.setVisible(count > 0)
+        if count:
+            receiver = self.receiver
+            self.dropped_label.setText(
+                f"{count:,} older event{'s' if count != 1 else ''} dropped: the receiver keeps "
+                f"the newest {receiver.max_events:,}, at most {receiver.max_bytes >> 20} MB."
+            )
 
     def _show_selected(self) -> None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return
-        event = self._events[rows[0].row()]
+        event = self.receiver.event(self._first_row + rows[0].row())
+        if event is None:
+            self.detail.setPlainText("This event is no longer kept: newer ones took its place.")
+            return
         headers = "\n".join(f"{k}: {v}" for k, v in event.headers.items())
-        body: Any
-        if event.parsed is not None:
-            body = json.dumps(event.parsed, indent=2, ensure_ascii=False)
+        parsed = event.parsed
+        if parsed is not None:
+            body = json.dumps(parsed, indent=2, ensure_ascii=False)
         else:
             body = event.body.decode("utf-8", errors="replace")
+        if len(body) > DETAIL_CHARS:
+            body = f"{body[:DETAIL_CHARS]}\n… ({len(body) - DETAIL_CHARS:,} more characters)"
         self.detail.setPlainText(f"Signature: {event.signature.text}\n\n{headers}\n\n{body}")
 
     def simulate(self) -> None:
@@ -252,6 +302,22 @@ class EventsTab(QWidget):
             lambda error: self.status_message.emit(f"Could not simulate: {error}"),
             name="simulate",
         )
+
+
+def _cells(event: ReceivedEvent) -> tuple[str, ...]:
+    first = event.events[0] if event.events else None
+    more = f" (+{event.event_count - 1})" if event.event_count > 1 else ""
+    # Senders may leave eventType out (core keeps it None): say so rather than show nothing.
+    event_type = (first.event_type or NO_EVENT_TYPE) if first else ""
+    cells = (
+        event.received_at.astimezone().strftime("%H:%M:%S"),
+        event.instance_name or (str(event.instance_id) if event.instance_id is not None else ""),
+        event_type + more,
+        first.object_type if first else "",
+        first.object_id if first else "",
+        _signature_text(event.signature),
+    )
+    return tuple(str(text or "") for text in cells)
 
 
 def _signature_text(status: SignatureStatus) -> str:
