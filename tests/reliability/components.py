@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from core.client import NEXT_PAGE_HEADER, OpenConnectorsClient
 from core.errors import InvalidSecretError, TooManyInstancesError
+from core.receiver import EventReceiver
+from core.sandbox.server import SandboxServer
 from core.vault import Vault, VaultError, VaultErrorKind
 from tests.core.fake_keyrings import HangingKeyring, RawValueKeyring, UnprintableErrorKeyring
 
@@ -156,6 +159,130 @@ def client_secret_not_a_header(tmp: Path) -> str:
     raise AssertionError("the secret was accepted")
 
 
+def _raw_exchange(port: int, request: bytes, *, close_early: bool = False) -> bytes:
+    """Send `request` as is over one connection; the answer's bytes (b"" when closed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
+        conn.sendall(request)
+        if close_early:
+            return b""
+        conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+        return answer
+
+
+def _post(path: str, body: bytes, extra: str = "") -> bytes:
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    return (head + extra + "\r\n").encode() + body
+
+
+def _status(answer: bytes) -> str:
+    return answer.split(b"\r\n", 1)[0].decode("latin-1")
+
+
+def _receiver_refuses(request: bytes, expected: str) -> str:
+    with EventReceiver() as receiver:
+        status = _status(_raw_exchange(receiver.port, request))
+        time.sleep(0.2)  # an event, had one been made, is recorded after the answer
+        listed = receiver.received_count
+    assert expected in status, f"answered {status!r}"
+    assert listed == 0, f"{listed} events listed"
+    return f"{status}; no event listed"
+
+
+def receiver_chunk_size_not_hex(tmp: Path) -> str:
+    body = b"0x2\r\n{}\r\n0\r\n\r\n"
+    return _receiver_refuses(_post("/events", body, "Transfer-Encoding: chunked\r\n"), " 400 ")
+
+
+def receiver_two_content_lengths(tmp: Path) -> str:
+    extra = "Content-Length: 2\r\nContent-Length: 3\r\n"
+    return _receiver_refuses(_post("/events", b"{} ", extra), " 400 ")
+
+
+def receiver_deep_json(tmp: Path) -> str:
+    body = b"[" * 100_000 + b"]" * 100_000
+    return _receiver_refuses(_post("/events", body, f"Content-Length: {len(body)}\r\n"), " 400 ")
+
+
+def receiver_half_request(tmp: Path) -> str:
+    with EventReceiver() as receiver:
+        request = _post("/events", b'{"message": ', "Content-Length: 500\r\n")
+        _raw_exchange(receiver.port, request, close_early=True)
+        time.sleep(0.5)
+        listed = receiver.received_count
+    assert listed == 0, f"{listed} events listed"
+    return "sender closed mid-body: no event listed"
+
+
+def receiver_flood(tmp: Path) -> str:
+    """200 senders dripping their headers, then one real delivery."""
+    before = threading.active_count()
+    with EventReceiver() as receiver:
+        conns = []
+        try:
+            for _ in range(200):
+                conn = socket.create_connection(("127.0.0.1", receiver.port), timeout=5)
+                conn.sendall(b"POST /events HTTP/1.1\r\nHost: x\r\n")
+                conns.append(conn)
+            peak = threading.active_count() - before
+            body = b'{"message": {"events": []}}'
+            answer = _raw_exchange(
+                receiver.port, _post("/events", body, f"Content-Length: {len(body)}\r\n")
+            )
+            listed = receiver.received_count
+        finally:
+            for conn in conns:
+                conn.close()
+    assert peak <= 40, f"{peak} threads for 200 senders"
+    assert " 200 " in _status(answer) and listed == 1, _status(answer)
+    return f"200 dripping senders held {peak} threads; a real delivery: {_status(answer)}"
+
+
+def receiver_kept_bytes(tmp: Path) -> str:
+    body = b'{"message": {"events": [], "pad": "' + b"x" * 900_000 + b'"}}'
+    with EventReceiver(max_bytes=8 << 20) as receiver:
+        request = _post("/events", body, f"Content-Length: {len(body)}\r\n")
+        for _ in range(30):
+            _raw_exchange(receiver.port, request)
+        kept, dropped = receiver.kept_bytes, receiver.dropped_count
+    assert kept <= 8 << 20 and dropped > 0, (kept, dropped)
+    return f"30 posts of 0.9 MB: {kept / 2**20:.1f} MiB kept (cap 8 MiB), {dropped} dropped"
+
+
+def sandbox_idle_connections(tmp: Path) -> str:
+    before = threading.active_count()
+    with SandboxServer(log_requests=False) as server:
+        port = int(server.base_url.split(":")[2].split("/")[0])
+        conns = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(200)]
+        try:
+            time.sleep(0.5)
+            peak = threading.active_count() - before
+            auth = f"Authorization: {server.authorization}\r\n"
+            answer = _raw_exchange(
+                port,
+                f"GET /elements/api-v2/elements/connectwisehd HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode(),
+            )
+        finally:
+            for conn in conns:
+                conn.close()
+    assert peak <= 40, f"{peak} threads for 200 idle connections"
+    assert " 200 " in _status(answer), _status(answer)
+    return f"200 idle connections held {peak} threads; an API call: {_status(answer)}"
+
+
+def sandbox_deep_json(tmp: Path) -> str:
+    body = b"[" * 100_000 + b"]" * 100_000
+    with SandboxServer(log_requests=False) as server:
+        port = int(server.base_url.split(":")[2].split("/")[0])
+        extra = f"Authorization: {server.authorization}\r\nContent-Length: {len(body)}\r\n"
+        answer = _raw_exchange(port, _post("/elements/api-v2/instances", body, extra))
+    status, message = _status(answer), json.loads(answer.split(b"\r\n\r\n", 1)[1])["message"]
+    assert " 400 " in status and "nested deeper" in message, answer[-300:]
+    return f"{status}: {message}"
+
+
 SECRET = "SENTINEL-token-4f1c"
 HOST = "127.0.0.1:9"
 
@@ -206,6 +333,54 @@ def vault_hung_backend(tmp: Path) -> str:
 
 
 COMPONENT_FAULTS: tuple[ComponentFault, ...] = (
+    ComponentFault(
+        "receiver-flood",
+        "receiver",
+        "200 local senders dripping their headers at the events receiver",
+        receiver_flood,
+    ),
+    ComponentFault(
+        "receiver-half-request",
+        "receiver",
+        "a sender that sends half a request and closes",
+        receiver_half_request,
+    ),
+    ComponentFault(
+        "receiver-chunk-not-hex",
+        "receiver",
+        "a chunk size written 0x2",
+        receiver_chunk_size_not_hex,
+    ),
+    ComponentFault(
+        "receiver-two-lengths",
+        "receiver",
+        "two different Content-Length headers",
+        receiver_two_content_lengths,
+    ),
+    ComponentFault(
+        "receiver-deep-json",
+        "receiver",
+        "an event body nested 100,000 levels deep",
+        receiver_deep_json,
+    ),
+    ComponentFault(
+        "receiver-kept-bytes",
+        "receiver",
+        "more event bytes than the receiver keeps",
+        receiver_kept_bytes,
+    ),
+    ComponentFault(
+        "sandbox-idle-connections",
+        "sandbox",
+        "200 idle connections to the sandbox",
+        sandbox_idle_connections,
+    ),
+    ComponentFault(
+        "sandbox-deep-json",
+        "sandbox",
+        "a create body nested 100,000 levels deep sent to the sandbox",
+        sandbox_deep_json,
+    ),
     ComponentFault(
         "client-endless-list",
         "client",
