@@ -228,8 +228,9 @@ class InstanceStore:
         value = self.vault.load_instance_token(host, ident)
         record = self.records.get(host, ident)
         if record is not None and record.token_stored != (value is not None):
-            # The flag is a hint; the vault's answer is what counts.
-            with contextlib.suppress(RecordsError):
+            # The flag is a hint; the vault's answer is what counts. KeyError: another window
+            # forgot the record meanwhile, and a flag must not bring it back.
+            with contextlib.suppress(RecordsError, KeyError):
                 self.records.update(host, ident, token_stored=value is not None)
         if value is None:
             backend = self.vault.backend_info().name
@@ -340,7 +341,8 @@ class InstanceStore:
             message = f"Deleted instance {label} on {host}."
         if record is not None:
             # If this fails, a retry deletes on the server again and gets "not found".
-            with contextlib.suppress(RecordsError):
+            # KeyError: another window forgot the record meanwhile; nothing left to mark.
+            with contextlib.suppress(RecordsError, KeyError):
                 self.records.update(host, ident, server_deleted=True)
         return PartOutcome(PartStatus.DONE, message)
 

@@ -2,38 +2,66 @@
 
 - Location: the constructor's `data_dir`, else ``$CW_CONNECTOR_DESK_DATA_DIR`` (tests, portable
   use), else ``platformdirs.user_data_dir(APP_NAME)``.
+- Shared safely: every change (put, update, remove) takes an exclusive lock on
+  ``instances.json.lock`` beside the file (``fcntl.flock`` on POSIX; ``msvcrt.locking`` on
+  Windows, where the tests do not run), reads the file again, applies the one change to what it
+  holds and writes it back. Two windows, two processes or two stores in one process never lose
+  each other's records, and a delete never brings back what another store deleted. The wait for
+  the lock is bounded (`LOCK_TIMEOUT_SECONDS`, then a `RecordsError`); a killed holder releases
+  it at once (the lock file itself is never removed). Where the filesystem cannot lock, changes
+  still re-read first and a warning is logged. Reads need no lock: they see the old or the new
+  file.
+- Reads follow changes made elsewhere: `records()` and `get()` read the file again when its
+  identity, size or time stamps changed.
 - Writes are atomic (temp file in the same folder created 0600, flush, fsync, os.replace, fsync
   the folder): a crash or kill leaves the old or the new file, never half of one.
 - A damaged or unreadable file is renamed aside (``instances.json.corrupt-<UTC time>``) and
   reported by `load()`; it is never silently replaced. If it cannot even be moved aside, writes
   are refused rather than overwrite it.
-- Thread-safe within one process (GUI worker threads); two processes writing at once are not
-  coordinated (last writer wins, the file stays valid).
+- Thread-safe within one process (GUI worker threads).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
+import logging
 import os
+import stat
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.app_info import APP_NAME
+
+if sys.platform == "win32":
+    import msvcrt
+else:
+    import fcntl
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 DATA_DIR_ENV = "CW_CONNECTOR_DESK_DATA_DIR"
 FILE_NAME = "instances.json"
+LOCK_NAME = f"{FILE_NAME}.lock"
 _TEMP_PREFIX = f".{FILE_NAME}."
 _TEMP_SUFFIX = ".tmp"
 _STALE_TEMP_SECONDS = 600  # older temp files are leftovers of a killed writer
+
+# A change holds the lock for one read and one write (0.3 s at 10,000 records): waiting longer
+# means the holder is stuck.
+LOCK_TIMEOUT_SECONDS = 5.0
+
+_T = TypeVar("_T")
 
 
 def default_data_dir() -> Path:
@@ -129,7 +157,10 @@ def _flag(data: dict[str, Any], key: str, ident: object) -> bool:
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What `load()` found. `set_aside`/`problem` are set when the file was damaged or unreadable."""
+    """What `load()` found. `set_aside`/`problem` are set when the file was damaged or unreadable.
+
+    `problem` alone (no `set_aside`) means the file was left in place and writes are refused.
+    """
 
     records: tuple[InstanceRecord, ...]
     set_aside: Path | None = None
@@ -145,18 +176,43 @@ class RecordsError(Exception):
         self.path = path
 
 
+class _LockError(RecordsError):
+    """The lock file could not be opened or locked; `reason` is the short why."""
+
+    def __init__(self, message: str, *, reason: str, path: Path | None = None) -> None:
+        super().__init__(message, path=path)
+        self.reason = reason
+
+
+# What identifies one version of the file: device, inode, size, times. `()` for no file.
+_Signature = tuple[int, ...]
+
+
 @dataclass
 class _State:
     records: dict[tuple[str, str], InstanceRecord] = field(default_factory=dict)
     loaded: bool = False
     blocked: str | None = None  # why writes are refused (file unreadable and not movable)
+    signature: _Signature | None = None  # of the file these records came from; None: re-read
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One read of the file: its records, or why there are none."""
+
+    records: tuple[InstanceRecord, ...] = ()
+    signature: _Signature | None = None
+    damaged: str | None = None  # completes "The instance list <path> …": set it aside
 
 
 class RecordsStore:
-    def __init__(self, data_dir: Path | str | None = None) -> None:
+    def __init__(
+        self, data_dir: Path | str | None = None, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS
+    ) -> None:
         self._given_dir = Path(data_dir) if data_dir is not None else None
         self._lock = threading.RLock()
         self._state = _State()
+        self._lock_timeout = lock_timeout
         self.last_load: LoadResult | None = None
 
     @functools.cached_property
@@ -168,90 +224,122 @@ class RecordsStore:
     def path(self) -> Path:
         return self._dir / FILE_NAME
 
+    @property
+    def lock_path(self) -> Path:
+        return self._dir / LOCK_NAME
+
     # -- reading ----------------------------------------------------------------------------
 
     def load(self) -> LoadResult:
-        """(Re)read the file. A damaged one is moved aside and reported, never overwritten."""
+        """(Re)read the file. A damaged one is moved aside and reported, never overwritten.
+
+        `last_load` holds the outcome of the latest read (this one, a lazy one, or the one
+        before a change).
+        """
         with self._lock:
-            result = self._load_locked()
-            self.last_load = result
-            return result
+            self._clean_stale_temps()
+            return self._reload()
 
     def records(self) -> tuple[InstanceRecord, ...]:
         with self._lock:
-            self._ensure_loaded()
+            self._refresh()
             return tuple(self._state.records.values())
 
     def get(self, host: str, instance_id: str | int) -> InstanceRecord | None:
         with self._lock:
-            self._ensure_loaded()
+            self._refresh()
             return self._state.records.get((host, str(instance_id)))
 
     # -- writing ----------------------------------------------------------------------------
 
     def put(self, record: InstanceRecord) -> None:
         """Insert or replace (by host and id), then write the file."""
-        with self._lock:
-            self._ensure_loaded()
-            updated = dict(self._state.records)
-            updated[record.key] = record
-            self._commit(updated)
+
+        def apply(records: dict[tuple[str, str], InstanceRecord]) -> None:
+            records[record.key] = record
+
+        self._change(apply)
 
     def update(self, host: str, instance_id: str | int, **changes: Any) -> InstanceRecord:
-        """Change fields of an existing record. KeyError if there is none."""
-        with self._lock:
-            self._ensure_loaded()
-            key = (host, str(instance_id))
-            current = self._state.records.get(key)
+        """Change fields of an existing record. KeyError if there is none (in the file now)."""
+        key = (host, str(instance_id))
+
+        def apply(records: dict[tuple[str, str], InstanceRecord]) -> InstanceRecord:
+            current = records.get(key)
             if current is None:
                 raise KeyError(key)
             new = replace(current, **changes)
             if new.key != key:
                 raise ValueError("update must not change a record's host or id")
-            updated = dict(self._state.records)
-            updated[key] = new
-            self._commit(updated)
+            records[key] = new
             return new
 
+        return self._change(apply)
+
     def remove(self, host: str, instance_id: str | int) -> bool:
-        with self._lock:
-            self._ensure_loaded()
-            key = (host, str(instance_id))
-            if key not in self._state.records:
-                return False
-            updated = dict(self._state.records)
-            del updated[key]
-            self._commit(updated)
-            return True
+        """Forget a record. False (and nothing written) if the file does not hold it."""
+        key = (host, str(instance_id))
+
+        def apply(records: dict[tuple[str, str], InstanceRecord]) -> bool:
+            return records.pop(key, None) is not None
+
+        return self._change(apply)
 
     # -- machinery --------------------------------------------------------------------------
 
-    def _ensure_loaded(self) -> None:
-        if not self._state.loaded:
-            self.last_load = self._load_locked()
+    def _refresh(self) -> None:
+        """Read the file again unless it is the very one read last time."""
+        state = self._state
+        if state.loaded and state.signature is not None and state.signature == self._stat():
+            return
+        if not state.loaded:
+            self._clean_stale_temps()
+        self._reload()
 
-    def _load_locked(self) -> LoadResult:
-        self._clean_stale_temps()
-        path = self.path
-        state = _State(loaded=True)
+    def _stat(self) -> _Signature | None:
         try:
-            raw = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):  # no file (or no folder): empty list
-            self._state = state
-            return LoadResult(records=())
-        except OSError as exc:
-            return self._set_aside(f"could not be read ({exc.strerror or exc})")
-        try:
-            records = _parse(raw)
-        except _NewerSchemaError as exc:
-            return self._set_aside(str(exc))
-        except ValueError as exc:
-            return self._set_aside(f"is damaged ({exc})")
-        state.records = {r.key: r for r in records}
-        self._state = state
-        return LoadResult(records=tuple(records))
+            return _signature(os.stat(self.path))
+        except (FileNotFoundError, NotADirectoryError):
+            return ()
+        except OSError:
+            return None
 
-    def _set_aside(self, reason: str) -> LoadResult:
+    def _reload(self) -> LoadResult:
+        """Read without the file lock; a problem is looked at again, and acted on, under it."""
+        found = _read(self.path)
+        if found.damaged is None:
+            return self._adopt(found)
+        try:
+            with self._file_lock():
+                return self._adopt(_read(self.path))
+        except _LockError as exc:
+            # No lock, so not moved aside now: kept and reported; the next change tries again.
+            why = (
+                f"The instance list {self.path} {found.damaged} and could not be moved aside "
+                f"({exc.reason})."
+            )
+            self._state = _State(loaded=True, blocked=why, signature=found.signature)
+            return self._report(
+                LoadResult(
+                    records=(),
+                    problem=why + " Nothing will be saved until you move or fix that file.",
+                )
+            )
+
+    def _adopt(self, found: _Found) -> LoadResult:
+        """Make what was read the store's state; set a damaged file aside (file lock held)."""
+        if found.damaged is not None:
+            return self._report(self._set_aside(found.damaged, found.signature))
+        self._state = _State(
+            records={r.key: r for r in found.records}, loaded=True, signature=found.signature
+        )
+        return self._report(LoadResult(records=found.records))
+
+    def _report(self, result: LoadResult) -> LoadResult:
+        self.last_load = result
+        return result
+
+    def _set_aside(self, reason: str, signature: _Signature | None) -> LoadResult:
         """`reason` completes "The instance list <path> …", e.g. "is damaged (not valid JSON)"."""
         path = self.path
         aside = _aside_path(path)
@@ -263,12 +351,13 @@ class RecordsStore:
                 f"The instance list {path} {reason} and could not be moved aside "
                 f"({exc.strerror or exc})."
             )
-            self._state = _State(loaded=True, blocked=why)
+            self._state = _State(loaded=True, blocked=why, signature=signature)
             return LoadResult(
                 records=(),
                 problem=why + " Nothing will be saved until you move or fix that file.",
             )
-        self._state = _State(loaded=True)
+        self._state = _State(loaded=True, signature=())
+        log.warning("Instance list %s %s; moved aside to %s", path, reason, aside)
         return LoadResult(
             records=(),
             set_aside=aside,
@@ -278,19 +367,66 @@ class RecordsStore:
             ),
         )
 
-    def _commit(self, records: dict[tuple[str, str], InstanceRecord]) -> None:
-        """Write first, then adopt: memory never claims what the disk does not hold."""
-        if self._state.blocked:
-            raise RecordsError(self._state.blocked, path=self.path)
+    def _change(self, apply: Callable[[dict[tuple[str, str], InstanceRecord]], _T]) -> _T:
+        """Under the file lock: read the file as it is now, apply one change, write it back.
+
+        Write first, then adopt: memory never claims what the disk does not hold.
+        """
+        with self._lock:
+            if not self._state.loaded:
+                self._clean_stale_temps()
+            with self._file_lock():
+                self._adopt(_read(self.path))
+                if self._state.blocked:
+                    raise RecordsError(self._state.blocked, path=self.path)
+                records = dict(self._state.records)
+                outcome = apply(records)
+                if records != self._state.records:
+                    self._write(records)
+            return outcome
+
+    def _write(self, records: dict[tuple[str, str], InstanceRecord]) -> None:
         text = _serialize(records.values())
         try:
             _atomic_write(self.path, text.encode("utf-8"))
+            signature = self._stat()  # ours: the lock is held
         except OSError as exc:
             raise RecordsError(
                 f"Could not save the instance list to {self.path}: {exc.strerror or exc}.",
                 path=self.path,
             ) from exc
-        self._state.records = records
+        self._state = _State(records=records, loaded=True, signature=signature)
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """The exclusive lock on the lock file beside the records; RecordsError after the wait."""
+        lock_path = self.lock_path
+        try:
+            self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = _open_lock_file(lock_path)
+        except OSError as exc:
+            reason = str(exc.strerror or exc)
+            raise _LockError(
+                f"Could not save the instance list to {self.path}: {reason}.",
+                reason=reason,
+                path=self.path,
+            ) from exc
+        try:
+            if not _acquire(fd, self._lock_timeout, lock_path):
+                raise _LockError(
+                    f"The instance list {self.path} is being changed by another program: its "
+                    f"lock ({lock_path}) was not free within {self._lock_timeout:g} seconds. "
+                    "Nothing was saved. Try again; if this keeps happening, close other copies "
+                    "of the app.",
+                    reason=f"its lock was held elsewhere for more than {self._lock_timeout:g} s",
+                    path=self.path,
+                )
+            try:
+                yield
+            finally:
+                _release(fd)
+        finally:
+            os.close(fd)
 
     def _clean_stale_temps(self) -> None:
         with contextlib.suppress(OSError):
@@ -299,6 +435,107 @@ class RecordsStore:
                 with contextlib.suppress(OSError):
                     if now - tmp.stat().st_mtime > _STALE_TEMP_SECONDS:
                         tmp.unlink()
+
+
+# -- the lock ---------------------------------------------------------------------------------
+
+_NO_LOCKING = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+_warned_no_locking: set[str] = set()
+
+
+def _open_lock_file(lock_path: Path) -> int:
+    """Created 0600; opened without blocking and checked to be a file (never a pipe's reader)."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(lock_path, flags, 0o600)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"its lock file {lock_path} is not a file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _acquire(fd: int, timeout: float, lock_path: Path) -> bool:
+    """Poll a non-blocking lock until `timeout`: a blocking one could wait for ever."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            _try_lock(fd)
+        except OSError as exc:
+            if exc.errno in _NO_LOCKING:
+                # The filesystem cannot lock (some network and FUSE ones): go on without it;
+                # the change still reads the file first, so only a simultaneous one can be lost.
+                if str(lock_path) not in _warned_no_locking:
+                    _warned_no_locking.add(str(lock_path))
+                    log.warning(
+                        "Cannot lock %s (%s): changes by other programs at the same moment "
+                        "may be lost",
+                        lock_path,
+                        exc.strerror or exc,
+                    )
+                return True
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK):
+                reason = str(exc.strerror or exc)
+                raise _LockError(
+                    f"Could not lock the instance list ({lock_path}): {reason}.", reason=reason
+                ) from exc
+        else:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.02)
+
+
+if sys.platform == "win32":
+
+    def _try_lock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # one byte: a lock beyond the end is allowed
+
+    def _release(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+
+    def _try_lock(fd: int) -> None:
+        # flock, not lockf: two descriptors of one process exclude each other too.
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _release(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+# -- reading the file -------------------------------------------------------------------------
+
+
+def _signature(st: os.stat_result) -> _Signature:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _read(path: Path) -> _Found:
+    """Read and parse the file."""
+    try:
+        with path.open("rb") as handle:
+            signature = _signature(os.fstat(handle.fileno()))
+            raw = handle.read()
+    except (FileNotFoundError, NotADirectoryError):  # no file (or no folder): empty list
+        return _Found(signature=())
+    except OSError as exc:
+        return _Found(damaged=f"could not be read ({exc.strerror or exc})")
+    try:
+        records = _parse(raw)
+    except _NewerSchemaError as exc:
+        return _Found(signature=signature, damaged=str(exc))
+    except ValueError as exc:
+        return _Found(signature=signature, damaged=f"is damaged ({exc})")
+    return _Found(records=tuple(records), signature=signature)
 
 
 def _serialize(records: Iterable[InstanceRecord]) -> str:

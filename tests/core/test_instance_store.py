@@ -400,6 +400,61 @@ def test_forget_locally_without_a_stored_token(data_dir: Path) -> None:
     assert on_disk(data_dir) == ()
 
 
+# -- two windows on one records file ----------------------------------------------------------
+
+
+def test_two_windows_saving_and_deleting_keep_each_others_instances(data_dir: Path) -> None:
+    backend = MemoryKeyring()
+    first = make_store(backend, data_dir)
+    second = make_store(backend, data_dir)
+    assert first.records.records() == second.records.records() == ()  # both have read it
+
+    assert first.save_created(FakeInstance(id=777), host=HOST).ok
+    assert second.save_created(FakeInstance(id=888), host=HOST).ok
+    assert first.delete(HOST, 777, client=FakeClient()).ok
+
+    (left,) = on_disk(data_dir)  # before: none left, 888's token orphaned in the vault
+    assert (left.id, left.token_stored) == ("888", True)
+    assert backend.entries == {(SERVICE, "instance:888"): TOKEN}
+    assert [r.id for r in first.records.records()] == ["888"]
+
+
+def test_delete_while_another_window_forgets_the_instance(data_dir: Path) -> None:
+    backend = MemoryKeyring()
+    first = _saved(backend, data_dir)
+    second = make_store(backend, data_dir)
+
+    class OtherWindowForgetsIt(FakeClient):
+        def delete_instance(self, instance_id: str) -> None:
+            super().delete_instance(instance_id)
+            assert second.delete(HOST, instance_id, delete_on_server=False).ok
+
+    result = first.delete(HOST, 12345, client=OtherWindowForgetsIt())
+    assert result.ok  # not a KeyError from marking a record that is gone
+    assert result.messages == (
+        f"Deleted instance “API Instance” (12345) on {HOST}.",
+        "No token was stored.",
+        "This app had no record of it.",
+    )
+    assert on_disk(data_dir) == ()  # the "deleted on the server" mark did not bring it back
+    assert backend.entries == {}
+
+
+def test_token_check_when_another_window_forgot_the_record(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = MemoryKeyring()
+    first = _saved(backend, data_dir)
+    seen = first.records.get(HOST, "12345")
+    assert make_store(backend, data_dir).delete(HOST, 12345, delete_on_server=False).ok
+    # What `first` read a moment before the other window deleted token and record:
+    monkeypatch.setattr(first.records, "get", lambda host, ident: seen)
+    with pytest.raises(VaultError) as caught:
+        first.token(HOST, 12345)
+    assert caught.value.kind is VaultErrorKind.NOT_FOUND  # not a KeyError
+    assert on_disk(data_dir) == ()  # and the flag did not bring the record back
+
+
 # -- no secret ever reaches the records file --------------------------------------------------
 
 
@@ -418,8 +473,9 @@ def test_no_secret_in_the_records_file(data_dir: Path) -> None:
     store.vault.save_account_secrets(HOST, "main", AccountSecrets("SENTINEL-USER", "SENTINEL-ORG"))
     store.save_created(FakeInstance(id=2, token="SENTINEL-TOKEN-2"), host=HOST)
 
-    files = list(data_dir.iterdir())
-    assert [f.name for f in files] == ["instances.json"]
+    files = sorted(data_dir.iterdir())
+    assert [f.name for f in files] == ["instances.json", "instances.json.lock"]
+    assert files[1].stat().st_size == 0  # the lock file holds nothing at all
     content = files[0].read_bytes()
     for sentinel in sentinels:
         assert sentinel.encode() not in content

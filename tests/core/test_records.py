@@ -1,7 +1,9 @@
-"""core/records.py: round trip, damaged files set aside, atomic writes (killed for real), 0600."""
+"""core/records.py: round trip, damaged files set aside, atomic writes (killed for real), 0600,
+shared files (two stores, two processes, a held lock)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -12,6 +14,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import platformdirs
@@ -174,21 +177,30 @@ def test_damaged_file_that_cannot_be_moved_is_never_overwritten(
     path = tmp_path / "instances.json"
     path.write_text("{damaged", encoding="utf-8")
 
-    def no_replace(src: object, dst: object) -> None:
-        raise PermissionError(13, "Permission denied")
+    real_replace = os.replace
 
-    monkeypatch.setattr("core.records.os.replace", no_replace)
+    def no_moving_aside(src: str | Path, dst: str | Path) -> None:
+        if ".corrupt-" in str(dst):  # moving it aside fails; writing a new list would work
+            raise PermissionError(13, "Permission denied")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("core.records.os.replace", no_moving_aside)
     store = RecordsStore(tmp_path)
     result = store.load()
     assert result.set_aside is None
     assert result.problem is not None
     assert "could not be moved aside (Permission denied)" in result.problem
     assert result.problem.endswith("Nothing will be saved until you move or fix that file.")
-    monkeypatch.undo()
     with pytest.raises(RecordsError) as caught:
         store.put(_record())
     assert "is damaged" in caught.value.message
     assert path.read_text(encoding="utf-8") == "{damaged"
+
+    monkeypatch.undo()  # movable again: the next change moves it aside, then saves
+    store.put(_record())
+    assert store.last_load is not None and store.last_load.set_aside is not None
+    assert store.last_load.set_aside.read_text(encoding="utf-8") == "{damaged"
+    assert RecordsStore(tmp_path).records() == (_record(),)
 
 
 def test_failed_write_keeps_the_old_file_and_memory(
@@ -210,7 +222,8 @@ def test_failed_write_keeps_the_old_file_and_memory(
     )
     assert (tmp_path / "instances.json").read_bytes() == before
     assert [r.id for r in store.records()] == ["1"]  # memory does not claim the lost write
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["instances.json"]  # temp removed
+    # The temp file is removed; the lock file stays (it is never removed, see core.records).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["instances.json", "instances.json.lock"]
 
 
 @posix_only
@@ -234,6 +247,7 @@ def test_file_is_0600_from_creation_whatever_the_umask(
         os.umask(old_umask)
     assert temp_modes == [0o600, 0o600]
     assert stat.S_IMODE((tmp_path / "data" / "instances.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "data" / "instances.json.lock").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
 
 
@@ -300,5 +314,211 @@ def test_writer_killed_mid_write_leaves_a_loadable_file(tmp_path: Path, iteratio
     ids = sorted(int(r.id) for r in result.records)
     assert len(ids) > 10
     assert ids == list(range(len(ids)))  # a consistent prefix of the writer's history
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "instances.json"]
+    leftovers = [
+        p.name
+        for p in tmp_path.iterdir()
+        if p.name not in ("instances.json", "instances.json.lock")
+    ]
     assert all(re.fullmatch(r"\.instances\.json\..+\.tmp", name) for name in leftovers)
+
+
+# -- one file, several stores and processes ---------------------------------------------------
+
+
+def test_two_stores_in_one_process_keep_each_others_records(tmp_path: Path) -> None:
+    a = RecordsStore(tmp_path)
+    b = RecordsStore(tmp_path)
+    assert a.load().records == ()
+    b.put(_record("777"))
+    a.put(_record("888"))  # A read the file before B saved: it must not write B's away
+    assert sorted(r.id for r in RecordsStore(tmp_path).records()) == ["777", "888"]
+    assert sorted(r.id for r in a.records()) == ["777", "888"]
+    assert sorted(r.id for r in b.records()) == ["777", "888"]  # B sees A's save too
+
+
+def test_reads_follow_changes_made_by_another_store(tmp_path: Path) -> None:
+    a = RecordsStore(tmp_path)
+    b = RecordsStore(tmp_path)
+    assert a.get(HOST, "5") is None
+    b.put(_record("5"))
+    assert a.get(HOST, "5") == _record("5")
+    b.update(HOST, "5", name="Renamed")
+    assert a.records() == (_record("5", name="Renamed"),)
+    b.remove(HOST, "5")
+    assert a.get(HOST, "5") is None
+
+
+def test_deletes_merge_too(tmp_path: Path) -> None:
+    RecordsStore(tmp_path).put(_record("1"))
+    RecordsStore(tmp_path).put(_record("2"))
+    a = RecordsStore(tmp_path)
+    b = RecordsStore(tmp_path)
+    assert len(a.load().records) == len(b.load().records) == 2
+
+    assert a.remove(HOST, "1") is True
+    b.put(_record("3"))  # B's memory still holds 1: it must not come back
+    assert sorted(r.id for r in RecordsStore(tmp_path).records()) == ["2", "3"]
+    assert b.remove(HOST, "1") is False  # already gone: nothing written, nothing lost
+
+    b.remove(HOST, "2")
+    a.remove(HOST, "3")  # A never saw 3 in memory before this change: it is still removed
+    assert RecordsStore(tmp_path).records() == ()
+    with pytest.raises(KeyError):
+        b.update(HOST, "3", name="gone")  # an update does not bring a deleted record back
+    assert RecordsStore(tmp_path).records() == ()
+
+
+def test_two_stores_on_threads_lose_nothing(tmp_path: Path) -> None:
+    stores = [RecordsStore(tmp_path), RecordsStore(tmp_path)]
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(40):
+                stores[n % 2].put(_record(f"{n}-{i}"))
+                if i % 4 == 3:
+                    stores[(n + 1) % 2].remove(HOST, f"{n}-{i}")
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    expected = {f"{n}-{i}" for n in range(4) for i in range(40) if i % 4 != 3}
+    assert {r.id for r in RecordsStore(tmp_path).records()} == expected
+
+
+_SAVER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from core.records import InstanceRecord, RecordsStore
+
+    folder, tag, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    store = RecordsStore(folder)
+    store.records()  # both read the (empty) file before either saves
+    (folder.parent / f"ready-{tag}").touch()
+    deadline = time.monotonic() + 30
+    while not (folder.parent / "go").exists():
+        if time.monotonic() > deadline:
+            sys.exit("never told to start")
+        time.sleep(0.001)
+    for i in range(count):
+        store.put(InstanceRecord(id=f"{tag}-{i}", name="n", connector="connectwisehd",
+                                 host="api.example.test"))
+    """
+)
+
+
+def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SAVER, str(data), tag, "200"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for tag in ("a", "b")
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while not all((tmp_path / f"ready-{tag}").exists() for tag in ("a", "b")):
+            assert all(p.poll() is None for p in procs), "a saver ended before starting"
+            assert time.monotonic() < deadline, "the savers never got ready"
+            time.sleep(0.01)
+        (tmp_path / "go").touch()
+        outputs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate(timeout=10)
+    for p, (_, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, err.decode(errors="replace")
+    result = RecordsStore(data).load()
+    assert result.problem is None
+    ids = {r.id for r in result.records}
+    assert len(ids) == 400
+    assert ids == {f"{tag}-{i}" for tag in ("a", "b") for i in range(200)}
+
+
+_LOCK_HOLDER = textwrap.dedent(
+    """
+    import fcntl, os, sys, time
+    fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    open(sys.argv[2], "w").close()  # says: held
+    time.sleep(120)
+    """
+)
+
+
+@contextlib.contextmanager
+def _lock_held_by_another_process(lock_path: Path, scratch: Path) -> Iterator[None]:
+    """Another process holds the records' lock until the block ends; then it is killed."""
+    held = scratch / "held"
+    holder = subprocess.Popen([sys.executable, "-c", _LOCK_HOLDER, str(lock_path), str(held)])
+    try:
+        deadline = time.monotonic() + 30
+        while not held.exists():
+            assert holder.poll() is None and time.monotonic() < deadline, "holder never locked"
+            time.sleep(0.01)
+        yield
+    finally:
+        holder.kill()  # killed while holding it: the kernel releases the lock
+        holder.wait(10)
+
+
+@posix_only
+def test_a_lock_held_too_long_is_a_clear_error_and_a_killed_holder_frees_it(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    store = RecordsStore(data, lock_timeout=0.5)
+    store.put(_record("1"))
+    before = store.path.read_bytes()
+    with _lock_held_by_another_process(store.lock_path, tmp_path):
+        started = time.monotonic()
+        with pytest.raises(RecordsError) as caught:
+            store.put(_record("2"))
+        waited = time.monotonic() - started
+        assert 0.5 <= waited < 0.5 + 2
+        assert caught.value.message == (
+            f"The instance list {store.path} is being changed by another program: its lock "
+            f"({data / 'instances.json.lock'}) was not free within 0.5 seconds. Nothing was "
+            "saved. Try again; if this keeps happening, close other copies of the app."
+        )
+        assert store.path.read_bytes() == before
+        assert [r.id for r in store.records()] == ["1"]  # reads need no lock
+    store.put(_record("2"))  # the lock file is still there, and free
+    assert sorted(r.id for r in RecordsStore(data).records()) == ["1", "2"]
+
+
+@posix_only
+def test_a_damaged_file_is_not_moved_aside_without_the_lock(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "instances.json").write_text("{damaged", encoding="utf-8")
+    store = RecordsStore(data, lock_timeout=0.5)
+    with _lock_held_by_another_process(store.lock_path, tmp_path):
+        result = store.load()
+        assert result.set_aside is None and result.records == ()
+        assert result.problem == (
+            f"The instance list {store.path} is damaged (not valid JSON: Expecting property "
+            "name enclosed in double quotes at line 1) and could not be moved aside (its lock "
+            "was held elsewhere for more than 0.5 s). Nothing will be saved until you move or "
+            "fix that file."
+        )
+        assert store.records() == ()  # bounded: reads do not wait for the lock again
+        assert store.path.read_text(encoding="utf-8") == "{damaged"
+    store.put(_record())  # the lock is free: the change moves it aside, then saves
+    assert store.last_load is not None and store.last_load.set_aside is not None
+    assert store.last_load.set_aside.read_text(encoding="utf-8") == "{damaged"
+    assert RecordsStore(data).records() == (_record(),)
