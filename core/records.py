@@ -15,9 +15,18 @@
   identity, size or time stamps changed.
 - Writes are atomic (temp file in the same folder created 0600, flush, fsync, os.replace, fsync
   the folder): a crash or kill leaves the old or the new file, never half of one.
-- A damaged or unreadable file is renamed aside (``instances.json.corrupt-<UTC time>``) and
-  reported by `load()`; it is never silently replaced. If it cannot even be moved aside, writes
-  are refused rather than overwrite it.
+- Reads are bounded: only a regular file is opened (without blocking, so a named pipe cannot
+  hang it), at most `MAX_FILE_BYTES` (16 MB) are read, at most `MAX_JSON_CONTAINERS` objects and
+  lists and `MAX_JSON_VALUES` values are parsed, at most 64 levels deep
+  (`core.json_limits`).
+- A damaged or unreadable file (not JSON, not UTF-8, too deep, too big, the wrong shape) is
+  renamed aside (``instances.json.corrupt-<UTC time>``) and reported by `load()`; it is never
+  silently replaced. If it cannot even be moved aside, writes are refused rather than overwrite
+  it.
+- Something that is not a regular file in the file's place (a named pipe, a device, a link to
+  one, a folder) is reported and left exactly where it is: nothing is read from it, the list
+  starts empty, and writes are refused until it is moved away (renaming it would hide it from
+  whoever put it there; writing would replace it).
 - Thread-safe within one process (GUI worker threads).
 """
 
@@ -41,6 +50,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.app_info import APP_NAME
+from core.json_limits import parse_json
 
 if sys.platform == "win32":
     import msvcrt
@@ -57,9 +67,18 @@ _TEMP_PREFIX = f".{FILE_NAME}."
 _TEMP_SUFFIX = ".tmp"
 _STALE_TEMP_SECONDS = 600  # older temp files are leftovers of a killed writer
 
+# 10,000 records weigh about 4 MB; nothing the app writes comes near this.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+# Counted in the bytes before parsing (brackets and commas, also those inside text, so never an
+# undercount): bounds on what the parser builds. 10,000 records hold 20,000 objects and lists
+# and 120,000 commas; 16 MB of the smallest possible records 160,000 and 1,000,000. Without
+# them, 16 MB of ``{},{},…`` becomes 5.6 million dicts (830 MB, 14 s).
+MAX_JSON_CONTAINERS = 200_000
+MAX_JSON_VALUES = 2_000_000
 # A change holds the lock for one read and one write (0.3 s at 10,000 records): waiting longer
 # means the holder is stuck.
 LOCK_TIMEOUT_SECONDS = 5.0
+_READ_CHUNK = 1024 * 1024
 
 _T = TypeVar("_T")
 
@@ -203,6 +222,7 @@ class _Found:
     records: tuple[InstanceRecord, ...] = ()
     signature: _Signature | None = None
     damaged: str | None = None  # completes "The instance list <path> …": set it aside
+    not_a_file: str | None = None  # e.g. "a named pipe (FIFO)": leave it alone
 
 
 class RecordsStore:
@@ -328,6 +348,22 @@ class RecordsStore:
 
     def _adopt(self, found: _Found) -> LoadResult:
         """Make what was read the store's state; set a damaged file aside (file lock held)."""
+        path = self.path
+        if found.not_a_file is not None:
+            why = (
+                f"The instance list {path} is {found.not_a_file}, not a file. It was left as it "
+                "is and nothing was read from it."
+            )
+            self._state = _State(loaded=True, blocked=why, signature=found.signature)
+            return self._report(
+                LoadResult(
+                    records=(),
+                    problem=(
+                        f"{why} Nothing will be saved until it is moved away. "
+                        "Tokens in the password manager are untouched."
+                    ),
+                )
+            )
         if found.damaged is not None:
             return self._report(self._set_aside(found.damaged, found.signature))
         self._state = _State(
@@ -520,15 +556,42 @@ def _signature(st: os.stat_result) -> _Signature:
 
 
 def _read(path: Path) -> _Found:
-    """Read and parse the file."""
+    """Read and parse the file, bounded: a regular file only, at most `MAX_FILE_BYTES`."""
     try:
-        with path.open("rb") as handle:
-            signature = _signature(os.fstat(handle.fileno()))
-            raw = handle.read()
+        before = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):  # no file (or no folder): empty list
         return _Found(signature=())
     except OSError as exc:
         return _Found(damaged=f"could not be read ({exc.strerror or exc})")
+    if not stat.S_ISREG(before.st_mode):
+        return _Found(signature=_signature(before), not_a_file=_describe(path, before))
+    if before.st_size > MAX_FILE_BYTES:
+        return _Found(signature=_signature(before), damaged=_too_big(before.st_size))
+    # O_NONBLOCK: should a named pipe take the file's place since the stat, opening it does
+    # not wait for a writer. It changes nothing for a regular file.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        return _Found(signature=())
+    except OSError as exc:
+        return _Found(
+            signature=_signature(before), damaged=f"could not be read ({exc.strerror or exc})"
+        )
+    try:
+        opened = os.fstat(fd)
+        signature = _signature(opened)
+        if not stat.S_ISREG(opened.st_mode):
+            return _Found(signature=signature, not_a_file=_describe(path, opened))
+        if opened.st_size > MAX_FILE_BYTES:
+            return _Found(signature=signature, damaged=_too_big(opened.st_size))
+        raw = _read_at_most(fd, MAX_FILE_BYTES)
+    except OSError as exc:
+        return _Found(signature=None, damaged=f"could not be read ({exc.strerror or exc})")
+    finally:
+        os.close(fd)
+    if raw is None:  # it grew while being read
+        return _Found(signature=signature, damaged=_too_big(None))
     try:
         records = _parse(raw)
     except _NewerSchemaError as exc:
@@ -536,6 +599,47 @@ def _read(path: Path) -> _Found:
     except ValueError as exc:
         return _Found(signature=signature, damaged=f"is damaged ({exc})")
     return _Found(records=tuple(records), signature=signature)
+
+
+def _read_at_most(fd: int, limit: int) -> bytes | None:
+    """The whole file, or None once it holds more than `limit` bytes (never read further)."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:  # one byte more than allowed tells "too big"
+        chunk = os.read(fd, min(_READ_CHUNK, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+    return None
+
+
+def _too_big(size: int | None) -> str:
+    found = f"{_megabytes(size)}; " if size is not None else ""
+    return f"is too big ({found}an instance list is at most {_megabytes(MAX_FILE_BYTES)})"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f} MB"
+
+
+def _describe(path: Path, st: os.stat_result) -> str:
+    """What sits in the file's place, for the user: "a named pipe (FIFO)", "a link to …"."""
+    mode = st.st_mode
+    if stat.S_ISFIFO(mode):
+        what = "a named pipe (FIFO)"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        what = "a device"
+    elif stat.S_ISDIR(mode):
+        what = "a folder"
+    elif stat.S_ISSOCK(mode):
+        what = "a socket"
+    else:
+        what = "something other than a file"
+    with contextlib.suppress(OSError, ValueError):
+        if path.is_symlink():
+            return f"a link to {what} ({os.readlink(path)})"
+    return what
 
 
 def _serialize(records: Iterable[InstanceRecord]) -> str:
@@ -551,10 +655,19 @@ class _NewerSchemaError(ValueError):
 
 
 def _parse(raw: bytes) -> list[InstanceRecord]:
+    # Fast (memchr speed) and makes no object.
+    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_CONTAINERS:
+        raise ValueError(
+            f"more than {MAX_JSON_CONTAINERS:,} objects and lists, far more than any list holds"
+        )
+    if raw.count(b",") + 1 > MAX_JSON_VALUES:
+        raise ValueError(f"more than {MAX_JSON_VALUES:,} values, far more than any list holds")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("it is not UTF-8 text") from None
+    try:
+        data = parse_json(text)  # bounded depth: JsonTooDeepError is a ValueError
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
     if not isinstance(data, dict):

@@ -1,5 +1,5 @@
 """core/records.py: round trip, damaged files set aside, atomic writes (killed for real), 0600,
-shared files (two stores, two processes, a held lock)."""
+shared files (two stores, two processes, a held lock), bounded reads (size, pipes, devices)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import platformdirs
 import pytest
@@ -31,6 +32,7 @@ from core.records import (
 REPO = Path(__file__).resolve().parents[2]
 HOST = "api.example.test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and signals")
+_T = TypeVar("_T")
 
 
 def _record(ident: str = "12345", **changes: object) -> InstanceRecord:
@@ -125,6 +127,22 @@ def test_missing_file_is_an_empty_list(tmp_path: Path) -> None:
         (b'{"schema": 1, "instances": [{"id": "1"}]}', "is damaged (entry 1: name must be text)"),
         (b'{"schema": 1, "instances": [{"name": "x"}]}', "is damaged (an entry has no valid id)"),
         (b'{"schema": 1, "instances": [{"id": true}]}', "is damaged (an entry has no valid id)"),
+        (
+            b'{"schema": 1, "instances": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            "is damaged (JSON nested deeper than 64 levels)",
+        ),
+    ],
+    ids=[
+        "truncated",
+        "empty",
+        "not-utf8",
+        "array",
+        "no-schema",
+        "newer-schema",
+        "no-name",
+        "no-id",
+        "bool-id",
+        "deep",
     ],
 )
 def test_damaged_file_is_set_aside_and_reported(
@@ -522,3 +540,240 @@ def test_a_damaged_file_is_not_moved_aside_without_the_lock(tmp_path: Path) -> N
     assert store.last_load is not None and store.last_load.set_aside is not None
     assert store.last_load.set_aside.read_text(encoding="utf-8") == "{damaged"
     assert RecordsStore(data).records() == (_record(),)
+
+
+# -- bounded reads: depth, pipes, devices, size -----------------------------------------------
+
+
+def test_records_of_a_file_nested_100000_levels_deep_sets_it_aside(tmp_path: Path) -> None:
+    path = tmp_path / "instances.json"
+    content = b"[" * 100_000 + b"]" * 100_000  # 200 KB
+    path.write_bytes(content)
+    store = RecordsStore(tmp_path)
+    assert store.records() == ()  # not a RecursionError
+    assert store.last_load is not None and store.last_load.set_aside is not None
+    assert store.last_load.problem is not None
+    assert "is damaged (JSON nested deeper than 64 levels)" in store.last_load.problem
+    assert store.last_load.set_aside.read_bytes() == content
+    store.put(_record())
+    assert RecordsStore(tmp_path).records() == (_record(),)
+
+
+_LOAD_IN_CHILD = textwrap.dedent(
+    """
+    import json, resource, sys
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB: no machine-wide harm
+    from core.records import InstanceRecord, RecordsError, RecordsStore
+
+    def peak_rss_mb():
+        # VmHWM, not ru_maxrss: after exec, ru_maxrss still counts the parent's memory.
+        try:
+            with open("/proc/self/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+
+    store = RecordsStore(sys.argv[1])
+    result = store.load()
+    refused = None
+    try:
+        store.put(InstanceRecord(id="1", name="n", connector="connectwisehd", host="h"))
+    except RecordsError as exc:
+        refused = exc.message
+    print(json.dumps({
+        "records": len(result.records),
+        "set_aside": str(result.set_aside) if result.set_aside else None,
+        "problem": result.problem,
+        "refused": refused,
+        "peak_rss_mb": peak_rss_mb(),
+    }))
+    """
+)
+
+
+def _load_in_child(data: Path) -> dict[str, Any]:
+    """`load()` in a process of its own, limited to 1 GiB and 30 s: a hang or a runaway read
+    fails the test instead of the machine."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD_IN_CHILD, str(data)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+@posix_only
+def test_a_named_pipe_in_the_files_place_neither_hangs_nor_is_moved(tmp_path: Path) -> None:
+    path = tmp_path / "instances.json"
+    os.mkfifo(path)
+    started = time.monotonic()
+    result = _load_in_child(tmp_path)
+    assert time.monotonic() - started < 30
+    assert result["records"] == 0 and result["set_aside"] is None
+    assert result["problem"] == (
+        f"The instance list {path} is a named pipe (FIFO), not a file. It was left as it is "
+        "and nothing was read from it. Nothing will be saved until it is moved away. "
+        "Tokens in the password manager are untouched."
+    )
+    assert result["refused"] == (
+        f"The instance list {path} is a named pipe (FIFO), not a file. It was left as it is "
+        "and nothing was read from it."
+    )
+    assert stat.S_ISFIFO(os.lstat(path).st_mode)  # still there, never written over
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["instances.json", "instances.json.lock"]
+
+
+def _within(seconds: float, call: Callable[[], _T], *, unblock: Path) -> _T:
+    """`call()` on a thread given `seconds`; if it hangs on the pipe `unblock`, a writer that
+    opens and closes it ends the read, so the test fails instead of waiting for ever."""
+    outcome: list[_T] = []
+    thread = threading.Thread(target=lambda: outcome.append(call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        os.close(os.open(unblock, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10)
+        pytest.fail(f"still reading the named pipe after {seconds} s")
+    assert outcome, "the call raised (see the thread's traceback above)"
+    return outcome[0]
+
+
+@posix_only
+def test_a_named_pipe_blocks_writes_until_it_is_moved_away(tmp_path: Path) -> None:
+    path = tmp_path / "instances.json"
+    os.mkfifo(path)
+    store = RecordsStore(tmp_path)
+    assert _within(10, store.records, unblock=path) == ()
+    with pytest.raises(RecordsError, match="is a named pipe"):
+        store.put(_record())
+    assert stat.S_ISFIFO(os.lstat(path).st_mode)
+    path.unlink()  # the user moved it away: saving works again, no restart needed
+    store.put(_record())
+    assert RecordsStore(tmp_path).records() == (_record(),)
+
+
+@posix_only
+def test_a_link_to_dev_zero_is_not_read(tmp_path: Path) -> None:
+    path = tmp_path / "instances.json"
+    path.symlink_to("/dev/zero")
+    result = _load_in_child(tmp_path)
+    assert result["records"] == 0 and result["set_aside"] is None
+    assert result["problem"].startswith(
+        f"The instance list {path} is a link to a device (/dev/zero), not a file. "
+        "It was left as it is and nothing was read from it."
+    )
+    assert result["refused"] is not None
+    assert result["peak_rss_mb"] is None or result["peak_rss_mb"] < 200
+    assert os.readlink(path) == "/dev/zero"
+
+
+def test_a_folder_in_the_files_place_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "instances.json"
+    path.mkdir()
+    (path / "mine.txt").write_text("the user's", encoding="utf-8")
+    store = RecordsStore(tmp_path)
+    result = store.load()
+    assert result.records == () and result.set_aside is None
+    assert result.problem is not None
+    assert result.problem.startswith(f"The instance list {path} is a folder, not a file.")
+    with pytest.raises(RecordsError, match="is a folder"):
+        store.put(_record())
+    assert (path / "mine.txt").read_text(encoding="utf-8") == "the user's"
+
+
+@posix_only
+def test_a_500_mb_file_is_set_aside_without_being_read(tmp_path: Path) -> None:
+    path = tmp_path / "instances.json"
+    with path.open("wb") as handle:
+        handle.truncate(500 * 1024 * 1024)  # sparse: nothing is really written
+    result = _load_in_child(tmp_path)
+    assert result["records"] == 0
+    assert result["set_aside"] is not None
+    aside = Path(result["set_aside"])
+    assert result["problem"] == (
+        f"The instance list {path} is too big (500.0 MB; an instance list is at most "
+        f"16.0 MB). It was moved aside to {aside} and a new list was started. "
+        "Tokens in the password manager are untouched."
+    )
+    assert aside.stat().st_size == 500 * 1024 * 1024  # kept as it was
+    # Not read (before: 2.7 GB at its peak without a limit).
+    assert result["peak_rss_mb"] is None or result["peak_rss_mb"] < 200
+
+
+def test_a_file_just_over_the_cap_is_set_aside_and_one_at_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RecordsStore(tmp_path)
+    store.put(_record("1"))
+    size = store.path.stat().st_size
+    monkeypatch.setattr("core.records.MAX_FILE_BYTES", size)
+    assert RecordsStore(tmp_path).load().records == (_record("1"),)
+    monkeypatch.setattr("core.records.MAX_FILE_BYTES", size - 1)
+    result = RecordsStore(tmp_path).load()
+    assert result.set_aside is not None and result.problem is not None
+    assert f"is too big ({size / 1024 / 1024:.1f} MB; an instance list is at most" in result.problem
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+def test_a_file_that_grows_past_the_cap_while_read_is_not_read_further(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "instances.json"
+    path.symlink_to("/proc/self/status")  # a regular file that says its size is 0
+    assert path.stat().st_size == 0
+    monkeypatch.setattr("core.records.MAX_FILE_BYTES", 100)
+    result = RecordsStore(tmp_path).load()
+    assert result.set_aside is not None and result.problem is not None
+    assert "is too big (an instance list is at most 0.0 MB)" in result.problem
+    assert os.readlink(result.set_aside) == "/proc/self/status"  # the link moved, not its target
+
+
+def _full_record_json(n: int) -> dict[str, object]:
+    return _record(
+        str(100_000 + n),
+        name=f"ConnectWise instance {n} for Customer Name, Ltd. [main]",  # commas and brackets
+        host="api.openconnectors.us2.ext.hana.ondemand.com",
+        callback_url="https://hooks.example.com/connectwise/events/abcdef",
+    ).to_json()
+
+
+def test_ten_thousand_records_are_far_inside_every_bound(tmp_path: Path) -> None:
+    entries = [_full_record_json(n) for n in range(10_000)]
+    path = tmp_path / "instances.json"
+    path.write_text(json.dumps({"schema": 1, "instances": entries}, indent=2), encoding="utf-8")
+    assert path.stat().st_size < 16 * 1024 * 1024 / 3
+    result = RecordsStore(tmp_path).load()
+    assert result.problem is None and len(result.records) == 10_000
+
+
+@posix_only
+@pytest.mark.parametrize(
+    ("item", "reason"),
+    [
+        (b"{}", "more than 200,000 objects and lists, far more than any list holds"),
+        (b"[]", "more than 200,000 objects and lists, far more than any list holds"),
+        (b"0", "more than 2,000,000 values, far more than any list holds"),
+    ],
+    ids=["objects", "lists", "numbers"],
+)
+def test_16_mb_of_tiny_items_is_set_aside_in_bounded_memory(
+    tmp_path: Path, item: bytes, reason: str
+) -> None:
+    """Inside the size cap, but millions of objects: 5.6 million dicts took 830 MB and 14 s."""
+    head, tail = b'{"schema": 1, "instances": [', b"]}"
+    count = (16 * 1024 * 1024 - len(head) - len(tail)) // (len(item) + 1)
+    path = tmp_path / "instances.json"
+    path.write_bytes(head + b",".join([item] * count) + tail)
+    started = time.monotonic()
+    result = _load_in_child(tmp_path)
+    assert time.monotonic() - started < 30
+    assert result["set_aside"] is not None
+    assert result["problem"].startswith(f"The instance list {path} is damaged ({reason}).")
+    assert result["peak_rss_mb"] is None or result["peak_rss_mb"] < 200
