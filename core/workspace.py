@@ -7,6 +7,7 @@ thread (the window does, through its task runner). Scripts may call them directl
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -157,7 +158,8 @@ class Workspace:
             instance_id, enabled=enabled, callback_url=callback_url, signature_key=signature_key
         )
         host = normalize_host(account.api_root)
-        if self.records.get(host, instance_id) is not None:
+        # Another window may forget the record at any moment: then there is nothing to update.
+        with contextlib.suppress(KeyError):
             self.records.update(
                 host,
                 instance_id,
