@@ -26,9 +26,11 @@ from pathlib import Path
 from core.client import NEXT_PAGE_HEADER, OpenConnectorsClient
 from core.errors import InvalidSecretError, TooManyInstancesError
 from core.receiver import EventReceiver
+from core.records import InstanceRecord, RecordsStore
 from core.sandbox.server import SandboxServer
 from core.vault import Vault, VaultError, VaultErrorKind
 from tests.core.fake_keyrings import HangingKeyring, RawValueKeyring, UnprintableErrorKeyring
+from tests.core.test_records import _SAVER, _load_in_child
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENT_ROW_PROPERTY = "component_fault_row"
@@ -283,6 +285,73 @@ def sandbox_deep_json(tmp: Path) -> str:
     return f"{status}: {message}"
 
 
+def _rec(ident: str) -> InstanceRecord:
+    return InstanceRecord(id=ident, name="n", connector="connectwisehd", host="api.example.test")
+
+
+def records_two_stores(tmp: Path) -> str:
+    a, b = RecordsStore(tmp), RecordsStore(tmp)
+    a.records()
+    b.put(_rec("777"))
+    a.put(_rec("888"))  # A read the file before B saved
+    ids = sorted(r.id for r in RecordsStore(tmp).records())
+    assert ids == ["777", "888"], ids
+    return "A loaded, B saved 777, A saved 888: the list holds 777 and 888"
+
+
+def records_two_processes(tmp: Path) -> str:
+    data = tmp / "data"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _SAVER, str(data), tag, "100"], cwd=ROOT, env=env)
+        for tag in ("a", "b")
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while not all((tmp / f"ready-{tag}").exists() for tag in ("a", "b")):
+            assert time.monotonic() < deadline, "the savers never got ready"
+            time.sleep(0.01)
+        (tmp / "go").touch()
+        codes = [p.wait(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+    assert codes == [0, 0], codes
+    kept = len(RecordsStore(data).records())
+    assert kept == 200, f"{kept} of 200 kept"
+    return f"two processes saved 100 each at once: {kept} of 200 kept"
+
+
+def _records_problem(tmp: Path) -> str:
+    result = _load_in_child(tmp)
+    assert result["records"] == 0 and result["problem"], result
+    assert result["peak_rss_mb"] is None or result["peak_rss_mb"] < 200, result["peak_rss_mb"]
+    return str(result["problem"]).replace(str(tmp), "…")
+
+
+def records_fifo(tmp: Path) -> str:
+    os.mkfifo(tmp / "instances.json")
+    return _records_problem(tmp)
+
+
+def records_dev_zero(tmp: Path) -> str:
+    (tmp / "instances.json").symlink_to("/dev/zero")
+    return _records_problem(tmp)
+
+
+def records_500_mb(tmp: Path) -> str:
+    with (tmp / "instances.json").open("wb") as handle:
+        handle.truncate(500 * 1024 * 1024)  # sparse
+    return _records_problem(tmp)
+
+
+def records_too_deep(tmp: Path) -> str:
+    (tmp / "instances.json").write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    return _records_problem(tmp)
+
+
 SECRET = "SENTINEL-token-4f1c"
 HOST = "127.0.0.1:9"
 
@@ -333,6 +402,28 @@ def vault_hung_backend(tmp: Path) -> str:
 
 
 COMPONENT_FAULTS: tuple[ComponentFault, ...] = (
+    ComponentFault(
+        "records-two-stores", "records", "two windows share the records folder", records_two_stores
+    ),
+    ComponentFault(
+        "records-two-processes",
+        "records",
+        "two processes save instances at once",
+        records_two_processes,
+    ),
+    ComponentFault(
+        "records-fifo", "records", "a named pipe in place of instances.json", records_fifo
+    ),
+    ComponentFault(
+        "records-dev-zero", "records", "instances.json is a link to /dev/zero", records_dev_zero
+    ),
+    ComponentFault("records-500-mb", "records", "a 500 MB instances.json", records_500_mb),
+    ComponentFault(
+        "records-too-deep",
+        "records",
+        "instances.json nested 100,000 levels deep",
+        records_too_deep,
+    ),
     ComponentFault(
         "receiver-flood",
         "receiver",

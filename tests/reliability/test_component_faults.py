@@ -32,5 +32,15 @@ def test_part_survives(
         record_property(COMPONENT_ROW_PROPERTY, row)
 
 
-def test_ids_are_unique() -> None:
+def test_ids_are_unique_and_the_two_tables_hold_at_least_50_faults() -> None:
+    from tests.reliability.faults import FAULTS
+
     assert len({f.id for f in COMPONENT_FAULTS}) == len(COMPONENT_FAULTS)
+    assert len(FAULTS) + len(COMPONENT_FAULTS) >= 50
+    assert {f.part for f in COMPONENT_FAULTS} == {
+        "client",
+        "receiver",
+        "records",
+        "vault",
+        "sandbox",
+    }
