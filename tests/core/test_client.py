@@ -45,6 +45,7 @@ from core.errors import (
 )
 from core.instance import Instance, utc_now
 from core.models import Account, InstanceDraft
+from tests.leaks import exception_texts
 from tests.seed import SEED_BODY, SEED_VALUES
 
 HOST = "api.openconnectors.us2.ext.hana.ondemand.com"
@@ -1920,25 +1921,6 @@ BAD_SECRETS = {
     "delete": f"{BAD}\x7f",
     "too-long": BAD + "x" * 600,
 }
-
-
-def exception_texts(exc: BaseException) -> str:
-    """All that a log line, a crash reporter or a debugger's repr can show of `exc` and of
-    every exception linked to it."""
-    parts: list[str] = []
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        parts += [str(current), repr(current), repr(current.args)]
-        parts.append("".join(traceback.format_exception(current)))
-        if isinstance(current, OpenConnectorsError):
-            parts.append(json.dumps(current.details(), default=str))
-        stack += [current.__cause__, current.__context__]
-    return "\n".join(parts)
 
 
 @pytest.mark.parametrize("wrap", [str, SecretStr], ids=["str", "SecretStr"])

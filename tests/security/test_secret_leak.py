@@ -6,9 +6,7 @@ part of them."""
 
 from __future__ import annotations
 
-import json
 import logging
-import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QMessageBo
 from pytestqt.qtbot import QtBot
 
 from core.client import OpenConnectorsClient
-from core.errors import InvalidSecretError, OpenConnectorsError
+from core.errors import InvalidSecretError
 from core.models import Account, InstanceDraft, field_errors
 from core.records import RecordsStore
 from core.sandbox import SandboxServer
@@ -30,6 +28,7 @@ from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.core.fake_keyrings import MemoryKeyring
 from tests.gui.helpers import fill, widget
+from tests.leaks import exception_texts
 
 USER = "SENTINELuserSecret4711"
 ORG = "SENTINELorgSecret0815"
@@ -166,24 +165,6 @@ BAD_INPUTS = {
 }
 
 
-def _everything_shown(exc: BaseException) -> str:
-    """str, repr, args, details and traceback of `exc` and of every exception it links to."""
-    parts: list[str] = []
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        parts += [str(current), repr(current), repr(current.args)]
-        parts.append("".join(traceback.format_exception(current)))
-        if isinstance(current, OpenConnectorsError):
-            parts.append(json.dumps(current.details(), default=str))
-        stack += [current.__cause__, current.__context__]
-    return "\n".join(parts)
-
-
 @pytest.mark.parametrize("which", ["user", "organization"])
 @pytest.mark.parametrize("secret", list(BAD_INPUTS.values()), ids=list(BAD_INPUTS))
 def test_a_secret_no_header_can_carry_is_refused_without_a_trace_of_it(
@@ -202,14 +183,14 @@ def test_a_secret_no_header_can_carry_is_refused_without_a_trace_of_it(
             OpenConnectorsClient(sandbox.base_url, user, org)
         log.error("could not connect: %s", info.value)
         log.exception("could not connect", exc_info=info.value)
-        shown.append(_everything_shown(info.value))
+        shown.append(exception_texts(info.value))
         assert sandbox.request_log() == []
 
         # The window's model, and the Add account dialog built on it.
         with pytest.raises(ValidationError) as invalid:
             Account(api_root=sandbox.base_url, user_secret=user, organization_secret=org)
         log.error("account refused: %s", invalid.value)
-        shown += [_everything_shown(invalid.value), repr(invalid.value.errors())]
+        shown += [exception_texts(invalid.value), repr(invalid.value.errors())]
         dialog = AddAccountDialog()
         qtbot.addWidget(dialog)
         dialog.host.setCurrentIndex(dialog.host.count() - 1)  # custom address
