@@ -33,6 +33,7 @@ from core.errors import (
     UnreadableAnswerError,
 )
 from core.models import InstanceDraft
+from tests.reliability.loopback import read_request
 
 BODY = b'{"id": 1, "name": "slow", "token": "t", "pad": "' + b"a" * 400 + b'"}'
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(
@@ -70,26 +71,6 @@ DRIPS = {
 CONTINUE_PAUSE = 0.2  # between two whole "100 Continue" answers
 
 
-def _read_request(conn: socket.socket) -> None:
-    data = b""
-    while b"\r\n\r\n" not in data and len(data) < 65536:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value.strip())
-    while len(body) < length:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return
-        body += chunk
-
-
 def _send(conn: socket.socket, drip: Drip, stop: threading.Event) -> None:
     gives_up = time.monotonic() + SERVER_GIVES_UP
     if drip.first:
@@ -121,7 +102,7 @@ def dripping_server(drip: Drip, tls: ssl.SSLContext | None = None) -> Iterator[i
             if tls is not None:
                 conn = tls.wrap_socket(conn, server_side=True)
             with conn:
-                _read_request(conn)
+                read_request(conn)
                 _send(conn, drip, stop)
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -250,7 +231,7 @@ def test_a_quick_answer_on_a_kept_connection_is_not_cut() -> None:
             conn.settimeout(5)
             with conn:
                 for _ in range(3):  # three requests on one kept-alive connection
-                    _read_request(conn)
+                    read_request(conn)
                     time.sleep(0.6)  # each one well inside the read timeout
                     conn.sendall(answer)
                     served.append(1)

@@ -39,7 +39,7 @@ class RelayRule:
         return not self.used and method == self.method and re.search(self.path, path) is not None
 
 
-def _read_request(conn: socket.socket) -> bytes:
+def read_request(conn: socket.socket) -> bytes:
     """One HTTP request with a Content-Length body (what requests sends), as raw bytes."""
     data = b""
     while b"\r\n\r\n" not in data:
@@ -136,7 +136,7 @@ class RelayProxy:
             stack.enter_context(contextlib.suppress(OSError))  # the client may hang up at will
             stack.enter_context(conn)
             conn.settimeout(10)
-            request = _read_request(conn)
+            request = read_request(conn)
             if not request:
                 return
             answer = self._forward(request)
