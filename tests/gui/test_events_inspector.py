@@ -83,6 +83,20 @@ def post_to_receiver(window: MainWindow, body: bytes, headers: dict[str, str]) -
     assert response.status_code == 200
 
 
+def click_first_row(qtbot: QtBot, window: MainWindow) -> str:
+    """Click the table's first row, as a user does; the detail pane's text."""
+    table = events_table(window)
+    first = table.item(0, 0)
+    assert first is not None
+    table.scrollToItem(first)
+    qtbot.mouseClick(
+        table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(first).center()
+    )
+    detail = widget(window, "event_detail")
+    assert isinstance(detail, QPlainTextEdit)
+    return detail.toPlainText()
+
+
 def test_simulated_change_arrives_signed_and_tampering_is_caught(
     qtbot: QtBot, window: MainWindow, sandbox: SandboxServer
 ) -> None:
@@ -118,16 +132,7 @@ def test_simulated_change_arrives_signed_and_tampering_is_caught(
     assert cell(window, 0, EVENT_COLUMN) == "UPDATED"
     assert cell(window, 0, INSTANCE_COLUMN) == FORM["name"]
 
-    table = events_table(window)
-    first = table.item(0, 0)
-    assert first is not None
-    table.scrollToItem(first)
-    qtbot.mouseClick(
-        table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(first).center()
-    )
-    detail = widget(window, "event_detail")
-    assert isinstance(detail, QPlainTextEdit)
-    text = detail.toPlainText()
+    text = click_first_row(qtbot, window)
     assert text.startswith("Signature: Signature valid")
     assert SIGNATURE_HEADER in text
     assert instance_id in text
@@ -308,12 +313,4 @@ def test_a_flood_of_posts_keeps_the_table_to_what_the_receiver_keeps(
     assert max(gaps) < 2.0, f"the window did not run for {max(gaps):.1f} s"
 
     # The first row is the oldest kept event, and its detail still shows.
-    first = table.item(0, 0)
-    assert first is not None
-    table.scrollToItem(first)
-    qtbot.mouseClick(
-        table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(first).center()
-    )
-    detail = widget(window, "event_detail")
-    assert isinstance(detail, QPlainTextEdit)
-    assert f'"objectId": "{dropped}"' in detail.toPlainText()
+    assert f'"objectId": "{dropped}"' in click_first_row(qtbot, window)
