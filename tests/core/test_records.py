@@ -432,12 +432,14 @@ _SAVER = textwrap.dedent(
 )
 
 
-def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
+def save_from_two_processes(tmp_path: Path, count: int) -> Path:
+    """Two processes, both having read the records, save `count` records each at once; the
+    records folder. Each process must end cleanly within the bound."""
     data = tmp_path / "data"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _SAVER, str(data), tag, "200"],
+            [sys.executable, "-c", _SAVER, str(data), tag, str(count)],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
@@ -460,6 +462,11 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
                 p.communicate(timeout=10)
     for p, (_, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err.decode(errors="replace")
+    return data
+
+
+def test_two_processes_saving_at_once_lose_nothing(tmp_path: Path) -> None:
+    data = save_from_two_processes(tmp_path, 200)
     result = RecordsStore(data).load()
     assert result.problem is None
     ids = {r.id for r in result.records}

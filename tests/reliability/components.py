@@ -30,7 +30,7 @@ from core.records import InstanceRecord, RecordsStore
 from core.sandbox.server import SandboxServer
 from core.vault import Vault, VaultError, VaultErrorKind
 from tests.core.fake_keyrings import HangingKeyring, RawValueKeyring, UnprintableErrorKeyring
-from tests.core.test_records import _SAVER, _load_in_child
+from tests.core.test_records import _load_in_child, save_from_two_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENT_ROW_PROPERTY = "component_fault_row"
@@ -300,26 +300,7 @@ def records_two_stores(tmp: Path) -> str:
 
 
 def records_two_processes(tmp: Path) -> str:
-    data = tmp / "data"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [
-        subprocess.Popen([sys.executable, "-c", _SAVER, str(data), tag, "100"], cwd=ROOT, env=env)
-        for tag in ("a", "b")
-    ]
-    try:
-        deadline = time.monotonic() + 30
-        while not all((tmp / f"ready-{tag}").exists() for tag in ("a", "b")):
-            assert time.monotonic() < deadline, "the savers never got ready"
-            time.sleep(0.01)
-        (tmp / "go").touch()
-        codes = [p.wait(timeout=120) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(timeout=10)
-    assert codes == [0, 0], codes
-    kept = len(RecordsStore(data).records())
+    kept = len(RecordsStore(save_from_two_processes(tmp, 100)).records())
     assert kept == 200, f"{kept} of 200 kept"
     return f"two processes saved 100 each at once: {kept} of 200 kept"
 
