@@ -23,6 +23,7 @@ from core.models import Account, DraftCheck, InstanceDraft, check_draft
 from core.preview import body_preview, curl_command
 from core.workspace import CreateOutcome, Workspace
 from gui.clipboard import Clipboard
+from gui.focus import tab_stops
 from gui.form import ConnectorForm
 from gui.panels import ErrorPanel, ResultPanel
 from gui.tasks import TaskRunner
@@ -35,6 +36,7 @@ class CreateTab(QWidget):
     busy_changed = Signal(bool)
     created = Signal(object, object)  # CreateOutcome, the draft it came from
     token_stored = Signal(str, bool)  # instance id, whether a Retry stored its token
+    tab_stops_changed = Signal()  # fields or the preview were built: the Tab chain must follow
 
     def __init__(
         self,
@@ -55,6 +57,8 @@ class CreateTab(QWidget):
 
         self.form = ConnectorForm(self)
         scroll = QScrollArea(self)
+        self._scroll = scroll
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the fields, not their frame
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -96,6 +100,7 @@ class CreateTab(QWidget):
         layout.addWidget(self.result_panel)
 
         self.form.changed.connect(self.update_ui)
+        self.form.rebuilt.connect(self.tab_stops_changed)
         self.preview_toggle.toggled.connect(self._toggle_preview)
         self.curl_button.clicked.connect(self.copy_curl)
         self.create_button.clicked.connect(self.start_create)
@@ -103,6 +108,14 @@ class CreateTab(QWidget):
         self.result_panel.copy_id.connect(self.copy_id)
         self.result_panel.retry_store.connect(self.retry_store)
         self.update_ui()
+
+    def tab_stops(self) -> list[QWidget]:
+        """Top to bottom: the fields, Create, the other buttons, the preview, the panels."""
+        stops = [*self.form.tab_stops(), self.create_button, self.curl_button]
+        stops.append(self.preview_toggle)
+        if self.preview is not None:
+            stops.append(self.preview)
+        return [*stops, *tab_stops(self.error_panel), *tab_stops(self.result_panel)]
 
     # --- readiness ---------------------------------------------------------------------------
 
@@ -122,13 +135,18 @@ class CreateTab(QWidget):
         elif self.account is None:
             tip = "Choose or add an account first."
         elif not self._check.ok:
-            missing = ", ".join(self.form.label_of(n) for n in self._check.errors)
+            missing = ", ".join(self.form.label_of(n) for n in self._ordered(self._check))
             tip = f"Still needed: {missing}"
         else:
             tip = "Create the instance (Ctrl+Return)"
         self.create_button.setToolTip(tip)
         if self.preview is not None and self.preview.isVisible():
             self._fill_preview()
+
+    def _ordered(self, check: DraftCheck) -> list[str]:
+        """The fields `check` finds problems with, in the order the form shows them."""
+        shown = [name for name in self.form.field_names() if name in check.errors]
+        return shown + [name for name in check.errors if name not in shown]
 
     def _toggle_preview(self, shown: bool) -> None:
         self.preview_toggle.setArrowType(
@@ -144,6 +162,7 @@ class CreateTab(QWidget):
             self.preview.setProperty("role", "code")
             self.preview.setMinimumHeight(160)
             self._preview_slot.addWidget(self.preview)
+            self.tab_stops_changed.emit()
         self.preview.setVisible(shown)
         if shown:
             self._fill_preview()
@@ -183,9 +202,19 @@ class CreateTab(QWidget):
         if self._busy:
             return  # a second press while the first runs sends nothing
         check = check_draft(self.form.values())
-        if check.draft is None or self.account is None:
+        if self.account is None:
+            self.status_message.emit("Choose or add an account first: nothing was sent.")
+            return
+        if check.draft is None:
+            # Say what is missing and go there, rather than a Create that silently does nothing.
             self.form.touch_all()
             self.update_ui()
+            missing = ", ".join(self.form.label_of(n) for n in self._ordered(check))
+            self.status_message.emit(f"Not created yet — still needed: {missing}.")
+            first = self.form.first_invalid(check)
+            if first is not None:
+                first.setFocus(Qt.FocusReason.OtherFocusReason)
+                self._scroll.ensureWidgetVisible(first)
             return
         account, draft = self.account, check.draft
         started = utc_now()

@@ -33,6 +33,7 @@ from core.connectors import (
 )
 from core.models import CONNECTOR, NAME, TAGS, DraftCheck
 from core.webhooks import generate_signature_key
+from gui.focus import tab_stops
 from gui.widgets import SecretEdit, message_label, set_state, show_message
 
 _GROUP_TITLES = {
@@ -46,6 +47,7 @@ class ConnectorForm(QWidget):
     """Connector selector, name, tags and the chosen connector's fields."""
 
     changed = Signal()
+    rebuilt = Signal()  # the connector's fields were made anew: the Tab order must follow
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -199,6 +201,8 @@ class ConnectorForm(QWidget):
         while self._fields_layout.count():
             item = self._fields_layout.takeAt(0)
             if item is not None and (child := item.widget()) is not None:
+                # Hidden now, deleted later: until then Tab must not stop in the old fields.
+                child.hide()
                 child.deleteLater()
 
     def _connector_changed(self) -> None:
@@ -208,6 +212,7 @@ class ConnectorForm(QWidget):
         self._build_fields()
         self._set_field_values(self._kept)
         self._touched &= {NAME, TAGS} | {f.name for f in self._spec.fields}
+        self.rebuilt.emit()
         self.changed.emit()
 
     def _apply_enabled(self) -> None:
@@ -226,6 +231,21 @@ class ConnectorForm(QWidget):
         if name not in self._touched:
             self._touched.add(name)
             self.changed.emit()
+
+    def tab_stops(self) -> list[QWidget]:
+        """Every field top to bottom, each followed by its own buttons (Show, Generate)."""
+        return [stop for _, widget in self._rows.values() for stop in tab_stops(widget)]
+
+    def field_names(self) -> list[str]:
+        """The names of the fields shown, top to bottom."""
+        return list(self._rows)
+
+    def first_invalid(self, check: DraftCheck) -> QWidget | None:
+        """The input of the topmost field `check` finds a problem with."""
+        for name in self._rows:
+            if name in check.errors:
+                return self.input(name)
+        return None
 
     # --- values --------------------------------------------------------------------------
 

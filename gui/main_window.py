@@ -30,6 +30,7 @@ from core.workspace import CreateOutcome, Workspace, row_from_record
 from gui.accounts import AccountBar
 from gui.clipboard import Clipboard
 from gui.create_tab import CreateTab
+from gui.focus import chain, tab_stops
 from gui.settings import SANDBOX_ACCOUNT, Preferences
 from gui.tasks import TaskRunner
 from gui.widgets import LazyPage
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self.create_tab.created.connect(self._created)
         self.create_tab.token_stored.connect(self._token_stored)
         self.account_bar.account_changed.connect(self._account_changed)
+        self.create_tab.tab_stops_changed.connect(self._order_focus)
 
         self._shortcut(QKeySequence("Ctrl+Return"), self.create_tab.start_create)
         self._shortcut(QKeySequence("Ctrl+Enter"), self.create_tab.start_create)
@@ -117,6 +119,8 @@ class MainWindow(QMainWindow):
 
         self.create_tab.form.set_values(self.prefs.last_form())
         self._account_changed(self.account_bar.account)
+        self._order_focus()
+        self.create_tab.form.name.setFocus()  # what a person types first
 
     # --- the tabs built on first use ---------------------------------------------------------
 
@@ -156,6 +160,19 @@ class MainWindow(QMainWindow):
         """The tab in front: the Create tab, or the (built) content of the page shown."""
         page = self.tabs.currentWidget()
         return page.content() if isinstance(page, LazyPage) else page
+
+    def _order_focus(self) -> None:
+        """Tab reads the window top to bottom: the account bar, the tab bar, then the form."""
+        # The tab widget hands its focus to its bar: both go here, or Tab would jump from the
+        # bar's old place in the chain and skip the account bar.
+        chain(
+            [
+                *tab_stops(self.account_bar),
+                self.tabs,
+                self.tabs.tabBar(),
+                *self.create_tab.tab_stops(),
+            ]
+        )
 
     def _shortcut(self, keys: QKeySequence, slot: Callable[[], object]) -> None:
         shortcut = QShortcut(keys, self)

@@ -1,0 +1,149 @@
+"""The window by keyboard only: Tab walks the form top to bottom for every connector (also
+after a switch and with a connector remembered from last time), and Ctrl+Return on an
+incomplete form goes to what is missing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
+from core.sandbox import SandboxServer
+from gui.main_window import MainWindow
+from tests.gui.helpers import SEED_FORM, choose, fill, widget
+
+
+def focused() -> str:
+    current = QApplication.focusWidget()
+    assert current is not None, "nothing has the keyboard focus"
+    return current.objectName() or type(current).__name__
+
+
+def press(qtbot: QtBot, key: Qt.Key) -> str:
+    current = QApplication.focusWidget()
+    assert current is not None
+    qtbot.keyClick(current, key)
+    return focused()
+
+
+def form_stops(key: str, *, events_on: bool = False) -> list[str]:
+    """What a person expects Tab to visit in the form, read off the connector's fields."""
+    stops = ["connector", "name", "tags"]
+    for field in CONNECTORS[key].fields:
+        if field.enabled_by and not events_on:
+            continue  # greyed out until Enable events is ticked: Tab passes it by
+        stops.append(field.name)
+        if field.kind is FieldKind.SECRET:
+            stops.append(f"{field.name}_show")
+        if field.name == "signature_key":
+            stops.append("generate_signature_key")
+    return stops
+
+
+def walk(qtbot: QtBot, count: int, key: Qt.Key = Qt.Key.Key_Tab) -> list[str]:
+    return [press(qtbot, key) for _ in range(count)]
+
+
+def choose_connector(qtbot: QtBot, window: MainWindow, key: str) -> None:
+    """Pick it by keyboard; its fields appear when the event loop next runs, as on screen."""
+    choose(qtbot, window, "connector", key)
+    first = CONNECTORS[key].fields[0].name
+    qtbot.waitUntil(lambda: widget(window, first).isVisible(), timeout=2000)
+
+
+def start_at_connector(window: MainWindow) -> None:
+    window.create_tab.form.connector.setFocus()
+    assert focused() == "connector"
+
+
+@pytest.mark.parametrize("key", list(CONNECTORS))
+def test_tab_walks_the_form_top_to_bottom_after_choosing_each_connector(
+    qtbot: QtBot, window: MainWindow, key: str
+) -> None:
+    choose_connector(qtbot, window, key)
+    start_at_connector(window)
+    expected = form_stops(key)[1:]
+    # Create and Copy as cURL are greyed out on an empty form: next comes Request preview.
+    assert walk(qtbot, len(expected) + 1) == [*expected, "preview_toggle"]
+    back = [*reversed(form_stops(key)), "qt_tabwidget_tabbar"]
+    assert walk(qtbot, len(back), Qt.Key.Key_Backtab) == back
+
+
+@pytest.mark.parametrize("key", [k for k in CONNECTORS if k != DEFAULT_CONNECTOR])
+def test_tab_order_holds_with_a_connector_remembered_from_last_time(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    sandbox: SandboxServer,
+    settings: QSettings,
+    key: str,
+) -> None:
+    settings.setValue("last/form", json.dumps({"connector": key}))
+    window = make_window(sandbox)
+    window.activateWindow()  # as a person clicking into it: keys go to the active window
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    assert window.create_tab.form.spec.key == key
+    first = CONNECTORS[key].fields[0].name
+    qtbot.waitUntil(lambda: widget(window, first).isVisible(), timeout=2000)
+    start_at_connector(window)
+    expected = form_stops(key)[1:]
+    assert walk(qtbot, len(expected)) == expected
+
+
+def test_switching_back_and_forth_keeps_the_order_and_typing_never_reaches_the_account_box(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    chosen = window.account_bar.account
+    for key in ["connectwisecrmrest", DEFAULT_CONNECTOR, "connectwisecrmrest"]:
+        choose_connector(qtbot, window, key)
+    start_at_connector(window)
+    # Type a letter into every stop on the way, as someone filling the form by keyboard does.
+    for expected in form_stops("connectwisecrmrest")[1:]:
+        assert press(qtbot, Qt.Key.Key_Tab) == expected
+        current = QApplication.focusWidget()
+        assert current is not None
+        qtbot.keyClicks(current, "p")
+    assert window.account_bar.account == chosen
+    assert not widget(window, "account").hasFocus()
+
+
+def test_the_window_reads_top_to_bottom_account_bar_then_tabs_then_form(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    window.create_tab.preview_toggle.setFocus()
+    stops = walk(qtbot, 12)
+    assert stops.index("account") < stops.index("qt_tabwidget_tabbar") < stops.index("connector")
+    assert stops[stops.index("connector") + 1] == "name"
+
+
+def test_with_events_on_tab_reaches_the_callback_and_key_then_create(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    fill(qtbot, window, {**SEED_FORM, "events_enabled": True})
+    assert widget(window, "create_button").isEnabled()
+    start_at_connector(window)
+    expected = form_stops(DEFAULT_CONNECTOR, events_on=True)[1:]
+    assert walk(qtbot, len(expected) + 2) == [*expected, "create_button", "copy_curl_button"]
+
+
+def test_the_name_field_has_the_focus_at_start(window: MainWindow) -> None:
+    assert focused() == "name"
+
+
+def test_ctrl_return_on_an_incomplete_form_goes_to_the_first_missing_field_and_says_so(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    fill(qtbot, window, {"name": "Acme", "tags": "acme"})
+    window.create_tab.preview_toggle.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert focused() == "server_url"
+    text = str(widget(window, "status_message").property("text"))
+    assert "still needed" in text.lower()
+    assert text.index("Server URL") < text.index("Company") < text.index("Password")
+    # Each missing field now says so next to it, not only after it was visited.
+    error = widget(window, "password_error")
+    assert error.isVisible() and error.property("text")
