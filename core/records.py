@@ -1,7 +1,7 @@
 """The app's memory of the instances it created: one JSON file, never a secret in it.
 
-- Location: the constructor's `data_dir`, else ``$CW_CONNECTOR_DESK_DATA_DIR`` (tests, portable
-  use), else ``platformdirs.user_data_dir(APP_NAME)``.
+- Location: the constructor's `data_dir`, else `core.paths.default_data_dir()`
+  (``$CW_CONNECTOR_DESK_DATA_DIR`` for tests and portable use, else the user data folder).
 - Shared safely: every change (put, update, remove) takes an exclusive lock on
   ``instances.json.lock`` beside the file (``fcntl.flock`` on POSIX; ``msvcrt.locking`` on
   Windows, where the tests do not run), reads the file again, applies the one change to what it
@@ -51,6 +51,8 @@ from typing import Any, TypeVar
 
 from core.app_info import APP_NAME
 from core.json_limits import parse_json
+from core.paths import DATA_DIR_ENV as DATA_DIR_ENV  # re-exported: its name for scripts and tests
+from core.paths import default_data_dir
 
 if sys.platform == "win32":
     import msvcrt
@@ -60,7 +62,6 @@ else:
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-DATA_DIR_ENV = "CW_CONNECTOR_DESK_DATA_DIR"
 FILE_NAME = "instances.json"
 LOCK_NAME = f"{FILE_NAME}.lock"
 _TEMP_PREFIX = f".{FILE_NAME}."
@@ -81,15 +82,6 @@ LOCK_TIMEOUT_SECONDS = 5.0
 _READ_CHUNK = 1024 * 1024
 
 _T = TypeVar("_T")
-
-
-def default_data_dir() -> Path:
-    env = os.environ.get(DATA_DIR_ENV, "").strip()
-    if env:
-        return Path(env).expanduser()
-    import platformdirs  # here: the window starts without reading the records
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
 @dataclass(frozen=True)
