@@ -21,10 +21,11 @@ export PIP_CACHE_DIR="${PIP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pip}"
 # and the tests must never see the user's real settings, data or keyring.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-mkdir -p "$scratch"/{data,config,cache,runtime}
+mkdir -p "$scratch"/{data,config,cache,state,runtime}
 chmod 700 "$scratch/runtime"
 export XDG_DATA_HOME="$scratch/data" XDG_CONFIG_HOME="$scratch/config"
-export XDG_CACHE_HOME="$scratch/cache" XDG_RUNTIME_DIR="$scratch/runtime"
+export XDG_CACHE_HOME="$scratch/cache" XDG_STATE_HOME="$scratch/state"
+export XDG_RUNTIME_DIR="$scratch/runtime"
 export QT_QPA_PLATFORM=offscreen
 export CW_REQUIRE_SECRET_SERVICE=1
 export CW_REQUIRE_INSTALLED=1  # tests/installed fail, not skip, when a tool they drive is missing

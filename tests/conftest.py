@@ -26,4 +26,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     data = tmp_path / "app-data"
     monkeypatch.setenv("CW_CONNECTOR_DESK_DATA_DIR", str(data))
+    # The log file (`core.log_file`) of any app a test starts, in this process or a child.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     yield data

@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from core.client import OpenConnectorsClient
 from core.errors import InvalidSecretError
+from core.log_file import start_log_file
 from core.models import Account, InstanceDraft, field_errors
 from core.records import RecordsStore
 from core.sandbox import SandboxServer
@@ -38,17 +39,11 @@ SIGNATURE = "SENTINEL-signature-key-abcdef"
 
 @pytest.fixture
 def debug_log(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "app.log"
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setLevel(logging.DEBUG)
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield path
-    root.removeHandler(handler)
-    root.setLevel(old_level)
-    handler.close()
+    """The app's own log file (what `gui.app.main` starts), at DEBUG."""
+    log_file = start_log_file(tmp_path / "log", level=logging.DEBUG)
+    assert log_file.handler is not None, log_file.error
+    yield log_file.path
+    log_file.close()
 
 
 def _accept_next_box() -> None:
@@ -138,6 +133,7 @@ def test_no_secret_reaches_disk_logs_or_output(
     }
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert settings_path in written and debug_log in written
+    assert debug_log.name == "cw-connector-desk.log"  # the app's log file is searched too
     assert any(p.name == "instances.json" for p in written)
     assert debug_log.stat().st_size > 0  # DEBUG logging really ran
     hits = [
