@@ -1,18 +1,21 @@
 """Start-up and shut-down of the window, in the order they happen. Read `main` top to bottom.
 
 1. Arguments. ``--install-desktop-entry`` and ``--uninstall-desktop-entry`` are done here,
-   without a window.
-2. Identity (application name, organization, desktop file name), before anything reads
+   without a window (and ``--help``, ``--version``), before the log file and the lock below.
+2. The log file (`core.log_file`: rotating, in the user's log folder) beside standard error.
+3. Identity (application name, organization, desktop file name), before anything reads
    settings: QSettings files them under these names.
-3. The QApplication, PySide's import hook made lean (`gui.lean_imports`), icon, stylesheet,
-   the error hook, and SIGINT/SIGTERM turned into a normal quit.
-4. The window modules are imported (pydantic comes with the form's models), the local sandbox
+4. The QApplication, then one window per user (`gui.single_instance`): when the app already
+   runs, its window is raised and this launch exits. Then PySide's import hook made lean
+   (`gui.lean_imports`), icon, stylesheet, the error hook, and SIGINT/SIGTERM turned into a
+   normal quit.
+5. The window modules are imported (pydantic comes with the form's models), the local sandbox
    is opened when no account is saved, and the main window is built and shown: the first
    frame the app paints is the complete window.
-5. Once shown, the start-up heap is frozen out of the garbage collector (`settle_after_start`).
-6. After the event loop: the window shuts down (settings saved, workers and the events
-   receiver stopped, a copied token cleared from the clipboard), the sandbox stops, and every
-   Qt object is destroyed while Python still runs.
+6. Once shown, the start-up heap is frozen out of the garbage collector (`settle_after_start`).
+7. After the event loop: the window shuts down (settings saved, workers and the events
+   receiver stopped, a copied token cleared from the clipboard), the sandbox stops, every
+   Qt object is destroyed while Python still runs, and the log file is closed.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.app_info import APP_DISPLAY_NAME, APP_ID, APP_NAME, ORGANIZATION, VERSION
-from gui import lean_imports
+from core.log_file import active_log_file, start_log_file
+from core.paths import default_data_dir
+from gui import lean_imports, single_instance
 
 if TYPE_CHECKING:
     from core.sandbox.on_demand import OnDemandSandbox
@@ -83,6 +88,11 @@ def set_identity() -> None:
     QGuiApplication.setDesktopFileName(APP_ID)
 
 
+def window_socket_name() -> str:
+    """One window per user and per place the app keeps its files (`gui.single_instance`)."""
+    return single_instance.server_name(QSettings().fileName(), str(default_data_dir()))
+
+
 def install_excepthook() -> None:
     """An unexpected error is logged and shown, instead of a silent exit."""
 
@@ -94,7 +104,7 @@ def install_excepthook() -> None:
                 None,
                 "Unexpected error",
                 f"{kind.__name__}: {value}\n\nThe app keeps running; nothing you typed was lost. "
-                "Details were written to the log (standard error).",
+                f"Details were written to the log ({active_log_file() or 'standard error'}).",
             )
 
     sys.excepthook = hook
@@ -174,9 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    log_file = start_log_file()
     set_identity()
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
+    one_window = single_instance.claim(window_socket_name())
+    if isinstance(one_window, single_instance.HandedOver):
+        log_file.close()
+        return one_window.status
     lean_imports.install()  # before the window modules load: about 10 MB less for the run
 
     from gui.resources import app_icon, stylesheet
@@ -197,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             from gui.first_frame import FirstPaintProbe
 
             FirstPaintProbe(window, idle_ms=args.quit_after_first_paint)
+        one_window.attach(window)
         window.show()
         settle_after_start()
         status = app.exec()
@@ -207,5 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         return status
     finally:
         signals.close()
+        one_window.close()
         if sandbox is not None:
             sandbox.stop()
+        log_file.close()
