@@ -185,6 +185,18 @@ class CreateTab(QWidget):
         self._clipboard.copy_text(curl_command(self.account.api_root, self._check.draft))
         self.status_message.emit("cURL command copied (secrets replaced by placeholders).")
 
+    def new_instance(self) -> bool:
+        """File → New instance: a fresh form, the cursor in its Name field. The last result
+        stays until the next create (its token may not be stored anywhere else). Nothing
+        changes while a create runs (False)."""
+        if self._busy:
+            self.status_message.emit("A create is running: wait for it before starting anew.")
+            return False
+        self.form.reset()
+        self.error_panel.clear()
+        self.form.name.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        return True
+
     # --- create ------------------------------------------------------------------------------
 
     def _set_busy(self, busy: bool) -> None:

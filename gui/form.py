@@ -303,6 +303,17 @@ class ConnectorForm(QWidget):
             self.tags.setText(", ".join(tags) if isinstance(tags, list | tuple) else str(tags))
         self._set_field_values(values)
 
+    def reset(self) -> None:
+        """A fresh form for the chosen connector: every field at its default, nothing typed
+        kept (for other connectors either), no message shown until a field is left again."""
+        self._kept.clear()
+        self._touched.clear()
+        self.name.clear()
+        self.tags.clear()
+        self._clear_fields()
+        self._build_fields()
+        self.changed.emit()
+
     def non_secret_values(self) -> dict[str, Any]:
         """What may be remembered between runs: never a secret."""
         secret = {f.name for f in self._spec.fields if f.is_secret}

@@ -31,6 +31,7 @@ from gui.accounts import AccountBar
 from gui.clipboard import Clipboard
 from gui.create_tab import CreateTab
 from gui.focus import chain, tab_stops
+from gui.menus import Menus
 from gui.settings import SANDBOX_ACCOUNT, Preferences
 from gui.tasks import TaskRunner
 from gui.widgets import LazyPage
@@ -114,8 +115,7 @@ class MainWindow(QMainWindow):
         self._shortcut(QKeySequence("Ctrl+Enter"), self.create_tab.start_create)
         self._shortcut(QKeySequence("Ctrl+Shift+C"), self._copy_token)
         self._shortcut(QKeySequence(Qt.Key.Key_F5), self._refresh)
-        # Spelled out: the platform's standard Quit sequence is empty on some key schemes.
-        self._shortcut(QKeySequence("Ctrl+Q"), self.close)
+        self.menus = Menus(self)  # File (New instance, Quit: Ctrl+Q), Account, Help
 
         self.create_tab.form.set_values(self.prefs.last_form())
         self._account_changed(self.account_bar.account)

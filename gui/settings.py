@@ -21,6 +21,10 @@ class Preferences:
     def __init__(self, settings: QSettings) -> None:
         self._s = settings
 
+    def location(self) -> str:
+        """Where the settings are kept (a file on Linux and macOS, the registry on Windows)."""
+        return self._s.fileName()
+
     def _json(self, key: str, default: Any) -> Any:
         raw = self._s.value(key)
         if not isinstance(raw, str):

@@ -1,0 +1,135 @@
+"""The window's menu bar: File, Account, Help. Each action calls what the window already does.
+
+- File: New instance (Ctrl+N: a fresh form on the Create tab), Quit (Ctrl+Q: closes the
+  window, which asks first while a create runs).
+- Account: Add account…, Test connection (the account bar's own actions).
+- Help: About (versions and where the files are, with Copy), Open log folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from core.log_file import active_log_file
+from core.paths import LOG_FILE_NAME, default_log_dir
+
+if TYPE_CHECKING:
+    from gui.about import Locations
+    from gui.main_window import MainWindow
+
+
+def log_location() -> tuple[Path, bool]:
+    """The log file of this run, or where it would be (False: not written in this run)."""
+    active = active_log_file()
+    if active is not None:
+        return active, True
+    return default_log_dir() / LOG_FILE_NAME, False
+
+
+class Menus(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        bar = window.menuBar()
+
+        self.file_menu = self._menu(bar.addMenu("&File"), "file_menu")
+        self.new_action = self._action(
+            self.file_menu, "&New instance", "new_instance", self.new_instance, "Ctrl+N"
+        )
+        self.file_menu.addSeparator()
+        # Spelled out: the platform's standard Quit sequence is empty on some key schemes.
+        self.quit_action = self._action(self.file_menu, "&Quit", "quit", window.close, "Ctrl+Q")
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+        self.account_menu = self._menu(bar.addMenu("&Account"), "account_menu")
+        self.add_account_action = self._action(
+            self.account_menu, "&Add account…", "add_account", window.account_bar.add_account
+        )
+        # Edit account… and Remove account… go here, calling the account bar's own actions.
+        self.account_menu.addSeparator()
+        self.test_action = self._action(
+            self.account_menu,
+            "&Test connection",
+            "test_connection",
+            window.account_bar.test_connection,
+        )
+
+        self.help_menu = self._menu(bar.addMenu("&Help"), "help_menu")
+        self.about_action = self._action(self.help_menu, "&About", "about", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.log_action = self._action(
+            self.help_menu, "Open &log folder", "open_log_folder", self.open_log_folder
+        )
+
+        self.file_menu.aboutToShow.connect(self._update_enabled)
+        self.account_menu.aboutToShow.connect(self._update_enabled)
+        window.create_tab.busy_changed.connect(self._update_enabled)
+        window.account_bar.account_changed.connect(self._update_enabled)
+        self._update_enabled()
+
+    def _menu(self, menu: QMenu, name: str) -> QMenu:
+        menu.setObjectName(name)
+        return menu
+
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        name: str,
+        slot: Callable[[], object],
+        keys: str | None = None,
+    ) -> QAction:
+        action = QAction(text, self._window)
+        action.setObjectName(f"{name}_action")
+        if keys is not None:
+            action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _update_enabled(self) -> None:
+        bar = self._window.account_bar
+        self.new_action.setEnabled(not self._window.create_tab.busy)
+        self.test_action.setEnabled(bar.account is not None and bar.test_button.isEnabled())
+
+    # --- the actions that are the menu's own -------------------------------------------------
+
+    def new_instance(self) -> None:
+        window = self._window
+        window.show_tab(window.create_tab)
+        if window.create_tab.new_instance():
+            window.show_status("New instance: the form is empty.")
+
+    def locations(self) -> Locations:
+        from gui.about import Locations
+
+        log, written = log_location()
+        return Locations(
+            settings=self._window.prefs.location(),
+            records=self._window.workspace.records.path,
+            log=log,
+            log_written=written,
+        )
+
+    def show_about(self) -> None:
+        from gui.about import AboutDialog  # built when first asked for, like the lazy tabs
+
+        dialog = AboutDialog(self.locations(), self._window.clipboard.copy_text, self._window)
+        dialog.exec()
+        dialog.deleteLater()
+
+    def open_log_folder(self) -> None:
+        log, _ = log_location()
+        folder = log.parent
+        if not folder.is_dir():
+            self._window.show_status(f"No log has been written yet; it will be in {folder}")
+        elif QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            self._window.show_status(f"Opened the log folder: {folder}")
+        else:
+            self._window.show_status(f"Could not open a file manager. The log is in {folder}")
