@@ -1,12 +1,23 @@
-"""Small reusable widgets: a secret field with a show toggle, a field-message label, a tab page
-built on first use."""
+"""Small reusable widgets: a secret field with a show toggle, a message label (wraps, shows its
+whole text in a tooltip, "Copy message" on right-click), a tab page built on first use."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QShowEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.clipboard import Clipboard
 
 
 def set_state(widget: QWidget, prop: str, value: str) -> None:
@@ -45,8 +56,36 @@ class SecretEdit(QWidget):
         self.toggle.setText("Hide" if shown else "Show")
 
 
-def message_label(object_name: str, role: str) -> QLabel:
-    label = QLabel()
+class MessageLabel(QLabel):
+    """A label for a message: it wraps, its tooltip holds the whole text (also when a small
+    window cuts the label short), and right-click → "Copy message" copies all of it.
+
+    Messages never hold secrets (tokens and secrets never reach user-facing text), so
+    copying one is a plain copy."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self._clipboard: Clipboard | None = None
+        self.copy_action = QAction("Cop&y message", self)
+        self.copy_action.triggered.connect(self.copy_message)
+        self.addAction(self.copy_action)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+        self.copy_action.setEnabled(bool(text))
+
+    def copy_message(self) -> None:
+        if self._clipboard is None:
+            self._clipboard = Clipboard(self)
+        self._clipboard.copy_text(self.text())
+
+
+def message_label(object_name: str, role: str) -> MessageLabel:
+    label = MessageLabel()
     label.setObjectName(object_name)
     label.setProperty("role", role)
     label.setWordWrap(True)
@@ -57,6 +96,27 @@ def message_label(object_name: str, role: str) -> QLabel:
 def show_message(label: QLabel, text: str) -> None:
     label.setText(text)
     label.setVisible(bool(text))
+    window = label.window()
+    if text and isinstance(window, QDialog) and window.isVisible():
+        grow_to_fit(window)
+
+
+def grow_to_fit(window: QWidget) -> None:
+    """Make a window tall enough for its layout at its current width, wrapped messages included.
+
+    Qt sets a window's minimum size from its layout, but without the height wrapped labels need
+    at the actual width: a message appearing in a dialog would squeeze the fields above it."""
+    layout = window.layout()
+    if layout is None:
+        return
+    layout.activate()
+    width = window.width()
+    if layout.hasHeightForWidth():
+        needed = layout.totalHeightForWidth(width)
+    else:
+        needed = layout.totalSizeHint().height()
+    if needed > window.height():
+        window.resize(width, needed)
 
 
 class LazyPage(QWidget):
