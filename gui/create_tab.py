@@ -25,7 +25,7 @@ from core.workspace import CreateOutcome, Workspace
 from gui.clipboard import Clipboard
 from gui.focus import tab_stops
 from gui.form import ConnectorForm
-from gui.panels import ErrorPanel, ResultPanel
+from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -91,13 +91,14 @@ class CreateTab(QWidget):
 
         self.error_panel = ErrorPanel(self)
         self.result_panel = ResultPanel(self)
+        # Under the form, in its own capped scroll area: the form keeps most of the height.
+        self.outcome = OutcomeArea(self.error_panel, self.result_panel, self)
 
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
         layout.addLayout(buttons)
         layout.addLayout(self._preview_slot)
-        layout.addWidget(self.error_panel)
-        layout.addWidget(self.result_panel)
+        layout.addWidget(self.outcome)
 
         self.form.changed.connect(self.update_ui)
         self.form.rebuilt.connect(self.tab_stops_changed)
@@ -230,7 +231,7 @@ class CreateTab(QWidget):
             return
         account, draft = self.account, check.draft
         started = utc_now()
-        self.error_panel.clear()
+        self.outcome.clear()  # what came of the last create no longer stands
         self._set_busy(True)
         self.status_message.emit(f"Creating “{draft.name}” on {account.host}…")
         self._runner.run(

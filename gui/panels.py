@@ -1,38 +1,76 @@
-"""The result panel (a created instance and its token) and the error panel."""
+"""What came of a create, under the form: the result panel (a created instance and its token)
+or the error panel, in one outcome area that shows one of them at a time."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from core.errors import OpenConnectorsError
-from gui.widgets import SecretEdit, set_state
+from gui.clipboard import Clipboard
+from gui.widgets import MessageLabel, SecretEdit, set_state
+
+# The outcome area takes at most this share of the Create tab's height; the form keeps the rest.
+OUTCOME_MAX_SHARE = 0.4
 
 
 def _selectable(name: str) -> QLabel:
-    label = QLabel()
+    label = MessageLabel()
     label.setObjectName(name)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setWordWrap(True)
     return label
 
 
-class ResultPanel(QGroupBox):
+class _Dismissable(QGroupBox):
+    """A panel with a close button (and Esc while focus is in it) that hides it."""
+
+    shown = Signal()
+    dismissed = Signal()
+
+    def __init__(self, title: str, what: str, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent)
+        self.close_button = QToolButton(self)
+        self.close_button.setText("&Dismiss")
+        self.close_button.setAccessibleName(f"Close the {what}")
+        self.close_button.setToolTip(f"Close the {what} (Esc)")
+        self.close_button.clicked.connect(self.dismiss)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        escape.activated.connect(self.dismiss)
+        self.setVisible(False)
+
+    def _shown(self) -> None:
+        self.setVisible(True)
+        self.shown.emit()
+
+    def dismiss(self) -> None:
+        if self.isHidden():
+            return
+        self.setVisible(False)
+        self.dismissed.emit()
+
+
+class ResultPanel(_Dismissable):
     copy_token = Signal()
     copy_id = Signal()
     retry_store = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Created instance", parent)
+        super().__init__("Created instance", "result", parent)
         self.setObjectName("result_panel")
+        self.close_button.setObjectName("result_close_button")
         layout = QFormLayout(self)
         self.name = _selectable("result_name")
         self.id = _selectable("result_id")
@@ -58,8 +96,13 @@ class ResultPanel(QGroupBox):
         buttons.addWidget(self.copy_token_button)
         buttons.addWidget(self.copy_id_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
         layout.addRow(buttons)
-        storage_row = QHBoxLayout()
+        # A widget, not a bare layout: QFormLayout gives a nested layout less height than its
+        # wrapped message needs, a widget row the height it asks for.
+        storage_widget = QWidget(self)
+        storage_row = QHBoxLayout(storage_widget)
+        storage_row.setContentsMargins(0, 0, 0, 0)
         self.storage = _selectable("token_storage")
         self.storage.setProperty("role", "banner")
         self.retry_button = QPushButton("&Retry")
@@ -67,13 +110,12 @@ class ResultPanel(QGroupBox):
         self.retry_button.setToolTip("Store the token in the password manager again")
         self.retry_button.setVisible(False)
         storage_row.addWidget(self.storage, 1)
-        storage_row.addWidget(self.retry_button)
-        layout.addRow(storage_row)
+        storage_row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addRow(storage_widget)
         layout.addRow(self.note)
         self.copy_token_button.clicked.connect(self.copy_token)
         self.copy_id_button.clicked.connect(self.copy_id)
         self.retry_button.clicked.connect(self.retry_store)
-        self.setVisible(False)
 
     def show_instance(
         self, *, name: str, instance_id: str, connector: str, host: str, token: str, note: str
@@ -86,7 +128,7 @@ class ResultPanel(QGroupBox):
         self.token.toggle.setChecked(False)
         self.note.setText(note)
         self.note.setVisible(bool(note))
-        self.setVisible(True)
+        self._shown()
 
     def show_storage(self, text: str, *, stored: bool, retry: bool) -> None:
         self.storage.setText(text)
@@ -95,27 +137,37 @@ class ResultPanel(QGroupBox):
         self.retry_button.setEnabled(retry)
 
 
-class ErrorPanel(QGroupBox):
+class ErrorPanel(_Dismissable):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Problem", parent)
+        super().__init__("Problem", "problem", parent)
         self.setObjectName("error_panel")
+        self.close_button.setObjectName("error_close_button")
         layout = QVBoxLayout(self)
         # Not `title`: that is QGroupBox.title(), the frame's caption ("Problem").
         self.title_label = _selectable("error_title")
         self.title_label.setProperty("role", "title")
+        self.copy_button = QToolButton(self)
+        self.copy_button.setObjectName("error_copy_button")
+        self.copy_button.setText("Cop&y message")
+        self.copy_button.setToolTip("Copy the whole problem, request ID included, as text")
+        self.copy_button.clicked.connect(self.copy_message)
+        self._clipboard = Clipboard(self)
+        header = QHBoxLayout()
+        header.addWidget(self.title_label, 1)
+        header.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        header.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(header)
         self.message = _selectable("error_message")
         self.provider = _selectable("error_provider")
         self.request_id = _selectable("error_request_id")
         self.next_step = _selectable("error_next_step")
         for widget in (
-            self.title_label,
             self.message,
             self.provider,
             self.request_id,
             self.next_step,
         ):
             layout.addWidget(widget)
-        self.setVisible(False)
 
     def show_error(self, error: BaseException, *, title: str | None = None) -> None:
         if isinstance(error, OpenConnectorsError):
@@ -146,7 +198,93 @@ class ErrorPanel(QGroupBox):
         self.request_id.setVisible(bool(request_id))
         self.next_step.setText(f"What to do: {next_step}" if next_step else "")
         self.next_step.setVisible(bool(next_step))
-        self.setVisible(True)
+        self._shown()
+
+    def text(self) -> str:
+        """The problem as shown, one line a part: what "Copy message" copies."""
+        labels = (self.title_label, self.message, self.provider, self.request_id, self.next_step)
+        return "\n".join(label.text() for label in labels if label.text())
+
+    def copy_message(self) -> None:
+        self._clipboard.copy_text(self.text())
 
     def clear(self) -> None:
-        self.setVisible(False)
+        self.dismiss()
+
+
+class OutcomeArea(QScrollArea):
+    """The error panel or the result panel, whichever came last, under the form.
+
+    At 800×600 the form and an outcome do not both fit. The outcome area takes the height its
+    panel needs, but at most OUTCOME_MAX_SHARE of the tab, and scrolls beyond that, so the form
+    keeps most of the height and the Create button, the form and the outcome are all in view at
+    once. A splitter would make the person drag to get the form back; one scroll area for
+    form and outcome would push one of them out of sight.
+    """
+
+    def __init__(self, error_panel: ErrorPanel, result_panel: ResultPanel, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("outcome_area")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.error_panel = error_panel
+        self.result_panel = result_panel
+        content = QWidget(self)
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(error_panel)
+        layout.addWidget(result_panel)
+        self.setWidget(content)
+        # A new outcome replaces the old one: a failure never sits under an old success.
+        error_panel.shown.connect(lambda: self._replace(result_panel))
+        result_panel.shown.connect(lambda: self._replace(error_panel))
+        error_panel.dismissed.connect(self._update)
+        result_panel.dismissed.connect(self._update)
+        parent.installEventFilter(self)
+        self._update()
+
+    def clear(self) -> None:
+        """Hide both panels (a new create starts)."""
+        self.error_panel.setVisible(False)
+        self.result_panel.setVisible(False)
+        self._update()
+
+    def _replace(self, old: QWidget) -> None:
+        old.setVisible(False)
+        self._update()
+        self.verticalScrollBar().setValue(0)
+
+    def _update(self) -> None:
+        self.setVisible(not (self.error_panel.isHidden() and self.result_panel.isHidden()))
+        self.updateGeometry()
+
+    def _cap(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            self.setMaximumHeight(max(1, int(parent.height() * OUTCOME_MAX_SHARE)))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+            self._cap()
+        return False
+
+    # The height a panel needs depends on the width (its messages wrap): ask the content.
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        frame = 2 * self.frameWidth()
+        content = self.widget()
+        if content is None:
+            return frame
+        height = content.heightForWidth(width - frame)
+        return (height if height >= 0 else content.sizeHint().height()) + frame
+
+    def sizeHint(self) -> QSize:
+        frame = 2 * self.frameWidth()
+        content = self.widget()
+        hint = content.sizeHint() if content is not None else QSize(0, 0)
+        return hint + QSize(frame, frame)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), 0)

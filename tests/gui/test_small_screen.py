@@ -12,9 +12,13 @@ from pathlib import Path
 
 import keyring.backends.fail
 import pytest
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer
+from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QDialogButtonBox,
+    QLabel,
+    QMenu,
     QScrollArea,
     QTabWidget,
 )
@@ -28,7 +32,7 @@ from gui.accounts import AddAccountDialog
 from gui.instances_tab import EventsDialog
 from gui.main_window import MainWindow
 from tests.gui.clipping import assert_readable
-from tests.gui.helpers import SEED_FORM, choose, fill, set_checked, type_into, widget
+from tests.gui.helpers import SEED_FORM, choose, fill, label_text, set_checked, type_into, widget
 
 SMALL = QSize(800, 600)
 # What the form's scroll area must keep at 800×600 with an outcome shown: several rows.
@@ -75,6 +79,171 @@ def create_success_then_failure(qtbot: QtBot, window: MainWindow) -> None:
     type_into(qtbot, window, "username", "reject")  # the sandbox's ConnectWise refuses it
     create(qtbot, window)
     qtbot.waitUntil(lambda: widget(window, "error_panel").isVisible(), timeout=5000)
+
+
+def test_every_text_can_be_read_at_800x600(qtbot: QtBot, no_keyring_window: MainWindow) -> None:
+    window = no_keyring_window
+    for index in (1, 2, 0):
+        click_tab(qtbot, window, index)
+        assert_readable(qtbot, window)
+
+    fill(qtbot, window, SEED_FORM)
+    create(qtbot, window)
+    qtbot.waitUntil(lambda: widget(window, "result_panel").isVisible(), timeout=5000)
+    assert "No password manager is available" in label_text(window, "token_storage")
+    assert_readable(qtbot, window)
+    assert form_height(window) >= FORM_MIN_HEIGHT
+    # The whole message is also in the tooltip, for when it is cut anyway.
+    storage = widget(window, "token_storage")
+    assert storage.toolTip() == label_text(window, "token_storage")
+
+    type_into(qtbot, window, "username", "reject")
+    create(qtbot, window)
+    qtbot.waitUntil(lambda: widget(window, "error_panel").isVisible(), timeout=5000)
+    assert "ConnectWise rejected the login" in label_text(window, "error_provider")
+    assert_readable(qtbot, window)
+    assert form_height(window) >= FORM_MIN_HEIGHT
+
+    for index in (1, 2):
+        click_tab(qtbot, window, index)
+        assert_readable(qtbot, window)
+
+
+def test_a_failure_after_a_success_shows_only_the_failure(
+    qtbot: QtBot, no_keyring_window: MainWindow
+) -> None:
+    window = no_keyring_window
+    create_success_then_failure(qtbot, window)
+    assert widget(window, "error_panel").isVisible()
+    assert not widget(window, "result_panel").isVisible()
+
+
+def test_a_success_after_a_failure_shows_only_the_success(
+    qtbot: QtBot, no_keyring_window: MainWindow
+) -> None:
+    window = no_keyring_window
+    fill(qtbot, window, {**SEED_FORM, "username": "reject"})
+    create(qtbot, window)
+    qtbot.waitUntil(lambda: widget(window, "error_panel").isVisible(), timeout=5000)
+    type_into(qtbot, window, "username", "integrator")
+    create(qtbot, window)
+    qtbot.waitUntil(lambda: widget(window, "result_panel").isVisible(), timeout=5000)
+    assert not widget(window, "error_panel").isVisible()
+
+
+def test_the_close_buttons_dismiss_the_panels(qtbot: QtBot, no_keyring_window: MainWindow) -> None:
+    window = no_keyring_window
+    fill(qtbot, window, SEED_FORM)
+    create(qtbot, window)
+    result = widget(window, "result_panel")
+    qtbot.waitUntil(result.isVisible, timeout=5000)
+    before = form_height(window)
+    close = widget(window, "result_close_button")
+    assert close.accessibleName() == "Close the result"
+    assert "Esc" in close.toolTip()
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    assert not result.isVisible()
+    qtbot.waitUntil(lambda: form_height(window) > before, timeout=1000)  # the form gets it back
+
+    type_into(qtbot, window, "username", "reject")
+    create(qtbot, window)
+    error = widget(window, "error_panel")
+    qtbot.waitUntil(error.isVisible, timeout=5000)
+    close = widget(window, "error_close_button")
+    assert close.accessibleName() == "Close the problem"
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    assert not error.isVisible()
+    assert not widget(window, "outcome_area").isVisible()
+
+
+def test_esc_in_a_panel_dismisses_it_and_only_there(
+    qtbot: QtBot, no_keyring_window: MainWindow
+) -> None:
+    window = no_keyring_window
+    fill(qtbot, window, SEED_FORM)
+    create(qtbot, window)
+    result = widget(window, "result_panel")
+    qtbot.waitUntil(result.isVisible, timeout=5000)
+    name = widget(window, "name")
+    name.setFocus()
+    qtbot.keyClick(name, Qt.Key.Key_Escape)  # focus in the form: the result stays
+    assert result.isVisible()
+    copy_id = widget(window, "copy_id_button")
+    copy_id.setFocus()
+    qtbot.waitUntil(copy_id.hasFocus, timeout=1000)
+    qtbot.keyClick(copy_id, Qt.Key.Key_Escape)
+    assert not result.isVisible()
+
+    type_into(qtbot, window, "username", "reject")
+    create(qtbot, window)
+    error = widget(window, "error_panel")
+    qtbot.waitUntil(error.isVisible, timeout=5000)
+    message = widget(window, "error_message")
+    qtbot.mouseClick(message, Qt.MouseButton.LeftButton)  # a selectable label takes focus
+    qtbot.waitUntil(message.hasFocus, timeout=1000)
+    qtbot.keyClick(message, Qt.Key.Key_Escape)
+    assert not error.isVisible()
+
+
+def test_a_new_create_hides_the_last_outcome(qtbot: QtBot, no_keyring_window: MainWindow) -> None:
+    window = no_keyring_window
+    create_success_then_failure(qtbot, window)
+    type_into(qtbot, window, "name", "Third instance")
+    qtbot.mouseClick(widget(window, "create_button"), Qt.MouseButton.LeftButton)
+    # Pressed: until the answer comes, neither the old failure nor an old success is shown.
+    assert window.create_tab.busy
+    assert not widget(window, "error_panel").isVisible()
+    assert not widget(window, "result_panel").isVisible()
+    qtbot.waitUntil(lambda: not window.create_tab.busy, timeout=5000)
+
+
+# A context menu is a popup: the offscreen platform says it cannot raise it or grab the keyboard
+# for it (real platforms can), which says nothing about this code.
+@pytest.mark.qt_log_ignore(
+    r"This plugin does not support raise\(\)", "This plugin does not support grabbing"
+)
+def test_copy_message_copies_the_whole_text(qtbot: QtBot, no_keyring_window: MainWindow) -> None:
+    window = no_keyring_window
+    fill(qtbot, window, {**SEED_FORM, "username": "reject"})
+    create(qtbot, window)
+    qtbot.waitUntil(lambda: widget(window, "error_panel").isVisible(), timeout=5000)
+    clipboard = QApplication.clipboard()
+    clipboard.clear()
+    qtbot.mouseClick(widget(window, "error_copy_button"), Qt.MouseButton.LeftButton)
+    copied = clipboard.text()
+    for name in ("error_title", "error_message", "error_provider", "error_request_id"):
+        assert label_text(window, name) in copied
+
+    # Right-click on a message: "Copy message" copies that one message.
+    message = widget(window, "error_message")
+    assert isinstance(message, QLabel)
+    clipboard.clear()
+    menus: list[QMenu] = []
+
+    def pick() -> bool:
+        menu = QApplication.activePopupWidget()
+        if not isinstance(menu, QMenu):
+            return False
+        menus.append(menu)
+        (action,) = [a for a in menu.actions() if a.text().replace("&", "") == "Copy message"]
+        menu.setActiveAction(action)
+        qtbot.keyClick(menu, Qt.Key.Key_Return)
+        return True
+
+    def answer() -> None:
+        if not pick():
+            QTimer.singleShot(10, answer)
+
+    QTimer.singleShot(0, answer)
+    # What the platform sends for a right-click (QTest's clicks go to the widget directly,
+    # past the window that turns a right-click into a context-menu event).
+    where = QPoint(5, 5)
+    QApplication.sendEvent(
+        message,
+        QContextMenuEvent(QContextMenuEvent.Reason.Mouse, where, message.mapToGlobal(where)),
+    )
+    qtbot.waitUntil(lambda: clipboard.text() == message.text(), timeout=3000)
+    assert menus
 
 
 def test_add_account_dialog_grows_with_its_errors(qtbot: QtBot) -> None:
