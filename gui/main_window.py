@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
@@ -34,7 +34,7 @@ from gui.focus import chain, tab_stops
 from gui.menus import Menus
 from gui.settings import SANDBOX_ACCOUNT, Preferences
 from gui.tasks import TaskRunner
-from gui.widgets import LazyPage
+from gui.widgets import LazyPage, fit_to_screen
 
 if TYPE_CHECKING:
     from gui.events_tab import EventsTab
@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle(APP_DISPLAY_NAME)
         self.setObjectName("main_window")
-        self.resize(980, 860)
+        self.resize(fit_to_screen(self, QSize(980, 860)))
         self.workspace = workspace
         self.prefs = Preferences(settings)
         self.runner = TaskRunner(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -117,6 +117,17 @@ def grow_to_fit(window: QWidget) -> None:
         needed = layout.totalSizeHint().height()
     if needed > window.height():
         window.resize(width, needed)
+
+
+# Room left for the window manager's frame (title bar, borders) around a window's contents.
+FRAME_ALLOWANCE = QSize(16, 48)
+
+
+def fit_to_screen(window: QWidget, wanted: QSize) -> QSize:
+    """`wanted` (a first or saved window size), cut to the screen the window shows on, so
+    the whole window, frame included, fits a small screen (800×600)."""
+    available = window.screen().availableGeometry().size() - FRAME_ALLOWANCE
+    return wanted.boundedTo(available).expandedTo(window.minimumSize())
 
 
 class LazyPage(QWidget):

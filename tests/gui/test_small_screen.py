@@ -81,6 +81,20 @@ def create_success_then_failure(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: widget(window, "error_panel").isVisible(), timeout=5000)
 
 
+def test_the_window_fits_a_small_screen(
+    make_window: Callable[..., MainWindow], sandbox: SandboxServer
+) -> None:
+    window = make_window(sandbox)
+    available = window.screen().availableGeometry()
+    # The first size (980×860) is cut to the screen (the offscreen screen is 800×800).
+    assert window.width() <= available.width()
+    assert window.height() <= available.height()
+    minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
+    assert minimum.width() <= SMALL.width() and minimum.height() <= SMALL.height()
+    window.resize(SMALL)
+    assert window.size() == SMALL
+
+
 def test_every_text_can_be_read_at_800x600(qtbot: QtBot, no_keyring_window: MainWindow) -> None:
     window = no_keyring_window
     for index in (1, 2, 0):
