@@ -47,6 +47,7 @@ class InstanceRow:
     token_stored: bool
     on_server: bool | None  # None: not refreshed from the server yet
     remembered: bool  # a local record exists
+    tags: tuple[str, ...] = ()
 
 
 class Workspace:
@@ -214,6 +215,7 @@ def _row_from_instance(instance: Instance, record: InstanceRecord | None) -> Ins
         token_stored=bool(record and record.token_stored),
         on_server=True,
         remembered=record is not None,
+        tags=tuple(instance.tags) or (record.tags if record else ()),
     )
 
 
@@ -228,4 +230,5 @@ def row_from_record(record: InstanceRecord, *, on_server: bool | None = None) ->
         token_stored=record.token_stored,
         on_server=on_server,
         remembered=True,
+        tags=tuple(record.tags),
     )

@@ -16,7 +16,10 @@ PASSWORD_HINT_MIME = "x-kde-passwordManagerHint"  # noqa: S105 - a MIME type nam
 
 
 class Clipboard(QObject):
-    cleared = Signal()
+    cleared = Signal()  # a copied secret was taken off the clipboard
+    # The delay after a copied secret ran out: cleared, or left alone because the user copied
+    # something else meanwhile. Either way a "clears in 30 s" message is no longer true.
+    expired = Signal()
 
     def __init__(
         self,
@@ -30,7 +33,7 @@ class Clipboard(QObject):
         self.clear_after_ms = clear_after_ms
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self._clear_if_ours)
+        self._timer.timeout.connect(self._expire)
         self._secret: str | None = None
 
     @property
@@ -57,6 +60,10 @@ class Clipboard(QObject):
         to Qt's own teardown it would be destroyed after Python has gone (a crash on exit)."""
         self._timer.stop()
         self._clear_if_ours()
+
+    def _expire(self) -> None:
+        self._clear_if_ours()
+        self.expired.emit()
 
     def _clear_if_ours(self) -> None:
         secret, self._secret = self._secret, None

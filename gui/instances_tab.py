@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import validation
+from core.connectors import CONNECTORS
 from core.instance_store import DeleteResult
 from core.models import Account
 from core.webhooks import generate_signature_key
@@ -46,12 +48,28 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
     ("id", "ID"),
     ("connector", "Connector"),
+    ("tags", "Tags"),
     ("events", "Events"),
     ("callback_url", "Callback URL"),
     ("created", "Created"),
     ("token", "Token stored"),
     ("where", "Where"),
 )
+# What each header means, in full: its tooltip.
+HEADER_TIPS: dict[str, str] = {
+    "name": "Name of the instance",
+    "id": "Instance ID on Open Connectors",
+    "connector": "ConnectWise connector the instance uses",
+    "tags": "Tags of the instance",
+    "events": "Whether event notifications are on",
+    "callback_url": "Where Open Connectors posts event notifications",
+    "created": "When the instance was created (newest first at first)",
+    "token": "Whether the instance token is stored in the password manager",
+    "where": "Whether the instance is on the server, remembered here, or both",
+}
+CREATED_COLUMN = next(n for n, (key, _title) in enumerate(COLUMNS) if key == "created")
+# Columns a little wider than their header, for their usual contents.
+_PREFERRED_WIDTHS = {"name": 220, "callback_url": 240, "created": 150}
 _SEPARATOR = "\x1f"  # between the columns of a search text: no typed filter contains it
 
 
@@ -65,6 +83,17 @@ def _where(row: InstanceRow) -> str:
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
+
+
+def connector_label(key: str) -> str:
+    """The connector as the form names it; a key this app does not know, as the server sent it."""
+    spec = CONNECTORS.get(key)
+    return spec.label if spec is not None else key
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 instance", "2 instances", "0 instances"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +110,8 @@ def prepare(row: InstanceRow) -> Line:
     cells = (
         _text(row.name),
         _text(row.id),
-        _text(row.connector),
+        connector_label(row.connector),
+        ", ".join(row.tags),
         "on" if row.events_enabled else "off",
         _text(row.callback_url),
         (row.created or "")[:19].replace("T", " "),
@@ -111,8 +141,9 @@ class InstancesModel(QAbstractTableModel):
         self._all: list[Line] = []  # every row, in sort order
         self._lines: list[Line] = []  # what the view shows: those of `_all` the filter keeps
         self._needle = ""
-        self._sort_column = 0
-        self._sort_order = Qt.SortOrder.AscendingOrder
+        # Newest first until the user sorts by another column.
+        self._sort_column = CREATED_COLUMN
+        self._sort_order = Qt.SortOrder.DescendingOrder
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 - Qt's API
         return 0 if parent.isValid() else len(self._lines)
@@ -130,8 +161,12 @@ class InstancesModel(QAbstractTableModel):
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][1]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS[COLUMNS[section][0]]
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -311,9 +346,24 @@ class EventsDialog(QDialog):
             )
         except validation.FieldProblem as exc:
             show_message(self.error, str(exc))
+            self._fit_height()
             return
         self.values = (on, (url or None) if on else None, (key or None) if on else None)
         self.accept()
+
+    def _fit_height(self) -> None:
+        """Grow (never shrink) to the height the wrapped message needs at the current width,
+        within the screen: a dialog keeps its size when a label in it gets longer."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        needed = max(self.heightForWidth(self.width()), layout.minimumSize().height())
+        screen = self.screen()
+        if screen is not None:
+            needed = min(needed, screen.availableGeometry().height())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
 
 class InstancesTab(QWidget):
@@ -337,23 +387,25 @@ class InstancesTab(QWidget):
 
         self.filter = QLineEdit(self)
         self.filter.setObjectName("instances_filter")
-        self.filter.setPlaceholderText("Filter by name, ID, connector, URL…")
+        self.filter.setPlaceholderText("Filter by name, ID, connector, tags, URL…")
         self.filter.setAccessibleName("Filter instances")
         self.filter.setClearButtonEnabled(True)
         self.view = QTableView(self)
         self.view.setObjectName("instances_view")
         self.view.setAccessibleName("Instances")
         self.view.setModel(self.model)
-        self.view.setSortingEnabled(True)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().setVisible(False)
         # Fixed sizes: measuring 10,000 rows' contents would stall the GUI thread.
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.view.horizontalHeader().setStretchLastSection(True)
-        self.view.setColumnWidth(0, 220)
-        self.view.setColumnWidth(4, 240)
+        header = self.view.horizontalHeader()
+        header.setStretchLastSection(True)
+        # Set before sorting is switched on, which sorts by the indicator: newest first.
+        header.setSortIndicator(CREATED_COLUMN, Qt.SortOrder.DescendingOrder)
+        self.view.setSortingEnabled(True)
+        self._headers_fitted = False
 
         self.refresh_button = QPushButton("&Refresh from server")
         self.refresh_button.setObjectName("refresh_button")
@@ -391,6 +443,21 @@ class InstancesTab(QWidget):
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_ui())
         self._update_ui()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self._headers_fitted:  # once the style and font are known: at the first show
+            self._headers_fitted = True
+            self.fit_headers()
+        super().showEvent(event)
+
+    def fit_headers(self) -> None:
+        """Every column at least as wide as its header's text and sort arrow; some wider for
+        their usual contents. Measured from the headers alone: measuring 10,000 rows' contents
+        would stall the GUI thread."""
+        header = self.view.horizontalHeader()
+        for section, (key, _title) in enumerate(COLUMNS):
+            width = max(header.sectionSizeHint(section), _PREFERRED_WIDTHS.get(key, 0))
+            header.resizeSection(section, width)
+
     # --- state ------------------------------------------------------------------------------
 
     def selected(self) -> InstanceRow | None:
@@ -408,16 +475,26 @@ class InstancesTab(QWidget):
         self.delete_button.setEnabled(has)
         self.refresh_button.setEnabled(self.account is not None)
         shown, total = self.model.rowCount(), self.model.total()
-        noun = "instance" if total == 1 else "instances"
-        self.count.setText(f"{shown} of {total}" if shown != total else f"{total} {noun}")
+        self.count.setText(f"{shown} of {total}" if shown != total else plural(total, "instance"))
 
     def _filter(self, text: str) -> None:
         selected = self.selected()
         self.model.set_filter(text)  # a reset: the selection goes with it, so bring it back
+        self._reselect(selected)
+        self._update_ui()
+
+    def _reselect(self, selected: InstanceRow | None) -> None:
+        """Select that instance's row again after a reset, if it is still shown."""
         if selected is not None:
             row = self.model.row_of(selected.id)
             if row is not None:
                 self.view.selectRow(row)
+
+    def _replace_lines(self, lines: list[Line]) -> None:
+        """All rows at once (a load or a refresh), keeping the selected instance selected."""
+        selected = self.selected()
+        self.model.set_lines(lines)
+        self._reselect(selected)
         self._update_ui()
 
     def set_account(self, account: Account | None) -> None:
@@ -439,8 +516,7 @@ class InstancesTab(QWidget):
     def _show_rows(self, lines: list[Line], generation: int) -> None:
         if generation != self._generation:
             return
-        self.model.set_lines(lines)
-        self._update_ui()
+        self._replace_lines(lines)
 
     def set_token_stored(self, instance_id: str, stored: bool) -> None:
         """A token stored (or lost) elsewhere, e.g. by Retry on the Create tab."""
@@ -468,9 +544,9 @@ class InstancesTab(QWidget):
         def done(lines: list[Line]) -> None:
             self.refresh_button.setEnabled(True)
             if generation == self._generation:
-                self.model.set_lines(lines)
-                self._update_ui()
-                self.status_message.emit(f"{len(lines)} instances loaded from {account.host}.")
+                self._replace_lines(lines)
+                loaded = plural(len(lines), "instance")
+                self.status_message.emit(f"{loaded} loaded from {account.host}.")
 
         def failed(error: BaseException) -> None:
             self.refresh_button.setEnabled(True)

@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         self.create_tab.token_stored.connect(self._token_stored)
         self.account_bar.account_changed.connect(self._account_changed)
         self.create_tab.tab_stops_changed.connect(self._order_focus)
+        self.clipboard.expired.connect(self._clipboard_expired)
 
         self._shortcut(QKeySequence("Ctrl+Return"), self.create_tab.start_create)
         self._shortcut(QKeySequence("Ctrl+Enter"), self.create_tab.start_create)
@@ -181,6 +182,11 @@ class MainWindow(QMainWindow):
 
     def show_status(self, text: str) -> None:
         self.status.setText(text)
+
+    def _clipboard_expired(self) -> None:
+        """A "Token copied — clears in 30 s" message goes once the delay is over."""
+        if "copied — clears in" in self.status.text():
+            self.status.clear()
 
     def _account_changed(self, account: Account | None) -> None:
         self.create_tab.set_account(account)

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 import requests
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -102,7 +102,7 @@ def press_refresh(qtbot: QtBot, window: MainWindow, *, key: bool = False) -> Non
         qtbot.keyClick(window, Qt.Key.Key_F5)
     else:
         qtbot.mouseClick(widget(window, "refresh_button"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "instances loaded from" in window.status.text(), timeout=20_000)
+    qtbot.waitUntil(lambda: " loaded from " in window.status.text(), timeout=20_000)
 
 
 def select_instance(qtbot: QtBot, window: MainWindow, instance_id: str) -> None:
@@ -622,3 +622,170 @@ def test_buttons_follow_the_selection(
     assert not any(b.isEnabled() for b in buttons)
     select_instance(qtbot, window, created[0])
     assert all(b.isEnabled() for b in buttons)
+
+
+# --- what the columns say, and in which order -------------------------------------------------
+
+
+def test_connectors_are_named_as_the_form_names_them_and_tags_have_a_column(
+    qtbot: QtBot, window: MainWindow, sandbox: SandboxServer
+) -> None:
+    (rest,) = sandbox.seed(1, "REST one ", element_key="connectwisecrmrest", tags=["acme", "prod"])
+    (soap,) = sandbox.seed(1, "SOAP one ", tags=["globex"])
+    show_instances_tab(qtbot, window)
+    press_refresh(qtbot, window)
+    rows = table(window)
+    assert rows[str(rest)]["Connector"] == "ConnectWise CRM (REST)"
+    assert rows[str(rest)]["Tags"] == "acme, prod"
+    assert rows[str(soap)]["Connector"] == "ConnectWise Help Desk (SOAP)"
+    assert rows[str(soap)]["Tags"] == "globex"
+
+    type_into(qtbot, window, "instances_filter", "prod", leave=False)  # a tag matches
+    assert set(table(window)) == {str(rest)}
+    type_into(qtbot, window, "instances_filter", "crm (rest)", leave=False)  # the label too
+    assert set(table(window)) == {str(rest)}
+
+
+def test_a_created_instance_shows_its_connector_label_and_tags(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    created = create_via_form(qtbot, window, "Acme help desk")
+    show_instances_tab(qtbot, window)
+    qtbot.waitUntil(lambda: created in table(window), timeout=3000)
+    row = table(window)[created]
+    assert row["Connector"] == "ConnectWise Help Desk (SOAP)"
+    assert row["Tags"] == SEED_FORM["tags"]
+
+
+def remember(
+    workspace: Workspace, sandbox: SandboxServer, ident: str, name: str, when: str
+) -> None:
+    from core.records import InstanceRecord
+
+    workspace.records.put(
+        InstanceRecord(
+            id=ident,
+            name=name,
+            connector="connectwisehd",
+            host=normalize_host(sandbox.base_url),
+            created_date=when,
+        )
+    )
+
+
+def test_newest_first_until_another_column_is_clicked(
+    qtbot: QtBot, window: MainWindow, sandbox: SandboxServer, workspace: Workspace
+) -> None:
+    remember(workspace, sandbox, "11", "Beta", "2024-03-01T10:00:00+00:00")
+    remember(workspace, sandbox, "12", "Alpha", "2025-01-15T08:30:00+00:00")
+    remember(workspace, sandbox, "13", "Gamma", "2023-07-04T12:00:00+00:00")
+    tab = show_instances_tab(qtbot, window)
+    qtbot.waitUntil(lambda: len(table(window)) == 3, timeout=3000)
+    assert list(table(window)) == ["12", "11", "13"]
+    header = tab.view.horizontalHeader()
+    created = HEADERS.index("Created")
+    assert header.sortIndicatorSection() == created
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+
+    name = HEADERS.index("Name")
+    x = header.sectionViewportPosition(name) + header.sectionSize(name) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+    assert [row["Name"] for row in table(window).values()] == ["Alpha", "Beta", "Gamma"]
+
+
+def test_the_selection_survives_refresh(
+    qtbot: QtBot, populated: tuple[MainWindow, list[str], list[str]]
+) -> None:
+    window, created, seeded = populated
+    select_instance(qtbot, window, seeded[1])
+    press_refresh(qtbot, window, key=True)
+    assert selected_id(window) == seeded[1]
+    assert widget(window, "delete_button").isEnabled()
+    select_instance(qtbot, window, created[0])
+    press_refresh(qtbot, window)
+    assert selected_id(window) == created[0]
+
+
+def test_counts_say_one_instance_not_one_instances(
+    qtbot: QtBot, window: MainWindow, sandbox: SandboxServer
+) -> None:
+    sandbox.seed(1)
+    show_instances_tab(qtbot, window)
+    press_refresh(qtbot, window)
+    assert window.status.text() == f"1 instance loaded from {normalize_host(sandbox.base_url)}."
+    assert count_text(window) == "1 instance"
+    sandbox.seed(1, "Second ")
+    press_refresh(qtbot, window)
+    assert window.status.text().startswith("2 instances loaded from ")
+    assert count_text(window) == "2 instances"
+
+
+def test_headers_fit_their_text_at_800_by_600_and_name_themselves_in_full(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    window.resize(800, 600)
+    tab = show_instances_tab(qtbot, window)
+    header = tab.view.horizontalHeader()
+    qtbot.waitUntil(lambda: header.isVisible(), timeout=2000)
+    metrics = header.fontMetrics()
+    for section, title in enumerate(HEADERS):
+        # The text, the sort arrow and the margins fit: nothing is cut or elided.
+        assert header.sectionSize(section) >= header.sectionSizeHint(section), title
+        assert header.sectionSize(section) > metrics.horizontalAdvance(title), title
+
+    # The header's tooltips (what the view shows on hover) name each column in full. A real
+    # tooltip window is not shown here: the offscreen platform warns about it.
+    tips = [
+        tab.model.headerData(s, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+        for s in range(len(HEADERS))
+    ]
+    assert all(
+        isinstance(tip, str) and len(tip) > len(title)
+        for tip, title in zip(tips, HEADERS, strict=True)
+    )
+    assert tips[HEADERS.index("Token stored")] == (
+        "Whether the instance token is stored in the password manager"
+    )
+
+
+def test_clipboard_cleared_takes_the_clears_in_message_away(
+    qtbot: QtBot,
+    populated: tuple[MainWindow, list[str], list[str]],
+    sandbox: SandboxServer,
+) -> None:
+    window, created, _seeded = populated
+    clipboard = QApplication.clipboard()
+    select_instance(qtbot, window, created[0])
+    qtbot.mouseClick(widget(window, "copy_selected_token_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: clipboard.text() == sandbox_token(sandbox, created[0]), timeout=5000)
+    assert "copied — clears in" in window.status.text()
+    qtbot.waitUntil(lambda: clipboard.text() == "", timeout=3000)
+    qtbot.waitUntil(lambda: window.status.text() == "", timeout=1000)
+
+
+def test_the_events_dialog_grows_to_show_its_whole_error(
+    qtbot: QtBot,
+    populated: tuple[MainWindow, list[str], list[str]],
+) -> None:
+    window, _created, seeded = populated
+    seen: dict[str, object] = {}
+
+    def act(dialog: EventsDialog) -> None:
+        dialog.resize(dialog.minimumSizeHint().width(), dialog.minimumSizeHint().height())
+        before = dialog.height()
+        fill_events_dialog(qtbot, dialog, enabled=True, url="http://example.com/events")
+        press(qtbot, dialog, QDialogButtonBox.StandardButton.Save)
+        error = dialog.findChild(QLabel, "dialog_error")
+        assert error is not None and error.isVisible()
+        seen["grew"] = dialog.height() > before
+        # The label is as tall as its wrapped text needs, and inside the dialog.
+        seen["tall_enough"] = error.height() >= error.heightForWidth(error.width())
+        bottom = error.mapTo(dialog, QPoint(0, error.height())).y()
+        seen["inside"] = bottom <= dialog.height()
+        press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
+
+    handler = ModalHandler(EventsDialog, act)
+    select_instance(qtbot, window, seeded[0])
+    qtbot.mouseClick(widget(window, "change_events_button"), Qt.MouseButton.LeftButton)
+    handler.wait(qtbot)
+    assert seen == {"grew": True, "tall_enough": True, "inside": True}
