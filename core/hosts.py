@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -39,6 +40,41 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_PORT_AND_REST = re.compile(r"^\d*(?:[/?#]|$)")  # what follows the colon of "host:port"
+
+
+def foreign_scheme(text: str) -> str | None:
+    """The scheme an address starts with when it is not http or https (``ftp://x`` → "ftp",
+    ``javascript:alert(1)`` → "javascript"); None for http(s) and for a bare ``host[:port]``.
+
+    Without this a scheme such as ``javascript:`` reads as a host named "javascript" with a
+    port that is not a number.
+    """
+    value = text.strip()
+    match = _SCHEME.match(value)
+    if match is None:
+        return None
+    scheme = match.group(1).lower()
+    if scheme in ("http", "https"):
+        return None
+    rest = value[match.end() :]
+    if not rest.startswith("//"):
+        if _PORT_AND_REST.match(rest):
+            return None  # "host:8443", "host:"
+        if "." in scheme or scheme == "localhost":
+            return None  # "api.example.com:x", "localhost:x": a host with a bad port
+    return scheme
+
+
+def is_local_api_root(api_root: str) -> bool:
+    """Whether an account's API root is on this machine (the local sandbox)."""
+    try:
+        return is_loopback_host(urlsplit(api_root).hostname)
+    except ValueError:
+        return False
+
+
 class ApiRootError(ValueError):
     """The text cannot be an Open Connectors API root. The message is user-facing."""
 
@@ -55,6 +91,8 @@ def api_root(text: str) -> str:
         raise ApiRootError("Enter the Open Connectors host, e.g. " + DEFAULT_HOST)
     if any(c.isspace() for c in value):
         raise ApiRootError("The host must not contain spaces.")
+    if foreign_scheme(value) is not None:
+        raise ApiRootError("Use an https:// address or a host name.")
     if "://" not in value:
         value = "https://" + value
     try:

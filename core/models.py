@@ -206,10 +206,28 @@ def field_hints(connector_key: str, raw: Mapping[str, Any]) -> dict[str, str]:
             hint = v.host_url_hint(value)
             if hint:
                 hints[fs.name] = hint
-        if fs.kind is FieldKind.WSDL_PATH and isinstance(value, str) and "://" in value:
+        if fs.kind is FieldKind.WSDL_PATH and isinstance(value, str) and v.is_address(value):
             with contextlib.suppress(v.FieldProblem):  # if so, the error says what is wrong
                 hints[fs.name] = f"Path taken from the address: {v.wsdl_path(value)}"
     return hints
+
+
+def normalized_text(connector_key: str, name: str, text: str) -> str | None:
+    """What a field should show once the user leaves it, when that differs from what was
+    typed: a WSDL path in its full shape (``v2017_3/apis/2.0`` → ``/v2017_3/apis/2.0/``), a
+    pasted ConnectWise address turned into its path. None when the text stays as it is
+    (already normal, or wrong: the field's message says why)."""
+    spec = CONNECTORS.get(connector_key)
+    if spec is None or not spec.has_field(name):
+        return None
+    fs = spec.field(name)
+    if fs.kind is not FieldKind.WSDL_PATH:
+        return None
+    try:
+        normal = v.wsdl_path(text, fs.label, required=False)
+    except v.FieldProblem:
+        return None
+    return normal if normal and normal != text else None
 
 
 @dataclass(frozen=True)
@@ -225,14 +243,31 @@ class DraftCheck:
         return self.draft is not None
 
 
-def check_draft(raw: Mapping[str, Any]) -> DraftCheck:
-    """Validate form values; never raises for bad input."""
+def account_problems(draft: InstanceDraft, account: Account) -> dict[str, str]:
+    """What keeps a valid draft from working on that account, by field: a callback URL on
+    this machine cannot be reached by Open Connectors' servers (only by the local sandbox)."""
+    problems: dict[str, str] = {}
+    for fs in draft.spec.fields:
+        value = draft.values.get(fs.name)
+        if fs.kind is FieldKind.CALLBACK_URL and isinstance(value, str):
+            try:
+                v.reachable_callback(value, fs.label, api_root=account.api_root)
+            except v.FieldProblem as exc:
+                problems[fs.name] = str(exc)
+    return problems
+
+
+def check_draft(raw: Mapping[str, Any], *, account: Account | None = None) -> DraftCheck:
+    """Validate form values; never raises for bad input. With the account the draft is for,
+    also what only that account rules out (see `account_problems`)."""
     key = str(raw.get(CONNECTOR) or DEFAULT_CONNECTOR)
     hints = field_hints(key, raw)
     try:
-        return DraftCheck(InstanceDraft(**{str(k): val for k, val in raw.items()}), {}, hints)
+        draft = InstanceDraft(**{str(k): val for k, val in raw.items()})
     except ValidationError as exc:
         return DraftCheck(None, field_errors(exc), hints)
+    problems = account_problems(draft, account) if account is not None else {}
+    return DraftCheck(None, problems, hints) if problems else DraftCheck(draft, {}, hints)
 
 
 MAX_ACCOUNT_SECRET_LENGTH = 512

@@ -10,17 +10,28 @@ from __future__ import annotations
 import re
 from urllib.parse import SplitResult, urlsplit
 
-from core.hosts import is_loopback_host
+from core.hosts import foreign_scheme, is_local_api_root, is_loopback_host
 
 MAX_NAME_LENGTH = 255
 MAX_TAG_LENGTH = 255
 MAX_TEXT_LENGTH = 1024
 MAX_URL_LENGTH = 2048
 
-# ConnectWise's versioned API folder, e.g. /v2017_2/apis/2.0/
-_WSDL_PATH = re.compile(r"^/v(\d{4})_(\d{1,2})/apis/(\d+)\.(\d+)/$")
-# The post-login address carries the version segment: https://my.connectwise.com/v2017_2/ConnectWise.aspx?...
-_VERSION_SEGMENT = re.compile(r"/(v\d{4}_\d{1,2})(?:/|$)")
+# ConnectWise's code base folder: v2017_2 (on-premises versions), v4_6_release (cloud sites).
+_CODEBASE = r"v(?:\d{4}_\d{1,2}|\d{1,2}_\d{1,2}_release)"
+# The SOAP API under it, e.g. /v2017_2/apis/2.0/ (apis/3.0 is the REST API).
+_WSDL_PATH = re.compile(rf"^/({_CODEBASE})/apis/2\.0/$", re.IGNORECASE)
+_OTHER_API = re.compile(rf"^/({_CODEBASE})/apis/\d+\.\d+/$", re.IGNORECASE)
+# Just the code base folder: /v2017_2/ or v2017_2
+_CODEBASE_ONLY = re.compile(rf"^/?({_CODEBASE})/?$", re.IGNORECASE)
+# An address ConnectWise shows carries the code base folder: after login
+# https://my.connectwise.com/v2017_2/ConnectWise.aspx?... or
+# https://na.myconnectwise.net/v4_6_release/services/system_io/router/openrecord.rails?...
+_VERSION_SEGMENT = re.compile(rf"/({_CODEBASE})(?:/|$)", re.IGNORECASE)
+WSDL_PATH_SHAPE = "/v2017_2/apis/2.0/"
+LOOPBACK_CALLBACK_MESSAGE = (
+    "Open Connectors cannot reach this machine; use the sandbox or a public URL."
+)
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -118,10 +129,10 @@ def host_url(value: str, label: str, *, required: bool) -> str:
         raise FieldProblem(f"{label} must not contain spaces.")
     if len(stripped) > MAX_URL_LENGTH:
         raise FieldProblem(f"{label} is too long.")
+    if foreign_scheme(stripped) is not None:
+        raise FieldProblem(f"{label} must start with https://, http:// or the host name.")
     has_scheme = "://" in stripped
     parts = _split(stripped if has_scheme else "//" + stripped, label)
-    if has_scheme and parts.scheme.lower() not in ("http", "https"):
-        raise FieldProblem(f"{label} must start with https://, http:// or the host name.")
     if parts.username is not None or parts.password is not None:
         raise FieldProblem(f"{label} must not contain a user name or password.")
     try:
@@ -160,6 +171,8 @@ def absolute_url(value: str, label: str, *, required: bool) -> str:
         raise FieldProblem(f"{label} must not contain spaces.")
     if len(stripped) > MAX_URL_LENGTH:
         raise FieldProblem(f"{label} is too long.")
+    if foreign_scheme(stripped) is not None:
+        raise FieldProblem(f"{label} must start with https://.")
     parts = _split(stripped, label)
     if parts.scheme.lower() not in ("http", "https"):
         raise FieldProblem(f"{label} must start with https://.")
@@ -187,8 +200,32 @@ def callback_url(value: str, label: str, *, required: bool) -> str:
     return url
 
 
+def reachable_callback(url: str, label: str, *, api_root: str) -> None:
+    """Open Connectors posts events from its own servers: a callback URL on this machine
+    (localhost, 127.x, ::1) only works with an account on this machine (the local sandbox)."""
+    if not url or is_local_api_root(api_root):
+        return
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return  # callback_url() says what is wrong with it
+    if is_loopback_host(host):
+        raise FieldProblem(f"{label}: {LOOPBACK_CALLBACK_MESSAGE}")
+
+
+def is_address(value: str) -> bool:
+    """Whether a WSDL path field holds a whole address (pasted from the browser) rather than
+    a path: its path is taken from it."""
+    stripped = value.strip().lower()
+    return "://" in stripped or ".aspx" in stripped or ".rails" in stripped
+
+
 def wsdl_path(value: str, label: str = "WSDL path", *, required: bool = False) -> str:
-    """Normalise to ``/vYYYY_N/apis/X.Y/``; a pasted post-login address becomes its path."""
+    """Normalise to ``/<code base>/apis/2.0/`` (``v2017_3/apis/2.0`` → ``/v2017_3/apis/2.0/``,
+    ``v2017_3`` → ``/v2017_3/apis/2.0/``); a pasted address ConnectWise showed (after login,
+    or any page of the site) becomes the path of its code base folder. Anything else is
+    refused with the expected shape in the message.
+    """
     stripped = value.strip()
     if not stripped:
         if required:
@@ -196,20 +233,29 @@ def wsdl_path(value: str, label: str = "WSDL path", *, required: bool = False) -
         return ""
     if any(c.isspace() for c in stripped) or _CONTROL.search(stripped):
         raise FieldProblem(f"{label} must not contain spaces.")
-    if "://" in stripped or ".aspx" in stripped.lower():
+    if is_address(stripped):
         match = _VERSION_SEGMENT.search(_split(stripped, label).path)
         if not match:
             raise FieldProblem(
                 f"{label}: that address has no version folder such as /v2017_2/. "
                 "Paste the address ConnectWise shows right after you log in."
             )
-        return f"/{match.group(1)}/apis/2.0/"
+        return f"/{match.group(1).lower()}/apis/2.0/"
+    only = _CODEBASE_ONLY.match(stripped)
+    if only:
+        return f"/{only.group(1).lower()}/apis/2.0/"
     path = stripped if stripped.startswith("/") else "/" + stripped
     if not path.endswith("/"):
         path += "/"
-    if not _WSDL_PATH.match(path):
-        raise FieldProblem(f"{label} must look like /v2017_2/apis/2.0/.")
-    return path
+    match = _WSDL_PATH.match(path)
+    if match:
+        return f"/{match.group(1).lower()}/apis/2.0/"
+    if _OTHER_API.match(path):
+        raise FieldProblem(
+            f"{label} must look like {WSDL_PATH_SHAPE}: the SOAP connectors use apis/2.0 "
+            "(apis/3.0 is ConnectWise's REST API)."
+        )
+    raise FieldProblem(f"{label} must look like {WSDL_PATH_SHAPE}, with your version.")
 
 
 def integer(value: int | str, label: str, *, minimum: int | None, maximum: int | None) -> int:

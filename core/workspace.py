@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from core.errors import OutcomeUnknownError
-from core.instance import Instance
+from core.instance import Instance, parse_date, utc_now
 from core.instance_store import DeleteResult, InstanceStore, SaveResult
 from core.models import Account, InstanceDraft
 from core.records import InstanceRecord, RecordsStore
@@ -24,6 +24,11 @@ from core.vault import AccountSecrets, BackendInfo, Vault, normalize_host
 
 if TYPE_CHECKING:
     from core.client import OpenConnectorsClient
+
+
+# A create with the name of an instance made this recently asks first (see recent_same_name).
+RECENT_CREATE_WINDOW = timedelta(minutes=10)
+CLOCK_SKEW = timedelta(minutes=5)  # a server clock a little ahead still counts as "just now"
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,33 @@ class Workspace:
             if found is None:
                 raise unknown from None
             return found
+
+    def recent_same_name(
+        self,
+        account: Account,
+        name: str,
+        *,
+        within: timedelta = RECENT_CREATE_WINDOW,
+        now: datetime | None = None,
+    ) -> InstanceRecord | None:
+        """The newest instance this app made on the account, named `name` (ignoring case and
+        surrounding spaces), within `within` of now: pressing Create again with the same name
+        so soon is more often a slip than a wish for two instances."""
+        host = normalize_host(account.api_root)
+        wanted = name.strip().casefold()
+        moment = now or utc_now()
+        found: tuple[datetime, InstanceRecord] | None = None
+        for record in self.records.records():
+            if record.host != host or record.name.strip().casefold() != wanted:
+                continue
+            if record.account is not None and record.account != account.name:
+                continue
+            made = parse_date(record.created_date)
+            if made is None or not (moment - within <= made <= moment + CLOCK_SKEW):
+                continue
+            if found is None or made > found[0]:
+                found = (made, record)
+        return found[1] if found else None
 
     def retry_store_token(self, account: Account, instance_id: str, token: str) -> SaveResult:
         return self.store.retry_store_token(account.api_root, instance_id, token)

@@ -8,6 +8,7 @@ from datetime import datetime
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -17,10 +18,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import OpenConnectorsError, OutcomeUnknownError, UnreadableAnswerError
-from core.instance import utc_now
+from core.instance import parse_date, utc_now
 from core.instance_store import SaveResult
 from core.models import Account, DraftCheck, InstanceDraft, check_draft
 from core.preview import body_preview, curl_command
+from core.records import InstanceRecord
 from core.workspace import CreateOutcome, Workspace
 from gui.clipboard import Clipboard
 from gui.focus import tab_stops
@@ -29,6 +31,29 @@ from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
+
+
+def confirm_same_name(parent: QWidget, recent: InstanceRecord) -> bool:
+    """Ask before making a second instance with the name of one made minutes ago."""
+    made = parse_date(recent.created_date)
+    when = ""
+    if made is not None:
+        minutes = max(0, int((utc_now() - made).total_seconds() // 60))
+        ago = (
+            "less than a minute ago"
+            if minutes == 0
+            else ("1 minute ago" if minutes == 1 else f"{minutes} minutes ago")
+        )
+        when = f" {ago} (at {made.astimezone().strftime('%H:%M:%S')})"
+    answer = QMessageBox.question(
+        parent,
+        "Create another with the same name?",
+        f"An instance named “{recent.name}” (ID {recent.id}) was created on this account"
+        f"{when}.\nCreate another instance with the same name?",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
 
 
 class CreateTab(QWidget):
@@ -126,7 +151,7 @@ class CreateTab(QWidget):
 
     def update_ui(self) -> None:
         """The one place that recomputes validity and what may be pressed."""
-        self._check = check_draft(self.form.values())
+        self._check = check_draft(self.form.values(), account=self.account)
         self.form.show_check(self._check)
         ready = self._check.ok and self.account is not None and not self._busy
         self.create_button.setEnabled(ready)
@@ -214,10 +239,10 @@ class CreateTab(QWidget):
     def start_create(self) -> None:
         if self._busy:
             return  # a second press while the first runs sends nothing
-        check = check_draft(self.form.values())
         if self.account is None:
             self.status_message.emit("Choose or add an account first: nothing was sent.")
             return
+        check = check_draft(self.form.values(), account=self.account)
         if check.draft is None:
             # Say what is missing and go there, rather than a Create that silently does nothing.
             self.form.touch_all()
@@ -230,9 +255,26 @@ class CreateTab(QWidget):
                 self._scroll.ensureWidgetVisible(first)
             return
         account, draft = self.account, check.draft
+        self._set_busy(True)  # from here on, a second press sends nothing
+        self._runner.run(
+            lambda: self._workspace.recent_same_name(account, draft.name),
+            lambda recent: self._confirm_then_send(recent, account, draft),
+            lambda _error: self._send_create(account, draft),  # the create reports the records
+            name="recent-same-name",
+        )
+
+    def _confirm_then_send(
+        self, recent: InstanceRecord | None, account: Account, draft: InstanceDraft
+    ) -> None:
+        if recent is not None and not confirm_same_name(self, recent):
+            self._set_busy(False)
+            self.status_message.emit(f"Not created: “{recent.name}” exists already.")
+            return
+        self._send_create(account, draft)
+
+    def _send_create(self, account: Account, draft: InstanceDraft) -> None:
         started = utc_now()
         self.outcome.clear()  # what came of the last create no longer stands
-        self._set_busy(True)
         self.status_message.emit(f"Creating “{draft.name}” on {account.host}…")
         self._runner.run(
             lambda: self._workspace.create(account, draft),

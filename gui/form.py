@@ -31,7 +31,8 @@ from core.connectors import (
     FieldSpec,
     Group,
 )
-from core.models import CONNECTOR, NAME, TAGS, DraftCheck
+from core.models import CONNECTOR, NAME, TAGS, DraftCheck, normalized_text
+from core.validation import is_address
 from core.webhooks import generate_signature_key
 from gui.focus import tab_stops
 from gui.widgets import SecretEdit, message_label, set_state, show_message
@@ -57,6 +58,8 @@ class ConnectorForm(QWidget):
         self._hints: dict[str, QLabel] = {}
         self._touched: set[str] = set()
         self._kept: dict[str, Any] = {}  # values typed for fields of other connectors
+        # Fields whose text was put in its normal shape on leaving: {name: (typed, shown)}.
+        self._normalised: dict[str, tuple[str, str]] = {}
         self._spec: ConnectorSpec = CONNECTORS[DEFAULT_CONNECTOR]
 
         outer = QVBoxLayout(self)
@@ -127,6 +130,8 @@ class ConnectorForm(QWidget):
             widget = widget.edit
         if isinstance(widget, QLineEdit):
             widget.textChanged.connect(self.changed)
+            edit = widget
+            widget.editingFinished.connect(lambda: self._normalise(name, edit))
             widget.editingFinished.connect(lambda: self._touch(name))
         elif isinstance(widget, QCheckBox):
             widget.toggled.connect(lambda _=False: self._touch(name))
@@ -226,6 +231,20 @@ class ConnectorForm(QWidget):
                 if label is not None:
                     label.setEnabled(on)
         self.changed.emit()
+
+    def _normalise(self, name: str, edit: QLineEdit) -> None:
+        """On leaving a field, show the value in the shape it is sent in (a pasted ConnectWise
+        address becomes its WSDL path). Done as an edit, so Ctrl+Z in the field brings the
+        typed text back; that text, brought back, is then left alone."""
+        typed = edit.text()
+        if self._normalised.get(name, ("", ""))[0] == typed:
+            return  # the user undid this change: respect it
+        shown = normalized_text(self._spec.key, name, typed)
+        if shown is None:
+            return
+        self._normalised[name] = (typed, shown)
+        edit.selectAll()
+        edit.insert(shown)  # unlike setText, keeps the undo history
 
     def _touch(self, name: str) -> None:
         if name not in self._touched:
@@ -330,7 +349,17 @@ class ConnectorForm(QWidget):
             show_message(label, message)
             set_state(self.input(name), "state", "error" if message else "")
         for name, label in self._hints.items():
-            show_message(label, "" if check.errors.get(name) else check.hints.get(name, ""))
+            hint = check.hints.get(name, "") or self._normalised_hint(name)
+            show_message(label, "" if check.errors.get(name) else hint)
+
+    def _normalised_hint(self, name: str) -> str:
+        typed, shown = self._normalised.get(name, ("", ""))
+        widget = self._inputs.get(name)
+        if not shown or not isinstance(widget, QLineEdit) or widget.text() != shown:
+            return ""
+        if is_address(typed):
+            return "Path taken from the address you pasted (Ctrl+Z in the field brings it back)."
+        return "Completed to the full path (Ctrl+Z in the field brings back what you typed)."
 
     def set_locked(self, locked: bool) -> None:
         """While a create runs, nothing may change under it."""

@@ -297,8 +297,11 @@ def _position(lines: list[Line], instance_id: str) -> int | None:
 class EventsDialog(QDialog):
     """Change events of an existing instance: on/off, callback URL, signature key."""
 
-    def __init__(self, row: InstanceRow, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, row: InstanceRow, parent: QWidget | None = None, *, api_root: str = ""
+    ) -> None:
         super().__init__(parent)
+        self._api_root = api_root  # the account's: a callback on this machine needs a local one
         self.setWindowTitle(f"Events of “{row.name}”")
         layout = QFormLayout(self)
         self.enabled = QCheckBox("Enable events", self)
@@ -341,6 +344,8 @@ class EventsDialog(QDialog):
         on = self.enabled.isChecked()
         try:
             url = validation.callback_url(self.callback.text(), "Callback URL", required=on)
+            if on and self._api_root:
+                validation.reachable_callback(url, "Callback URL", api_root=self._api_root)
             key = validation.secret(
                 self.key.edit.text(), "Signature key", required=False, min_length=16
             )
@@ -624,7 +629,7 @@ class InstancesTab(QWidget):
         row, account = self.selected(), self.account
         if row is None or account is None:
             return
-        dialog = EventsDialog(row, self)
+        dialog = EventsDialog(row, self, api_root=account.api_root)
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.values is None:
             return
         enabled, url, key = dialog.values

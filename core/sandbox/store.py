@@ -26,7 +26,8 @@ from core.connectors import CONNECTORS, ConnectorSpec, FieldKind, connector
 from core.json_limits import parse_json
 
 SECRET_MASK = "********"  # noqa: S105 - the mask, not a secret
-WSDL_PATH_RE = re.compile(r"^/v\d{4}_\d+/apis/\d+\.\d+/?$")
+# On-premises code bases (v2017_2) and the cloud one (v4_6_release).
+WSDL_PATH_RE = re.compile(r"^/v(?:\d{4}_\d+|\d+_\d+_release)/apis/\d+\.\d+/?$")
 # ConnectWise retires old API versions; this well-formed but "retired" version lets users see
 # the real failure (and its next step) against the sandbox.
 RETIRED_WSDL_PREFIX = "/v2000_1/"

@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
 from core.connectors import CONNECTORS
-from core.models import Account, InstanceDraft, check_draft, field_errors, field_hints
+from core.hosts import ApiRootError, api_root
+from core.models import (
+    Account,
+    InstanceDraft,
+    check_draft,
+    field_errors,
+    field_hints,
+    normalized_text,
+)
 from tests.seed import SEED_BODY, SEED_VALUES
 
 SEED: dict[str, Any] = SEED_VALUES
@@ -103,7 +111,45 @@ def test_events_off_drops_callback_and_key_even_if_typed() -> None:
         ("company", "", "Company is required."),
         ("username", "  ", "Username is required."),
         ("password", "", "Password is required."),
-        ("wsdl_path", "v2017_2/apis", "WSDL path must look like /v2017_2/apis/2.0/."),
+        (
+            "wsdl_path",
+            "v2017_2/apis",
+            "WSDL path must look like /v2017_2/apis/2.0/, with your version.",
+        ),
+        (
+            "wsdl_path",
+            "v2017_3apis2.0",
+            "WSDL path must look like /v2017_2/apis/2.0/, with your version.",
+        ),
+        (
+            "wsdl_path",
+            "apis/2.0",
+            "WSDL path must look like /v2017_2/apis/2.0/, with your version.",
+        ),
+        (
+            "wsdl_path",
+            "//v2017_3//apis/2.0/",
+            "WSDL path must look like /v2017_2/apis/2.0/, with your version.",
+        ),
+        (
+            "wsdl_path",
+            "v2019_4/apis/3.0",
+            "WSDL path must look like /v2017_2/apis/2.0/: the SOAP connectors use apis/2.0 "
+            "(apis/3.0 is ConnectWise's REST API).",
+        ),
+        (
+            "server_url",
+            "javascript:alert(1)",
+            "Server URL must start with https://, http:// or the host name.",
+        ),
+        ("server_url", "ftp://x", "Server URL must start with https://, http:// or the host name."),
+        (
+            "server_url",
+            "mailto:me@example.com",
+            "Server URL must start with https://, http:// or the host name.",
+        ),
+        ("server_url", "api-na.example.com:http", "Server URL has an invalid port."),
+        ("callback_url", "javascript:alert(1)", "Callback URL must start with https://."),
         (
             "wsdl_path",
             "https://my.connectwise.com/ConnectWise.aspx",
@@ -143,7 +189,18 @@ def test_bad_values_get_our_message_on_their_field(field: str, value: Any, messa
             "https://api-eu.myconnectwise.net:8443",
         ),
         ("wsdl_path", "/v2017_2/apis/2.0/", "/v2017_2/apis/2.0/"),
-        ("wsdl_path", "v2019_4/apis/3.0", "/v2019_4/apis/3.0/"),
+        ("wsdl_path", "v2017_3/apis/2.0", "/v2017_3/apis/2.0/"),
+        ("wsdl_path", "/v2017_3/apis/2.0", "/v2017_3/apis/2.0/"),
+        ("wsdl_path", "V2017_3/APIS/2.0/", "/v2017_3/apis/2.0/"),
+        ("wsdl_path", "v2017_3", "/v2017_3/apis/2.0/"),
+        ("wsdl_path", "/v4_6_release/apis/2.0/", "/v4_6_release/apis/2.0/"),
+        (
+            "wsdl_path",
+            "https://na.myconnectwise.net/v4_6_release/services/system_io/router/"
+            "openrecord.rails?recordType=ServiceFv&recid=42",
+            "/v4_6_release/apis/2.0/",
+        ),
+        ("wsdl_path", "https://api-na.myconnectwise.net/v2017_3/apis/2.0/", "/v2017_3/apis/2.0/"),
         (
             "wsdl_path",
             "https://my.connectwise.com/v2017_2/ConnectWise.aspx?locale=en_US&session=abc",
@@ -334,3 +391,78 @@ def test_account_secrets_lose_the_newline_of_the_file_they_came_from() -> None:
     )
     assert account.user_secret.get_secret_value() == "u-1"
     assert account.organization_secret.get_secret_value() == "o-2"
+
+
+# --- what only the account rules out, and what a field shows once left ------------------------
+
+LOCAL = Account(
+    api_root="http://127.0.0.1:8080/elements/api-v2", user_secret="u", organization_secret="o"
+)
+REMOTE = Account(
+    api_root="api.openconnectors.us2.ext.hana.ondemand.com",
+    user_secret="u",
+    organization_secret="o",
+)
+UNREACHABLE = (
+    "Callback URL: Open Connectors cannot reach this machine; use the sandbox or a public URL."
+)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8765/events",
+        "http://127.0.0.1/events",
+        "https://127.1.2.3/e",
+        "http://[::1]:9/e",
+    ],
+)
+def test_a_callback_on_this_machine_needs_an_account_on_this_machine(url: str) -> None:
+    values = {**SEED, "events_enabled": True, "callback_url": url}
+    assert check_draft(values).ok  # without an account, only the URL itself is checked
+    assert check_draft(values, account=LOCAL).ok  # the sandbox reaches it
+    remote = check_draft(values, account=REMOTE)
+    assert not remote.ok
+    assert remote.errors == {"callback_url": UNREACHABLE}
+
+
+def test_a_public_callback_is_fine_on_any_account() -> None:
+    values = {**SEED, "events_enabled": True, "callback_url": "https://hooks.example.com/e"}
+    assert check_draft(values, account=REMOTE).ok
+    # With events off the callback URL is neither checked nor sent.
+    off = {**SEED, "events_enabled": False, "callback_url": "http://localhost/e"}
+    assert check_draft(off, account=REMOTE).ok
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("v2017_3/apis/2.0", "/v2017_3/apis/2.0/"),
+        ("v2017_3", "/v2017_3/apis/2.0/"),
+        (
+            "https://na.myconnectwise.net/v4_6_release/services/system_io/router/openrecord.rails?x=1",
+            "/v4_6_release/apis/2.0/",
+        ),
+        ("https://api-na.myconnectwise.net/v2017_3/apis/2.0/", "/v2017_3/apis/2.0/"),
+        ("/v2017_3/apis/2.0/", None),  # already as sent
+        ("v2017_3apis2.0", None),  # wrong: the message says why, the text stays
+        ("", None),
+    ],
+)
+def test_what_the_wsdl_path_field_shows_once_left(typed: str, shown: str | None) -> None:
+    assert normalized_text("connectwisehd", "wsdl_path", typed) == shown
+    assert normalized_text("connectwisecrm", "wsdl_path", typed) == shown
+
+
+def test_other_fields_are_left_as_typed() -> None:
+    assert normalized_text("connectwisehd", "server_url", "https://api-na.example.com/") is None
+    # The REST connector has no WSDL path: its base URL is sent as typed.
+    assert normalized_text("connectwisecrmrest", "base_url", "v2017_3") is None
+    assert normalized_text("connectwisecrmrest", "wsdl_path", "v2017_3") is None
+
+
+@pytest.mark.parametrize("text", ["javascript:alert(1)", "ftp://api.example.com", "file:///etc"])
+def test_an_account_address_with_another_scheme_says_so(text: str) -> None:
+    with pytest.raises(ApiRootError) as raised:
+        api_root(text)
+    assert str(raised.value) == "Use an https:// address or a host name."

@@ -164,9 +164,12 @@ def test_pasted_login_address_shows_the_extracted_path(
         "wsdl_path",
         "https://na.myconnectwise.net/v2019_4/ConnectWise.aspx?locale=en_US",
     )
+    # Left (Tab), the field shows the path taken from the address, and says so.
+    edit = widget(window, "wsdl_path")
+    assert isinstance(edit, QLineEdit) and edit.text() == "/v2019_4/apis/2.0/"
     hint = widget(window, "wsdl_path_hint")
     assert isinstance(hint, QLabel) and hint.isVisible()
-    assert hint.text() == "Path taken from the address: /v2019_4/apis/2.0/"
+    assert hint.text().startswith("Path taken from the address you pasted")
 
 
 def test_request_preview_shows_the_masked_body_as_the_form_changes(

@@ -500,3 +500,8 @@ def test_paging_with_a_filter_and_changes_between_pages(api: Api, server: Sandbo
 def test_bad_paging_parameters_get_400(api: Api, server: SandboxServer, params: dict) -> None:
     server.seed(3)
     assert_error(api.get("/instances", params=params), 400)
+
+
+def test_the_cloud_code_base_is_a_well_formed_wsdl_path(api: Api) -> None:
+    created = api.create(hd_body(helpdesk__connectwise__wsdl__path="/v4_6_release/apis/2.0/"))
+    assert created["configuration"]["helpdesk.connectwise.wsdl.path"] == "/v4_6_release/apis/2.0/"
