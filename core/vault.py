@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 from core.app_info import APP_NAME
 from core.hosts import host_of
 
-DEFAULT_TIMEOUT = 3.0
+# A locked password manager shows an unlock prompt and waits for a person to type a password:
+# give them a minute, as gh does (cli/cli #13787). The window says it is waiting after a second.
+DEFAULT_TIMEOUT = 60.0
 # Windows Credential Manager: CRED_MAX_CREDENTIAL_BLOB_SIZE is 2,560 bytes of UTF-16.
 WINDOWS_MAX_CHARS = 1280
 # Every secret, stored or read back, is at most this many characters (tokens are 44; the
@@ -136,6 +138,24 @@ class BackendInfo:
     warning: str = ""
     refusal: VaultErrorKind | None = None
     backend_class: str = ""
+
+
+@dataclass(frozen=True)
+class AccountRemoval:
+    """What removing an account's two secrets found: True where one was removed."""
+
+    user: bool
+    organization: bool
+
+    @property
+    def any(self) -> bool:
+        return self.user or self.organization
+
+    @property
+    def summary(self) -> str:
+        """E.g. "User secret removed; organization secret: not found"."""
+        found = (("User secret", self.user), ("organization secret", self.organization))
+        return "; ".join(f"{what} removed" if was else f"{what}: not found" for what, was in found)
 
 
 @dataclass(frozen=True)
@@ -322,9 +342,13 @@ class Vault:
 
     def delete_account_secrets(self, host: str, account: str) -> bool:
         """Remove both secrets. True if anything was removed."""
+        return self.remove_account_secrets(host, account).any
+
+    def remove_account_secrets(self, host: str, account: str) -> AccountRemoval:
+        """Remove both secrets (one bounded call for the pair); which of them were there."""
         user_entry, org_entry = _account_entries(host, account)
 
-        def run(target: _Target, info: BackendInfo) -> bool:
+        def run(target: _Target, info: BackendInfo) -> AccountRemoval:
             removed_user = target.delete(user_entry)
             try:
                 removed_org = target.delete(org_entry)
@@ -332,7 +356,7 @@ class Vault:
                 raise
             except Exception as exc:
                 raise _map_error(exc, Operation.DELETE, org_entry, info, target.seen) from None
-            return removed_user or removed_org
+            return AccountRemoval(user=removed_user, organization=removed_org)
 
         return self._bounded(Operation.DELETE, user_entry, run)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,14 @@ from core.instance import Instance, parse_date, utc_now
 from core.instance_store import DeleteResult, InstanceStore, SaveResult
 from core.models import Account, InstanceDraft
 from core.records import InstanceRecord, RecordsStore
-from core.vault import AccountSecrets, BackendInfo, Vault, normalize_host
+from core.vault import (
+    AccountRemoval,
+    AccountSecrets,
+    BackendInfo,
+    Vault,
+    VaultError,
+    normalize_host,
+)
 
 if TYPE_CHECKING:
     from core.client import OpenConnectorsClient
@@ -37,6 +45,26 @@ class CreateOutcome:
     save: SaveResult
     # True when the instance was found after an unknown outcome rather than confirmed directly.
     reconciled: bool = False
+
+
+@dataclass(frozen=True)
+class EditedAccount:
+    """An account after an edit: its secrets are stored under its (new) name and host.
+
+    When the name or host changed, the secrets under the old ones were removed afterwards:
+    `old_removed` says what was found there, or `old_error` why they could not be removed.
+    """
+
+    account: Account
+    stored_in: BackendInfo
+    moved: bool = False
+    old_removed: AccountRemoval | None = None
+    old_error: VaultError | None = None
+
+
+# Told, on the worker thread, that the server made the instance and its token goes to the
+# password manager now (which may wait for a person to unlock it).
+StoringHook = Callable[[Instance], None]
 
 
 @dataclass(frozen=True)
@@ -89,21 +117,35 @@ class Workspace:
 
     # --- create ----------------------------------------------------------------------------
 
-    def create(self, account: Account, draft: InstanceDraft) -> CreateOutcome:
+    def create(
+        self, account: Account, draft: InstanceDraft, *, on_storing: StoringHook | None = None
+    ) -> CreateOutcome:
         """Send the create once, then remember the instance and store its token.
 
         Raises the client's typed errors; on `OutcomeUnknownError` call `reconcile` (never
-        `create` again) with the time taken before this call.
+        `create` again) with the time taken before this call. `on_storing` is called once the
+        instance exists, before its token goes to the password manager.
         """
         instance = self.client(account).create_instance(draft)
+        if on_storing is not None:
+            on_storing(instance)
         save = self.store.save_created(instance, host=account.api_root, account=account.name)
         return CreateOutcome(instance, save)
 
-    def reconcile(self, account: Account, name: str, started: datetime) -> CreateOutcome | None:
+    def reconcile(
+        self,
+        account: Account,
+        name: str,
+        started: datetime,
+        *,
+        on_storing: StoringHook | None = None,
+    ) -> CreateOutcome | None:
         """Find the instance an unanswered create made; remember it if found."""
         instance = self.client(account).reconcile_create(name, started)
         if instance is None:
             return None
+        if on_storing is not None:
+            on_storing(instance)
         save = self.store.save_created(instance, host=account.api_root, account=account.name)
         return CreateOutcome(instance, save, reconciled=True)
 
@@ -234,6 +276,53 @@ class Workspace:
 
     def forget_account(self, account: Account) -> bool:
         return self.vault.delete_account_secrets(account.api_root, account.name)
+
+    def remove_account(self, name: str, api_root: str) -> AccountRemoval:
+        """Remove an account's secrets from the password manager; which of them were there."""
+        return self.vault.remove_account_secrets(api_root, name)
+
+    def edit_account(
+        self,
+        old_name: str,
+        old_api_root: str,
+        *,
+        name: str,
+        api_root: str,
+        user_secret: str | None = None,
+        organization_secret: str | None = None,
+    ) -> EditedAccount:
+        """Change an account's name, host or secrets. A secret given as None keeps the stored one.
+
+        The secrets are stored under the new name and host first; only then are the old entries
+        removed, so a failure never loses them. Raises pydantic's ValidationError for bad values
+        and VaultError when the password manager fails (or the kept secrets are not stored).
+        """
+        if user_secret is None or organization_secret is None:
+            kept = self.vault.load_account_secrets(old_api_root, old_name)
+            if kept is None:
+                raise VaultError.not_found(
+                    f"the secrets of account “{old_name.strip()}”",
+                    self.vault.backend_info().name,
+                    recover="Type both secrets to store them again.",
+                )
+            user_secret = kept.user if user_secret is None else user_secret
+            if organization_secret is None:
+                organization_secret = kept.organization
+        account = Account(
+            name=name,
+            api_root=api_root,
+            user_secret=user_secret,
+            organization_secret=organization_secret,
+        )
+        stored_in = self.save_account(account)
+        old_key = (normalize_host(old_api_root), old_name.strip())
+        if old_key == (normalize_host(account.api_root), account.name):
+            return EditedAccount(account, stored_in)
+        try:
+            removed = self.vault.remove_account_secrets(old_api_root, old_name)
+        except VaultError as exc:
+            return EditedAccount(account, stored_in, moved=True, old_error=exc)
+        return EditedAccount(account, stored_in, moved=True, old_removed=removed)
 
 
 def _row_from_instance(instance: Instance, record: InstanceRecord | None) -> InstanceRow:

@@ -18,7 +18,9 @@ from keyring.errors import KeyringError
 from core.instance_store import InstanceStore
 from core.records import InstanceRecord, RecordsStore
 from core.vault import (
+    DEFAULT_TIMEOUT,
     MAX_SECRET_CHARS,
+    AccountRemoval,
     AccountSecrets,
     BackendInfo,
     Vault,
@@ -119,6 +121,25 @@ def test_account_secrets_round_trip(memory: MemoryKeyring) -> None:
     assert vault.delete_account_secrets(HOST, "default") is True
     assert memory.entries == {}
     assert vault.delete_account_secrets(HOST, "default") is False
+
+
+def test_removing_account_secrets_says_which_were_there(memory: MemoryKeyring) -> None:
+    vault = Vault()
+    vault.save_account_secrets(HOST, "main", AccountSecrets("SENTINEL-U", "SENTINEL-O"))
+    del memory.entries[(SERVICE, "account:main:organization")]
+    removed = vault.remove_account_secrets(HOST, "main")
+    assert removed == AccountRemoval(user=True, organization=False)
+    assert removed.summary == "User secret removed; organization secret: not found"
+    assert memory.entries == {}
+    again = vault.remove_account_secrets(HOST, "main")
+    assert again.summary == "User secret: not found; organization secret: not found"
+    assert not again.any
+
+
+def test_the_default_bound_leaves_a_person_time_to_unlock() -> None:
+    # An unlock prompt waits for someone to type a password: 3 s was too short (gh: 60 s).
+    assert DEFAULT_TIMEOUT == 60.0
+    assert Vault().timeout == 60.0
 
 
 def test_names_are_namespaced_and_never_empty() -> None:
