@@ -1,8 +1,17 @@
-"""The account bar (which Open Connectors account to use) and the "Add account" dialog."""
+"""The account bar (which Open Connectors account to use; add, edit, remove, test it) and the
+account dialog.
+
+The Local sandbox is always listed when the window has one. A saved account's secrets load from
+the password manager in the background: the form is never held up by a locked keyring, only
+Create waits for the account. After a second without an answer the bar says it is waiting for
+the password manager and offers Cancel (see gui/vault_wait.py).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from PySide6.QtCore import Signal
@@ -14,30 +23,64 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from core.errors import OpenConnectorsError
-from core.hosts import HOST_PRESETS
+from core.errors import AuthenticationError, OpenConnectorsError
+from core.hosts import HOST_PRESETS, api_root
 from core.models import Account, field_errors
-from core.vault import BackendInfo
-from core.workspace import Workspace
+from core.vault import AccountRemoval, BackendInfo
+from core.workspace import EditedAccount, Workspace
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from gui.tasks import TaskRunner
+from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
 from gui.widgets import SecretEdit, message_label, set_state, show_message
 
+T = TypeVar("T")
+
 CUSTOM_HOST = "Custom address…"
+KEEP_HINT = "Leave empty to keep the stored secret"
+# Stands in for a secret left empty while editing ("keep the stored one"), only to check the
+# other fields: it is never stored or sent.
+_KEPT = "kept-secret"
 
 
-class AddAccountDialog(QDialog):
-    """Host preset or custom URL, user secret and organization secret (masked)."""
+@dataclass(frozen=True)
+class AccountInput:
+    """What the dialog accepted. A secret is None when editing left it empty (keep it)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    name: str
+    api_root: str
+    user_secret: str | None
+    organization_secret: str | None
+
+
+class AccountDialog(QDialog):
+    """Name, host preset or custom URL, user secret and organization secret (masked).
+
+    Every field is checked as you type; its message shows once the field was first left and
+    goes as soon as it is fixed. Save is enabled only when everything is valid. Editing
+    (`editing` given) shows the secrets empty, meaning "keep the stored ones".
+    """
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        taken: frozenset[str] = frozenset(),
+        editing: SavedAccount | None = None,
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Add Open Connectors account")
-        self.account: Account | None = None
+        self._editing = editing
+        self._taken = taken
+        self.setWindowTitle(
+            "Add Open Connectors account" if editing is None else f"Edit account “{editing.name}”"
+        )
+        self.account: Account | None = None  # the valid account, when both secrets are typed
+        self.values: AccountInput | None = None
         layout = QFormLayout(self)
         self.name = QLineEdit(self)
         self.name.setObjectName("account_name")
@@ -54,6 +97,12 @@ class AddAccountDialog(QDialog):
         self.user = SecretEdit("user_secret", "User secret", self)
         self.organization = SecretEdit("organization_secret", "Organization secret", self)
         self.errors: dict[str, QLabel] = {}
+        self._inputs: dict[str, QLineEdit] = {
+            "name": self.name,
+            "custom": self.custom,
+            "user_secret": self.user.edit,
+            "organization_secret": self.organization.edit,
+        }
         rows: list[tuple[str, str, QWidget, QWidget]] = [
             ("name", "Account &name:", self.name, self.name),
             ("host", "&Host:", self.host, self.host),
@@ -89,31 +138,108 @@ class AddAccountDialog(QDialog):
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         layout.addRow(self.buttons)
-        self.host.currentIndexChanged.connect(
-            lambda _i: self.custom.setEnabled(self.host.currentData() == "")
-        )
+        self._touched: set[str] = set()
+        if editing is not None:
+            self._prefill(editing)
+        for key, edit in self._inputs.items():
+            edit.textChanged.connect(self.update_ui)
+            edit.editingFinished.connect(lambda key=key: self._touch(key))
+        self.host.currentIndexChanged.connect(self._host_changed)
+        self.update_ui()
 
-    def _accept(self) -> None:
+    def _prefill(self, saved: SavedAccount) -> None:
+        self.name.setText(saved.name)
+        index = -1
+        for i in range(self.host.count() - 1):
+            if api_root(str(self.host.itemData(i))) == saved.api_root:
+                index = i
+        if index < 0:
+            self.host.setCurrentIndex(self.host.count() - 1)
+            self.custom.setEnabled(True)
+            self.custom.setText(saved.api_root)
+        else:
+            self.host.setCurrentIndex(index)
+        for edit in (self.user.edit, self.organization.edit):
+            edit.setPlaceholderText(KEEP_HINT)
+            edit.setToolTip(KEEP_HINT)
+
+    def _host_changed(self, _index: int) -> None:
+        self.custom.setEnabled(self.host.currentData() == "")
+        self.update_ui()
+
+    def _touch(self, key: str) -> None:
+        if key not in self._touched:
+            self._touched.add(key)
+            self.update_ui()
+
+    def _check(self) -> dict[str, str]:
+        """{field: message} for what is wrong now; sets `account` and `values` when nothing is."""
         host = self.host.currentData() or self.custom.text()
+        secrets = {
+            "user_secret": self.user.edit.text(),
+            "organization_secret": self.organization.edit.text(),
+        }
+        keep = {k for k, v in secrets.items() if self._editing is not None and not v}
+        self.account = None
+        self.values = None
+        account: Account | None = None
+        errors: dict[str, str] = {}
         try:
-            self.account = Account(
+            account = Account(
                 name=self.name.text(),
                 api_root=host,
-                user_secret=self.user.edit.text(),
-                organization_secret=self.organization.edit.text(),
+                **{k: (_KEPT if k in keep else v) for k, v in secrets.items()},
             )
         except ValidationError as exc:
             errors = field_errors(exc)
-            if "host" in errors:
+            if "host" in errors and self.host.currentData() == "":
                 errors["custom"] = errors.pop("host")
-            for key, label in self.errors.items():
-                show_message(label, errors.get(key, ""))
+        name = account.name if account is not None else self.name.text().strip()
+        if "name" not in errors and name == SANDBOX_ACCOUNT:
+            errors["name"] = f"“{SANDBOX_ACCOUNT}” is the built-in sandbox: choose another name."
+        elif "name" not in errors and name in self._taken:
+            errors["name"] = f"Another account is called “{name}”: choose another name."
+        if errors or account is None:
+            return errors
+        self.account = None if keep else account
+        self.values = AccountInput(
+            account.name,
+            account.api_root,
+            None if "user_secret" in keep else secrets["user_secret"],
+            None if "organization_secret" in keep else secrets["organization_secret"],
+        )
+        return {}
+
+    def update_ui(self) -> None:
+        """The one place that recomputes validity, the field messages and Save."""
+        errors = self._check()
+        for key, label in self.errors.items():
+            shown = errors.get(key, "") if key in self._touched or key == "host" else ""
+            show_message(label, shown)
+            edit = self._inputs.get(key)
+            if edit is not None:
+                set_state(edit, "state", "error" if shown else "")
+        save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        save.setEnabled(not errors)
+        save.setToolTip("" if not errors else "Still needed: " + " ".join(errors.values()))
+
+    def _accept(self) -> None:
+        if self._check():
+            self._touched.update(self._inputs)
+            self.update_ui()
             return
         self.accept()
 
 
+AddAccountDialog = AccountDialog  # the name it had when it could only add
+
+
 class AccountBar(QWidget):
-    """Pick the account every call uses; tells where its secrets are and whether they work."""
+    """Pick the account every call uses; tells where its secrets are and whether they work.
+
+    `add_account`, `edit_account`, `remove_account` and `test_connection` are what its buttons
+    (and the window's menu) call.
+    """
 
     account_changed = Signal(object)  # Account | None
 
@@ -124,6 +250,8 @@ class AccountBar(QWidget):
         runner: TaskRunner,
         *,
         sandbox: Account | None = None,
+        select_sandbox: bool = False,
+        notice_ms: int = NOTICE_MS,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -131,6 +259,10 @@ class AccountBar(QWidget):
         self._workspace = workspace
         self._runner = runner
         self._sandbox = sandbox
+        self._notice_ms = notice_ms
+        self._load: Attempt | None = None  # the secrets being loaded for the current account
+        self._busy = False  # saving or removing an account
+        self._testing = False
         self.account: Account | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -141,20 +273,42 @@ class AccountBar(QWidget):
         self.combo.setAccessibleName("Account")
         self.combo.setMinimumContentsLength(28)
         label.setBuddy(self.combo)
-        self.add_button = QPushButton("Add account…")
+        self.add_button = QPushButton("A&dd account…")
         self.add_button.setObjectName("add_account_button")
-        self.test_button = QPushButton("Test connection")
+        self.edit_button = QPushButton("&Edit…")
+        self.edit_button.setObjectName("edit_account_button")
+        self.edit_button.setToolTip("Change the account's name, host or secrets")
+        self.remove_button = QPushButton("Re&move…")
+        self.remove_button.setObjectName("remove_account_button")
+        self.remove_button.setToolTip("Remove the account and its secrets (asks first)")
+        self.test_button = QPushButton("&Test connection")
         self.test_button.setObjectName("test_connection_button")
         row.addWidget(label)
         row.addWidget(self.combo, 1)
-        row.addWidget(self.add_button)
-        row.addWidget(self.test_button)
+        for button in (self.add_button, self.edit_button, self.remove_button, self.test_button):
+            row.addWidget(button)
         outer.addLayout(row)
+        status_row = QHBoxLayout()
         self.status = QLabel()
         self.status.setObjectName("account_status")
         self.status.setProperty("role", "banner")
         self.status.setWordWrap(True)
-        outer.addWidget(self.status)
+        self.cancel_button = QPushButton("Ca&ncel")
+        self.cancel_button.setObjectName("cancel_wait_button")
+        self.cancel_button.setToolTip("Stop waiting for the password manager")
+        self.cancel_button.setVisible(False)
+        self.retry_button = QPushButton("&Retry")
+        self.retry_button.setObjectName("retry_load_button")
+        self.retry_button.setToolTip("Load the account's secrets from the password manager again")
+        self.retry_button.setVisible(False)
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.cancel_button)
+        status_row.addWidget(self.retry_button)
+        outer.addLayout(status_row)
+        # What the last add, edit or remove did, until the next one.
+        self.report = message_label("account_report", "hint")
+        self.report.setTextInteractionFlags(self.status.textInteractionFlags())
+        outer.addWidget(self.report)
         self.sandbox_secrets = QWidget(self)
         secrets_row = QHBoxLayout(self.sandbox_secrets)
         secrets_row.setContentsMargins(0, 0, 0, 0)
@@ -171,54 +325,83 @@ class AccountBar(QWidget):
             secrets_row.addWidget(edit, 1)
         outer.addWidget(self.sandbox_secrets)
         self.add_button.clicked.connect(self.add_account)
+        self.edit_button.clicked.connect(self.edit_account)
+        self.remove_button.clicked.connect(self.remove_account)
         self.test_button.clicked.connect(self.test_connection)
+        self.cancel_button.clicked.connect(self.cancel_wait)
+        self.retry_button.clicked.connect(lambda: self._selected(self.combo.currentIndex()))
         self.combo.currentIndexChanged.connect(self._selected)
         # Choosing the same account again retries loading its secrets (e.g. after unlocking).
         self.combo.activated.connect(lambda i: self._selected(i) if self.account is None else None)
-        self._fill(select=prefs.last_account())
+        if select_sandbox and sandbox is not None:
+            # --sandbox: this session uses it; the remembered choice stays for the next one.
+            self._fill(select=SANDBOX_ACCOUNT, remember=False)
+        else:
+            self._fill(select=prefs.last_account())
 
     # --- list --------------------------------------------------------------------------------
 
-    def _fill(self, *, select: str, known: Account | None = None) -> None:
-        """List the accounts and select one; `known` is an account whose secrets are in hand
-        (just saved), so they need not be read back from the password manager."""
+    def current_saved(self) -> SavedAccount | None:
+        """The saved account chosen in the list (None for the sandbox)."""
+        data: Any = self.combo.currentData()
+        return data if isinstance(data, SavedAccount) else None
+
+    def _fill(self, *, select: str, known: Account | None = None, remember: bool = True) -> None:
+        """List the sandbox and the saved accounts, and select `select` (else the first saved
+        account, else the sandbox); `known` is an account whose secrets are in hand (just
+        saved), so they need not be read back from the password manager."""
         self.combo.blockSignals(True)
         self.combo.clear()
         if self._sandbox is not None:
             self.combo.addItem(f"{SANDBOX_ACCOUNT} — nothing leaves this machine", SANDBOX_ACCOUNT)
         for saved in self._prefs.accounts():
             self.combo.addItem(f"{saved.name} — {saved.api_root}", saved)
-        index = 0
+        index = 1 if self._sandbox is not None and self.combo.count() > 1 else 0
         for i in range(self.combo.count()):
             data = self.combo.itemData(i)
-            if isinstance(data, SavedAccount) and data.name == select:
+            if (isinstance(data, SavedAccount) and data.name == select) or data == select:
                 index = i
         self.combo.blockSignals(False)
         if self.combo.count():
             self.combo.setCurrentIndex(index)
-            self._selected(index, known)
+            self._selected(index, known, remember=remember)
         else:
             self._set_account(None)
             self._show("No account yet: press “Add account…” (or start with --sandbox).", "warning")
 
-    def _show(self, text: str, state: str) -> None:
+    def _show(self, text: str, state: str, *, cancel: bool = False, retry: bool = False) -> None:
         self.status.setText(text)
         set_state(self.status, "state", state)
+        self.cancel_button.setVisible(cancel)
+        self.retry_button.setVisible(retry)
+
+    def _report(self, text: str, *, error: bool = False) -> None:
+        set_state(self.report, "role", "error" if error else "hint")
+        show_message(self.report, text)
 
     def _set_account(self, account: Account | None) -> None:
         self.account = account
-        self.test_button.setEnabled(account is not None)
+        self._update_buttons()
         self.account_changed.emit(account)
 
-    def _selected(self, index: int, known: Account | None = None) -> None:
+    def _update_buttons(self) -> None:
+        saved = self.current_saved() is not None
+        self.add_button.setEnabled(not self._busy)
+        self.edit_button.setEnabled(saved and not self._busy)
+        self.remove_button.setEnabled(saved and not self._busy)
+        self.test_button.setEnabled(self.account is not None and not self._testing)
+
+    def _selected(self, index: int, known: Account | None = None, *, remember: bool = True) -> None:
         data: Any = self.combo.itemData(index)
+        self._load = None  # an answer still on its way is for an account no longer chosen
         is_sandbox = data == SANDBOX_ACCOUNT and self._sandbox is not None
         self.sandbox_secrets.setVisible(is_sandbox)
         if is_sandbox:
             assert self._sandbox is not None
             self.sandbox_user.edit.setText(self._sandbox.user_secret.get_secret_value())
             self.sandbox_org.edit.setText(self._sandbox.organization_secret.get_secret_value())
-            self._prefs.set_last_account(SANDBOX_ACCOUNT)
+            if remember:
+                self._prefs.set_last_account(SANDBOX_ACCOUNT)
             self._show(
                 f"Local sandbox — nothing leaves this machine. {self._sandbox.api_root}", "sandbox"
             )
@@ -226,48 +409,132 @@ class AccountBar(QWidget):
             return
         if not isinstance(data, SavedAccount):
             return
-        self._prefs.set_last_account(data.name)
+        if remember:
+            self._prefs.set_last_account(data.name)
         if known is not None and known.name == data.name and known.api_root == data.api_root:
+            self._show_loaded(data)
             self._set_account(known)
             return
         self._set_account(None)
         self._show(f"Loading the secrets of “{data.name}” from the password manager…", "")
+        attempt = Attempt(self, lambda: self._load_slow(attempt), notice_ms=self._notice_ms)
+        self._load = attempt
+
+        def loaded(account: Account | None) -> None:
+            if attempt is self._load and attempt.answer():
+                self._loaded(data, account)
+
+        def failed(error: BaseException) -> None:
+            if attempt is self._load and attempt.answer():
+                self._show(
+                    f"{error} Then choose “{data.name}” again to retry.", "warning", retry=True
+                )
+
         self._runner.run(
             lambda: self._workspace.load_account(data.name, data.api_root),
-            lambda account: self._loaded(data, account),
-            lambda error: self._show(
-                f"{error} Then choose “{data.name}” again to retry.", "warning"
-            ),
+            loaded,
+            failed,
             name="load-account",
         )
 
+    def _load_slow(self, attempt: Attempt) -> None:
+        if attempt is self._load:
+            self._show(WAITING_TEXT, "waiting", cancel=True)
+
+    def cancel_wait(self) -> None:
+        """Stop waiting for the password manager: the account is not loaded. Its answer, if it
+        comes later, is ignored; Retry (or choosing the account again) asks again."""
+        attempt, saved = self._load, self.current_saved()
+        if attempt is None or not attempt.waiting or saved is None:
+            return
+        attempt.cancel()
+        self._show(
+            f"“{saved.name}” is not loaded: you stopped waiting for the password manager. "
+            "Unlock it, then press Retry (or choose the account again).",
+            "warning",
+            retry=True,
+        )
+
     def _loaded(self, saved: SavedAccount, account: Account | None) -> None:
-        current = self.combo.currentData()
-        if not isinstance(current, SavedAccount) or current != saved:
+        if not saved.same(self.combo.currentData()):
             return  # the user picked another account meanwhile
         if account is None:
             self._show(
                 f"The secrets of “{saved.name}” are not in the password manager. "
-                "Add the account again to store them.",
+                "Press “Edit…” and type them to store them again.",
                 "warning",
             )
             return
-        self._show(f"{saved.name}: {saved.api_root}", "ok")
+        self._show_loaded(saved)
         self._set_account(account)
+
+    def _show_loaded(self, saved: SavedAccount, prefix: str = "") -> None:
+        """The banner of a loaded account: "ok" only once a connection test passed."""
+        current = self.current_saved()
+        checked = current.checked if current is not None and current.same(saved) else False
+        if checked:
+            self._show(f"{prefix}{saved.name}: {saved.api_root}", "ok")
+        else:
+            self._show(
+                f"{prefix}{saved.name}: {saved.api_root} — its secrets have not been checked "
+                "yet: press “Test connection”.",
+                "unchecked",
+            )
+
+    def _names(self, *, besides: SavedAccount | None = None) -> frozenset[str]:
+        return frozenset(a.name for a in self._prefs.accounts() if not a.same(besides))
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self._update_buttons()
+
+    def _background(
+        self,
+        work: Callable[[], T],
+        done: Callable[[T], None],
+        failed: Callable[[BaseException], None],
+        *,
+        name: str,
+        doing: str,
+    ) -> None:
+        """A save or removal: the bar says what it does, and that it waits when it does."""
+        self._set_busy(True)
+        self._report("")
+        self._show(doing, "")
+        attempt = Attempt(
+            self,
+            lambda: self._show(f"{WAITING_TEXT} {doing}", "waiting"),
+            notice_ms=self._notice_ms,
+        )
+
+        def success(result: T) -> None:
+            attempt.answer()
+            self._set_busy(False)
+            done(result)
+
+        def failure(error: BaseException) -> None:
+            attempt.answer()
+            self._set_busy(False)
+            failed(error)
+
+        self._runner.run(work, success, failure, name=name)
 
     # --- actions ------------------------------------------------------------------------------
 
     def add_account(self) -> None:
-        dialog = AddAccountDialog(self)
+        """Ask for a new account; store its secrets, then list and choose it."""
+        if self._busy:
+            return
+        dialog = AccountDialog(self, taken=self._names())
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.account is None:
             return
         account = dialog.account
-        self._show(f"Saving the secrets of “{account.name}” in the password manager…", "")
-        self._runner.run(
+        self._background(
             lambda: self._workspace.save_account(account),
             lambda info: self._saved(account, info),
-            lambda error: self._show(f"Account not saved: {error}", "warning"),
+            lambda error: self._restore(f"Account not saved: {_text(error)}"),
             name="save-account",
+            doing=f"Saving the secrets of “{account.name}” in the password manager…",
         )
 
     def _saved(self, account: Account, info: BackendInfo) -> None:
@@ -275,21 +542,119 @@ class AccountBar(QWidget):
         accounts.append(SavedAccount(account.name, account.api_root))
         self._prefs.set_accounts(accounts)
         self._fill(select=account.name, known=account)
-        self._show(f"{account.name}: secrets saved in {info.name}.", "ok")
+        self._report(f"Added “{account.name}”: secrets saved in {info.name}.")
+
+    def _restore(self, problem: str) -> None:
+        """An action failed: say so, and show the chosen account's banner again."""
+        self._report(problem, error=True)
+        saved = self.current_saved()
+        if self.combo.count() == 0:
+            self._fill(select="")
+        elif saved is None:
+            self._selected(self.combo.currentIndex())  # the sandbox: nothing to load
+        elif self.account is not None:
+            self._show_loaded(saved)
+        else:
+            self._show(f"“{saved.name}” is not loaded.", "warning", retry=True)
+
+    def edit_account(self) -> None:
+        """Change the chosen account's name, host or secrets (empty secrets: keep them)."""
+        old = self.current_saved()
+        if old is None or self._busy:
+            return
+        dialog = AccountDialog(self, taken=self._names(besides=old), editing=old)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.values is None:
+            return
+        values = dialog.values
+        self._background(
+            lambda: self._workspace.edit_account(
+                old.name,
+                old.api_root,
+                name=values.name,
+                api_root=values.api_root,
+                user_secret=values.user_secret,
+                organization_secret=values.organization_secret,
+            ),
+            lambda edited: self._edited(old, values, edited),
+            lambda error: self._restore(f"“{old.name}” was not changed: {_text(error)}"),
+            name="edit-account",
+            doing=f"Saving the changes to “{old.name}” in the password manager…",
+        )
+
+    def _edited(self, old: SavedAccount, values: AccountInput, edited: EditedAccount) -> None:
+        account = edited.account
+        secrets_same = values.user_secret is None and values.organization_secret is None
+        checked = old.checked and secrets_same and account.api_root == old.api_root
+        updated = SavedAccount(account.name, account.api_root, checked)
+        self._prefs.set_accounts([updated if a.same(old) else a for a in self._prefs.accounts()])
+        self._fill(select=account.name, known=account)
+        text = f"Saved the changes to “{account.name}” in {edited.stored_in.name}."
+        if edited.old_removed is not None:
+            text += f" Under the old name and host: {edited.old_removed.summary}."
+        elif edited.old_error is not None:
+            text += f" The secrets under the old name and host are still stored: {edited.old_error}"
+        self._report(text)
+
+    def remove_account(self) -> None:
+        """Remove the chosen account (asks first) and its secrets from the password manager."""
+        saved = self.current_saved()
+        if saved is None or self._busy:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Remove account",
+            f"Remove the account “{saved.name}” ({saved.api_root})?\n\n"
+            "Its user and organization secrets are removed from the password manager. "
+            "Instances created with it, and their tokens, are kept.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self._background(
+            lambda: self._workspace.remove_account(saved.name, saved.api_root),
+            lambda removal: self._removed(saved, removal),
+            lambda error: self._restore(
+                f"“{saved.name}” was kept: its secrets could not be removed. {_text(error)}"
+            ),
+            name="remove-account",
+            doing=f"Removing the secrets of “{saved.name}” from the password manager…",
+        )
+
+    def _removed(self, saved: SavedAccount, removal: AccountRemoval) -> None:
+        self._prefs.set_accounts([a for a in self._prefs.accounts() if not a.same(saved)])
+        self._fill(select=self._prefs.last_account())
+        self._report(f"Removed “{saved.name}”. {removal.summary}.")
 
     def test_connection(self) -> None:
+        """Call the server with the chosen account's secrets; remember a pass."""
         account = self.account
-        if account is None:
+        if account is None or self._testing:
             return
-        self.test_button.setEnabled(False)
+        saved = self.current_saved()
+        self._testing = True
+        self._update_buttons()
         self._show(f"Testing {account.host}…", "")
 
+        def still_chosen() -> bool:
+            self._testing = False
+            self._update_buttons()
+            return self.account is account
+
         def done(_: object) -> None:
-            self.test_button.setEnabled(True)
+            if not still_chosen():
+                return
+            if saved is not None:
+                self._prefs.set_checked(saved, True)
+                self._refresh_item(saved, True)
             self._show(f"Connection works: {account.host} accepted the secrets.", "ok")
 
         def failed(error: BaseException) -> None:
-            self.test_button.setEnabled(True)
+            if not still_chosen():
+                return
+            if saved is not None and isinstance(error, AuthenticationError):
+                self._prefs.set_checked(saved, False)  # the secrets are wrong: check again
+                self._refresh_item(saved, False)
             # The server's wording varies; our next step says what to check (the secrets).
             next_step = error.next_step if isinstance(error, OpenConnectorsError) else ""
             self._show(f"Connection test failed: {error} {next_step}".rstrip(), "warning")
@@ -297,3 +662,16 @@ class AccountBar(QWidget):
         self._runner.run(
             lambda: self._workspace.test_connection(account), done, failed, name="test"
         )
+
+    def _refresh_item(self, saved: SavedAccount, checked: bool) -> None:
+        """The list item keeps the account as saved, with its check."""
+        for i in range(self.combo.count()):
+            if saved.same(self.combo.itemData(i)):
+                self.combo.setItemData(i, SavedAccount(saved.name, saved.api_root, checked))
+
+
+def _text(error: BaseException) -> str:
+    """What to tell the user: validation problems in our own words, never the input."""
+    if isinstance(error, ValidationError):
+        return " ".join(field_errors(error).values())
+    return str(error)

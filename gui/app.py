@@ -10,8 +10,8 @@
    (`gui.lean_imports`), icon, stylesheet, the error hook, and SIGINT/SIGTERM turned into a
    normal quit.
 5. The window modules are imported (pydantic comes with the form's models), the local sandbox
-   is opened when no account is saved, and the main window is built and shown: the first
-   frame the app paints is the complete window.
+   is opened (always listed; chosen by --sandbox), and the main window is built and shown:
+   the first frame the app paints is the complete window.
 6. Once shown, the start-up heap is frozen out of the garbage collector (`settle_after_start`).
 7. After the event loop: the window shuts down (settings saved, workers and the events
    receiver stopped, a copied token cleared from the clipboard), the sandbox stops, every
@@ -146,20 +146,21 @@ class QuitOnSignal:
 
 
 def build_window(args: argparse.Namespace) -> tuple[MainWindow, OnDemandSandbox | None]:
-    """The main window, on the local sandbox when asked for or when no account is saved."""
+    """The main window. The local sandbox is always one of its accounts (a listening socket
+    until its first call); it is chosen with --sandbox, when no account is saved, or when it
+    was the last choice."""
     # Imported here, after `lean_imports.install()`: these bring in pydantic and the rest of
     # the window, and the patched hook keeps none of their sources in memory.
     from core.sandbox.on_demand import OnDemandSandbox
     from core.workspace import Workspace
     from gui.main_window import MainWindow
-    from gui.settings import Preferences
 
     settings = QSettings()
-    sandbox = None
-    if args.sandbox or not Preferences(settings).accounts():
-        sandbox = OnDemandSandbox(log_requests=False)
-        log.info("Local sandbox at %s", sandbox.base_url)
-    window = MainWindow(Workspace(), settings=settings, sandbox=sandbox)
+    sandbox = OnDemandSandbox(log_requests=False)
+    log.info("Local sandbox at %s", sandbox.base_url)
+    window = MainWindow(
+        Workspace(), settings=settings, sandbox=sandbox, select_sandbox=args.sandbox
+    )
     return window, sandbox
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import OpenConnectorsError, OutcomeUnknownError, UnreadableAnswerError
-from core.instance import parse_date, utc_now
+from core.instance import Instance, parse_date, utc_now
 from core.instance_store import SaveResult
 from core.models import Account, DraftCheck, InstanceDraft, check_draft
 from core.preview import body_preview, curl_command
@@ -29,6 +30,7 @@ from gui.focus import tab_stops
 from gui.form import ConnectorForm
 from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
+from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,10 @@ class CreateTab(QWidget):
         self._check: DraftCheck = check_draft({})
         self._result: CreateOutcome | None = None
         self._token: str = ""
+        self._shown_id: str = ""  # the instance the result panel shows
+        self._run: object = None  # the create whose answer the tab waits for
+        self._store: Attempt | None = None  # the token store the storage line waits for
+        self.notice_ms = NOTICE_MS
 
         self.form = ConnectorForm(self)
         scroll = QScrollArea(self)
@@ -133,6 +139,7 @@ class CreateTab(QWidget):
         self.result_panel.copy_token.connect(self.copy_token)
         self.result_panel.copy_id.connect(self.copy_id)
         self.result_panel.retry_store.connect(self.retry_store)
+        self.result_panel.cancel_store.connect(self.cancel_store)
         self.update_ui()
 
     def tab_stops(self) -> list[QWidget]:
@@ -276,16 +283,86 @@ class CreateTab(QWidget):
         started = utc_now()
         self.outcome.clear()  # what came of the last create no longer stands
         self.status_message.emit(f"Creating “{draft.name}” on {account.host}…")
+        run = self._run = object()
         self._runner.run(
-            lambda: self._workspace.create(account, draft),
-            lambda outcome: self._created(outcome, draft),
-            lambda error: self._create_failed(error, account, draft, started),
+            lambda: self._workspace.create(account, draft, on_storing=self._on_storing(run, draft)),
+            lambda outcome: self._created(outcome, draft, run=run),
+            lambda error: self._create_failed(error, account, draft, started, run),
             name="create",
         )
 
+    # --- the token goes to the password manager, which may wait for a person -----------------
+
+    def _on_storing(self, run: object, draft: InstanceDraft) -> Callable[[Instance], None]:
+        """What the worker calls once the instance exists, before its token is stored."""
+
+        def storing(instance: Instance) -> None:
+            self._runner.post(lambda: self._storing(run, instance, draft))
+
+        return storing
+
+    def _storing(self, run: object, instance: Instance, draft: InstanceDraft) -> None:
+        if run is not self._run:
+            return
+        attempt = Attempt(
+            self, lambda: self._store_slow(attempt, instance, draft), notice_ms=self.notice_ms
+        )
+        self._store = attempt
+
+    def _store_slow(self, attempt: Attempt, instance: Instance, draft: InstanceDraft) -> None:
+        """No answer yet: show the instance and its token (copy it now if you like), and that
+        the password manager is waiting, with Cancel."""
+        if attempt is not self._store:
+            return
+        self._show_instance(instance, draft, instance.token or "", note="")
+        self.result_panel.show_waiting(WAITING_TEXT)
+        self.status_message.emit(
+            f"Created “{instance.name or draft.name}” (ID {instance.id}): waiting for the "
+            "password manager to store its token…"
+        )
+
+    def cancel_store(self) -> None:
+        """Stop waiting for the password manager. The call itself runs on to its bound: if it
+        stores the token after all, the storage line says so then; otherwise Retry stores it."""
+        attempt = self._store
+        if attempt is None or not attempt.waiting:
+            return
+        attempt.cancel()
+        self._store = None
+        self.result_panel.show_storage(
+            "Not saved: you stopped waiting for the password manager, so the token is not "
+            "stored. The token is shown here: copy it now if you need it. Use “Retry” to store "
+            "it once the password manager is ready.",
+            stored=False,
+            retry=True,
+        )
+        if self._busy:
+            self._run = None  # its answer, when it comes, is late: see _late
+            self._set_busy(False)
+        self.status_message.emit(
+            "Stopped waiting for the password manager: the token is not stored."
+        )
+
+    def _late(self, outcome: CreateOutcome, draft: InstanceDraft) -> None:
+        """A create whose token store the user stopped waiting for has ended after all."""
+        instance_id = str(outcome.instance.id)
+        if outcome.save.token_stored and instance_id == self._shown_id:
+            self._result = outcome
+            self._store = None  # a Retry still waiting would only say the same
+            self._show_save(outcome.save)
+            self.status_message.emit(f"The token of instance {instance_id} was stored after all.")
+        self.created.emit(outcome, draft)  # the Instances tab lists it as it is
+
     def _create_failed(
-        self, error: BaseException, account: Account, draft: InstanceDraft, started: datetime
+        self,
+        error: BaseException,
+        account: Account,
+        draft: InstanceDraft,
+        started: datetime,
+        run: object = None,
     ) -> None:
+        if run is not self._run:
+            return  # the user stopped waiting for this create's token; nothing to show now
         if not isinstance(error, OutcomeUnknownError):
             self._set_busy(False)
             self.error_panel.show_error(error)
@@ -304,17 +381,23 @@ class CreateTab(QWidget):
                 "No answer from the server: checking whether the instance exists…"
             )
         self._runner.run(
-            lambda: self._workspace.reconcile(account, draft.name, started),
-            lambda found: self._reconciled(found, draft, error),
+            lambda: self._workspace.reconcile(
+                account, draft.name, started, on_storing=self._on_storing(run, draft)
+            ),
+            lambda found: self._reconciled(found, draft, error, run),
             lambda lookup_error: self._reconcile_failed(lookup_error, draft, error),
             name="reconcile",
         )
 
     def _reconciled(
-        self, found: CreateOutcome | None, draft: InstanceDraft, unknown: OutcomeUnknownError
+        self,
+        found: CreateOutcome | None,
+        draft: InstanceDraft,
+        unknown: OutcomeUnknownError,
+        run: object = None,
     ) -> None:
         if found is not None:
-            self._created(found, draft, unknown)
+            self._created(found, draft, unknown, run=run)
             return
         self._set_busy(False)
         if isinstance(unknown, UnreadableAnswerError):
@@ -371,11 +454,16 @@ class CreateTab(QWidget):
         outcome: CreateOutcome,
         draft: InstanceDraft,
         unknown: OutcomeUnknownError | None = None,
+        *,
+        run: object = None,
     ) -> None:
+        if run is not self._run:
+            self._late(outcome, draft)
+            return
+        self._store = None
         self._set_busy(False)
         self._result = outcome
         instance = outcome.instance
-        self._token = outcome.save.token
         note = ""
         if outcome.reconciled:
             if isinstance(unknown, UnreadableAnswerError):
@@ -385,6 +473,16 @@ class CreateTab(QWidget):
             else:
                 what = "The server did not answer in time"
             note = f"{what}, but the instance was found: nothing was sent twice."
+        self._show_instance(instance, draft, outcome.save.token, note=note)
+        self._show_save(outcome.save)
+        self.status_message.emit(f"Created “{instance.name or draft.name}” (ID {instance.id}).")
+        self.created.emit(outcome, draft)
+
+    def _show_instance(
+        self, instance: Instance, draft: InstanceDraft, token: str, *, note: str
+    ) -> None:
+        self._token = token
+        self._shown_id = str(instance.id)
         self.result_panel.show_instance(
             name=instance.name or draft.name,
             instance_id=str(instance.id),
@@ -392,12 +490,9 @@ class CreateTab(QWidget):
             if instance.element_key == draft.connector
             else instance.element_key,
             host=self.account.host if self.account else "",
-            token=self._token,
+            token=token,
             note=note,
         )
-        self._show_save(outcome.save)
-        self.status_message.emit(f"Created “{instance.name or draft.name}” (ID {instance.id}).")
-        self.created.emit(outcome, draft)
 
     def _show_save(self, save: SaveResult) -> None:
         if save.stored_in is not None:
@@ -410,18 +505,33 @@ class CreateTab(QWidget):
             self.result_panel.show_storage(f"Not saved: {text}", stored=False, retry=True)
 
     def retry_store(self) -> None:
-        if self._result is None or self.account is None:
+        if not self._shown_id or not self._token or self.account is None:
             return
-        account, instance_id, token = self.account, str(self._result.instance.id), self._token
+        account, instance_id, token = self.account, self._shown_id, self._token
         self.result_panel.retry_button.setEnabled(False)
         self.result_panel.storage.setText("Storing the token…")
 
+        def slow() -> None:
+            if attempt is self._store:
+                self.result_panel.show_waiting(WAITING_TEXT)
+
+        attempt = Attempt(self, slow, notice_ms=self.notice_ms)
+        self._store = attempt
+
         def done(save: SaveResult) -> None:
-            self._show_save(save)
-            self.token_stored.emit(instance_id, save.token_stored)
+            waited = attempt is self._store and attempt.answer()
+            shown = instance_id == self._shown_id
+            # A token stored is news whenever it comes; "not stored" only while waited for.
+            if shown and (waited or save.token_stored):
+                self._store = None
+                self._show_save(save)
+            if waited or save.token_stored:
+                self.token_stored.emit(instance_id, save.token_stored)
 
         def failed(error: BaseException) -> None:
-            self.result_panel.show_storage(f"Not saved: {error}", stored=False, retry=True)
+            if attempt is self._store and attempt.answer():
+                self._store = None
+                self.result_panel.show_storage(f"Not saved: {error}", stored=False, retry=True)
 
         self._runner.run(
             lambda: self._workspace.retry_store_token(account, instance_id, token),
@@ -438,6 +548,6 @@ class CreateTab(QWidget):
         self.status_message.emit(f"Token copied — clears in {seconds} s")
 
     def copy_id(self) -> None:
-        if self._result is not None:
-            self._clipboard.copy_text(str(self._result.instance.id))
+        if self._shown_id:
+            self._clipboard.copy_text(self._shown_id)
             self.status_message.emit("Instance ID copied.")

@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         *,
         settings: QSettings,
         sandbox: Sandbox | None = None,
+        select_sandbox: bool = False,
         clipboard_clear_ms: int | None = None,
     ) -> None:
         super().__init__()
@@ -85,7 +86,12 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.instances_page, "&Instances")
         self.tabs.addTab(self.events_page, "E&vents")
         self.account_bar = AccountBar(
-            self.prefs, workspace, self.runner, sandbox=sandbox_account, parent=self
+            self.prefs,
+            workspace,
+            self.runner,
+            sandbox=sandbox_account,
+            select_sandbox=select_sandbox,
+            parent=self,
         )
 
         central = QWidget(self)

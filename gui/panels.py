@@ -66,6 +66,7 @@ class ResultPanel(_Dismissable):
     copy_token = Signal()
     copy_id = Signal()
     retry_store = Signal()
+    cancel_store = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Created instance", "result", parent)
@@ -109,13 +110,19 @@ class ResultPanel(_Dismissable):
         self.retry_button.setObjectName("retry_store_button")
         self.retry_button.setToolTip("Store the token in the password manager again")
         self.retry_button.setVisible(False)
+        self.cancel_button = QPushButton("Ca&ncel")
+        self.cancel_button.setObjectName("cancel_store_button")
+        self.cancel_button.setToolTip("Stop waiting for the password manager")
+        self.cancel_button.setVisible(False)
         storage_row.addWidget(self.storage, 1)
         storage_row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
+        storage_row.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addRow(storage_widget)
         layout.addRow(self.note)
         self.copy_token_button.clicked.connect(self.copy_token)
         self.copy_id_button.clicked.connect(self.copy_id)
         self.retry_button.clicked.connect(self.retry_store)
+        self.cancel_button.clicked.connect(self.cancel_store)
 
     def show_instance(
         self, *, name: str, instance_id: str, connector: str, host: str, token: str, note: str
@@ -135,6 +142,14 @@ class ResultPanel(_Dismissable):
         set_state(self.storage, "state", "ok" if stored else "warning")
         self.retry_button.setVisible(retry)
         self.retry_button.setEnabled(retry)
+        self.cancel_button.setVisible(False)
+
+    def show_waiting(self, text: str) -> None:
+        """The password manager has not answered yet: say so, and offer Cancel."""
+        self.storage.setText(text)
+        set_state(self.storage, "state", "waiting")
+        self.retry_button.setVisible(False)
+        self.cancel_button.setVisible(True)
 
 
 class ErrorPanel(_Dismissable):

@@ -13,8 +13,20 @@ SANDBOX_ACCOUNT = "Local sandbox"
 
 @dataclass(frozen=True)
 class SavedAccount:
+    """An account as remembered: its name and API root, and whether a connection test with its
+    current secrets passed (`checked`). Its secrets are in the password manager."""
+
     name: str
     api_root: str
+    checked: bool = False
+
+    def same(self, other: object) -> bool:
+        """The same account (name and host), whatever its check says."""
+        return (
+            isinstance(other, SavedAccount)
+            and other.name == self.name
+            and other.api_root == self.api_root
+        )
 
 
 class Preferences:
@@ -36,16 +48,27 @@ class Preferences:
 
     def accounts(self) -> list[SavedAccount]:
         items = self._json("accounts", [])
+        if not isinstance(items, list):
+            return []
         return [
-            SavedAccount(str(i["name"]), str(i["api_root"]))
+            SavedAccount(str(i["name"]), str(i["api_root"]), i.get("checked") is True)
             for i in items
             if isinstance(i, dict) and i.get("name") and i.get("api_root")
         ]
 
     def set_accounts(self, accounts: list[SavedAccount]) -> None:
         self._s.setValue(
-            "accounts", json.dumps([{"name": a.name, "api_root": a.api_root} for a in accounts])
+            "accounts",
+            json.dumps(
+                [{"name": a.name, "api_root": a.api_root, "checked": a.checked} for a in accounts]
+            ),
         )
+
+    def set_checked(self, account: SavedAccount, checked: bool) -> SavedAccount:
+        """Remember whether a connection test passed with this account's secrets."""
+        updated = SavedAccount(account.name, account.api_root, checked)
+        self.set_accounts([updated if a.same(account) else a for a in self.accounts()])
+        return updated
 
     def last_account(self) -> str:
         value = self._s.value("last/account")

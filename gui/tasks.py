@@ -63,6 +63,11 @@ class TaskRunner(QObject):
             self._threads.add(thread)
         thread.start()
 
+    def post(self, closure: Callable[[], None]) -> None:
+        """Run `closure` on the GUI thread soon; callable from any thread. Work uses it to tell
+        the window how far it got (e.g. "the instance exists, its token is being stored")."""
+        self._post(closure)
+
     @property
     def active(self) -> int:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -54,9 +55,15 @@ def make_window(
 ) -> Iterator[Callable[..., MainWindow]]:
     windows: list[MainWindow] = []
 
-    def make(sandbox: SandboxServer | None = None, ws: Workspace | None = None) -> MainWindow:
+    def make(
+        sandbox: SandboxServer | None = None, ws: Workspace | None = None, **options: Any
+    ) -> MainWindow:
         window = MainWindow(
-            ws or workspace, settings=settings, sandbox=sandbox, clipboard_clear_ms=CLEAR_MS
+            ws or workspace,
+            settings=settings,
+            sandbox=sandbox,
+            clipboard_clear_ms=CLEAR_MS,
+            **options,
         )
         qtbot.addWidget(window)
         window.show()

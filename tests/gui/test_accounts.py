@@ -53,6 +53,9 @@ def type_in(qtbot: QtBot, dialog: AddAccountDialog, name: str, text: str) -> Non
 def fill_account_dialog(
     qtbot: QtBot, dialog: AddAccountDialog, *, name: str, custom: str, user: str, org: str
 ) -> None:
+    # A person types into the dialog once it is in front: focus moves (and fields are left)
+    # only in the active window.
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
     type_in(qtbot, dialog, "account_name", name)
     host = dialog.findChild(QComboBox, "account_host")
     assert host is not None

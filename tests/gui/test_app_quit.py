@@ -72,4 +72,4 @@ def test_quit_during_a_create_asks_first(tmp_path: Path) -> None:
 def test_sigterm_with_a_modal_dialog_open_ends_normally(tmp_path: Path) -> None:
     status, facts, _ = quit_in("sigterm-dialog-open", tmp_path)
     assert status == 0
-    assert facts["dialog"] == "AddAccountDialog"
+    assert facts["dialog"] == "AccountDialog"

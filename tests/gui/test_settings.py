@@ -27,3 +27,20 @@ def test_clipboard_delay_reads_any_stored_value(
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("clipboard/clear_seconds", stored)
     assert Preferences(settings).clipboard_clear_seconds() == seconds
+
+
+def test_accounts_remember_a_passed_check_and_older_files_read_as_unchecked(
+    tmp_path: Path,
+) -> None:
+    from gui.settings import SavedAccount
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("accounts", '[{"name": "Old", "api_root": "https://a.test/elements/api-v2"}]')
+    prefs = Preferences(settings)
+    (old,) = prefs.accounts()
+    assert old == SavedAccount("Old", "https://a.test/elements/api-v2", checked=False)
+    checked = prefs.set_checked(old, True)
+    assert checked.checked and checked.same(old)
+    assert prefs.accounts() == [checked]
+    settings.setValue("accounts", '{"name": "not a list"}')
+    assert prefs.accounts() == []

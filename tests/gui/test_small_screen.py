@@ -111,6 +111,7 @@ def test_every_text_can_be_read_at_800x600(qtbot: QtBot, no_keyring_window: Main
     storage = widget(window, "token_storage")
     assert storage.toolTip() == label_text(window, "token_storage")
 
+    type_into(qtbot, window, "name", "Second instance")  # a new name: no same-name question
     type_into(qtbot, window, "username", "reject")
     create(qtbot, window)
     qtbot.waitUntil(lambda: widget(window, "error_panel").isVisible(), timeout=5000)
@@ -159,6 +160,7 @@ def test_the_close_buttons_dismiss_the_panels(qtbot: QtBot, no_keyring_window: M
     assert not result.isVisible()
     qtbot.waitUntil(lambda: form_height(window) > before, timeout=1000)  # the form gets it back
 
+    type_into(qtbot, window, "name", "Second instance")  # a new name: no same-name question
     type_into(qtbot, window, "username", "reject")
     create(qtbot, window)
     error = widget(window, "error_panel")
@@ -188,6 +190,7 @@ def test_esc_in_a_panel_dismisses_it_and_only_there(
     qtbot.keyClick(copy_id, Qt.Key.Key_Escape)
     assert not result.isVisible()
 
+    type_into(qtbot, window, "name", "Second instance")  # a new name: no same-name question
     type_into(qtbot, window, "username", "reject")
     create(qtbot, window)
     error = widget(window, "error_panel")
@@ -266,10 +269,10 @@ def test_add_account_dialog_grows_with_its_errors(qtbot: QtBot) -> None:
     dialog.show()
     qtbot.waitExposed(dialog)
     dialog.resize(dialog.minimumSizeHint())  # as small as the person can make it
+    dialog.activateWindow()  # keys go to the active window; leaving a field shows its error
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=1000)
     choose(qtbot, dialog, "account_host", "")
     type_into(qtbot, dialog, "account_custom_host", "http://example.com/elements/api-v2")
-    save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
-    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: widget(dialog, "account_custom_error").isVisible(), timeout=1000)
     assert_readable(qtbot, dialog)
     for name in ("account_name", "account_custom_host", "user_secret", "organization_secret"):

@@ -190,12 +190,20 @@ def test_a_secret_no_header_can_carry_is_refused_without_a_trace_of_it(
         shown += [exception_texts(invalid.value), repr(invalid.value.errors())]
         dialog = AddAccountDialog()
         qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
         dialog.host.setCurrentIndex(dialog.host.count() - 1)  # custom address
-        dialog.custom.setText(sandbox.base_url)
-        dialog.user.edit.setText(user)
-        dialog.organization.edit.setText(org)
+        # Pasted, as a secret is; then each field is left, as a person moves on.
+        for edit, text in (
+            (dialog.custom, sandbox.base_url),
+            (dialog.user.edit, user),
+            (dialog.organization.edit, org),
+        ):
+            edit.setFocus()
+            edit.setText(text)
+            qtbot.keyClick(edit, Qt.Key.Key_Tab)
         save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
-        save.click()
+        assert not save.isEnabled()  # checked as typed: nothing to save
         assert dialog.account is None
         messages = [label.text() for label in dialog.findChildren(QLabel)]
         field = f"{which}_secret"
