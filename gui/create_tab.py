@@ -263,6 +263,7 @@ class CreateTab(QWidget):
             return
         account, draft = self.account, check.draft
         self._set_busy(True)  # from here on, a second press sends nothing
+        self.outcome.clear()  # what came of the last create no longer stands
         self._runner.run(
             lambda: self._workspace.recent_same_name(account, draft.name),
             lambda recent: self._confirm_then_send(recent, account, draft),
@@ -281,7 +282,6 @@ class CreateTab(QWidget):
 
     def _send_create(self, account: Account, draft: InstanceDraft) -> None:
         started = utc_now()
-        self.outcome.clear()  # what came of the last create no longer stands
         self.status_message.emit(f"Creating “{draft.name}” on {account.host}…")
         run = self._run = object()
         self._runner.run(
