@@ -267,9 +267,7 @@ def test_keyboard_create_copy_quit(
     (wm_class,) = re.findall(r"^StartupWMClass=(.*)$", entry, re.MULTILINE)
     assert f'"{wm_class}"' in x.property(window, "WM_CLASS")
 
-    # Focus starts on the connector; Tab order: Connector, Name, Tags, Server URL, Company,
-    # Username, Password.
-    x.xdo("key", "Tab")
+    # Focus starts on Name; Tab order: Name, Tags, Server URL, Company, Username, Password.
     x.xdo("type", "Acme")
     x.xdo("key", "Tab", "Tab")
     x.xdo("type", "api-na.myconnectwise.net")
