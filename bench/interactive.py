@@ -121,13 +121,14 @@ def main() -> int:
     os.environ["CW_CONNECTOR_DESK_DATA_DIR"] = str(tmp / "desk")
     os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
 
+    from gui import theme
     from gui.app import set_identity, settle_after_start
-    from gui.resources import app_icon, stylesheet
+    from gui.resources import app_icon
 
     set_identity()
     app = QApplication(sys.argv[:1])
     app.setWindowIcon(app_icon())
-    app.setStyleSheet(stylesheet())
+    theme.follow_system(app)
 
     from bench.slow_keyring import SleepingKeyring
     from core.records import RecordsStore

@@ -86,10 +86,11 @@ def app() -> None:
     steps.mark("PySide6 (QtWidgets) imported")
     lean_imports.install()
     qt_app = QApplication(sys.argv[:1])
-    from gui.resources import app_icon, stylesheet
+    from gui import theme
+    from gui.resources import app_icon
 
     qt_app.setWindowIcon(app_icon())
-    qt_app.setStyleSheet(stylesheet())
+    theme.follow_system(qt_app)
     steps.mark("QApplication, icon, stylesheet")
     import core.models
 

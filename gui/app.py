@@ -7,7 +7,8 @@
    settings: QSettings files them under these names.
 4. The QApplication, then one window per user (`gui.single_instance`): when the app already
    runs, its window is raised and this launch exits. Then PySide's import hook made lean
-   (`gui.lean_imports`), icon, stylesheet, the error hook, and SIGINT/SIGTERM turned into a
+   (`gui.lean_imports`), icon, the light or dark palette and stylesheet (`gui.theme`,
+   following the system from then on), the error hook, and SIGINT/SIGTERM turned into a
    normal quit.
 5. The window modules are imported (pydantic comes with the form's models), the local sandbox
    is opened (always listed; chosen by --sandbox), and the main window is built and shown:
@@ -195,10 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         return one_window.status
     lean_imports.install()  # before the window modules load: about 10 MB less for the run
 
-    from gui.resources import app_icon, stylesheet
+    from gui import theme
+    from gui.resources import app_icon
 
     app.setWindowIcon(app_icon())
-    app.setStyleSheet(stylesheet())
+    theme.follow_system(app)  # light or dark palette and stylesheet, kept in step with the system
     install_excepthook()
     signals = QuitOnSignal(app)
     sandbox: OnDemandSandbox | None = None
