@@ -36,7 +36,7 @@ from gui.accounts import AddAccountDialog
 from gui.events_tab import VerifyDialog
 from gui.instances_tab import EventsDialog
 from gui.main_window import MainWindow
-from gui.theme import Scheme, Theme, contrast, dark_palette, luminance
+from gui.theme import Scheme, Theme, contrast, dark_palette, follow_system, luminance
 from tests.gui.helpers import SEED_FORM, fill, type_into, widget
 from tests.gui.modals import (
     ModalHandler,
@@ -328,3 +328,21 @@ def test_a_dark_palette_from_the_platform_restyles_the_hints(
     qtbot.waitUntil(lambda: following.scheme is Scheme.DARK, timeout=2000)
     assert window_colour() == "#3e3e3e"  # the platform's own palette is kept
     assert_readable(window, "the window on the platform's dark palette")
+
+
+def test_the_environment_variable_overrides_the_system(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CW_COLOR_SCHEME", "dark")
+    theme = follow_system(qapp)
+    try:
+        assert theme.scheme is Scheme.DARK
+        assert luminance(QColor(window_colour())) < 0.05
+        # The system saying "light" does not undo what the user asked for.
+        QGuiApplication.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)
+        assert theme.scheme is Scheme.DARK
+        theme.set_override(None)  # following the system again
+        assert theme.scheme is Scheme.LIGHT
+        assert luminance(QColor(window_colour())) > 0.5
+    finally:
+        theme.close()
