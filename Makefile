@@ -14,6 +14,9 @@ test:  ## set up and run lint, types and the whole test suite
 lint:  ## ruff, then mypy: strict on core/, gui/ and main.py, default checks on tests/
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/mypy tests
 
+screenshot:  ## the README screenshots, light and dark (docs/screenshot-*.png), under Xvfb
+	bash scripts/screenshot.sh
+
 faults:  ## the fault matrix: 30+ server and network faults through the real window, as a table
 	bash scripts/setup.sh
 	QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.reliability.matrix

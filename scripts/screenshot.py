@@ -1,6 +1,7 @@
-"""Take the README screenshot: the real window on the local sandbox, after a create.
+"""Take a README screenshot: the real window on the local sandbox, after a create, in the
+light or the dark scheme (``python -m scripts.screenshot dark``: docs/screenshot-dark.png).
 
-Run through scripts/screenshot.sh, which starts a virtual X display.
+Run through scripts/screenshot.sh, which starts a virtual X display and takes both.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from gui.app import set_identity
-from gui.resources import app_icon, stylesheet
+from gui.resources import app_icon
+from gui.theme import Scheme, Theme
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+TIMEOUT_MS = 30_000  # the create on the local sandbox takes well under a second
 
 VALUES = {
     "name": "Acme help desk",
@@ -29,10 +32,12 @@ VALUES = {
 
 
 def main() -> int:
+    scheme = Scheme(sys.argv[1] if len(sys.argv) > 1 else "light")
+    out = DOCS / f"screenshot-{scheme}.png"
     set_identity()
     app = QApplication(sys.argv[:1])
     app.setWindowIcon(app_icon())
-    app.setStyleSheet(stylesheet())
+    Theme(app, override=scheme)
 
     from core.records import RecordsStore
     from core.sandbox import SandboxServer
@@ -59,9 +64,9 @@ def main() -> int:
     window.create_tab.update_ui()
 
     def shoot() -> None:
-        OUT.parent.mkdir(exist_ok=True)
-        window.grab().save(str(OUT))
-        print(f"wrote {OUT}")
+        out.parent.mkdir(exist_ok=True)
+        window.grab().save(str(out))
+        print(f"wrote {out}")
         window.close()
         app.quit()
 
@@ -71,9 +76,15 @@ def main() -> int:
         else:
             QTimer.singleShot(100, created)
 
-    QTimer.singleShot(300, window.create_tab.create)
+    def give_up() -> None:
+        print(f"no result panel within {TIMEOUT_MS // 1000} s; {out} not written", file=sys.stderr)
+        app.exit(1)
+
+    QTimer.singleShot(300, window.create_tab.start_create)
     QTimer.singleShot(400, created)
+    QTimer.singleShot(TIMEOUT_MS, give_up)
     code = app.exec()
+    window.shut_down()
     sandbox.stop()
     return code
 

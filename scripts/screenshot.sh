@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates docs/screenshot.png: the real window on a virtual X display (Xvfb).
+# Regenerates docs/screenshot-light.png and docs/screenshot-dark.png: the real window on a
+# virtual X display (Xvfb), once in each colour scheme.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 unset WAYLAND_DISPLAY
 export QT_QPA_PLATFORM=xcb
-xvfb-run -a -s "-screen 0 1280x1100x24" .venv/bin/python -m scripts.screenshot
+for scheme in light dark; do
+    xvfb-run -a -s "-screen 0 1280x1100x24" .venv/bin/python -m scripts.screenshot "$scheme"
+done
