@@ -6,26 +6,18 @@ that creates something is never sent twice by this code. GETs may be retried.
 
 from __future__ import annotations
 
-import contextvars
-import http.client
-import io
 import json
 import logging
 import math
-import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
 import requests.adapters
-import urllib3.connection
-import urllib3.connectionpool
-import urllib3.exceptions
-import urllib3.poolmanager
 from pydantic import SecretStr
 
 from core.app_info import USER_AGENT
@@ -50,6 +42,17 @@ from core.errors import (
     UnreadableAnswerError,
 )
 from core.hosts import ApiRootError, api_root, is_loopback_host
+from core.http_bounds import (
+    Exchange,
+    HeaderAuth,
+    ReadProblem,
+    bounded_session,
+    network_message,
+    never_sent,
+    read_capped,
+    size_text,
+    within_deadline,
+)
 from core.instance import Instance
 from core.json_limits import MAX_JSON_DEPTH, JsonTooDeepError, parse_json
 from core.models import Account, InstanceDraft, account_secret
@@ -80,143 +83,12 @@ MAX_LIST_PAGES = 100
 MAX_LIST_INSTANCES = 20_000
 
 
-# --- one deadline for the whole exchange -----------------------------------------------------
-#
-# requests' read timeout bounds each wait for the next bytes, not the answer: "timeout is not
-# a time limit on the entire response download; rather, an exception is raised if the server
-# has not issued a response for timeout seconds" (requests' quickstart, "Timeouts"; also
-# psf/requests#3099 and #4276, urllib3/urllib3#1271 and #1901). urllib3's `Timeout(total=…)`
-# is applied once, when the socket's timeout is set before the status line is read, so it
-# does not help either: a server that sends its status line, its headers or endless
-# "100 Continue" answers one byte at a time inside the read timeout keeps us waiting for as
-# long as it likes.
-#
-# So every receive of an exchange goes through `_DeadlineReader`, which cuts the socket's
-# timeout to what is left of the exchange's deadline before each receive: connect + read
-# timeout, counted from the moment the client starts the request (connecting included). The
-# reader finds its exchange through a context variable the client sets around each request,
-# so requests on other threads each have their own. Connecting is bounded by the connect
-# timeout per address tried, the TLS handshake by it as a whole (since Python 3.5 a socket's
-# timeout bounds the whole handshake: ssl.SSLSocket.do_handshake); what it uses up is no
-# longer left for the answer.
-
-
-@dataclass
-class _Exchange:
-    deadline: float  # time.monotonic() by which the last byte of the answer must be in
-    expired: bool = field(default=False)  # set when the deadline, not a read timeout, cut it
-
-
-_EXCHANGE: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar(
-    "open_connectors_exchange", default=None
-)
-
-
-class _DeadlineReader(io.RawIOBase):
-    """The response's socket file, each receive bounded by what is left of the deadline."""
-
-    def __init__(self, raw: io.RawIOBase, sock: socket.socket, exchange: _Exchange) -> None:
-        super().__init__()
-        self._raw = raw
-        self._sock = sock
-        self._exchange = exchange
-        # urllib3 set the read timeout on the socket just before the status line is read.
-        self._per_read = sock.gettimeout()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int | None:
-        left = self._exchange.deadline - time.monotonic()
-        if left <= 0:
-            self._exchange.expired = True
-            raise TimeoutError("the whole answer did not arrive in time")
-        wait = left if self._per_read is None else min(left, self._per_read)
-        self._sock.settimeout(wait)
-        try:
-            return self._raw.readinto(buffer)
-        except TimeoutError:
-            if time.monotonic() >= self._exchange.deadline:
-                self._exchange.expired = True
-            raise
-
-    def fileno(self) -> int:
-        return self._raw.fileno()
-
-    def close(self) -> None:
-        if not self.closed:
-            self._raw.close()  # the socket file's close: the socket itself stays the pool's
-        super().close()
-
-
-class _DeadlineResponse(http.client.HTTPResponse):
-    """http.client's response, reading status line, headers and body through the deadline."""
-
-    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
-        super().__init__(sock, *args, **kwargs)
-        exchange = _EXCHANGE.get()
-        if exchange is not None and isinstance(self.fp, io.BufferedReader):
-            raw = self.fp.detach()  # nothing was read yet: nothing buffered is lost
-            self.fp = io.BufferedReader(_DeadlineReader(raw, sock, exchange))
-
-
-class _DeadlineHTTPConnection(urllib3.connection.HTTPConnection):
-    response_class = _DeadlineResponse
-
-
-class _DeadlineHTTPSConnection(urllib3.connection.HTTPSConnection):
-    response_class = _DeadlineResponse
-
-
-class _DeadlineHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
-    ConnectionCls = _DeadlineHTTPConnection
-
-
-class _DeadlineHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
-    ConnectionCls = _DeadlineHTTPSConnection
-
-
-_DEADLINE_POOLS: dict[str, type[urllib3.connectionpool.HTTPConnectionPool]] = {
-    "http": _DeadlineHTTPPool,
-    "https": _DeadlineHTTPSPool,
-}
-
-
-class _DeadlineAdapter(requests.adapters.HTTPAdapter):
-    """requests' adapter whose connections read every answer through `_DeadlineReader`."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_DEADLINE_POOLS)
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        pools = getattr(manager, "pool_classes_by_scheme", None)
-        if pools == urllib3.poolmanager.pool_classes_by_scheme:  # an HTTP(S) proxy, not SOCKS
-            manager.pool_classes_by_scheme = dict(_DEADLINE_POOLS)
-        return manager
-
-
 @dataclass(frozen=True)
 class _Answer:
     status: int
     headers: requests.structures.CaseInsensitiveDict[str]
     data: Any
     empty: bool = False  # no body at all (or only whitespace)
-
-
-class _HeaderAuth(requests.auth.AuthBase):
-    """Sets the Authorization header; its repr never shows the value."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = self._value
-        return request
-
-    def __repr__(self) -> str:
-        return "_HeaderAuth(<hidden>)"
 
 
 def _text(secret: str | SecretStr) -> str:
@@ -235,37 +107,6 @@ def _checked_secret(secret: str | SecretStr, label: str) -> str:
     except FieldProblem as exc:
         problem = str(exc)  # our own wording: it never contains the value
     raise InvalidSecretError(problem)
-
-
-def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
-    """True when the connection failed before any byte of the request left this machine."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
-        return True
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return True
-    reason: Any = exc.args[0] if exc.args else None
-    if isinstance(reason, urllib3.exceptions.MaxRetryError):
-        reason = reason.reason
-    return isinstance(
-        reason,
-        urllib3.exceptions.NewConnectionError
-        | urllib3.exceptions.ConnectTimeoutError
-        | urllib3.exceptions.SSLError
-        | urllib3.exceptions.ProxyError,
-    )
-
-
-def _network_message(exc: Exception, host: str) -> str:
-    if isinstance(exc, requests.exceptions.SSLError):
-        return f"A secure connection to {host} could not be set up (certificate or TLS problem)."
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"{host} did not accept a connection in time."
-    text = repr(exc)
-    if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
-        return f"The host name {host} could not be found (DNS)."
-    if "Connection refused" in text or "ConnectionRefused" in text:
-        return f"{host} refused the connection."
-    return f"Could not connect to {host}."
 
 
 class OpenConnectorsClient:
@@ -298,14 +139,11 @@ class OpenConnectorsClient:
         self._user_secret = _checked_secret(user_secret, "User secret")
         self._organization_secret = _checked_secret(organization_secret, "Organization secret")
         self.timeout = timeout
-        self._session = session or requests.Session()
-        if session is None and is_loopback_host(urlsplit(self.base_url).hostname):
-            # The local sandbox: an HTTP(S)_PROXY from the environment must not catch it.
-            self._session.trust_env = False
-        # Every answer within one deadline (see _DeadlineReader), on a given session too.
-        adapter = _DeadlineAdapter()
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
+        # Every answer within one deadline (core.http_bounds), on a given session too; the
+        # local sandbox out of reach of an HTTP(S)_PROXY from the environment.
+        self._session = bounded_session(
+            session, loopback=is_loopback_host(urlsplit(self.base_url).hostname)
+        )
         self._get_attempts = max(1, get_attempts)
         self._backoff = backoff
         self._sleep = sleep
@@ -329,11 +167,11 @@ class OpenConnectorsClient:
 
     # --- requests ---------------------------------------------------------------------------
 
-    def _auth(self, element_token: str | None) -> _HeaderAuth:
+    def _auth(self, element_token: str | None) -> HeaderAuth:
         value = f"User {self._user_secret}, Organization {self._organization_secret}"
         if element_token:
             value += f", Element {element_token}"
-        return _HeaderAuth(value)
+        return HeaderAuth(value)
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -384,14 +222,10 @@ class OpenConnectorsClient:
             headers["Content-Type"] = "application/json"
         creates = method != "GET"
         started = time.monotonic()
-        exchange = _Exchange(started + self.timeout[0] + self.timeout[1])
-        bound = _EXCHANGE.set(exchange)
-        try:
+        with within_deadline(self.timeout) as exchange:
             response, raw = self._exchange(
                 method, url, params, data, headers, element_token, creates, exchange
             )
-        finally:
-            _EXCHANGE.reset(bound)
         log.debug(
             "%s %s -> %d (%.0f ms)",
             method,
@@ -432,7 +266,7 @@ class OpenConnectorsClient:
         headers: dict[str, str],
         element_token: str | None,
         creates: bool,
-        exchange: _Exchange,
+        exchange: Exchange,
     ) -> tuple[requests.Response, bytes]:
         """Send the request and read the whole answer, within `exchange.deadline`."""
         failure: OpenConnectorsError | None = None
@@ -485,8 +319,8 @@ class OpenConnectorsClient:
                 )
             return NetworkError(f"{self.host} did not send a whole answer within {total:g} s.")
         if isinstance(exc, requests.exceptions.ConnectionError):
-            if _never_sent(exc):
-                return NetworkError(_network_message(exc, self.host))
+            if never_sent(exc):
+                return NetworkError(network_message(exc, self.host))
             if creates:
                 return OutcomeUnknownError(
                     f"The connection to {self.host} broke after the request was sent."
@@ -500,48 +334,21 @@ class OpenConnectorsClient:
             return NetworkError(f"{self.host} did not answer in time.")
         return NetworkError(f"The request to {self.host} could not be sent.")
 
-    def _read_body(self, response: requests.Response, exchange: _Exchange) -> bytes:
-        """Read at most max_body_bytes, by the exchange's deadline (connect + read timeout).
-
-        Reads take what has arrived (`read1`), and every receive waits at most what is left
-        of the deadline (`_DeadlineReader`), so a server dribbling its answer a byte at a time
-        cannot hold us past it (a plain `read(n)` waits for all n bytes, and the per-receive
-        timeout never fires while bytes keep coming). The loop checks the deadline too, for
-        answers that do not come through a socket of ours (test doubles).
-        """
-        raw = response.raw
-        chunks: list[bytes] = []
-        size = 0
-        too_large = too_slow = broken = False
-        try:
-            while True:
-                if time.monotonic() >= exchange.deadline:
-                    too_slow = True
-                    break
-                chunk = raw.read1(64 * 1024, decode_content=True)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > self._max_body_bytes:
-                    too_large = True
-                    break
-                chunks.append(chunk)
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError):
-            broken = True
-            too_slow = exchange.expired or time.monotonic() >= exchange.deadline
-        # Raised outside the except block: no link to the library's exception.
-        if too_large:
+    def _read_body(self, response: requests.Response, exchange: Exchange) -> bytes:
+        """Read at most max_body_bytes, by the exchange's deadline (`http_bounds.read_capped`)."""
+        raw, problem = read_capped(response, exchange, self._max_body_bytes)
+        if problem is ReadProblem.TOO_LARGE:
             raise MalformedResponseError(
-                f"The answer from {self.host} is larger than {_size_text(self._max_body_bytes)}."
+                f"The answer from {self.host} is larger than {size_text(self._max_body_bytes)}."
             )
-        if too_slow:
+        if problem is ReadProblem.TOO_SLOW:
             raise NetworkError(f"The answer from {self.host} arrived too slowly.")
-        if broken:
+        if problem is ReadProblem.BROKEN:
             raise NetworkError(
                 f"The connection to {self.host} broke while reading the answer "
                 "(it arrived incomplete)."
             )
-        return b"".join(chunks)
+        return raw
 
     def _interpret(self, response: requests.Response, raw: bytes) -> _Answer:
         status = response.status_code
@@ -799,15 +606,6 @@ def _server_text(value: Any, limit: int = MAX_SERVER_TEXT_CHARS) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
-
-
-def _size_text(size: int) -> str:
-    mib = 1024 * 1024
-    if size >= mib and size % mib == 0:
-        return f"{size // mib} MB"
-    if size >= 1024 and size % 1024 == 0:
-        return f"{size // 1024} KB"
-    return f"{size} bytes"
 
 
 def _retry_after(value: str | None) -> float | None:
