@@ -19,6 +19,15 @@ if TYPE_CHECKING:
         FieldKind,
         FieldSpec,
     )
+    from core.connectwise import (
+        CheckKind,
+        CheckOutcome,
+        CompanyInfo,
+        ConnectWiseCheckError,
+        CredentialCheck,
+        check_rest_credentials,
+        company_info,
+    )
     from core.errors import (
         AuthenticationError,
         BadRequestError,
@@ -43,6 +52,13 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "OpenConnectorsClient": "core.client",
+    "CheckKind": "core.connectwise",
+    "CheckOutcome": "core.connectwise",
+    "CompanyInfo": "core.connectwise",
+    "ConnectWiseCheckError": "core.connectwise",
+    "CredentialCheck": "core.connectwise",
+    "check_rest_credentials": "core.connectwise",
+    "company_info": "core.connectwise",
     "utc_now": "core.instance",
     "CONNECTORS": "core.connectors",
     "DEFAULT_CONNECTOR": "core.connectors",
@@ -80,8 +96,13 @@ __all__ = [
     "Account",
     "AuthenticationError",
     "BadRequestError",
+    "CheckKind",
+    "CheckOutcome",
+    "CompanyInfo",
     "ConflictError",
+    "ConnectWiseCheckError",
     "ConnectorSpec",
+    "CredentialCheck",
     "DraftCheck",
     "FieldKind",
     "FieldSpec",
@@ -103,6 +124,8 @@ __all__ = [
     "UnexpectedResponseError",
     "UnreadableAnswerError",
     "check_draft",
+    "check_rest_credentials",
+    "company_info",
     "field_errors",
     "utc_now",
 ]
