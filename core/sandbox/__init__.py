@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .connectwise import ConnectWiseFailure, ConnectWiseSandbox
     from .events import Delivery, DeliveryStatus
     from .faults import FaultRule, FaultRuleError, FaultSet
     from .on_demand import OnDemandSandbox, Sandbox
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from .store import SandboxError, SandboxInstance
 
 _WHERE = {
+    "ConnectWiseFailure": "connectwise",
+    "ConnectWiseSandbox": "connectwise",
     "Delivery": "events",
     "DeliveryStatus": "events",
     "FaultRule": "faults",
@@ -33,6 +36,8 @@ _WHERE = {
 
 __all__ = [
     "NEXT_PAGE_HEADER",
+    "ConnectWiseFailure",
+    "ConnectWiseSandbox",
     "Delivery",
     "DeliveryStatus",
     "FaultRule",

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from core.hosts import API_PATH
 
 if TYPE_CHECKING:
+    from core.sandbox.connectwise import ConnectWiseSandbox
     from core.sandbox.events import Delivery
     from core.sandbox.server import SandboxServer
 
@@ -50,6 +51,10 @@ class OnDemandSandbox:
         self._log_requests = log_requests
         self._socket = socket.create_server((HOST, 0))
         self._port = int(self._socket.getsockname()[1])
+        # The ConnectWise sandbox beside it: its own port, started with it.
+        self._cw_socket = socket.create_server((HOST, 0))
+        self._cw_port = int(self._cw_socket.getsockname()[1])
+        self._connectwise: ConnectWiseSandbox | None = None
         self._wake, self._waker = socket.socketpair()  # stop() writes, the waiting thread wakes
         self._lock = threading.Lock()
         self._server: SandboxServer | None = None
@@ -69,6 +74,11 @@ class OnDemandSandbox:
         return self.root_url + API_PATH
 
     @property
+    def connectwise_site(self) -> str:
+        """The ConnectWise sandbox's address, as typed into Server URL: ``http://127.0.0.1:PORT``."""
+        return f"http://{HOST}:{self._cw_port}"
+
+    @property
     def started(self) -> bool:
         """Whether the HTTP server runs (a client connected, or `server()` was called)."""
         return self._server is not None
@@ -79,23 +89,38 @@ class OnDemandSandbox:
             if self._stopped:
                 raise RuntimeError("the sandbox is stopped")
             if self._server is None:
+                from core.sandbox.connectwise import ConnectWiseSandbox
                 from core.sandbox.server import SandboxServer
 
+                connectwise = ConnectWiseSandbox(
+                    listen_socket=self._cw_socket, log_requests=self._log_requests
+                )
                 server = SandboxServer(
                     self.user_secret,
                     self.organization_secret,
                     listen_socket=self._socket,
                     log_requests=self._log_requests,
+                    connectwise=connectwise,
                 )
                 # Set before it starts: it answers its first client at once, and whoever that
                 # client tells must find `started` true.
                 self._server = server
                 try:
+                    connectwise.start()
+                    self._connectwise = connectwise
                     server.start()
                 except BaseException:
                     self._server = None
+                    connectwise.stop()
+                    self._connectwise = None
                     raise
             return self._server
+
+    def connectwise(self) -> ConnectWiseSandbox:
+        """The running ConnectWise sandbox (started with the other). RuntimeError once stopped."""
+        self.server()
+        assert self._connectwise is not None  # set whenever the server is
+        return self._connectwise
 
     def simulate_change(self, instance_id: int, event_type: str = "UPDATED") -> list[Delivery]:
         return self.server().simulate_change(instance_id, event_type=event_type)
@@ -105,23 +130,26 @@ class OnDemandSandbox:
         with self._lock:
             first = not self._stopped
             self._stopped = True
-            server = self._server
+            server, connectwise = self._server, self._connectwise
         if first:
             with contextlib.suppress(OSError):
                 self._waker.send(b"\0")
         self._waiter.join(5.0)
         if server is not None:
             server.stop()  # closes the socket too
+        if connectwise is not None:
+            connectwise.stop()
         self._socket.close()
+        self._cw_socket.close()
         self._wake.close()
         self._waker.close()
 
     def _start_on_first_client(self) -> None:
         try:
-            readable, _, _ = select.select([self._socket, self._wake], [], [])
+            readable, _, _ = select.select([self._socket, self._cw_socket, self._wake], [], [])
         except (OSError, ValueError):  # closed under us: stopping
             return
-        if self._socket not in readable:
+        if self._wake in readable:
             return
         try:
             self.server()
@@ -130,3 +158,4 @@ class OnDemandSandbox:
         except Exception:
             log.exception("The local sandbox could not start")
             self._socket.close()  # waiting clients are refused, and the window says so
+            self._cw_socket.close()

@@ -32,6 +32,7 @@ from core.hosts import API_PATH
 from core.json_limits import JsonTooDeepError
 from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer, parse_json_body
 
+from .connectwise import ConnectWiseSandbox
 from .events import Deliverer, Delivery, build_notifications, check_event_request
 from .faults import FaultRule, FaultRuleError, FaultSet
 from .store import (
@@ -324,7 +325,10 @@ class SandboxServer:
         delivery_timeout: float = 5.0,
         request_log_size: int = 100_000,
         limits: Limits | None = None,
+        connectwise: ConnectWiseSandbox | None = None,
     ) -> None:
+        # Creates whose server URL or base URL points at it log in to it (`_connectwise_login`).
+        self.connectwise = connectwise
         self._store = InstanceStore(state_file)
         self._store.load()
         for name, value in (("user", user_secret), ("organization", organization_secret)):
@@ -514,12 +518,24 @@ class SandboxServer:
     # routes (called by the handler after routing, auth and JSON parsing)
 
     def _route_create(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
-        return 200, self._store.create(body).to_api(), {}
+        return 200, self._store.create(body, login=self._connectwise_login).to_api(), {}
 
     def _route_create_for_element(
         self, groups: tuple[str, ...], query: Query, body: JsonBody
     ) -> Reply:
-        return 200, self._store.create(body, element_key=groups[0]).to_api(), {}
+        record = self._store.create(body, element_key=groups[0], login=self._connectwise_login)
+        return 200, record.to_api(), {}
+
+    def _connectwise_login(self, config: Mapping[str, str | None]) -> None:
+        """Log in to the ConnectWise sandbox, in process, when the create points at it; any
+        other server URL is left as it was (the sandbox calls nothing else)."""
+        cw = self.connectwise
+        address = config.get("baseUrl") or config.get("helpdesk.connectwise.server.url")
+        if cw is None or not cw.serves(address):
+            return
+        problem = cw.login_problem(config)
+        if problem is not None:
+            raise problem
 
     def _route_list(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
         raw_size = (query.get("pageSize") or [str(DEFAULT_PAGE_SIZE)])[-1]

@@ -15,7 +15,7 @@ import re
 import stat
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -520,11 +520,17 @@ class InstanceStore:
     # changes
 
     def create(
-        self, body: Any, *, element_key: str | None = None, check_credentials: bool = True
+        self,
+        body: Any,
+        *,
+        element_key: str | None = None,
+        check_credentials: bool = True,
+        login: Callable[[Mapping[str, ConfigValue]], None] | None = None,
     ) -> SandboxInstance:
         """Validate a create body (API.md §3) and add the instance.
 
         ``element_key`` comes from ``POST /elements/{key}/instances``; else ``element.key``.
+        ``login`` logs in to ConnectWise as the platform does (raising `SandboxError`).
         """
         if not isinstance(body, dict):
             raise SandboxError(400, "The request body must be a JSON object.")
@@ -544,6 +550,8 @@ class InstanceStore:
         check_configuration(spec, config)
         if check_credentials:
             check_login(config)
+            if login is not None:
+                login(config)
         stamp = now_iso()
         with self._lock:
             record = SandboxInstance(
