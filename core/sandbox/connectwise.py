@@ -113,7 +113,11 @@ class _Handler(LoopbackHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         if rule is not None and rule.status is not None:
-            body = rule.body if rule.body is not None else json.dumps(SSL_REQUIRED_BODY)
+            forced = {
+                "code": "SandboxFault",
+                "message": f"Sandbox fault: forced status {rule.status}.",
+            }
+            body = rule.body if rule.body is not None else json.dumps(forced)
             data = body.encode("utf-8") if isinstance(body, str) else body
             self._send(rule.status, data, rule.content_type or "application/json", rule.headers)
             return
