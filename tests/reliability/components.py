@@ -24,13 +24,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from core.client import NEXT_PAGE_HEADER, OpenConnectorsClient
+from core.connectwise import (
+    CheckKind,
+    CompanyInfo,
+    ConnectWiseCheckError,
+    CredentialCheck,
+    check_rest_credentials,
+    company_info,
+)
 from core.errors import InvalidSecretError, TooManyInstancesError
 from core.receiver import EventReceiver
 from core.records import InstanceRecord, RecordsStore
+from core.sandbox import connectwise as cw_values
+from core.sandbox.connectwise import ConnectWiseFailure, ConnectWiseSandbox
 from core.sandbox.server import SandboxServer
 from core.vault import Vault, VaultError, VaultErrorKind
 from tests.core.fake_keyrings import HangingKeyring, RawValueKeyring, UnprintableErrorKeyring
 from tests.core.test_records import _load_in_child, save_from_two_processes
+from tests.leaks import exception_texts
+from tests.reliability.loopback import ConnectionRecorder, refused_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPONENT_ROW_PROPERTY = "component_fault_row"
@@ -382,6 +394,112 @@ def vault_hung_backend(tmp: Path) -> str:
     return f"20 calls: each “{errors[-1].message}”; {extra} thread held"
 
 
+# --- the ConnectWise checks (core.connectwise) against the ConnectWise sandbox ---------------
+
+CW_TIMEOUT = (1.0, 1.0)  # connect, read: the whole answer within 2 s
+
+
+def _cw_check(run: Callable[[ConnectWiseSandbox], object], kind: CheckKind) -> str:
+    """Run a check against a fresh ConnectWise sandbox; the typed outcome it must end in."""
+    with ConnectWiseSandbox() as cw:
+        started = time.monotonic()
+        try:
+            run(cw)
+        except ConnectWiseCheckError as err:
+            outcome = err.outcome
+            texts = exception_texts(err)
+        else:
+            raise AssertionError("the check passed")
+        took = time.monotonic() - started
+    assert outcome.kind is kind, f"{outcome.kind}: {outcome.message}"
+    assert cw_values.PRIVATE_KEY not in texts, "the private key is in the error's text"
+    assert took < sum(CW_TIMEOUT) + 1.0, f"took {took:.1f} s"
+    return f"{outcome.kind.value} in {took:.1f} s: {outcome.message}"
+
+
+def _cw_keys(
+    cw: ConnectWiseSandbox,
+    *,
+    codebase: str = cw_values.CODEBASE,
+    client_id: str = cw_values.CLIENT_ID,
+) -> CredentialCheck:
+    return check_rest_credentials(
+        cw.site,
+        codebase,
+        cw_values.COMPANY,
+        cw_values.PUBLIC_KEY,
+        cw_values.PRIVATE_KEY,
+        client_id,
+        timeout=CW_TIMEOUT,
+    )
+
+
+def _cw_company(cw: ConnectWiseSandbox) -> CompanyInfo:
+    return company_info(cw.site, cw_values.COMPANY, timeout=CW_TIMEOUT)
+
+
+def cw_site_refused(tmp: Path) -> str:
+    with refused_port() as port:
+        return _cw_check(
+            lambda cw: company_info(f"http://127.0.0.1:{port}", "x", timeout=CW_TIMEOUT),
+            CheckKind.SITE_NOT_FOUND,
+        )
+
+
+def cw_html_page(tmp: Path) -> str:
+    return _cw_check(
+        lambda cw: (cw.inject(ConnectWiseFailure.HTML), _cw_company(cw)),
+        CheckKind.NOT_CONNECTWISE,
+    )
+
+
+def cw_ssl_required(tmp: Path) -> str:
+    return _cw_check(
+        lambda cw: (cw.inject(ConnectWiseFailure.SSL_REQUIRED), _cw_keys(cw)),
+        CheckKind.NEEDS_API_PREFIX,
+    )
+
+
+def cw_slow_answer(tmp: Path) -> str:
+    return _cw_check(
+        lambda cw: (cw.faults.add("GET", "system/info", delay=10.0), _cw_keys(cw)),
+        CheckKind.TIMEOUT,
+    )
+
+
+def cw_huge_answer(tmp: Path) -> str:
+    body = '{"version": "' + "x" * (20 << 20) + '"}'
+    return _cw_check(
+        lambda cw: (cw.faults.add("GET", "system/info", status=200, body=body), _cw_keys(cw)),
+        CheckKind.NOT_CONNECTWISE,
+    )
+
+
+def cw_retired_codebase(tmp: Path) -> str:
+    return _cw_check(lambda cw: _cw_keys(cw, codebase="v2019_3/"), CheckKind.CODEBASE_RETIRED)
+
+
+def cw_wrong_client_id(tmp: Path) -> str:
+    return _cw_check(lambda cw: _cw_keys(cw, client_id="someone-else"), CheckKind.CLIENT_ID_REFUSED)
+
+
+def cw_redirect_with_keys(tmp: Path) -> str:
+    recorder = ConnectionRecorder().start()
+    try:
+        target = f"http://127.0.0.1:{recorder.port}/steal"
+        saw = _cw_check(
+            lambda cw: (
+                cw.faults.add("GET", "system/info", status=307, headers={"Location": target}),
+                _cw_keys(cw),
+            ),
+            CheckKind.NOT_CONNECTWISE,
+        )
+    finally:
+        recorder.stop()
+    assert recorder.connections == 0, "the redirect was followed"
+    return saw + " (redirect target: 0 connections)"
+
+
 COMPONENT_FAULTS: tuple[ComponentFault, ...] = (
     ComponentFault(
         "records-two-stores", "records", "two windows share the records folder", records_two_stores
@@ -506,5 +624,29 @@ COMPONENT_FAULTS: tuple[ComponentFault, ...] = (
         "vault",
         "password manager hangs (20 calls)",
         vault_hung_backend,
+    ),
+    ComponentFault(
+        "cw-site-refused", "cw check", "ConnectWise site refuses the connection", cw_site_refused
+    ),
+    ComponentFault("cw-html", "cw check", "ConnectWise site answers an HTML page", cw_html_page),
+    ComponentFault(
+        "cw-ssl-required", "cw check", 'ConnectWise answers "SSL is required."', cw_ssl_required
+    ),
+    ComponentFault("cw-slow", "cw check", "ConnectWise answers after 10 s", cw_slow_answer),
+    ComponentFault("cw-huge", "cw check", "ConnectWise answers 20 MB", cw_huge_answer),
+    ComponentFault(
+        "cw-retired-codebase",
+        "cw check",
+        "REST keys checked on a retired codebase",
+        cw_retired_codebase,
+    ),
+    ComponentFault(
+        "cw-client-id", "cw check", "REST keys checked with a wrong clientId", cw_wrong_client_id
+    ),
+    ComponentFault(
+        "cw-redirect",
+        "cw check",
+        "ConnectWise redirects the keys to another address",
+        cw_redirect_with_keys,
     ),
 )

@@ -117,7 +117,9 @@ def main(argv: list[str]) -> int:
     print("Through the window (a create under each server and network fault):")
     print("\n".join(window_lines))
     print()
-    print("Behind the window (client, events receiver, records, vault, sandbox):")
+    print(
+        "Behind the window (client, events receiver, records, vault, sandbox, ConnectWise checks):"
+    )
     print("\n".join(part_lines))
     print(f"{window_ok + parts_ok} faults survived of {total}")
     return 0 if status == pytest.ExitCode.OK and window_ok + parts_ok == total else 1

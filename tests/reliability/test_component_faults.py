@@ -43,4 +43,5 @@ def test_ids_are_unique_and_the_two_tables_hold_at_least_50_faults() -> None:
         "records",
         "vault",
         "sandbox",
+        "cw check",
     }
