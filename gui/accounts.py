@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -237,8 +238,8 @@ AddAccountDialog = AccountDialog  # the name it had when it could only add
 class AccountBar(QWidget):
     """Pick the account every call uses; tells where its secrets are and whether they work.
 
-    `add_account`, `edit_account`, `remove_account` and `test_connection` are what its buttons
-    (and the window's menu) call.
+    `add_account`, `edit_account`, `remove_account` and `test_connection` are what its actions
+    (in the window's Account menu) call.
     """
 
     account_changed = Signal(object)  # Account | None
@@ -267,26 +268,36 @@ class AccountBar(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
-        label = QLabel("&Account:")
+        label = QLabel("Acc&ount:")  # Alt+A is the Account menu
         self.combo = QComboBox(self)
         self.combo.setObjectName("account")
         self.combo.setAccessibleName("Account")
         self.combo.setMinimumContentsLength(28)
         label.setBuddy(self.combo)
-        self.add_button = QPushButton("A&dd account…")
-        self.add_button.setObjectName("add_account_button")
-        self.edit_button = QPushButton("&Edit…")
-        self.edit_button.setObjectName("edit_account_button")
-        self.edit_button.setToolTip("Change the account's name, host or secrets")
-        self.remove_button = QPushButton("Re&move…")
-        self.remove_button.setObjectName("remove_account_button")
-        self.remove_button.setToolTip("Remove the account and its secrets (asks first)")
-        self.test_button = QPushButton("&Test connection")
-        self.test_button.setObjectName("test_connection_button")
+        # The actions are the Account menu's; the bar itself shows only the account and its
+        # state, so the form keeps enough Alt-letters for every field (26 letters, one window).
+        self.add_action = self._action("&Add account…", "add_account", self.add_account)
+        self.edit_action = self._action(
+            "&Edit account…",
+            "edit_account",
+            self.edit_account,
+            tip="Change the account's name, host or secrets",
+        )
+        self.remove_action = self._action(
+            "&Remove account…",
+            "remove_account",
+            self.remove_account,
+            tip="Remove the account and its secrets (asks first)",
+        )
+        self.test_action = self._action(
+            "&Test connection",
+            "test_connection",
+            self.test_connection,
+            keys="Ctrl+T",
+            tip="Check the account's secrets with Open Connectors",
+        )
         row.addWidget(label)
         row.addWidget(self.combo, 1)
-        for button in (self.add_button, self.edit_button, self.remove_button, self.test_button):
-            row.addWidget(button)
         outer.addLayout(row)
         status_row = QHBoxLayout()
         self.status = QLabel()
@@ -324,10 +335,6 @@ class AccountBar(QWidget):
             secrets_row.addWidget(QLabel(caption))
             secrets_row.addWidget(edit, 1)
         outer.addWidget(self.sandbox_secrets)
-        self.add_button.clicked.connect(self.add_account)
-        self.edit_button.clicked.connect(self.edit_account)
-        self.remove_button.clicked.connect(self.remove_account)
-        self.test_button.clicked.connect(self.test_connection)
         self.cancel_button.clicked.connect(self.cancel_wait)
         self.retry_button.clicked.connect(lambda: self._selected(self.combo.currentIndex()))
         self.combo.currentIndexChanged.connect(self._selected)
@@ -384,12 +391,25 @@ class AccountBar(QWidget):
         self._update_buttons()
         self.account_changed.emit(account)
 
+    def _action(
+        self, text: str, name: str, slot: Callable[[], object], *, keys: str = "", tip: str = ""
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(f"{name}_action")
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
     def _update_buttons(self) -> None:
         saved = self.current_saved() is not None
-        self.add_button.setEnabled(not self._busy)
-        self.edit_button.setEnabled(saved and not self._busy)
-        self.remove_button.setEnabled(saved and not self._busy)
-        self.test_button.setEnabled(self.account is not None and not self._testing)
+        self.add_action.setEnabled(not self._busy)
+        self.edit_action.setEnabled(saved and not self._busy)
+        self.remove_action.setEnabled(saved and not self._busy)
+        self.test_action.setEnabled(self.account is not None and not self._testing)
 
     def _selected(self, index: int, known: Account | None = None, *, remember: bool = True) -> None:
         data: Any = self.combo.itemData(index)

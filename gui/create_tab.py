@@ -28,6 +28,7 @@ from core.workspace import CreateOutcome, Workspace
 from gui.clipboard import Clipboard
 from gui.focus import tab_stops
 from gui.form import ConnectorForm
+from gui.mnemonics import Target, assign
 from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
@@ -141,6 +142,30 @@ class CreateTab(QWidget):
         self.result_panel.retry_store.connect(self.retry_store)
         self.result_panel.cancel_store.connect(self.cancel_store)
         self.update_ui()
+
+    def assign_mnemonics(self, taken: set[str]) -> None:
+        """Alt-letters for the tab, around `taken` (the menus', tabs' and account bar's):
+        Create first, then the fields top to bottom, then the other buttons and the panels'."""
+        panels: list[Target] = [
+            self.result_panel.copy_token_button,
+            self.result_panel.retry_button,
+            self.result_panel.cancel_button,
+            self.result_panel.token_label,
+            self.result_panel.copy_id_button,
+            self.result_panel.close_button,
+            self.error_panel.copy_button,
+            self.error_panel.close_button,
+        ]
+        assign(
+            [
+                self.create_button,
+                *self.form.mnemonic_targets(),
+                self.preview_toggle,
+                self.curl_button,
+                *panels,
+            ],
+            taken,
+        )
 
     def tab_stops(self) -> list[QWidget]:
         """Top to bottom: the fields, Create, the other buttons, the preview, the panels."""

@@ -127,7 +127,7 @@ class EventsTab(QWidget):
         self.url.setAccessibleName("Receiver address")
         self.use_button = QPushButton("&Use as callback URL")
         self.use_button.setObjectName("use_as_callback_button")
-        self.verify_button = QPushButton("&Verify a signature…")
+        self.verify_button = QPushButton("Verify a si&gnature…")  # Alt+V is the Events tab
         self.verify_button.setObjectName("verify_signature_button")
 
         self.simulate_id = QLineEdit(self)

@@ -58,6 +58,7 @@ class ConnectorForm(QWidget):
         self._hints: dict[str, QLabel] = {}
         self._touched: set[str] = set()
         self._kept: dict[str, Any] = {}  # values typed for fields of other connectors
+        self._extra_targets: list[QPushButton] = []  # buttons beside fields (Generate)
         # Fields whose text was put in its normal shape on leaving: {name: (typed, shown)}.
         self._normalised: dict[str, tuple[str, str]] = {}
         self._spec: ConnectorSpec = CONNECTORS[DEFAULT_CONNECTOR]
@@ -184,6 +185,7 @@ class ConnectorForm(QWidget):
     def _with_generate_button(self, secret: QWidget) -> QWidget:
         assert isinstance(secret, SecretEdit)
         button = QPushButton("&Generate", secret)
+        self._extra_targets.append(button)
         button.setObjectName("generate_signature_key")
         button.setToolTip("Fill in a strong random key")
         button.clicked.connect(lambda: self._generate_key(secret))
@@ -198,6 +200,7 @@ class ConnectorForm(QWidget):
         self.changed.emit()
 
     def _clear_fields(self) -> None:
+        self._extra_targets.clear()
         for spec in self._spec.fields:
             self._inputs.pop(spec.name, None)
             self._rows.pop(spec.name, None)
@@ -254,6 +257,17 @@ class ConnectorForm(QWidget):
     def tab_stops(self) -> list[QWidget]:
         """Every field top to bottom, each followed by its own buttons (Show, Generate)."""
         return [stop for _, widget in self._rows.values() for stop in tab_stops(widget)]
+
+    def mnemonic_targets(self) -> list[QLabel | QCheckBox | QPushButton]:
+        """What shows an Alt-letter in the form, top to bottom: each field's label (a check
+        box is its own), then the buttons beside fields."""
+        targets: list[QLabel | QCheckBox | QPushButton] = []
+        for label, widget in self._rows.values():
+            if label is not None:
+                targets.append(label)
+            elif isinstance(widget, QCheckBox):
+                targets.append(widget)
+        return targets + self._extra_targets
 
     def field_names(self) -> list[str]:
         """The names of the fields shown, top to bottom."""

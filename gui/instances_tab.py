@@ -425,7 +425,7 @@ class InstancesTab(QWidget):
         self.count.setObjectName("instances_count")
 
         top = QHBoxLayout()
-        filter_label = QLabel("&Filter:")
+        filter_label = QLabel("Fi&lter:")  # Alt+F is the File menu
         filter_label.setBuddy(self.filter)
         top.addWidget(filter_label)
         top.addWidget(self.filter, 1)

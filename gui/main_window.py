@@ -32,6 +32,7 @@ from gui.clipboard import Clipboard
 from gui.create_tab import CreateTab
 from gui.focus import chain, tab_stops
 from gui.menus import Menus
+from gui.mnemonics import letter_of, letters_in
 from gui.settings import SANDBOX_ACCOUNT, Preferences
 from gui.tasks import TaskRunner
 from gui.widgets import LazyPage, fit_to_screen
@@ -115,7 +116,7 @@ class MainWindow(QMainWindow):
         self.create_tab.created.connect(self._created)
         self.create_tab.token_stored.connect(self._token_stored)
         self.account_bar.account_changed.connect(self._account_changed)
-        self.create_tab.tab_stops_changed.connect(self._order_focus)
+        self.create_tab.tab_stops_changed.connect(self._order_keys)
         self.clipboard.expired.connect(self._clipboard_expired)
 
         self._shortcut(QKeySequence("Ctrl+Return"), self.create_tab.start_create)
@@ -126,7 +127,7 @@ class MainWindow(QMainWindow):
 
         self.create_tab.form.set_values(self.prefs.last_form())
         self._account_changed(self.account_bar.account)
-        self._order_focus()
+        self._order_keys()
         self.create_tab.form.name.setFocus()  # what a person types first
 
     # --- the tabs built on first use ---------------------------------------------------------
@@ -167,6 +168,15 @@ class MainWindow(QMainWindow):
         """The tab in front: the Create tab, or the (built) content of the page shown."""
         page = self.tabs.currentWidget()
         return page.content() if isinstance(page, LazyPage) else page
+
+    def _order_keys(self) -> None:
+        """After the form's fields change: Tab order and Alt-letters follow."""
+        self._order_focus()
+        menus = {letter_of(a.text()) for a in self.menuBar().actions()}
+        tabs = {letter_of(self.tabs.tabText(i)) for i in range(self.tabs.count())}
+        self.create_tab.assign_mnemonics(
+            menus | tabs | letters_in(self.account_bar.findChildren(QWidget))
+        )
 
     def _order_focus(self) -> None:
         """Tab reads the window top to bottom: the account bar, the tab bar, then the form."""

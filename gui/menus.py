@@ -48,17 +48,14 @@ class Menus(QObject):
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
         self.account_menu = self._menu(bar.addMenu("&Account"), "account_menu")
-        self.add_account_action = self._action(
-            self.account_menu, "&Add account…", "add_account", window.account_bar.add_account
-        )
-        # Edit account… and Remove account… go here, calling the account bar's own actions.
+        account_bar = window.account_bar
+        self.add_account_action = account_bar.add_action
+        self.test_action = account_bar.test_action
+        self.account_menu.addAction(account_bar.add_action)
+        self.account_menu.addAction(account_bar.edit_action)
+        self.account_menu.addAction(account_bar.remove_action)
         self.account_menu.addSeparator()
-        self.test_action = self._action(
-            self.account_menu,
-            "&Test connection",
-            "test_connection",
-            window.account_bar.test_connection,
-        )
+        self.account_menu.addAction(account_bar.test_action)
 
         self.help_menu = self._menu(bar.addMenu("&Help"), "help_menu")
         self.about_action = self._action(self.help_menu, "&About", "about", self.show_about)
@@ -94,9 +91,7 @@ class Menus(QObject):
         return action
 
     def _update_enabled(self) -> None:
-        bar = self._window.account_bar
         self.new_action.setEnabled(not self._window.create_tab.busy)
-        self.test_action.setEnabled(bar.account is not None and bar.test_button.isEnabled())
 
     # --- the actions that are the menu's own -------------------------------------------------
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QMenu, QWidget
 from pytestqt.qtbot import QtBot
 
 from gui.main_window import MainWindow
@@ -77,3 +78,21 @@ def label_text(window: QWidget, name: str) -> str:
 def error_text(window: QWidget, name: str) -> str:
     label = widget(window, f"{name}_error")
     return label_text(window, f"{name}_error") if label.isVisible() else ""
+
+
+def account_action(window: MainWindow, name: str) -> QAction:
+    """An action of the window's Account menu (add_account, edit_account, remove_account,
+    test_connection), as the menu offers it."""
+    menu = window.findChild(QMenu, "account_menu")
+    assert menu is not None, "no Account menu"
+    found = [a for a in menu.actions() if a.objectName() == f"{name}_action"]
+    assert found, f"the Account menu has no {name!r}"
+    return found[0]
+
+
+def choose_account_action(window: MainWindow, name: str) -> None:
+    """Choose it from the Account menu (offscreen menus cannot be opened with the keyboard
+    reliably: this is what choosing the item does)."""
+    action = account_action(window, name)
+    assert action.isVisible() and action.isEnabled(), f"{name} cannot be chosen"
+    action.trigger()

@@ -206,7 +206,7 @@ def quit_during_token_fetch() -> None:
 def terminate_with_dialog_open() -> None:
     """A modal dialog runs its own event loop; SIGTERM still ends the app normally."""
     window = main_window()
-    add = window.account_bar.add_button
+    add = window.account_bar.add_action
 
     def dialog_open() -> bool:
         return isinstance(QApplication.activeModalWidget(), QDialog)
@@ -216,7 +216,7 @@ def terminate_with_dialog_open() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
     when(dialog_open, terminate)
-    QTimer.singleShot(0, lambda: QTest.mouseClick(add, Qt.MouseButton.LeftButton))
+    QTimer.singleShot(0, add.trigger)  # Account ▸ Add account…
 
 
 STATES: dict[str, Callable[[], None]] = {

@@ -18,6 +18,7 @@ from gui.accounts import CUSTOM_HOST, AccountDialog
 from gui.main_window import MainWindow
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from tests.core.fake_keyrings import MemoryKeyring
+from tests.gui.helpers import account_action, choose_account_action
 from tests.gui.modals import (
     ModalHandler,
     dialog_button,
@@ -133,7 +134,7 @@ def test_the_dialog_checks_as_you_type_and_saves_only_when_valid(
         press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
 
     handler = ModalHandler(AccountDialog, act)
-    click(qtbot, window, "add_account_button")
+    choose_account_action(window, "add_account")
     handler.wait(qtbot)
     assert seen["save at first"] is False
     assert seen["errors at first"] == ["", "", "", "", ""]  # nothing left yet: nothing said
@@ -162,7 +163,7 @@ def test_new_secrets_are_unchecked_until_a_test_passes_and_the_pass_is_remembere
     assert status_state(first) == "unchecked"
     assert "have not been checked yet" in account_status(first)
     assert "Added “Mine”: secrets saved in Test Keyring." in report(first)
-    click(qtbot, first, "test_connection_button")
+    choose_account_action(first, "test_connection")
     qtbot.waitUntil(lambda: account_status(first).startswith("Connection works"), timeout=5000)
     assert status_state(first) == "ok"
     first.close()
@@ -191,7 +192,7 @@ def test_a_failed_test_says_why_and_forgets_the_pass(
     window = make_window(sandbox)
     qtbot.waitUntil(lambda: window.create_tab.account is not None, timeout=5000)
     assert status_state(window) == "ok"
-    click(qtbot, window, "test_connection_button")
+    choose_account_action(window, "test_connection")
     qtbot.waitUntil(lambda: account_status(window).startswith("Connection test"), timeout=5000)
     assert "Invalid Organization or User secret" in account_status(window)
     assert status_state(window) == "warning"
@@ -217,7 +218,7 @@ def test_edit_renames_keeping_the_secrets_then_replaces_one(
         press(qtbot, dialog, QDialogButtonBox.StandardButton.Save)
 
     handler = ModalHandler(AccountDialog, rename)
-    click(qtbot, window, "edit_account_button")
+    choose_account_action(window, "edit_account")
     handler.wait(qtbot)
     idle(qtbot, window)
     assert seen["shown"] == ("", "Leave empty to keep the stored secret", sandbox.base_url)
@@ -241,14 +242,14 @@ def test_edit_renames_keeping_the_secrets_then_replaces_one(
         press(qtbot, dialog, QDialogButtonBox.StandardButton.Save)
 
     handler = ModalHandler(AccountDialog, new_user_secret)
-    click(qtbot, window, "edit_account_button")
+    choose_account_action(window, "edit_account")
     handler.wait(qtbot)
     idle(qtbot, window)
     assert sorted(keyring_backend.entries.values()) == sorted(
         ["a-wrong-user-secret", sandbox.organization_secret]
     )
     assert status_state(window) == "unchecked"  # new secrets: not checked yet
-    click(qtbot, window, "test_connection_button")
+    choose_account_action(window, "test_connection")
     qtbot.waitUntil(lambda: account_status(window).startswith("Connection test"), timeout=5000)
     assert status_state(window) == "warning"
 
@@ -256,8 +257,8 @@ def test_edit_renames_keeping_the_secrets_then_replaces_one(
 def test_edit_and_remove_are_offered_only_for_saved_accounts(
     qtbot: QtBot, window: MainWindow, sandbox: SandboxServer
 ) -> None:
-    edit = window.findChild(QWidget, "edit_account_button")
-    remove = window.findChild(QWidget, "remove_account_button")
+    edit = account_action(window, "edit_account")
+    remove = account_action(window, "remove_account")
     assert edit is not None and remove is not None
     assert not edit.isEnabled() and not remove.isEnabled()  # the sandbox is chosen
     saved_mine(qtbot, window, sandbox)
@@ -284,7 +285,7 @@ def test_remove_asks_then_removes_the_secrets_and_says_which_were_there(
     saved_mine(qtbot, window, sandbox)
     asked: list[str] = []
     handler = message_box_answer(qtbot, QMessageBox.StandardButton.No, asked)
-    click(qtbot, window, "remove_account_button")
+    choose_account_action(window, "remove_account")
     handler.wait(qtbot)
     assert "Remove the account “Mine”" in asked[0]
     assert len(keyring_backend.entries) == 2  # No: nothing removed
@@ -294,7 +295,7 @@ def test_remove_asks_then_removes_the_secrets_and_says_which_were_there(
     (org_key,) = [k for k in keyring_backend.entries if k[1].endswith(":organization")]
     del keyring_backend.entries[org_key]
     handler = message_box_answer(qtbot, QMessageBox.StandardButton.Yes)
-    click(qtbot, window, "remove_account_button")
+    choose_account_action(window, "remove_account")
     handler.wait(qtbot)
     qtbot.waitUntil(lambda: report(window).startswith("Removed"), timeout=5000)
     assert report(window) == "Removed “Mine”. User secret removed; organization secret: not found."

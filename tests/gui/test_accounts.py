@@ -17,7 +17,7 @@ from gui.accounts import CUSTOM_HOST, AddAccountDialog
 from gui.main_window import MainWindow
 from gui.settings import SANDBOX_ACCOUNT
 from tests.core.fake_keyrings import MemoryKeyring
-from tests.gui.helpers import SEED_FORM, fill, widget
+from tests.gui.helpers import SEED_FORM, account_action, choose_account_action, fill, widget
 from tests.gui.modals import (
     ModalHandler,
     modal_watchdog,  # noqa: F401 - the fixture, used below
@@ -78,7 +78,7 @@ def add_account(
         assert not dialog.isVisible(), "the dialog did not accept the account"
 
     handler = ModalHandler(AddAccountDialog, act)
-    qtbot.mouseClick(widget(window, "add_account_button"), Qt.MouseButton.LeftButton)
+    choose_account_action(window, "add_account")
     handler.wait(qtbot)
     combo = account_combo(window)
     qtbot.waitUntil(
@@ -109,7 +109,7 @@ def test_plain_http_to_another_machine_is_refused_and_the_dialog_stays_open(
         press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
 
     handler = ModalHandler(AddAccountDialog, act)
-    qtbot.mouseClick(widget(window, "add_account_button"), Qt.MouseButton.LeftButton)
+    choose_account_action(window, "add_account")
     handler.wait(qtbot)
     assert seen["open"] is True
     assert seen["error"] == "Plain http:// is only allowed for this machine; use https://."
@@ -143,7 +143,7 @@ def test_added_account_keeps_its_secrets_in_the_keyring_and_connects(
     assert account_combo(window).currentText() == f"Mine — {sandbox.base_url}"
     assert not widget(window, "sandbox_user_secret").isVisible()
 
-    qtbot.mouseClick(widget(window, "test_connection_button"), Qt.MouseButton.LeftButton)
+    choose_account_action(window, "test_connection")
     qtbot.waitUntil(lambda: account_status(window).startswith("Connection works"), timeout=5000)
 
 
@@ -167,13 +167,13 @@ def test_wrong_secrets_fail_the_connection_test_and_say_so(
         org="not-the-organization-secret",
     )
     assert account_combo(window).count() == 3  # sandbox, Mine, Typo
-    qtbot.mouseClick(widget(window, "test_connection_button"), Qt.MouseButton.LeftButton)
+    choose_account_action(window, "test_connection")
     qtbot.waitUntil(lambda: account_status(window).startswith("Connection test"), timeout=5000)
     status = account_status(window)
     assert status.startswith("Connection test failed")
     assert "Invalid Organization or User secret" in status  # what the server said
     assert "Check the user secret and organization secret" in status  # what to do about it
-    assert widget(window, "test_connection_button").isEnabled()
+    assert account_action(window, "test_connection").isEnabled()
 
 
 def test_a_terse_refusal_still_points_at_the_secrets(
@@ -195,7 +195,7 @@ def test_a_terse_refusal_still_points_at_the_secrets(
         body='{"message": "Unauthorized"}',
         content_type="application/json",
     )
-    qtbot.mouseClick(widget(window, "test_connection_button"), Qt.MouseButton.LeftButton)
+    choose_account_action(window, "test_connection")
     qtbot.waitUntil(lambda: account_status(window).startswith("Connection test"), timeout=5000)
     status = account_status(window)
     assert status.startswith("Connection test failed: Unauthorized")

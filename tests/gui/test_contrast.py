@@ -37,7 +37,13 @@ from gui.events_tab import VerifyDialog
 from gui.instances_tab import EventsDialog
 from gui.main_window import MainWindow
 from gui.theme import Scheme, Theme, contrast, dark_palette, follow_system, luminance
-from tests.gui.helpers import SEED_FORM, fill, type_into, widget
+from tests.gui.helpers import (
+    SEED_FORM,
+    choose_account_action,
+    fill,
+    type_into,
+    widget,
+)
 from tests.gui.modals import (
     ModalHandler,
     modal_watchdog,  # noqa: F401 - the fixture, used below
@@ -184,7 +190,7 @@ def test_result_panel_token_banner_and_the_tested_account(
     create_via_form(qtbot, window, "Acme help desk")
     assert widget(window, "token_storage").property("state") == "ok"
     assert_readable(window, f"the result panel ({scheme})")
-    qtbot.mouseClick(widget(window, "test_connection_button"), Qt.MouseButton.LeftButton)
+    choose_account_action(window, "test_connection")
     status = widget(window, "account_status")
     assert isinstance(status, QLabel)
     qtbot.waitUntil(lambda: status.text().startswith("Connection works"), timeout=5000)
@@ -265,7 +271,14 @@ def test_add_account_dialog_with_its_help_and_errors(
 ) -> None:
     def act(dialog: QDialog) -> None:
         assert_readable(dialog, f"the Add account dialog ({scheme})")
-        press(qtbot, dialog, QDialogButtonBox.StandardButton.Save)  # nothing typed: errors
+        # A secret typed, rubbed out again and the field left: its error shows.
+        qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
+        secret = dialog.findChild(QLineEdit, "user_secret")
+        assert secret is not None
+        secret.setFocus()
+        qtbot.keyClicks(secret, "x")
+        qtbot.keyClick(secret, Qt.Key.Key_Backspace)
+        qtbot.keyClick(secret, Qt.Key.Key_Tab)
         error = dialog.findChild(QLabel, "account_user_secret_error")
         assert error is not None
         qtbot.waitUntil(error.isVisible, timeout=2000)
@@ -273,7 +286,7 @@ def test_add_account_dialog_with_its_help_and_errors(
         press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
 
     handler = ModalHandler(AddAccountDialog, act)
-    qtbot.mouseClick(widget(window, "add_account_button"), Qt.MouseButton.LeftButton)
+    choose_account_action(window, "add_account")
     handler.wait(qtbot)
 
 

@@ -15,7 +15,8 @@ from pytestqt.qtbot import QtBot
 from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
 from core.sandbox import SandboxServer
 from gui.main_window import MainWindow
-from tests.gui.helpers import SEED_FORM, choose, fill, widget
+from tests.gui.helpers import SEED_FORM, account_action, choose, fill, widget
+from tests.gui.mnemonics import visible_mnemonics
 
 
 def focused() -> str:
@@ -147,3 +148,65 @@ def test_ctrl_return_on_an_incomplete_form_goes_to_the_first_missing_field_and_s
     # Each missing field now says so next to it, not only after it was visited.
     error = widget(window, "password_error")
     assert error.isVisible() and error.property("text")
+
+
+# --- Alt-letters ---------------------------------------------------------------------------
+
+# What may show no Alt-letter, and how a person reaches it instead. The window has 26
+# letters (23 that occur in its texts) and the Create tab shows more labels and buttons than
+# that: the tab's letters go to Create and the fields first.
+NO_LETTER = (
+    "_show “Show”",  # each secret's Show toggle: Tab from its field, then Space
+    "generate_signature_key",  # Tab from the signature key
+    "copy_curl_button",  # Tab from Create
+    "sandbox_user_secret ",  # the sandbox's read-only secrets: Tab
+    "sandbox_organization_secret ",
+    "receiver_url",  # the Events tab's read-only receiver address: Tab
+    "simulate_instance_id",
+    "simulate_event_type",
+    "event_detail",
+    "poll_interval_minutes",  # the REST form's last field: Tab from Callback URL
+    "result_close_button",  # Esc in the panel
+    "copy_token_button",  # Ctrl+Shift+C
+    "copy_id_button",  # Tab from Copy token
+    "QLineEdit token ",  # the read-only token: Copy token
+)
+
+
+def assert_letters(window: MainWindow, where: str) -> None:
+    found = visible_mnemonics(window)
+    assert found.clashes() == {}, f"{where}: one Alt-letter, several widgets"
+    unexplained = [m for m in found.missing if not any(n in m for n in NO_LETTER)]
+    assert unexplained == [], f"{where}: no Alt-letter: {unexplained}"
+
+
+@pytest.mark.parametrize("key", list(CONNECTORS))
+def test_no_alt_letter_is_used_twice_on_the_create_tab(
+    qtbot: QtBot, window: MainWindow, key: str
+) -> None:
+    choose_connector(qtbot, window, key)
+    assert_letters(window, f"{key}, empty form")
+    fill(qtbot, window, {"name": "Acme", "events_enabled": True})
+    assert_letters(window, f"{key}, events on")
+
+
+def test_alt_letters_hold_with_a_result_and_on_every_tab(qtbot: QtBot, window: MainWindow) -> None:
+    fill(qtbot, window, SEED_FORM)
+    qtbot.mouseClick(widget(window, "create_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget(window, "result_panel").isVisible(), timeout=5000)
+    assert_letters(window, "after a create")
+    for index, name in ((1, "Instances"), (2, "Events")):
+        window.tabs.setCurrentIndex(index)
+        qtbot.waitUntil(lambda i=index: window.tabs.currentIndex() == i, timeout=1000)
+        assert_letters(window, f"the {name} tab")
+
+
+def test_the_letters_the_tester_missed_are_there(qtbot: QtBot, window: MainWindow) -> None:
+    owners = visible_mnemonics(window).owners
+    shown = {what for whats in owners.values() for what in whats}
+    for expected in ("Request preview", "Create instance", "tab “&Instances”", "tab “E&vents”"):
+        assert any(expected in s.replace("&", "") or expected in s for s in shown), expected
+    assert account_action(window, "add_account").text() == "&Add account…"
+    assert account_action(window, "test_connection").shortcut().toString() == "Ctrl+T"
+    # Alt+V is the Events tab only; the Verify button has its own letter.
+    assert [w for w in owners["V"]] == ["tab “E&vents”"]

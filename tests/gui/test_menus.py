@@ -59,7 +59,7 @@ def log_file(tmp_path: Path) -> Iterator[LogFile]:
 def test_the_menu_bar_has_file_account_and_help(window: MainWindow) -> None:
     assert menu_entries(window) == {
         "&File": ["&New instance", "&Quit"],
-        "&Account": ["&Add account…", "&Test connection"],
+        "&Account": ["&Add account…", "&Edit account…", "&Remove account…", "&Test connection"],
         "&Help": ["&About", "Open &log folder"],
     }
     assert action(window, "new_instance").shortcut().toString() == "Ctrl+N"

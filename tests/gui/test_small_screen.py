@@ -16,7 +16,6 @@ from PySide6.QtCore import QPoint, QSize, Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QDialogButtonBox,
     QLabel,
     QMenu,
     QScrollArea,
