@@ -374,7 +374,10 @@ class AccountBar(QWidget):
             self._selected(index, known, remember=remember)
         else:
             self._set_account(None)
-            self._show("No account yet: press “Add account…” (or start with --sandbox).", "warning")
+            self._show(
+                "No account yet: choose Account ▸ Add account… (or start with --sandbox).",
+                "warning",
+            )
 
     def _show(self, text: str, state: str, *, cancel: bool = False, retry: bool = False) -> None:
         self.status.setText(text)
@@ -497,7 +500,7 @@ class AccountBar(QWidget):
         else:
             self._show(
                 f"{prefix}{saved.name}: {saved.api_root} — its secrets have not been checked "
-                "yet: press “Test connection”.",
+                "yet: choose Account ▸ Test connection (Ctrl+T).",
                 "unchecked",
             )
 
