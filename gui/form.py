@@ -345,6 +345,7 @@ class ConnectorForm(QWidget):
         self.tags.clear()
         self._clear_fields()
         self._build_fields()
+        self.rebuilt.emit()  # new field widgets: the Tab order and Alt-letters follow
         self.changed.emit()
 
     def non_secret_values(self) -> dict[str, Any]:

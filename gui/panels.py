@@ -240,6 +240,9 @@ class OutcomeArea(QScrollArea):
     def __init__(self, error_panel: ErrorPanel, result_panel: ResultPanel, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("outcome_area")
+        self.setFocusPolicy(
+            Qt.FocusPolicy.NoFocus
+        )  # Tab goes to the panel's buttons, not its frame
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.error_panel = error_panel

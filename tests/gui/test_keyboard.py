@@ -197,7 +197,7 @@ def test_alt_letters_hold_with_a_result_and_on_every_tab(qtbot: QtBot, window: M
     assert_letters(window, "after a create")
     for index, name in ((1, "Instances"), (2, "Events")):
         window.tabs.setCurrentIndex(index)  # the page is built as it is shown
-        assert window.current_tab().isVisible()
+        qtbot.waitUntil(window.current_tab().isVisible, timeout=2000)
         assert_letters(window, f"the {name} tab")
 
 
@@ -210,3 +210,31 @@ def test_the_letters_the_tester_missed_are_there(qtbot: QtBot, window: MainWindo
     assert account_action(window, "test_connection").shortcut().toString() == "Ctrl+T"
     # Alt+V is the Events tab only; the Verify button has its own letter.
     assert [w for w in owners["V"]] == ["tab “E&vents”"]
+
+
+@pytest.mark.parametrize("key", list(CONNECTORS))
+def test_a_new_instance_keeps_the_letters_and_the_order(
+    qtbot: QtBot, window: MainWindow, key: str
+) -> None:
+    choose_connector(qtbot, window, key)
+    fill(qtbot, window, {"name": "Acme"})
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # File ▸ New
+    first = CONNECTORS[key].fields[0].name
+    qtbot.waitUntil(lambda: widget(window, first).isVisible(), timeout=2000)
+    assert_letters(window, f"{key} after New instance")
+    start_at_connector(window)
+    expected = form_stops(key)[1:]
+    assert walk(qtbot, len(expected)) == expected
+
+
+def test_tab_from_the_result_panel_never_lands_on_nothing(qtbot: QtBot, window: MainWindow) -> None:
+    fill(qtbot, window, SEED_FORM)
+    qtbot.mouseClick(widget(window, "create_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget(window, "result_panel").isVisible(), timeout=5000)
+    widget(window, "copy_token_button").setFocus()
+    for _ in range(8):
+        current = QApplication.focusWidget()
+        assert current is not None, "Tab took the focus out of the window"
+        # Not a frame a person cannot see or use (the outcome area's scroll frame).
+        assert current.objectName() not in ("", "outcome_area"), f"Tab reached {current!r}"
+        press(qtbot, Qt.Key.Key_Tab)
