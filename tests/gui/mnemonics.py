@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -20,11 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-
-def letter(text: str) -> str:
-    """The Alt-letter `text` gives ("" when none): what Qt itself reads from the '&'."""
-    sequence = QKeySequence.mnemonic(text)
-    return sequence.toString().rsplit("+", 1)[-1].upper() if not sequence.isEmpty() else ""
+from gui.mnemonics import letter_of as letter  # what Qt itself reads from the '&'
 
 
 @dataclass(frozen=True)
