@@ -57,9 +57,11 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle(APP_DISPLAY_NAME)
         self.setObjectName("main_window")
-        self.resize(fit_to_screen(self, QSize(980, 860)))
         self.workspace = workspace
         self.prefs = Preferences(settings)
+        # The size it was closed at (else a first size), cut to this screen: the screen may be
+        # smaller than the one it was last used on.
+        self.resize(fit_to_screen(self, QSize(*(self.prefs.window_size() or (980, 860)))))
         self.runner = TaskRunner(self)
         clear_ms = clipboard_clear_ms or self.prefs.clipboard_clear_seconds() * 1000
         self.clipboard = Clipboard(self, clear_after_ms=clear_ms)
@@ -270,6 +272,8 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.prefs.set_last_form(self.create_tab.form.non_secret_values())
+        if not (self.isMaximized() or self.isFullScreen()):
+            self.prefs.set_window_size(self.width(), self.height())
         self.prefs.sync()
         self.runner.close()
         self.runner.wait(2.0)

@@ -70,6 +70,20 @@ class Preferences:
         self.set_accounts([updated if a.same(account) else a for a in self.accounts()])
         return updated
 
+    def window_size(self) -> tuple[int, int] | None:
+        """The window's size when it was last closed (width, height), if one was saved."""
+        value = self._s.value("window/size")
+        if not isinstance(value, str):
+            return None
+        width, _, height = value.partition("x")
+        if not (width.isdigit() and height.isdigit()):
+            return None
+        w, h = int(width), int(height)
+        return (w, h) if 0 < w <= 100_000 and 0 < h <= 100_000 else None
+
+    def set_window_size(self, width: int, height: int) -> None:
+        self._s.setValue("window/size", f"{width}x{height}")
+
     def last_account(self) -> str:
         value = self._s.value("last/account")
         return value if isinstance(value, str) else ""

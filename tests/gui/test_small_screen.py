@@ -12,7 +12,7 @@ from pathlib import Path
 
 import keyring.backends.fail
 import pytest
-from PySide6.QtCore import QPoint, QSize, Qt, QTimer
+from PySide6.QtCore import QPoint, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -30,6 +30,7 @@ from core.workspace import InstanceRow, Workspace
 from gui.accounts import AddAccountDialog
 from gui.instances_tab import EventsDialog
 from gui.main_window import MainWindow
+from gui.widgets import fit_to_screen
 from tests.gui.clipping import assert_readable
 from tests.gui.helpers import SEED_FORM, choose, fill, label_text, set_checked, type_into, widget
 
@@ -304,3 +305,22 @@ def test_change_events_dialog_grows_with_its_error(qtbot: QtBot) -> None:
     for name in ("dialog_callback_url", "dialog_signature_key"):
         field = widget(dialog, name)
         assert field.height() >= field.minimumSizeHint().height(), f"{name} squeezed"
+
+
+def test_the_window_comes_back_at_the_size_it_was_closed_at_cut_to_the_screen(
+    make_window: Callable[..., MainWindow], sandbox: SandboxServer, settings: QSettings
+) -> None:
+    first = make_window(sandbox)
+    first.resize(QSize(760, 600))
+    first.close()
+    second = make_window(sandbox)
+    assert second.size() == QSize(760, 600)
+    second.resize(QSize(780, 610))
+    second.close()
+    settings.setValue("window/size", "5000x4000")  # saved on a bigger screen
+    third = make_window(sandbox)
+    available = third.screen().availableGeometry()
+    assert third.width() <= available.width() and third.height() <= available.height()
+    settings.setValue("window/size", "garbage")  # a hand-edited file: the first size again
+    fourth = make_window(sandbox)
+    assert fourth.size() == fit_to_screen(fourth, QSize(980, 860))
