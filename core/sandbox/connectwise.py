@@ -37,13 +37,12 @@ from urllib.parse import unquote, urlsplit
 
 from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer, json_error_body
 
-from .faults import FaultRule, FaultRuleError, FaultSet
+from .faults import ControlRefused, FaultRule, FaultSet, control, is_control
 from .store import AUTH_FAILED_MESSAGE, WSDL_PATH_MESSAGE, SandboxError
 
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-CONTROL_PREFIX = "/__sandbox"
 # The known ConnectWise site's values: documented in the README ("ConnectWise checks").
 COMPANY = "sandbox"
 COMPANY_NAME = "Sandbox Company"
@@ -101,7 +100,7 @@ class _Handler(LoopbackHandler):
 
     def _handle(self) -> None:
         method, path = self.command, urlsplit(self.path).path
-        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+        if is_control(path):
             self._reply(*self._control(method, path))
             return
         rule = self.app.faults.take(method, path)
@@ -127,24 +126,20 @@ class _Handler(LoopbackHandler):
         self._reply(*self.app.answer(path, {k.lower(): v for k, v in self.headers.items()}))
 
     def _control(self, method: str, path: str) -> Reply:
-        if not ipaddress.ip_address(self.client_address[0]).is_loopback:
-            return 403, {"message": "The control API only answers this machine."}, {}
-        if path.rstrip("/") != CONTROL_PREFIX + "/faults":
-            return 404, {"message": f"No such resource: {path}"}, {}
-        if method == "GET":
-            return 200, {"rules": [r.to_json() for r in self.app.faults.rules()]}, {}
-        if method == "DELETE":
-            self.app.faults.clear()
-            return 200, {}, {}
+        loopback = ipaddress.ip_address(self.client_address[0]).is_loopback
         try:
-            data = json.loads(self.body)
-            items = data if isinstance(data, list) else [data]
-            rules = [FaultRule.from_json(item) for item in items]
-        except (ValueError, TypeError, AttributeError, FaultRuleError) as exc:
+            answer = control(
+                self.app.faults,
+                method,
+                path,
+                from_loopback=loopback,
+                rules_json=lambda: json.loads(self.body),
+            )
+        except ControlRefused as exc:
+            return exc.status, {"message": exc.message}, {}
+        except ValueError as exc:  # not JSON (UnicodeDecodeError is a ValueError too)
             return 400, {"message": f"Not a fault rule: {exc}"}, {}
-        for rule in rules:
-            self.app.faults.add_rule(rule)
-        return 200, {"rules": [r.to_json() for r in rules]}, {}
+        return 200, answer, {}
 
     def _reply(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
         self._send(status, json.dumps(payload).encode("utf-8"), "application/json", headers)

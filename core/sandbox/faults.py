@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -195,3 +195,55 @@ class FaultSet:
                     rule.hits += 1
                     return rule
         return None
+
+
+CONTROL_PREFIX = "/__sandbox"
+
+
+def is_control(path: str) -> bool:
+    """Whether `path` is the control API's (never subject to faults)."""
+    return path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")
+
+
+class ControlRefused(Exception):
+    """The control API refused a request: `status` and a message for the answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def control(
+    faults: FaultSet,
+    method: str,
+    path: str,
+    *,
+    from_loopback: bool,
+    rules_json: Callable[[], Any],
+) -> dict[str, Any]:
+    """``/__sandbox/faults`` for every sandbox: GET lists, POST adds (one rule or a list),
+    DELETE clears; the answer for a 200. `rules_json` reads the posted JSON (the server's own
+    body checks); a refusal is `ControlRefused`."""
+    if not from_loopback:
+        raise ControlRefused(403, "The control API only answers this machine.")
+    if path.rstrip("/") != CONTROL_PREFIX + "/faults":
+        raise ControlRefused(404, f"No such resource: {path}")
+    if method == "GET":
+        return {"rules": [r.to_json() for r in faults.rules()]}
+    if method == "DELETE":
+        faults.clear()
+        return {}
+    if method != "POST":
+        raise ControlRefused(405, f"Method {method} is not allowed on {path}.")
+    data = rules_json()
+    items = data if isinstance(data, list) else [data]
+    if not all(isinstance(item, dict) for item in items):
+        raise ControlRefused(400, "Send a fault rule object or a list of them.")
+    try:
+        rules = [FaultRule.from_json(item) for item in items]
+    except FaultRuleError as exc:
+        raise ControlRefused(400, str(exc)) from None
+    for rule in rules:
+        faults.add_rule(rule)
+    return {"rules": [r.to_json() for r in rules]}

@@ -34,7 +34,7 @@ from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer, pars
 
 from .connectwise import ConnectWiseSandbox
 from .events import Deliverer, Delivery, build_notifications, check_event_request
-from .faults import FaultRule, FaultRuleError, FaultSet
+from .faults import ControlRefused, FaultRule, FaultSet, control, is_control
 from .store import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 NEXT_PAGE_HEADER = "Elements-Next-Page-Token"
-CONTROL_PREFIX = "/__sandbox"
 MAX_BODY_BYTES = 1 << 20
 AUTH_MESSAGE = "Invalid Organization or User secret, or invalid Element token provided."
 # "User <us>, Organization <os>[, Element <token>]"; words case-insensitive, spaces tolerated.
@@ -156,7 +155,7 @@ class _Handler(LoopbackHandler):
         method = self.command
         path = urlsplit(self.path).path
         body = self.body  # read whole by the server: framing, size and deadline checked
-        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+        if is_control(path):
             self._reply(*self._control(method, path, body))
             return
         rule = self.app.faults.take(method, path)
@@ -232,33 +231,20 @@ class _Handler(LoopbackHandler):
             raise SandboxError(400, f"The body is not valid JSON: {exc}") from None
 
     def _control(self, method: str, path: str, body: bytes) -> Reply:
-        """``/__sandbox/faults``: GET lists, POST adds (one rule or a list), DELETE clears."""
+        loopback = ipaddress.ip_address(self.client_address[0]).is_loopback
         try:
-            if not ipaddress.ip_address(self.client_address[0]).is_loopback:
-                raise SandboxError(403, "The control API only answers this machine.")
-            if path.rstrip("/") != CONTROL_PREFIX + "/faults":
-                raise SandboxError(404, f"No such resource: {path}")
-            faults = self.app.faults
-            if method == "GET":
-                return 200, {"rules": [r.to_json() for r in faults.rules()]}, {}
-            if method == "DELETE":
-                faults.clear()
-                return 200, {}, {}
-            if method != "POST":
-                raise SandboxError(405, f"Method {method} is not allowed on {path}.")
-            data = self._parse_json(body)
-            items = data if isinstance(data, list) else [data]
-            if not all(isinstance(item, dict) for item in items):
-                raise SandboxError(400, "Send a fault rule object or a list of them.")
-            try:
-                rules = [FaultRule.from_json(item) for item in items]
-            except FaultRuleError as exc:
-                raise SandboxError(400, str(exc)) from None
-            for rule in rules:
-                faults.add_rule(rule)
-            return 200, {"rules": [r.to_json() for r in rules]}, {}
+            answer = control(
+                self.app.faults,
+                method,
+                path,
+                from_loopback=loopback,
+                rules_json=lambda: self._parse_json(body),
+            )
+        except ControlRefused as exc:
+            return exc.status, _error_body(exc.message), {}
         except SandboxError as exc:
             return exc.status, _error_body(exc.message, exc.provider_message), exc.headers
+        return 200, answer, {}
 
     # responses
 
