@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QMessageBox,
@@ -26,8 +27,9 @@ from core.preview import body_preview, curl_command
 from core.records import InstanceRecord
 from core.workspace import CreateOutcome, Workspace
 from gui.clipboard import Clipboard
+from gui.connectwise_check import ConnectWiseChecker
 from gui.focus import tab_stops
-from gui.form import ConnectorForm
+from gui.form import CHECK_SHORTCUT, ConnectorForm
 from gui.mnemonics import Target, assign
 from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
@@ -88,6 +90,10 @@ class CreateTab(QWidget):
         self.notice_ms = NOTICE_MS
 
         self.form = ConnectorForm(self)
+        self.connectwise = ConnectWiseChecker(self.form, runner, self)
+        check = QShortcut(QKeySequence(CHECK_SHORTCUT), self)
+        check.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # this tab only
+        check.activated.connect(self.form.request_check)
         scroll = QScrollArea(self)
         self._scroll = scroll
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the fields, not their frame

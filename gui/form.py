@@ -31,11 +31,15 @@ from core.connectors import (
     FieldSpec,
     Group,
 )
+from core.connectwise_form import FormCheck, Note, Suggestion, site_field, watched_fields
 from core.models import CONNECTOR, NAME, TAGS, DraftCheck, normalized_text
 from core.validation import is_address
 from core.webhooks import generate_signature_key
 from gui.focus import tab_stops
-from gui.widgets import SecretEdit, message_label, set_state, show_message
+from gui.widgets import MessageLabel, SecretEdit, message_label, set_state, show_message
+
+# The check's button has no Alt-letter (the form uses them all): this, from anywhere in it.
+CHECK_SHORTCUT = "Ctrl+Shift+K"
 
 _GROUP_TITLES = {
     Group.CONNECTION: "ConnectWise",
@@ -49,6 +53,10 @@ class ConnectorForm(QWidget):
 
     changed = Signal()
     rebuilt = Signal()  # the connector's fields were made anew: the Tab order must follow
+    # ConnectWise checks: the window runs them (no HTTP here) and hands back a FormCheck.
+    connectwise_left = Signal(str)  # a field a check reads was left, changed
+    connectwise_edited = Signal()  # such a field is being typed in: a running check is stale
+    check_requested = Signal()  # "Check with ConnectWise" was pressed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +70,17 @@ class ConnectorForm(QWidget):
         # Fields whose text was put in its normal shape on leaving: {name: (typed, shown)}.
         self._normalised: dict[str, tuple[str, str]] = {}
         self._spec: ConnectorSpec = CONNECTORS[DEFAULT_CONNECTOR]
+        # The ConnectWise check's row (built with the connection fields), its notes beside the
+        # fields, and the values it filled in (replaced by a later check, unlike typed ones).
+        self.check_button: QPushButton | None = None
+        self.suggestion_button: QPushButton | None = None
+        self.check_status: MessageLabel | None = None
+        self._check_row: QWidget | None = None
+        self._check_after = ""  # the field the check's row follows
+        self._notes: dict[str, Note] = {}
+        self._suggestion: Suggestion | None = None
+        self._filled: dict[str, str] = {}
+        self._intro = ""  # what the check's row says before any check (the sandbox's site)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -180,7 +199,46 @@ class ConnectorForm(QWidget):
                 widget,
                 spec.help,
             )
+            if spec.group is Group.CONNECTION:
+                self._check_after = spec.name
+        if site_field(self._spec) is not None and Group.CONNECTION in groups:
+            self._add_check_row(groups[Group.CONNECTION])
+        for name in watched_fields(self._spec):
+            edit = self.input(name)
+            if isinstance(edit, QLineEdit):
+                edit.textEdited.connect(self.connectwise_edited)
+                edit.editingFinished.connect(lambda n=name: self.connectwise_left.emit(n))
         self._apply_enabled()
+
+    def _add_check_row(self, layout: QFormLayout) -> None:
+        row = QWidget(self._fields_host)
+        row.setObjectName("connectwise_check_row")
+        column = QVBoxLayout(row)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        buttons = QHBoxLayout()
+        check = QPushButton("Check with ConnectWise", row)
+        check.setObjectName("check_connectwise_button")
+        check.setToolTip(
+            f"Look the company up on the ConnectWise site (and, for the REST connector, check "
+            f"the keys and client ID there). A password is never sent by a check. "
+            f"({CHECK_SHORTCUT})"
+        )
+        check.clicked.connect(self.check_requested)
+        use = QPushButton("", row)
+        use.setObjectName("use_suggestion_button")
+        use.setVisible(False)
+        use.clicked.connect(self.use_suggestion)
+        buttons.addWidget(check)
+        buttons.addWidget(use)
+        buttons.addStretch(1)
+        column.addLayout(buttons)
+        status = message_label("connectwise_status", "hint")
+        column.addWidget(status)
+        layout.addRow(row)
+        self._check_row, self.check_button, self.suggestion_button = row, check, use
+        self.check_status = status
+        self._show_status(Note(self._intro) if self._intro else None)
 
     def _with_generate_button(self, secret: QWidget) -> QWidget:
         assert isinstance(secret, SecretEdit)
@@ -201,6 +259,11 @@ class ConnectorForm(QWidget):
 
     def _clear_fields(self) -> None:
         self._extra_targets.clear()
+        self._check_row = self.check_button = self.suggestion_button = self.check_status = None
+        self._check_after = ""
+        self._notes.clear()
+        self._suggestion = None
+        self._filled.clear()
         for spec in self._spec.fields:
             self._inputs.pop(spec.name, None)
             self._rows.pop(spec.name, None)
@@ -255,8 +318,14 @@ class ConnectorForm(QWidget):
             self.changed.emit()
 
     def tab_stops(self) -> list[QWidget]:
-        """Every field top to bottom, each followed by its own buttons (Show, Generate)."""
-        return [stop for _, widget in self._rows.values() for stop in tab_stops(widget)]
+        """Every field top to bottom, each followed by its own buttons (Show, Generate); the
+        ConnectWise check's buttons after the last connection field."""
+        stops: list[QWidget] = []
+        for name, (_, widget) in self._rows.items():
+            stops += tab_stops(widget)
+            if name == self._check_after and self._check_row is not None:
+                stops += tab_stops(self._check_row)
+        return stops
 
     def mnemonic_targets(self) -> list[QLabel | QCheckBox | QPushButton]:
         """What shows an Alt-letter in the form, top to bottom: each field's label (a check
@@ -365,6 +434,10 @@ class ConnectorForm(QWidget):
             set_state(self.input(name), "state", "error" if message else "")
         for name, label in self._hints.items():
             hint = check.hints.get(name, "") or self._normalised_hint(name)
+            note = self._notes.get(name)
+            if note is not None and not check.errors.get(name):
+                hint = note.text  # what ConnectWise said is news; the usual hint is not
+            set_state(label, "state", "problem" if note and note.problem and hint else "")
             show_message(label, "" if check.errors.get(name) else hint)
 
     def _normalised_hint(self, name: str) -> str:
@@ -381,6 +454,89 @@ class ConnectorForm(QWidget):
         self.setEnabled(not locked)
         if not locked:
             self._apply_enabled()
+
+    # --- ConnectWise checks ---------------------------------------------------------------
+
+    def set_check_intro(self, text: str) -> None:
+        """What the check's row says until a check has run (e.g. the sandbox's site)."""
+        self._intro = text
+        if not self._notes and self.check_status is not None and not self._running:
+            self._show_status(Note(text) if text else None)
+
+    @property
+    def _running(self) -> bool:
+        return self.check_status is not None and self.check_status.property("running") is True
+
+    def _show_status(self, note: Note | None, *, running: bool = False) -> None:
+        if self.check_status is None:
+            return
+        self.check_status.setProperty("running", running)
+        set_state(self.check_status, "state", "problem" if note and note.problem else "")
+        show_message(self.check_status, note.text if note else "")
+
+    def request_check(self) -> None:
+        """The check's shortcut: as pressing its button, when the form has one to press."""
+        button = self.check_button
+        if button is not None and button.isVisible() and button.isEnabled():
+            button.click()
+
+    def show_check_running(self) -> None:
+        self._show_status(Note("Checking with ConnectWise…"), running=True)
+
+    def filled_by_check(self) -> dict[str, str]:
+        """The values a check put in fields and still shown there."""
+        return {n: v for n, v in self._filled.items() if self._text_of(n) == v}
+
+    def _text_of(self, name: str) -> str:
+        widget = self._inputs.get(name)
+        edit = widget.edit if isinstance(widget, SecretEdit) else widget
+        return edit.text().strip() if isinstance(edit, QLineEdit) else ""
+
+    def show_connectwise(self, result: FormCheck) -> None:
+        """Fill what the check found into free fields, and its notes beside the fields."""
+        for name, value in result.fills.items():
+            self._put(name, value)
+            self._filled[name] = value
+        self._notes = dict(result.notes)
+        self._suggestion = result.suggestion
+        self._show_status(result.summary)
+        button = self.suggestion_button
+        if button is not None:
+            if result.suggestion is not None:
+                button.setText(result.suggestion.label.replace("&", "&&"))
+                button.setToolTip(
+                    f"Put {result.suggestion.value} in {self.label_of(result.suggestion.field)}"
+                )
+            button.setVisible(result.suggestion is not None)
+        self.changed.emit()  # the notes show with the next validation pass
+
+    def clear_connectwise(self) -> None:
+        """Notes of a check whose values were changed since no longer stand."""
+        if not self._notes and self._suggestion is None:
+            return
+        self._notes.clear()
+        self._suggestion = None
+        if self.suggestion_button is not None:
+            self.suggestion_button.setVisible(False)
+        self._show_status(Note(self._intro) if self._intro else None)
+        self.changed.emit()
+
+    def use_suggestion(self) -> None:
+        """Put the suggested value in its field (an edit: Ctrl+Z brings the old one back) and
+        check again with it."""
+        suggestion = self._suggestion
+        if suggestion is None or suggestion.field not in self._inputs:
+            return
+        self._put(suggestion.field, suggestion.value)
+        self._filled[suggestion.field] = suggestion.value
+        self.clear_connectwise()
+        self.connectwise_left.emit(suggestion.field)
+
+    def _put(self, name: str, value: str) -> None:
+        widget = self.input(name) if name in self._inputs else None
+        if isinstance(widget, QLineEdit) and widget.text() != value:
+            widget.selectAll()
+            widget.insert(value)  # unlike setText, keeps the undo history
 
     def label_of(self, name: str) -> str:
         if name in (CONNECTOR, NAME, TAGS):

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from core.app_info import APP_DISPLAY_NAME
 from core.models import Account, InstanceDraft
+from core.sandbox import connectwise_values as cw_sandbox
 from core.sandbox.on_demand import Sandbox
 from core.workspace import CreateOutcome, Workspace, row_from_record
 from gui.accounts import AccountBar
@@ -208,8 +209,23 @@ class MainWindow(QMainWindow):
 
     def _account_changed(self, account: Account | None) -> None:
         self.create_tab.set_account(account)
+        self.create_tab.form.set_check_intro(self._sandbox_connectwise_intro(account))
         if self.instances_page.built:
             self.instances_tab.set_account(account)
+
+    def _sandbox_connectwise_intro(self, account: Account | None) -> str:
+        """On the local sandbox, where its ConnectWise is: the check needs a site to ask."""
+        site = getattr(self.sandbox, "connectwise_site", None)
+        if account is None or self.sandbox is None or account.api_root != self.sandbox.base_url:
+            return ""
+        if not isinstance(site, str):
+            return ""
+        return (
+            f"The local sandbox's ConnectWise site is {site}, company {cw_sandbox.COMPANY} "
+            f"(SOAP login {cw_sandbox.USERNAME} / {cw_sandbox.PASSWORD}; REST keys "
+            f"{cw_sandbox.PUBLIC_KEY} / {cw_sandbox.PRIVATE_KEY}, client ID "
+            f"{cw_sandbox.CLIENT_ID})."
+        )
 
     def _token_stored(self, instance_id: str, stored: bool) -> None:
         if self.instances_page.built:  # else it reads the records when it is built

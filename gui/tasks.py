@@ -33,6 +33,9 @@ class TaskRunner(QObject):
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._closed = False
+        # Held while a result is handed over; re-entrant: on the GUI thread the emit runs
+        # its slot at once, and that may post again.
+        self._emitting = threading.RLock()
         # Queued across threads by Qt: the slot always runs in this object's (GUI) thread.
         self._deliver.connect(self._run_closure)
 
@@ -87,11 +90,16 @@ class TaskRunner(QObject):
             threads[0].join(remaining)
 
     def close(self) -> None:
-        """Stop delivering results (the window is going away)."""
-        self._closed = True
+        """Stop delivering results (the window is going away). Once it returns no worker is
+        inside an emit: a daemon thread caught in Qt's C++ while the interpreter shuts down
+        is ended by a forced unwind that Qt's code cannot pass ("exception not rethrown")."""
+        with self._emitting:
+            self._closed = True
 
     def _post(self, closure: Callable[[], None]) -> None:
-        if not self._closed:
+        with self._emitting:
+            if self._closed:
+                return
             # RuntimeError: the QObject is already deleted, so nobody is left to tell.
             with contextlib.suppress(RuntimeError):
                 self._deliver.emit(closure)

@@ -37,25 +37,26 @@ from urllib.parse import unquote, urlsplit
 
 from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer, json_error_body
 
+from .connectwise_values import (
+    CLIENT_ID,
+    CODEBASE,
+    COMPANY,
+    COMPANY_ID,
+    COMPANY_NAME,
+    NO_ROLE_PUBLIC_KEY,
+    PASSWORD,
+    PRIVATE_KEY,
+    PUBLIC_KEY,
+    USERNAME,
+    VERSION_CODE,
+    VERSION_NUMBER,
+)
 from .faults import ControlRefused, FaultRule, FaultSet, control, is_control
 from .store import AUTH_FAILED_MESSAGE, WSDL_PATH_MESSAGE, SandboxError
 
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-# The known ConnectWise site's values: documented in the README ("ConnectWise checks").
-COMPANY = "sandbox"
-COMPANY_NAME = "Sandbox Company"
-CODEBASE = "v2025_1/"
-VERSION_CODE = "v2025.1"
-VERSION_NUMBER = "v2025.1.10001"
-COMPANY_ID = "sandbox"
-PUBLIC_KEY = "sandbox-public"
-PRIVATE_KEY = "sandbox-private"
-CLIENT_ID = "00000000-0000-4000-8000-00000000c0de"
-USERNAME = "integrator"
-PASSWORD = "sandbox-password"  # noqa: S105 - the sandbox's published test login
-NO_ROLE_PUBLIC_KEY = "norole"
 SSL_REQUIRED_BODY = {"code": "Security", "message": "SSL is required."}
 CLIENT_ID_MESSAGE = "A valid clientId header is required. See developer.connectwise.com/ClientID."
 NOT_AUTHENTICATED = {"code": "Unauthorized", "message": "UserNotAuthenticated"}

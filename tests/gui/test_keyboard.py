@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
+from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind, Group
 from core.sandbox import SandboxServer
 from gui.main_window import MainWindow
 from tests.gui.helpers import SEED_FORM, account_action, choose, fill, widget
@@ -35,7 +35,9 @@ def press(qtbot: QtBot, key: Qt.Key) -> str:
 def form_stops(key: str, *, events_on: bool = False) -> list[str]:
     """What a person expects Tab to visit in the form, read off the connector's fields."""
     stops = ["connector", "name", "tags"]
-    for field in CONNECTORS[key].fields:
+    fields = CONNECTORS[key].fields
+    last_connection = [f.name for f in fields if f.group is Group.CONNECTION][-1]
+    for field in fields:
         if field.enabled_by and not events_on:
             continue  # greyed out until Enable events is ticked: Tab passes it by
         stops.append(field.name)
@@ -43,6 +45,10 @@ def form_stops(key: str, *, events_on: bool = False) -> list[str]:
             stops.append(f"{field.name}_show")
         if field.name == "signature_key":
             stops.append("generate_signature_key")
+        if field.name == last_connection:
+            # "Check with ConnectWise" ends the ConnectWise group ("Use …" shows only with a
+            # suggestion).
+            stops.append("check_connectwise_button")
     return stops
 
 
@@ -158,6 +164,8 @@ def test_ctrl_return_on_an_incomplete_form_goes_to_the_first_missing_field_and_s
 NO_LETTER = (
     "_show “Show”",  # each secret's Show toggle: Tab from its field, then Space
     "generate_signature_key",  # Tab from the signature key
+    "check_connectwise_button",  # Ctrl+Shift+K (the form uses every letter it can)
+    "use_suggestion_button",  # what a ConnectWise check proposes: Tab from Check with ConnectWise
     "copy_curl_button",  # Tab from Create
     "sandbox_user_secret ",  # the sandbox's read-only secrets: Tab
     "sandbox_organization_secret ",

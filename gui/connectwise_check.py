@@ -1,0 +1,96 @@
+"""Runs the form's ConnectWise checks off the GUI thread and hands the results back to it.
+
+When they run: the user leaves a field a check reads (the site, the company, and for the REST
+connector its keys) having changed it, with enough filled in; or presses "Check with
+ConnectWise". What they send, and to whom, is `core.connectwise_form`'s business. A result
+whose values were edited while it ran is dropped, so an old answer never lands on new values.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject
+
+from core.connectwise import CheckKind
+from core.connectwise_form import (
+    REST_KEYS,
+    FormCheck,
+    Note,
+    asked_for,
+    can_check_keys,
+    can_look_up,
+    run_check,
+)
+from gui.form import ConnectorForm
+from gui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+class ConnectWiseChecker(QObject):
+    """Watches `form` and runs its checks through `runner`, the window's one task helper."""
+
+    def __init__(
+        self, form: ConnectorForm, runner: TaskRunner, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._form = form
+        self._runner = runner
+        self._generation = 0  # bumped by every edit that makes a running check stale
+        self.running = False
+        form.connectwise_left.connect(self._left)
+        form.connectwise_edited.connect(self._edited)
+        form.check_requested.connect(self.check)
+        form.rebuilt.connect(self._edited)
+
+    def _edited(self) -> None:
+        self._generation += 1
+        self.running = False
+        self._form.clear_connectwise()
+
+    def _left(self, name: str) -> None:
+        values = self._form.values()
+        key = str(values["connector"])
+        if not can_look_up(key, values):
+            return
+        if name in REST_KEYS and not can_check_keys(key, values):
+            return  # the look-up ran when the site and company were left
+        self.check()
+
+    def check(self) -> None:
+        """Check what the form holds now; a check already running is superseded."""
+        values = self._form.values()
+        key = str(values["connector"])
+        self._generation += 1
+        generation = self._generation
+        filled = self._form.filled_by_check()
+        asked = asked_for(key, values)
+        self.running = True
+        self._form.show_check_running()
+        self._runner.run(
+            lambda: run_check(key, values, credentials=True, filled=filled),
+            lambda result: self._done(generation, asked, result),
+            lambda error: self._failed(generation, asked, error),
+            name="connectwise-check",
+        )
+
+    def _current(self, generation: int, asked: tuple[str, ...]) -> bool:
+        values = self._form.values()
+        return generation == self._generation and asked == asked_for(
+            str(values["connector"]), values
+        )
+
+    def _done(self, generation: int, asked: tuple[str, ...], result: FormCheck) -> None:
+        if not self._current(generation, asked):
+            return  # the values changed while it ran: a later check (or none) stands
+        self.running = False
+        self._form.show_connectwise(result)
+
+    def _failed(self, generation: int, asked: tuple[str, ...], error: BaseException) -> None:
+        # run_check turns every ConnectWise answer into a result: this is a bug of ours.
+        log.error("ConnectWise check failed: %s", type(error).__name__)
+        if self._current(generation, asked):
+            self.running = False
+            note = Note("The ConnectWise check could not run; Create still works.", True)
+            self._form.show_connectwise(FormCheck(asked, CheckKind.UNEXPECTED, note))
