@@ -38,6 +38,7 @@ class ConnectWiseChecker(QObject):
         self._form = form
         self._runner = runner
         self._generation = 0  # bumped by every edit that makes a running check stale
+        self.timeout: tuple[float, float] | None = None  # None: core's (5 s, 10 s)
         self.running = False
         form.connectwise_left.connect(self._left)
         form.connectwise_edited.connect(self._edited)
@@ -66,10 +67,11 @@ class ConnectWiseChecker(QObject):
         generation = self._generation
         filled = self._form.filled_by_check()
         asked = asked_for(key, values)
+        timeout = self.timeout
         self.running = True
         self._form.show_check_running()
         self._runner.run(
-            lambda: run_check(key, values, credentials=True, filled=filled),
+            lambda: run_check(key, values, credentials=True, filled=filled, timeout=timeout),
             lambda result: self._done(generation, asked, result),
             lambda error: self._failed(generation, asked, error),
             name="connectwise-check",

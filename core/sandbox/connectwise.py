@@ -29,7 +29,9 @@ import re
 import socket
 import sys
 import threading
+from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Self
@@ -69,6 +71,24 @@ _BASIC = re.compile(r"^\s*basic\s+(?P<value>[A-Za-z0-9+/=]+)\s*$", re.IGNORECASE
 Reply = tuple[int, Any, dict[str, str]]
 
 
+MAX_SEEN = 1000
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """A request as the sandbox received it (its headers may hold keys: never logged)."""
+
+    method: str
+    target: str  # path and query
+    headers: tuple[tuple[str, str], ...] = field(repr=False)
+    body: bytes = field(repr=False)
+
+    def text(self) -> str:
+        """Everything it carried, as one text (to look for a value in)."""
+        lines = [f"{self.method} {self.target}", *(f"{k}: {v}" for k, v in self.headers)]
+        return "\n".join(lines) + "\n" + self.body.decode("utf-8", "replace")
+
+
 class ConnectWiseFailure(StrEnum):
     """Answers of ConnectWise's own that `inject` makes the next requests get."""
 
@@ -101,6 +121,9 @@ class _Handler(LoopbackHandler):
 
     def _handle(self) -> None:
         method, path = self.command, urlsplit(self.path).path
+        self.app.seen.append(
+            SeenRequest(method, self.path, tuple(self.headers.items()), bytes(self.body))
+        )
         if is_control(path):
             self._reply(*self._control(method, path))
             return
@@ -187,6 +210,8 @@ class ConnectWiseSandbox:
         self.username = username
         self._password = password
         self.faults = FaultSet()
+        # What reached it, the last MAX_SEEN requests: tests read what a check sent.
+        self.seen: deque[SeenRequest] = deque(maxlen=MAX_SEEN)
         self.log_requests = log_requests
         self.stopping = threading.Event()
         self._port = port
