@@ -23,7 +23,7 @@ from core import (
 )
 from core.errors import WSDL_NEXT_STEP
 from core.sandbox import ConnectWiseFailure, ConnectWiseSandbox, OnDemandSandbox, SandboxServer
-from core.sandbox import connectwise as cw_values
+from core.sandbox import connectwise_values as cw_values
 from tests.leaks import exception_texts
 
 SHORT = (1.0, 0.5)  # connect, read: the whole answer within 1.5 s

@@ -35,7 +35,7 @@ from core.connectwise import (
 from core.errors import InvalidSecretError, TooManyInstancesError
 from core.receiver import EventReceiver
 from core.records import InstanceRecord, RecordsStore
-from core.sandbox import connectwise as cw_values
+from core.sandbox import connectwise_values as cw_values
 from core.sandbox.connectwise import ConnectWiseFailure, ConnectWiseSandbox
 from core.sandbox.server import SandboxServer
 from core.vault import Vault, VaultError, VaultErrorKind

@@ -1,8 +1,8 @@
 """Print the fault matrix: ``python -m tests.reliability.matrix`` from the repository root.
 
-It runs the pytest suite of the matrix (`test_fault_matrix.py`: the same table, runner and
-checks, with pytest-qt failing a fault on any exception that escapes), then prints one row per
-fault and, last, ``N faults survived of M``. Exit status 0 only when every fault survived.
+It runs the pytest suites of the matrix (`test_fault_matrix.py`, `test_check_faults.py`,
+`test_component_faults.py`: the same tables, runners and checks, with pytest-qt failing a
+fault on any exception that escapes), then prints one row per fault and, last, ``N faults survived of M``. Exit status 0 only when every fault survived.
 Extra arguments go to pytest (e.g. ``-k 429``); faults not run count as not survived.
 """
 
@@ -22,14 +22,24 @@ import pytest  # after the platform is chosen (Qt reads it once)
 
 SUITE = Path(__file__).with_name("test_fault_matrix.py")
 PARTS_SUITE = Path(__file__).with_name("test_component_faults.py")
+CHECK_SUITE = Path(__file__).with_name("test_check_faults.py")
 TEST = "test_window_survives"
 PARTS_TEST = "test_part_survives"
+CHECK_TEST = "test_check_survives"
 COLUMNS = (  # row key, heading, width
     ("fault", "fault", 41),
     ("saw", "what the user saw", 64),
     ("gap", "max GUI gap ms", 14),
     ("instances", "instances on server", 19),
     ("verdict", "verdict", 30),
+)
+CHECK_COLUMNS = (
+    ("fault", "fault", 38),
+    ("field", "note beside", 12),
+    ("saw", "what the user saw", 70),
+    ("gap", "max GUI gap ms", 14),
+    ("create", "Create open", 11),
+    ("verdict", "verdict", 14),
 )
 PARTS_COLUMNS = (
     ("part", "part", 9),
@@ -102,27 +112,35 @@ def main(argv: list[str]) -> int:
 
     window = RowCollector(TEST, "fault_matrix_row")
     parts = RowCollector(PARTS_TEST, COMPONENT_ROW_PROPERTY)
+    checks = RowCollector(CHECK_TEST, "check_fault_row")
+    suites = [str(SUITE), str(CHECK_SUITE), str(PARTS_SUITE)]
     status = pytest.main(
-        [str(SUITE), str(PARTS_SUITE), "-q", "--no-header", "-p", "no:cacheprovider", *argv],
-        plugins=[window, parts],
+        [*suites, "-q", "--no-header", "-p", "no:cacheprovider", *argv],
+        plugins=[window, parts, checks],
     )
+    from tests.reliability.check_faults import CHECK_FAULTS, CHECK_ROW_PROPERTY
     from tests.reliability.components import COMPONENT_FAULTS
     from tests.reliability.faults import FAULTS, ROW_PROPERTY
 
-    assert window.row_property == ROW_PROPERTY
+    assert window.row_property == ROW_PROPERTY and checks.row_property == CHECK_ROW_PROPERTY
     window_lines, window_ok = table(window, [(f.id, f.label) for f in FAULTS], COLUMNS)
+    check_lines, checks_ok = table(checks, [(f.id, f.label) for f in CHECK_FAULTS], CHECK_COLUMNS)
     part_lines, parts_ok = table(parts, [(f.id, f.label) for f in COMPONENT_FAULTS], PARTS_COLUMNS)
-    total = len(FAULTS) + len(COMPONENT_FAULTS)
+    total = len(FAULTS) + len(CHECK_FAULTS) + len(COMPONENT_FAULTS)
     print()
     print("Through the window (a create under each server and network fault):")
     print("\n".join(window_lines))
+    print()
+    print("Through the window (the form's ConnectWise check under each fault):")
+    print("\n".join(check_lines))
     print()
     print(
         "Behind the window (client, events receiver, records, vault, sandbox, ConnectWise checks):"
     )
     print("\n".join(part_lines))
-    print(f"{window_ok + parts_ok} faults survived of {total}")
-    return 0 if status == pytest.ExitCode.OK and window_ok + parts_ok == total else 1
+    survived = window_ok + checks_ok + parts_ok
+    print(f"{survived} faults survived of {total}")
+    return 0 if status == pytest.ExitCode.OK and survived == total else 1
 
 
 if __name__ == "__main__":
