@@ -83,6 +83,9 @@ class FormCheck:
     fills: dict[str, str] = field(default_factory=dict)  # field → value, into fields left free
     suggestion: Suggestion | None = None
     credentials_checked: bool = False
+    # With the keys checked: the look-up's part alone, for a window whose keys were edited
+    # while the check ran (what it found about the site and company still stands).
+    lookup: FormCheck | None = None
 
 
 def site_field(spec: ConnectorSpec) -> str | None:
@@ -206,12 +209,13 @@ def run_check(
             check.fills,
             check.suggestion or failed.suggestion,
             credentials_checked=True,
+            lookup=check,
         )
     ok = result.outcome
     notes = dict(check.notes)
     notes["client_id"] = Note(ok.message)
     return FormCheck(
-        asked, CheckKind.OK, Note(ok.message), notes, check.fills, check.suggestion, True
+        asked, CheckKind.OK, Note(ok.message), notes, check.fills, check.suggestion, True, check
     )
 
 

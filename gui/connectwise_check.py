@@ -37,15 +37,25 @@ class ConnectWiseChecker(QObject):
         super().__init__(parent)
         self._form = form
         self._runner = runner
-        self._generation = 0  # bumped by every edit that makes a running check stale
+        self._generation = 0  # bumped by every edit of the site or company, and by a rebuild
+        self._keys_edits = 0  # bumped by every edit of a REST key or the client ID
         self.timeout: tuple[float, float] | None = None  # None: core's (5 s, 10 s)
         self.running = False
         form.connectwise_left.connect(self._left)
         form.connectwise_edited.connect(self._edited)
         form.check_requested.connect(self.check)
-        form.rebuilt.connect(self._edited)
+        form.rebuilt.connect(self._rebuilt)
 
-    def _edited(self) -> None:
+    def _rebuilt(self) -> None:
+        self._generation += 1
+        self.running = False
+
+    def _edited(self, name: str) -> None:
+        if name in REST_KEYS:
+            # What the look-up found still stands; what was said of the keys does not.
+            self._keys_edits += 1
+            self._form.clear_connectwise(only=REST_KEYS)
+            return
         self._generation += 1
         self.running = False
         self._form.clear_connectwise()
@@ -67,12 +77,13 @@ class ConnectWiseChecker(QObject):
         generation = self._generation
         filled = self._form.filled_by_check()
         asked = asked_for(key, values)
+        keys_edits = self._keys_edits
         timeout = self.timeout
         self.running = True
         self._form.show_check_running()
         self._runner.run(
             lambda: run_check(key, values, credentials=True, filled=filled, timeout=timeout),
-            lambda result: self._done(generation, asked, result),
+            lambda result: self._done(generation, asked, keys_edits, result),
             lambda error: self._failed(generation, asked, error),
             name="connectwise-check",
         )
@@ -83,9 +94,13 @@ class ConnectWiseChecker(QObject):
             str(values["connector"]), values
         )
 
-    def _done(self, generation: int, asked: tuple[str, ...], result: FormCheck) -> None:
+    def _done(
+        self, generation: int, asked: tuple[str, ...], keys_edits: int, result: FormCheck
+    ) -> None:
         if not self._current(generation, asked):
             return  # the values changed while it ran: a later check (or none) stands
+        if keys_edits != self._keys_edits and result.lookup is not None:
+            result = result.lookup  # the keys it checked are no longer those in the form
         self.running = False
         self._form.show_connectwise(result)
 

@@ -55,7 +55,7 @@ class ConnectorForm(QWidget):
     rebuilt = Signal()  # the connector's fields were made anew: the Tab order must follow
     # ConnectWise checks: the window runs them (no HTTP here) and hands back a FormCheck.
     connectwise_left = Signal(str)  # a field a check reads was left, changed
-    connectwise_edited = Signal()  # such a field is being typed in: a running check is stale
+    connectwise_edited = Signal(str)  # such a field is being typed in: a running check is stale
     check_requested = Signal()  # "Check with ConnectWise" was pressed
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -206,7 +206,7 @@ class ConnectorForm(QWidget):
         for name in watched_fields(self._spec):
             edit = self.input(name)
             if isinstance(edit, QLineEdit):
-                edit.textEdited.connect(self.connectwise_edited)
+                edit.textEdited.connect(lambda _text, n=name: self.connectwise_edited.emit(n))
                 edit.editingFinished.connect(lambda n=name: self.connectwise_left.emit(n))
         self._apply_enabled()
 
@@ -510,8 +510,17 @@ class ConnectorForm(QWidget):
             button.setVisible(result.suggestion is not None)
         self.changed.emit()  # the notes show with the next validation pass
 
-    def clear_connectwise(self) -> None:
-        """Notes of a check whose values were changed since no longer stand."""
+    def clear_connectwise(self, only: tuple[str, ...] = ()) -> None:
+        """Notes of a check whose values were changed since no longer stand: all of them, or
+        those beside `only` (with the summary, when it was about them)."""
+        if only:
+            if not any(name in self._notes for name in only):
+                return
+            for name in only:
+                self._notes.pop(name, None)
+            self._show_status(None)
+            self.changed.emit()
+            return
         if not self._notes and self._suggestion is None:
             return
         self._notes.clear()

@@ -222,3 +222,17 @@ def test_on_the_local_sandbox_the_form_says_where_its_connectwise_is(
         assert cw.VERSION_NUMBER in shown_hint(window, "wsdl_path")
     finally:
         sandbox.stop()
+
+
+def test_typing_the_keys_keeps_what_the_look_up_found_and_drops_what_was_said_of_them(
+    qtbot: QtBot, window: MainWindow, cw_site: ConnectWiseSandbox
+) -> None:
+    rest_form(qtbot, window, cw_site.site, client_id="not-our-client-id")
+    qtbot.waitUntil(lambda: "refused" in shown_hint(window, "client_id"), timeout=WAIT_MS)
+    client = line(window, "client_id")
+    client.setFocus()
+    qtbot.keyClick(client, Qt.Key.Key_Backspace)
+    assert "refused" not in shown_hint(window, "client_id")
+    assert "Sandbox Company" in shown_hint(window, "company")  # the look-up still stands
+    type_into(qtbot, window, "client_id", cw.CLIENT_ID)
+    qtbot.waitUntil(lambda: "accepted the keys" in status(window), timeout=WAIT_MS)
