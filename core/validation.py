@@ -34,6 +34,9 @@ LOOPBACK_CALLBACK_MESSAGE = (
 )
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# An HTML tag as Open Connectors removes it from instance names and tags: "<" up to the next
+# ">", attributes and all. A "<" with no ">" after it is left alone.
+_MARKUP = re.compile(r"<[^<>]*>")
 
 
 class FieldProblem(ValueError):
@@ -105,6 +108,23 @@ def tags(values: list[str] | tuple[str, ...] | str) -> tuple[str, ...]:
         seen.add(tag.casefold())
         result.append(tag)
     return tuple(result)
+
+
+def strip_markup(text: str) -> str:
+    """A name or tag as Open Connectors stores it: HTML tags removed, the rest kept as sent
+    (its own test suite: ``<a href="#">churros-xss</a>`` is stored as ``churros-xss``)."""
+    return _MARKUP.sub("", text)
+
+
+def markup_warning(text: str, what: str) -> str:
+    """A hint for a name or tag holding markup the platform will remove; "" when none."""
+    stored = strip_markup(text)
+    if stored == text:
+        return ""
+    shown = stored.strip()
+    if not shown:
+        return f"Open Connectors removes HTML tags from {what}: nothing would be left."
+    return f"Open Connectors removes HTML tags from {what}: it will store “{shown}”."
 
 
 def _valid_host(host: str) -> bool:

@@ -42,6 +42,7 @@ from .store import (
     SandboxError,
     SandboxInstance,
     element_json,
+    now_iso,
 )
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ HOST = "127.0.0.1"
 NEXT_PAGE_HEADER = "Elements-Next-Page-Token"
 MAX_BODY_BYTES = 1 << 20
 AUTH_MESSAGE = "Invalid Organization or User secret, or invalid Element token provided."
+NEEDS_ELEMENT_MESSAGE = (
+    "This call acts on one instance: add its Element token to the Authorization header."
+)
 # "User <us>, Organization <os>[, Element <token>]"; words case-insensitive, spaces tolerated.
 _AUTH_RE = re.compile(
     r"^\s*user\s+(?P<user>[^\s,]+)\s*,\s*organization\s+(?P<org>[^\s,]+)\s*"
@@ -79,10 +83,14 @@ class _Route:
     pattern: re.Pattern[str]
     handler: str  # name of a SandboxServer._route_* method
     json_body: bool = False  # needs Content-Type: application/json
+    # Needs "Element <token>" in the Authorization header; the token is the last path group.
+    element: bool = False
 
 
-def _route(method: str, pattern: str, handler: str, json_body: bool = False) -> _Route:
-    return _Route(method, re.compile(pattern + r"/?\Z"), handler, json_body)
+def _route(
+    method: str, pattern: str, handler: str, json_body: bool = False, *, element: bool = False
+) -> _Route:
+    return _Route(method, re.compile(pattern + r"/?\Z"), handler, json_body, element)
 
 
 _ROUTES = (
@@ -90,6 +98,10 @@ _ROUTES = (
     _route("GET", r"/instances", "list"),
     _route("GET", r"/instances/(\d+)", "get"),
     _route("PATCH", r"/instances/(\d+)", "patch", json_body=True),
+    _route("PUT", r"/instances/(\d+)", "reprovision", json_body=True),
+    _route("PUT", r"/instances/enabled", "enable", element=True),
+    _route("DELETE", r"/instances/enabled", "disable", element=True),
+    _route("GET", r"/hubs/([^/]+)/ping", "ping", element=True),
     _route("DELETE", r"/instances/(\d+)", "delete"),
     _route("GET", r"/instances/(\d+)/configuration", "configuration"),
     _route("PATCH", r"/instances/(\d+)/configuration/(\d+)", "configuration_item", json_body=True),
@@ -196,7 +208,12 @@ class _Handler(LoopbackHandler):
                 405, f"Method {method} is not allowed on {path}.", headers={"Allow": allowed}
             )
         route, match = chosen
-        self._authenticate()
+        element_token = self._authenticate()
+        groups = match.groups()
+        if route.element:
+            if element_token is None:
+                raise SandboxError(401, NEEDS_ELEMENT_MESSAGE)
+            groups = (*groups, element_token)
         data: JsonBody = None
         if route.json_body and (body or route.handler != "simulate"):
             data = self._parse_json(body)
@@ -204,9 +221,10 @@ class _Handler(LoopbackHandler):
         handler: Callable[[tuple[str, ...], Query, JsonBody], Reply] = getattr(
             self.app, "_route_" + route.handler
         )
-        return handler(match.groups(), query, data)
+        return handler(groups, query, data)
 
-    def _authenticate(self) -> None:
+    def _authenticate(self) -> str | None:
+        """Check the account secrets and any Element token; the token (None when not sent)."""
         match = _AUTH_RE.match(self.headers.get("Authorization", ""))
         ok = (
             match is not None
@@ -215,8 +233,9 @@ class _Handler(LoopbackHandler):
             # A token, when sent, must belong to a live instance (API.md §6: deleted → 401).
             and (match["element"] is None or self.app._store.has_token(match["element"]))
         )
-        if not ok:
+        if not ok or match is None:
             raise SandboxError(401, AUTH_MESSAGE)
+        return match["element"]
 
     def _parse_json(self, body: bytes) -> JsonBody:
         media = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -312,9 +331,13 @@ class SandboxServer:
         request_log_size: int = 100_000,
         limits: Limits | None = None,
         connectwise: ConnectWiseSandbox | None = None,
+        reauthenticate_rotates_token: bool = False,
     ) -> None:
         # Creates whose server URL or base URL points at it log in to it (`_connectwise_login`).
         self.connectwise = connectwise
+        # Whether `PUT /instances/{id}` hands out a new token (the platform may; by default the
+        # sandbox keeps it, as the console's Re-Authenticate does).
+        self.reauthenticate_rotates_token = reauthenticate_rotates_token
         self._store = InstanceStore(state_file)
         self._store.load()
         for name, value in (("user", user_secret), ("organization", organization_secret)):
@@ -448,6 +471,11 @@ class SandboxServer:
         body = {"name": name, "configuration": dict(configuration), "tags": list(tags)}
         return self._store.create(body, element_key=element_key)
 
+    def invalidate(self, instance_id: int) -> SandboxInstance:
+        """Play a ConnectWise password change: the instance's stored login stops working
+        (``valid`` false, ping 401 with ConnectWise's words) until it is re-authenticated."""
+        return self._store.set_valid(instance_id, False)
+
     def seed(
         self,
         n: int,
@@ -546,6 +574,46 @@ class SandboxServer:
 
     def _route_patch(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
         return 200, self._store.update(int(groups[0]), body).to_api(), {}
+
+    def _route_reprovision(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        record = self._store.reprovision(
+            int(groups[0]),
+            body,
+            login=self._connectwise_login,
+            rotate_token=self.reauthenticate_rotates_token,
+        )
+        return 200, record.to_api(), {}
+
+    def _route_enable(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        return 200, self._store.set_disabled(groups[-1], False).to_api(), {}
+
+    def _route_disable(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        return 200, self._store.set_disabled(groups[-1], True).to_api(), {}
+
+    def _route_ping(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
+        """The hub's heartbeat for the token's instance: 200 while it works."""
+        hub, token = groups
+        record = self._store.by_token(token)
+        if record is None:  # deleted between the check and here
+            raise SandboxError(401, AUTH_MESSAGE)
+        if record.spec.hub != hub:
+            raise SandboxError(
+                404, f"Instance {record.id} is in the {record.spec.hub} hub, not {hub}."
+            )
+        if record.disabled:
+            raise SandboxError(403, f"Element instance {record.id} is disabled.")
+        if not record.valid:
+            reason = (
+                "invalid public or private key"
+                if "public.key" in record.configuration
+                else ("invalid username or password")
+            )
+            raise SandboxError(
+                401,
+                f"The ConnectWise login of instance {record.id} failed.",
+                provider_message=f"ConnectWise rejected the login: {reason}",
+            )
+        return 200, {"endpoint": record.element_key, "dateTime": now_iso()}, {}
 
     def _route_delete(self, groups: tuple[str, ...], query: Query, body: JsonBody) -> Reply:
         self._store.delete(int(groups[0]))

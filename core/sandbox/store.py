@@ -24,6 +24,7 @@ from typing import Any
 
 from core.connectors import CONNECTORS, ConnectorSpec, FieldKind, connector
 from core.json_limits import parse_json
+from core.validation import strip_markup
 
 SECRET_MASK = "********"  # noqa: S105 - the mask, not a secret
 # On-premises code bases (v2017_2) and the cloud one (v4_6_release).
@@ -167,6 +168,11 @@ class SandboxInstance:
     updated_date: str
     tags: tuple[str, ...] = ()
     configuration: Mapping[str, ConfigValue] = field(default_factory=dict)
+    # Off after `DELETE /instances/enabled`; its hub calls (ping) then answer 403.
+    disabled: bool = False
+    # False once ConnectWise no longer takes the stored login (`SandboxServer.invalidate`);
+    # a re-authentication (`PUT /instances/{id}`) makes it valid again.
+    valid: bool = True
 
     @property
     def spec(self) -> ConnectorSpec:
@@ -218,8 +224,8 @@ class SandboxInstance:
             "elementId": element_id(spec.key),
             "tags": list(self.tags),
             "provisionInteractions": [],
-            "valid": True,
-            "disabled": False,
+            "valid": self.valid,
+            "disabled": self.disabled,
             "configuration": {key: value for _, key, value in self.config_items()},
             "eventsEnabled": self.events_enabled,
             "traceLoggingEnabled": False,
@@ -238,6 +244,8 @@ class SandboxInstance:
             "updatedDate": self.updated_date,
             "tags": list(self.tags),
             "configuration": dict(self.configuration),
+            "disabled": self.disabled,
+            "valid": self.valid,
         }
 
     @classmethod
@@ -254,6 +262,8 @@ class SandboxInstance:
             updated_date=str(data.get("updatedDate") or data["createdDate"]),
             tags=tuple(str(t) for t in data.get("tags") or ()),
             configuration=MappingProxyType({str(k): stringify(v) for k, v in config.items()}),
+            disabled=data.get("disabled") is True,
+            valid=data.get("valid") is not False,
         )
 
 
@@ -261,13 +271,17 @@ class SandboxInstance:
 
 
 def parse_name(value: Any) -> str:
+    """The name as the platform stores it: HTML tags removed (on create and on update)."""
+    if isinstance(value, str):
+        value = strip_markup(value)
     if not isinstance(value, str) or not value.strip():
         raise SandboxError(400, "name is required and must be a non-empty string.")
     return value
 
 
 def parse_tags(value: Any) -> tuple[str, ...]:
-    """Tags as strings; the older object form ``{"name": ...}`` is accepted too."""
+    """Tags as strings, HTML tags removed (a tag left empty is dropped); the older object
+    form ``{"name": ...}`` is accepted too."""
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -278,7 +292,8 @@ def parse_tags(value: Any) -> tuple[str, ...]:
             item = item.get("name")
         if not isinstance(item, str):
             raise SandboxError(400, "tags must be a list of strings.")
-        if item not in tags:
+        item = strip_markup(item)
+        if item.strip() and item not in tags:
             tags.append(item)
     return tuple(tags)
 
@@ -322,10 +337,14 @@ def check_configuration(spec: ConnectorSpec, config: Mapping[str, ConfigValue]) 
         raise SandboxError(400, WSDL_PATH_MESSAGE)
 
 
-def check_login(config: Mapping[str, ConfigValue]) -> None:
-    """Play ConnectWise: the login named ``reject`` is refused."""
+def check_login(config: Mapping[str, ConfigValue], spec: ConnectorSpec | None = None) -> None:
+    """Play ConnectWise: the login named ``reject`` is refused, and so is a secret sent as the
+    mask the platform shows (`SECRET_MASK`): it is not the password, whoever copied it back."""
+    masked = spec is not None and any(
+        f.kind is FieldKind.SECRET and config.get(f.config_key) == SECRET_MASK for f in spec.fields
+    )
     for key, reason in LOGIN_KEYS.items():
-        if config.get(key) == REJECTED_LOGIN:
+        if config.get(key) == REJECTED_LOGIN or (masked and key in config):
             raise SandboxError(
                 400,
                 AUTH_FAILED_MESSAGE,
@@ -485,6 +504,11 @@ class InstanceStore:
         with self._lock:
             return token in self._by_token
 
+    def by_token(self, token: str) -> SandboxInstance | None:
+        with self._lock:
+            instance_id = self._by_token.get(token)
+            return None if instance_id is None else self._instances[instance_id]
+
     def page(
         self,
         *,
@@ -549,7 +573,7 @@ class InstanceStore:
         config = parse_configuration(body.get("configuration"))
         check_configuration(spec, config)
         if check_credentials:
-            check_login(config)
+            check_login(config, spec)
             if login is not None:
                 login(config)
         stamp = now_iso()
@@ -586,6 +610,64 @@ class InstanceStore:
                 check_configuration(record.spec, merged)
                 changes["configuration"] = MappingProxyType(merged)
             return self._replace(record, changes)
+
+    def reprovision(
+        self,
+        instance_id: int,
+        body: Any,
+        *,
+        login: Callable[[Mapping[str, ConfigValue]], None] | None = None,
+        rotate_token: bool = False,
+    ) -> SandboxInstance:
+        """PUT: re-authenticate with a whole create body. Checked like a create (configuration,
+        then the ConnectWise login); name, tags and configuration are replaced, not merged. The
+        id stays; the token stays unless `rotate_token`. A refusal changes nothing."""
+        if not isinstance(body, dict):
+            raise SandboxError(400, "The request body must be a JSON object.")
+        record = self.get(instance_id)
+        element = body.get("element")
+        key = element.get("key") if isinstance(element, dict) else None
+        if key is not None and key != record.element_key:
+            raise SandboxError(
+                400, f"Instance {instance_id} is a {record.element_key} instance, not {key}."
+            )
+        name = parse_name(body.get("name"))
+        tags = parse_tags(body.get("tags"))
+        config = parse_configuration(body.get("configuration"))
+        check_configuration(record.spec, config)
+        check_login(config, record.spec)
+        if login is not None:
+            login(config)
+        with self._lock:
+            record = self.get(instance_id)  # as it is now: deleted or disabled meanwhile
+            token = record.token
+            if rotate_token:
+                del self._by_token[token]
+                token = new_token()
+                self._by_token[token] = instance_id
+            changes = {
+                "name": name,
+                "tags": tags,
+                "configuration": MappingProxyType(config),
+                "token": token,
+                "valid": True,
+            }
+            return self._replace(record, changes)
+
+    def set_disabled(self, token: str, disabled: bool) -> SandboxInstance:
+        """`PUT` (enable) / `DELETE` (disable) ``/instances/enabled``: the token's instance."""
+        with self._lock:
+            record = self.by_token(token)
+            if record is None:
+                raise SandboxError(401, "The Element token belongs to no instance.")
+            if record.disabled == disabled:
+                return record
+            return self._replace(record, {"disabled": disabled})
+
+    def set_valid(self, instance_id: int, valid: bool) -> SandboxInstance:
+        with self._lock:
+            record = self.get(instance_id)
+            return record if record.valid == valid else self._replace(record, {"valid": valid})
 
     def update_config_item(self, instance_id: int, config_id: int, body: Any) -> dict[str, Any]:
         """PATCH /instances/{id}/configuration/{configId} with ``{"propertyValue": ...}``."""

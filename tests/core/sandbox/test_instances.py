@@ -393,7 +393,9 @@ def test_outside_the_api_root_gets_404(api: Api, session) -> None:
     [
         ("PUT", "/instances", "GET, POST"),
         ("DELETE", "/instances", "GET, POST"),
-        ("POST", "/instances/5", "DELETE, GET, PATCH"),
+        ("POST", "/instances/5", "DELETE, GET, PATCH, PUT"),
+        ("POST", "/instances/enabled", "DELETE, PUT"),
+        ("POST", "/hubs/helpdesk/ping", "GET"),
         ("OPTIONS", "/elements/connectwisehd", "GET"),
     ],
 )
