@@ -53,10 +53,17 @@ from core.http_bounds import (
     size_text,
     within_deadline,
 )
-from core.instance import Instance
+from core.instance import (
+    ConfigurationItem,
+    HealthState,
+    Instance,
+    InstanceHealth,
+    parse_configuration,
+    utc_now,
+)
 from core.json_limits import MAX_JSON_DEPTH, JsonTooDeepError, parse_json
 from core.models import Account, InstanceDraft, account_secret
-from core.validation import FieldProblem
+from core.validation import FieldProblem, strip_markup
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,13 @@ RECONCILE_SKEW = timedelta(minutes=5)
 # second. Twice the 10,000 rows the Instances tab is measured with; about 10 MB of instances.
 MAX_LIST_PAGES = 100
 MAX_LIST_INSTANCES = 20_000
+# Requests that provision an instance (log in to the vendor): a success whose answer cannot be
+# read means it probably happened (`UnreadableAnswerError`), never "not done".
+_PROVISIONING = frozenset({"POST", "PUT"})
+REAUTHENTICATE_UNKNOWN_NEXT_STEP = (
+    "The instance may have been re-authenticated. Look at it (refresh the list) before "
+    "sending the new values again."
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +107,31 @@ class _Answer:
 
 def _text(secret: str | SecretStr) -> str:
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+
+def _checked_token(token: str | SecretStr) -> str:
+    """An instance token as "Element <token>" carries it, or InvalidSecretError (no value)."""
+    try:
+        return account_secret(token, "Instance token")
+    except FieldProblem as exc:
+        problem = str(exc)
+    raise InvalidSecretError(
+        problem,
+        next_step="Fetch the instance's token again from the server (Instances tab, Copy token).",
+    )
+
+
+def _attempt_floor(attempt_started: datetime) -> datetime:
+    """The earliest server time an attempt begun at `attempt_started` can have left: a naive
+    time is this machine's local time; the server's clock may be behind by `RECONCILE_SKEW`."""
+    return attempt_started.astimezone(UTC) - RECONCILE_SKEW
+
+
+def _config_text(value: Any) -> str:
+    """A configuration value as the platform stores it (text; booleans ``true``/``false``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _checked_secret(secret: str | SecretStr, label: str) -> str:
@@ -237,9 +276,9 @@ class OpenConnectorsClient:
         try:
             return self._interpret(response, raw)
         except MalformedResponseError as exc:
-            if method != "POST" or response.status_code >= 300:
+            if method not in _PROVISIONING or response.status_code >= 300:
                 raise
-            # The server said yes to a create: the instance probably exists.
+            # The server said yes to a create (or a re-authentication): it probably happened.
             unreadable = self._unreadable(response.status_code, exc.message)
         except ServerError as exc:
             if not creates or exc.status not in GATEWAY_TIMEOUTS:
@@ -249,9 +288,9 @@ class OpenConnectorsClient:
         if unreadable is not None:
             raise unreadable
         # A gateway gave up waiting for the platform, which may still finish the request.
+        still = "create the instance" if method == "POST" else "carry out the request"
         raise OutcomeUnknownError(
-            f"{gateway.message} A gateway stopped waiting, but Open Connectors may still "
-            "create the instance.",
+            f"{gateway.message} A gateway stopped waiting, but Open Connectors may still {still}.",
             timed_out=True,
             status=gateway.status,
             request_id=gateway.request_id,
@@ -534,11 +573,13 @@ class OpenConnectorsClient:
     def find_instances_by_name(
         self, name: str, *, created_since: datetime | None = None
     ) -> list[Instance]:
-        """Instances whose name is exactly `name` (searchText matches substrings)."""
-        found = [i for i in self.list_instances(search_text=name) if i.name == name]
+        """Instances named exactly `name`, or `name` as the platform stores it (HTML tags
+        removed). searchText matches substrings of the stored name, so it is sent stripped."""
+        stored = strip_markup(name)
+        wanted = {name, stored}
+        found = [i for i in self.list_instances(search_text=stored) if i.name in wanted]
         if created_since is not None:
-            # A naive time is taken as this machine's local time (what datetime.now() gives).
-            floor = created_since.astimezone(UTC) - RECONCILE_SKEW
+            floor = _attempt_floor(created_since)
             found = [i for i in found if i.created_date is None or i.created_date >= floor]
         return found
 
@@ -550,6 +591,126 @@ class OpenConnectorsClient:
             return None
         newest = max(found, key=lambda i: (i.created_date or started, str(i.id)))
         return newest if newest.token else self.get_instance(newest.id)
+
+    # --- after the create -------------------------------------------------------------------
+
+    def reauthenticate_instance(self, instance_id: int | str, draft: InstanceDraft) -> Instance:
+        """``PUT /instances/{id}`` with the whole body a create sends: the platform logs in to
+        ConnectWise again with it and keeps the id (the token too, unless it hands out a new
+        one: compare). Sent once; on OutcomeUnknownError call `reconcile_reauthenticate`.
+
+        A 400 is ConnectWise (or the platform) refusing the values: nothing was changed.
+        A success whose answer cannot be used raises `UnreadableAnswerError`.
+        """
+        try:
+            answer = self._request(
+                "PUT", f"/instances/{_segment(instance_id)}", body=draft.request_body()
+            )
+        except BadRequestError as exc:
+            exc.title = "Instance not re-authenticated"
+            raise
+        except OutcomeUnknownError as exc:
+            exc.next_step = REAUTHENTICATE_UNKNOWN_NEXT_STEP
+            raise
+        problem = ""
+        try:
+            if answer.empty:
+                raise MalformedResponseError(
+                    f"{self.host} answered {answer.status} with an empty body."
+                )
+            return Instance.from_json(answer.data)
+        except MalformedResponseError as exc:
+            problem = exc.message
+        unreadable = self._unreadable(answer.status, problem)  # outside the except: no link
+        unreadable.next_step = REAUTHENTICATE_UNKNOWN_NEXT_STEP
+        raise unreadable
+
+    def reconcile_reauthenticate(
+        self, instance_id: int | str, draft: InstanceDraft, attempt_started: datetime
+    ) -> Instance | None:
+        """After an unknown outcome of `reauthenticate_instance`: the instance, with its token,
+        when the server shows that attempt applied; else None (it may not have arrived, or
+        may still be running: look again before sending it again).
+
+        Applied means, as with a create's lookup: updated since the attempt began (the same
+        clock skew allowed), named as the platform stores the draft's name, with the draft's
+        tags and every value it sent that the platform shows (secrets come back masked).
+        Without an ``updatedDate`` nothing can be told, so None.
+        """
+        instance = self.get_instance(instance_id)
+        floor = _attempt_floor(attempt_started)
+        if instance.updated_date is None or instance.updated_date < floor:
+            return None
+        if instance.name not in {draft.name, strip_markup(draft.name)}:
+            return None
+        tags = tuple(t for t in (strip_markup(t) for t in draft.tags) if t.strip())
+        if tuple(instance.tags) not in {tuple(draft.tags), tags}:
+            return None
+        secret_keys = {f.config_key for f in draft.spec.fields if f.is_secret}
+        for key, value in draft.configuration().items():
+            if key not in secret_keys and instance.configuration.get(key) != _config_text(value):
+                return None
+        return instance
+
+    def set_enabled(self, instance_id: int | str, token: str | SecretStr, enabled: bool) -> None:
+        """``PUT /instances/enabled`` (enable) or ``DELETE /instances/enabled`` (disable), the
+        instance named by its token (``Element <token>``; `instance_id` is for messages). Sent
+        once: on OutcomeUnknownError look at the instance's ``disabled`` before sending again.
+        """
+        method = "PUT" if enabled else "DELETE"
+        look = (
+            f"Refresh the list to see whether instance {instance_id} is "
+            f"{'enabled' if enabled else 'disabled'} before trying again."
+        )
+        try:
+            self._request(method, "/instances/enabled", element_token=_checked_token(token))
+        except OutcomeUnknownError as exc:  # an UnreadableAnswerError too
+            exc.next_step = look
+            raise
+        except MalformedResponseError as exc:
+            if exc.status is None or not 200 <= exc.status < 300:
+                raise
+            reason, status = exc.message, exc.status
+        else:
+            return
+        # A success with a body nobody can read: it was probably done. No link to the error.
+        unreadable = self._unreadable(status, reason)
+        unreadable.next_step = look
+        raise unreadable
+
+    def ping(self, hub: str, token: str | SecretStr) -> InstanceHealth:
+        """``GET /hubs/{hub}/ping`` with the instance's token: whether it works, as a typed
+        result for every answer (never raises for a server or network failure; an unusable
+        token raises InvalidSecretError). A GET, so retried like the others."""
+        element = _checked_token(token)
+        checked = utc_now()
+        try:
+            self._request("GET", f"/hubs/{_segment(hub)}/ping", element_token=element)
+        except OpenConnectorsError as exc:
+            if isinstance(exc, ForbiddenError):
+                state = HealthState.DISABLED
+            elif isinstance(exc, AuthenticationError):
+                state = HealthState.INVALID_CREDENTIALS
+            elif isinstance(exc, NetworkError | OutcomeUnknownError) and exc.status is None:
+                state = HealthState.UNREACHABLE
+            else:
+                state = HealthState.FAILING
+            return InstanceHealth(
+                state,
+                checked,
+                message=exc.message,
+                provider_message=exc.provider_message,
+                request_id=exc.request_id,
+                status=exc.status,
+            )
+        return InstanceHealth(HealthState.HEALTHY, checked, status=200)
+
+    def get_configuration(self, instance_id: int | str) -> tuple[ConfigurationItem, ...]:
+        """``GET /instances/{id}/configuration``: the entries as the platform holds them, secret
+        values masked as it sends them (``********``). At most 1,000 entries (more raises
+        MalformedResponseError), each value cut at 4,096 characters."""
+        answer = self._request("GET", f"/instances/{_segment(instance_id)}/configuration")
+        return parse_configuration(answer.data)
 
     def update_instance(
         self,

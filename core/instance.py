@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from core.errors import MalformedResponseError
@@ -17,10 +18,16 @@ class Instance:
     name: str
     token: str | None = field(default=None, repr=False)
     element_key: str = ""
+    hub: str = ""  # the element's hub, e.g. "helpdesk": where its ping is
     tags: tuple[str, ...] = ()
     created_date: datetime | None = None
     events_enabled: bool = False
     configuration: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    updated_date: datetime | None = None
+    # The platform's two state fields: disabled by `PUT/DELETE /instances/enabled`; valid
+    # while the vendor accepts the stored login. Absent → enabled and valid.
+    disabled: bool = False
+    valid: bool = True
 
     @property
     def callback_url(self) -> str | None:
@@ -43,6 +50,7 @@ class Instance:
             )
         element = data.get("element")
         key = element.get("key") if isinstance(element, dict) else None
+        hub = element.get("hub") if isinstance(element, dict) else None
         configuration = data.get("configuration")
         configuration = dict(configuration) if isinstance(configuration, dict) else {}
         events = data.get("eventsEnabled")
@@ -54,10 +62,14 @@ class Instance:
             name=name if isinstance(name, str) else "",
             token=token or None,
             element_key=key if isinstance(key, str) else "",
+            hub=hub if isinstance(hub, str) else "",
             tags=_parse_tags(data.get("tags")),
             created_date=parse_date(data.get("createdDate")),
             events_enabled=_truthy(events),
             configuration=configuration,
+            updated_date=parse_date(data.get("updatedDate")),
+            disabled=data.get("disabled") is True,
+            valid=data.get("valid") is not False,
         )
 
 
@@ -106,3 +118,104 @@ def _parse_tags(value: Any) -> tuple[str, ...]:
 def utc_now() -> datetime:
     """Now, in UTC: the clock that "created since" comparisons use."""
     return datetime.now(UTC)
+
+
+# --- what the platform says about an existing instance --------------------------------------
+
+SECRET_MASK = "********"  # noqa: S105 - how the platform shows a secret value, not a secret
+# `GET /instances/{id}/configuration` is read up to here: a connector has a few dozen keys.
+MAX_CONFIGURATION_ITEMS = 1000
+MAX_CONFIGURATION_VALUE_CHARS = 4096
+
+
+@dataclass(frozen=True)
+class ConfigurationItem:
+    """One entry of `GET /instances/{id}/configuration`, as the platform returns it: secret
+    values come back as ``********`` and stay so (`masked`)."""
+
+    id: int | str | None
+    key: str
+    value: str | None
+
+    @property
+    def masked(self) -> bool:
+        return self.value == SECRET_MASK
+
+
+def parse_configuration(data: Any) -> tuple[ConfigurationItem, ...]:
+    """The entries in the server's order; an entry without a text key is skipped. Raises
+    MalformedResponseError when the answer is not a list or holds more than
+    `MAX_CONFIGURATION_ITEMS`; a value past `MAX_CONFIGURATION_VALUE_CHARS` is cut."""
+    if not isinstance(data, list):
+        raise MalformedResponseError("The server's configuration answer is not a list.")
+    if len(data) > MAX_CONFIGURATION_ITEMS:
+        raise MalformedResponseError(
+            f"The server listed more than {MAX_CONFIGURATION_ITEMS:,} configuration entries."
+        )
+    items: list[ConfigurationItem] = []
+    for entry in data:
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+            continue
+        raw_id = entry.get("id")
+        item_id = raw_id if isinstance(raw_id, int | str) and not isinstance(raw_id, bool) else None
+        items.append(
+            ConfigurationItem(item_id, entry["key"], _config_text(entry.get("propertyValue")))
+        )
+    return tuple(items)
+
+
+def _config_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, int | float):
+        text = str(value)
+    else:
+        text = "(not text)"
+    if len(text) > MAX_CONFIGURATION_VALUE_CHARS:
+        return text[: MAX_CONFIGURATION_VALUE_CHARS - 1] + "…"
+    return text
+
+
+class HealthState(StrEnum):
+    """What a ping of an instance's hub found."""
+
+    HEALTHY = "healthy"  # 200
+    DISABLED = "disabled"  # 403: disabled on the platform
+    INVALID_CREDENTIALS = "invalid_credentials"  # 401: vendor login, token or secrets refused
+    UNREACHABLE = "unreachable"  # no answer: DNS, refused, timeouts, broken connections
+    FAILING = "failing"  # any other answer: 5xx, 404, an unreadable page
+
+
+@dataclass(frozen=True)
+class InstanceHealth:
+    """The outcome of `OpenConnectorsClient.ping`. Built from statuses and the server's own
+    error texts (cut to 2,000 characters), never from the request: no token in it."""
+
+    state: HealthState
+    checked_at: datetime
+    message: str = ""
+    provider_message: str | None = None
+    request_id: str | None = None
+    status: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state is HealthState.HEALTHY
+
+    @property
+    def summary(self) -> str:
+        """One line for a table cell: "OK", "disabled", "failing: <why>"."""
+        if self.state is HealthState.HEALTHY:
+            return "OK"
+        if self.state is HealthState.DISABLED:
+            return "disabled"
+        why = self.provider_message or self.message
+        label = {
+            HealthState.INVALID_CREDENTIALS: "credentials refused",
+            HealthState.UNREACHABLE: "unreachable",
+        }.get(self.state, "failing")
+        return f"{label}: {why}" if why else label

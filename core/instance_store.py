@@ -56,6 +56,8 @@ class CreatedInstance(Protocol):
     def events_enabled(self) -> bool: ...
     @property
     def configuration(self) -> Mapping[str, object]: ...
+    @property
+    def disabled(self) -> bool: ...
 
 
 class MissingTokenError(Exception):
@@ -148,6 +150,7 @@ def record_from_instance(
         callback_url=callback_url,
         created_date=created,
         account=account,
+        disabled=bool(instance.disabled),
     )
 
 
@@ -190,6 +193,49 @@ class InstanceStore:
         except RecordsError as exc:
             record_error = exc  # still store the token: nothing may be lost
         return self._store_and_mark(record, token, record_error)
+
+    def save_reauthenticated(
+        self, instance: CreatedInstance, *, host: str, account: str | None = None
+    ) -> tuple[SaveResult, bool]:
+        """Remember a re-authenticated instance: the record takes the server's description
+        (name, tags, events; when it was made and by which account are kept), then the token
+        is stored only when it differs from the stored one. Returns the result and whether
+        the token changed (True as well when none was stored).
+
+        A token that changed but cannot be stored leaves the record "token not stored": the
+        stored one no longer works. The caller shows the new token to copy, with Retry.
+        """
+        if not instance.token:
+            raise MissingTokenError(
+                f"The server did not return a token for instance “{instance.name}” "
+                f"({instance.id}). Fetch the instance again to get it."
+            )
+        token = instance.token
+        host = normalize_host(host)
+        old = self.records.get(host, str(instance.id))
+        record = record_from_instance(instance, host=host, account=account)
+        if old is not None:
+            record = replace(
+                record,
+                created_date=old.created_date or record.created_date,
+                account=old.account or account,
+                token_stored=old.token_stored,
+            )
+        record_error: RecordsError | None = None
+        try:
+            self.records.put(record)
+        except RecordsError as exc:
+            record_error = exc
+        try:
+            stored = self.vault.load_instance_token(host, record.id)
+        except VaultError:
+            stored = None  # cannot tell: store it again, which is harmless
+        if stored != token:
+            return self._store_and_mark(record, token, record_error), True
+        if not record.token_stored:
+            record, record_error = self._mark(record, True, record_error)
+        info = self.vault.backend_info()
+        return SaveResult(record, token, stored_in=info, record_error=record_error), False
 
     def retry_store_token(self, host: str, instance_id: str | int, token: str) -> SaveResult:
         """Store a token that could not be stored before, and mark the record."""

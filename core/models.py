@@ -17,8 +17,9 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from core import validation as v
 from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, ConnectorSpec, FieldKind, FieldSpec
 from core.hosts import ApiRootError, api_root, host_of
+from core.instance import SECRET_MASK
 
-MASK = "********"
+MASK = SECRET_MASK  # how the platform shows a secret; the preview shows it so too
 _HIDDEN_INPUT = "<hidden>"  # what pydantic's str() shows instead of the typed value
 
 # Keys of the draft itself, as opposed to the connector's fields.
@@ -195,9 +196,16 @@ class InstanceDraft(BaseModel):
 
 
 def field_hints(connector_key: str, raw: Mapping[str, Any]) -> dict[str, str]:
-    """Advice that is not an error (a server address without "api-", for instance)."""
+    """Advice that is not an error: a server address without "api-", a name or tags with
+    HTML tags in them (Open Connectors stores them without: the hint says what it will store)."""
     spec = CONNECTORS.get(connector_key)
     hints: dict[str, str] = {}
+    for key, what in ((NAME, "instance names"), (TAGS, "tags")):
+        text = raw.get(key)
+        if isinstance(text, list | tuple):
+            text = ", ".join(t for t in text if isinstance(t, str))
+        if isinstance(text, str) and (warning := v.markup_warning(text, what)):
+            hints[key] = warning
     if spec is None:
         return hints
     for fs in spec.fields:

@@ -104,6 +104,7 @@ class InstanceRecord:
     token_stored: bool = False
     account: str | None = None
     server_deleted: bool = False
+    disabled: bool = False  # disabled on the platform (`PUT/DELETE /instances/enabled`)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -139,6 +140,7 @@ class InstanceRecord:
             token_stored=_flag(data, "token_stored", raw_id),
             account=_opt_text(data, "account", raw_id),
             server_deleted=_flag(data, "server_deleted", raw_id),
+            disabled=_flag(data, "disabled", raw_id),
         )
 
 

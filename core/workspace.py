@@ -1,5 +1,6 @@
 """Everything the window does that blocks, in one place: creating, reconciling, listing,
-copying tokens, changing events, deleting, and the account secrets.
+copying tokens, changing events, re-authenticating, enabling and disabling, testing,
+reading the configuration, renaming, deleting, and the account secrets.
 
 Every method here may wait on the network or the password manager: call them from a worker
 thread (the window does, through its task runner). Scripts may call them directly.
@@ -16,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from core.errors import OutcomeUnknownError
-from core.instance import Instance, parse_date, utc_now
-from core.instance_store import DeleteResult, InstanceStore, SaveResult
+from core.connectors import CONNECTORS
+from core.errors import OpenConnectorsError, OutcomeUnknownError
+from core.instance import ConfigurationItem, Instance, InstanceHealth, parse_date, utc_now
+from core.instance_store import DeleteResult, InstanceStore, MissingTokenError, SaveResult
 from core.models import Account, InstanceDraft
-from core.records import InstanceRecord, RecordsStore
+from core.records import InstanceRecord, RecordsError, RecordsStore
 from core.vault import (
     AccountRemoval,
     AccountSecrets,
@@ -62,6 +64,40 @@ class EditedAccount:
     old_error: VaultError | None = None
 
 
+@dataclass(frozen=True)
+class ReauthOutcome:
+    """A re-authentication the server carried out, and what was kept of it here.
+
+    `save.record` is the record as now written, `save.token` the instance's token (shown and
+    copied when `save.vault_error` says it could not be stored). `token_changed`: the server's
+    token differs from the one stored before (or none was stored), so it was stored now.
+    """
+
+    instance: Instance
+    save: SaveResult
+    token_changed: bool
+    # True when the instance was found updated after an unknown outcome, not confirmed.
+    reconciled: bool = False
+
+
+@dataclass(frozen=True)
+class InstanceChange:
+    """A change the server made (enabled, disabled, renamed, retagged) and the record's part.
+
+    `instance` is the server's description when it sent one; `confirmed_by_lookup` says the
+    change was seen on the server after an unknown outcome. `record_error`: the server changed
+    but this app's record could not be written (it is corrected on the next refresh).
+    """
+
+    instance_id: str
+    instance: Instance | None = None
+    confirmed_by_lookup: bool = False
+    record_error: RecordsError | None = None
+
+
+# Added to the next step of a failed re-authentication: the user must know what is left.
+KEPT_AS_BEFORE = "The stored token and this app's record of the instance were not changed."
+
 # Told, on the worker thread, that the server made the instance and its token goes to the
 # password manager now (which may wait for a person to unlock it).
 StoringHook = Callable[[Instance], None]
@@ -81,6 +117,7 @@ class InstanceRow:
     on_server: bool | None  # None: not refreshed from the server yet
     remembered: bool  # a local record exists
     tags: tuple[str, ...] = ()
+    disabled: bool = False
 
 
 class Workspace:
@@ -243,6 +280,120 @@ class Workspace:
             )
         return instance
 
+    # --- after the create --------------------------------------------------------------------
+
+    def reauthenticate(
+        self,
+        account: Account,
+        instance_id: str,
+        draft: InstanceDraft,
+        started: datetime | None = None,
+    ) -> ReauthOutcome:
+        """``PUT`` the draft once; after an unknown outcome look (never a second PUT). Then the
+        record takes the server's description and a changed token replaces the stored one.
+
+        `started`: taken before the call when not given. Any failure raises the client's typed
+        error with `KEPT_AS_BEFORE` in its next step: nothing here was changed.
+        """
+        started = started or utc_now()
+        client = self.client(account)
+        reconciled = False
+        try:
+            instance = client.reauthenticate_instance(instance_id, draft)
+        except OutcomeUnknownError as unknown:
+            found: Instance | None = None
+            with contextlib.suppress(OpenConnectorsError):  # the lookup's own failure: unknown
+                found = client.reconcile_reauthenticate(instance_id, draft, started)
+            if found is None:
+                unknown.next_step = f"{unknown.next_step} {KEPT_AS_BEFORE}"
+                raise unknown from None
+            instance, reconciled = found, True
+        except OpenConnectorsError as exc:
+            exc.next_step = f"{exc.next_step} {KEPT_AS_BEFORE}".strip()
+            raise
+        if not instance.token:
+            # The answer left it out: the instance (GET) has it.
+            instance = client.get_instance(instance_id)
+        save, changed = self.store.save_reauthenticated(
+            instance, host=account.api_root, account=account.name
+        )
+        return ReauthOutcome(instance, save, changed, reconciled)
+
+    def set_enabled(self, account: Account, instance_id: str, enabled: bool) -> InstanceChange:
+        """Enable or disable on the server with the instance's token (fetched from the server
+        when not stored), then mark the record. After an unknown outcome the instance is looked
+        at: the change counts when the server shows it; otherwise the unknown outcome is raised
+        (sending it again is harmless, but the user decides)."""
+        client = self.client(account)
+        token = self.token(account, instance_id, fetch=True)
+        if not token:
+            raise MissingTokenError(
+                f"The server did not return a token for instance {instance_id}."
+            )
+        confirmed = False
+        try:
+            client.set_enabled(instance_id, token, enabled)
+        except OutcomeUnknownError as unknown:
+            instance: Instance | None = None
+            with contextlib.suppress(OpenConnectorsError):
+                instance = client.get_instance(instance_id)
+            if instance is None or instance.disabled == enabled:
+                action = "enabled" if enabled else "disabled"
+                unknown.next_step = (
+                    f"Refresh the list to see whether the instance is {action} before trying again."
+                )
+                raise unknown from None
+            confirmed = True
+        record_error = self._update_record(account, instance_id, disabled=not enabled)
+        return InstanceChange(instance_id, confirmed_by_lookup=confirmed, record_error=record_error)
+
+    def check_health(self, account: Account, instance_id: str) -> InstanceHealth:
+        """Ping the instance's hub with its token (fetched from the server when not stored)."""
+        client = self.client(account)
+        token = self.token(account, instance_id, fetch=True)
+        if not token:
+            raise MissingTokenError(
+                f"The server did not return a token for instance {instance_id}."
+            )
+        record = self.records.get(normalize_host(account.api_root), instance_id)
+        spec = CONNECTORS.get(record.connector) if record is not None else None
+        hub = spec.hub if spec is not None else client.get_instance(instance_id).hub
+        return client.ping(hub, token)
+
+    def configuration(self, account: Account, instance_id: str) -> tuple[ConfigurationItem, ...]:
+        """What the platform holds for the instance, secrets masked as it sends them."""
+        return self.client(account).get_configuration(instance_id)
+
+    def rename(
+        self,
+        account: Account,
+        instance_id: str,
+        *,
+        name: str | None = None,
+        tags: list[str] | tuple[str, ...] | None = None,
+    ) -> InstanceChange:
+        """``PATCH`` the name and/or tags (tags replace all); the record takes what the server
+        stored (HTML tags removed)."""
+        instance = self.client(account).update_instance(instance_id, name=name, tags=tags)
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = instance.name
+        if tags is not None:
+            changes["tags"] = tuple(instance.tags)
+        record_error = self._update_record(account, instance_id, **changes) if changes else None
+        return InstanceChange(instance_id, instance, record_error=record_error)
+
+    def _update_record(
+        self, account: Account, instance_id: str, **changes: Any
+    ) -> RecordsError | None:
+        try:
+            self.records.update(normalize_host(account.api_root), instance_id, **changes)
+        except KeyError:
+            return None  # not remembered (made elsewhere, or forgotten by another window)
+        except RecordsError as exc:
+            return exc
+        return None
+
     def delete(self, account: Account, instance_id: str, *, on_server: bool = True) -> DeleteResult:
         return self.store.delete(
             account.api_root,
@@ -337,6 +488,7 @@ def _row_from_instance(instance: Instance, record: InstanceRecord | None) -> Ins
         on_server=True,
         remembered=record is not None,
         tags=tuple(instance.tags) or (record.tags if record else ()),
+        disabled=instance.disabled,
     )
 
 
@@ -352,4 +504,5 @@ def row_from_record(record: InstanceRecord, *, on_server: bool | None = None) ->
         on_server=on_server,
         remembered=True,
         tags=tuple(record.tags),
+        disabled=record.disabled,
     )

@@ -23,10 +23,10 @@ from types import MappingProxyType
 from typing import Any
 
 from core.connectors import CONNECTORS, ConnectorSpec, FieldKind, connector
+from core.instance import SECRET_MASK
 from core.json_limits import parse_json
 from core.validation import strip_markup
 
-SECRET_MASK = "********"  # noqa: S105 - the mask, not a secret
 # On-premises code bases (v2017_2) and the cloud one (v4_6_release).
 WSDL_PATH_RE = re.compile(r"^/v(?:\d{4}_\d+|\d+_\d+_release)/apis/\d+\.\d+/?$")
 # ConnectWise retires old API versions; this well-formed but "retired" version lets users see

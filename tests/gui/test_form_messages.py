@@ -268,3 +268,22 @@ def test_the_events_dialog_refuses_a_loopback_callback_on_an_account_elsewhere(
     handler.wait(qtbot)
     assert seen == {"error": UNREACHABLE, "open": True}
     assert window.runner.active == 0
+
+
+def test_markup_in_a_name_or_tags_is_announced_with_what_will_be_stored(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    type_into(qtbot, window, "name", '<a href="#">Acme</a> desk')
+    type_into(qtbot, window, "tags", "<b>prod</b>, eu")
+
+    assert widget(window, "name_hint").isVisible()
+    assert label_text(window, "name_hint") == (
+        "Open Connectors removes HTML tags from instance names: it will store “Acme desk”."
+    )
+    assert label_text(window, "tags_hint") == (
+        "Open Connectors removes HTML tags from tags: it will store “prod, eu”."
+    )
+    assert error_text(window, "name") == ""  # a warning, not an error: Create stays possible
+
+    type_into(qtbot, window, "name", "Acme desk")
+    assert not widget(window, "name_hint").isVisible()
