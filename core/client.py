@@ -626,20 +626,29 @@ class OpenConnectorsClient:
         raise unreadable
 
     def reconcile_reauthenticate(
-        self, instance_id: int | str, draft: InstanceDraft, attempt_started: datetime
+        self,
+        instance_id: int | str,
+        draft: InstanceDraft,
+        attempt_started: datetime,
+        *,
+        updated_before: datetime | None = None,
     ) -> Instance | None:
         """After an unknown outcome of `reauthenticate_instance`: the instance, with its token,
         when the server shows that attempt applied; else None (it may not have arrived, or
         may still be running: look again before sending it again).
 
         Applied means, as with a create's lookup: updated since the attempt began (the same
-        clock skew allowed), named as the platform stores the draft's name, with the draft's
-        tags and every value it sent that the platform shows (secrets come back masked).
-        Without an ``updatedDate`` nothing can be told, so None.
+        clock skew allowed) — or, given `updated_before` (the server's ``updatedDate`` read
+        just before the attempt), updated after that, server clock against server clock —,
+        named as the platform stores the draft's name, with the draft's tags and every value
+        it sent that the platform shows (secrets come back masked). Without an
+        ``updatedDate`` nothing can be told, so None.
         """
         instance = self.get_instance(instance_id)
-        floor = _attempt_floor(attempt_started)
-        if instance.updated_date is None or instance.updated_date < floor:
+        changed = instance.updated_date
+        if changed is None or changed < _attempt_floor(attempt_started):
+            return None
+        if updated_before is not None and changed <= updated_before:
             return None
         if instance.name not in {draft.name, strip_markup(draft.name)}:
             return None

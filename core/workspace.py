@@ -292,18 +292,24 @@ class Workspace:
         """``PUT`` the draft once; after an unknown outcome look (never a second PUT). Then the
         record takes the server's description and a changed token replaces the stored one.
 
-        `started`: taken before the call when not given. Any failure raises the client's typed
-        error with `KEPT_AS_BEFORE` in its next step: nothing here was changed.
+        `started`: taken before the call when not given. The instance is read first (its
+        ``updatedDate`` tells the lookup whether the PUT arrived, on the server's own clock).
+        Any failure raises the client's typed error with `KEPT_AS_BEFORE` in its next step:
+        nothing here was changed.
         """
         started = started or utc_now()
         client = self.client(account)
         reconciled = False
+        before: datetime | None = None
         try:
+            before = client.get_instance(instance_id).updated_date
             instance = client.reauthenticate_instance(instance_id, draft)
         except OutcomeUnknownError as unknown:
             found: Instance | None = None
             with contextlib.suppress(OpenConnectorsError):  # the lookup's own failure: unknown
-                found = client.reconcile_reauthenticate(instance_id, draft, started)
+                found = client.reconcile_reauthenticate(
+                    instance_id, draft, started, updated_before=before
+                )
             if found is None:
                 unknown.next_step = f"{unknown.next_step} {KEPT_AS_BEFORE}"
                 raise unknown from None

@@ -47,6 +47,7 @@ class FakeInstance:
     tags: tuple[str, ...] = ("Docs",)
     created_date: datetime | None = datetime(2017, 8, 7, 18, 46, 38, tzinfo=UTC)
     events_enabled: bool = True
+    disabled: bool = False
     configuration: dict[str, Any] = field(
         default_factory=lambda: {
             "helpdesk.connectwise.password": "********",
