@@ -32,14 +32,31 @@ from core.connectwise import (
     check_rest_credentials,
     company_info,
 )
-from core.errors import InvalidSecretError, TooManyInstancesError
+from core.errors import (
+    AuthenticationError,
+    ForbiddenError,
+    InvalidSecretError,
+    NetworkError,
+    OpenConnectorsError,
+    OutcomeUnknownError,
+    ServerError,
+    TooManyInstancesError,
+)
+from core.instance import HealthState
+from core.models import Account, InstanceDraft
 from core.receiver import EventReceiver
 from core.records import InstanceRecord, RecordsStore
 from core.sandbox import connectwise_values as cw_values
 from core.sandbox.connectwise import ConnectWiseFailure, ConnectWiseSandbox
 from core.sandbox.server import SandboxServer
-from core.vault import Vault, VaultError, VaultErrorKind
-from tests.core.fake_keyrings import HangingKeyring, RawValueKeyring, UnprintableErrorKeyring
+from core.vault import Vault, VaultError, VaultErrorKind, normalize_host
+from core.workspace import KEPT_AS_BEFORE, Workspace
+from tests.core.fake_keyrings import (
+    HangingKeyring,
+    MemoryKeyring,
+    RawValueKeyring,
+    UnprintableErrorKeyring,
+)
 from tests.core.test_records import _load_in_child, save_from_two_processes
 from tests.leaks import exception_texts
 from tests.reliability.loopback import ConnectionRecorder, refused_port
@@ -500,6 +517,126 @@ def cw_redirect_with_keys(tmp: Path) -> str:
     return saw + " (redirect target: 0 connections)"
 
 
+# --- after the create: each new action under each server fault, through the workspace ---------
+
+ACTION_PASSWORD = "SENTINEL-reauth-password-77"
+# action → (method, path regex) of the one request the fault hits
+ACTION_REQUESTS = {
+    "reauthenticate": ("PUT", r"/instances/\d+$"),
+    "enable": ("PUT", r"/instances/enabled$"),
+    "disable": ("DELETE", r"/instances/enabled$"),
+    "ping": ("GET", r"/hubs/helpdesk/ping$"),
+    "configuration": ("GET", r"/configuration$"),
+}
+# fault → the rule's arguments; "unknown": the connection closes once the request is in
+# (dropped before it is handled, so the lookup finds it not done: the outcome stays unknown).
+ACTION_FAULTS: dict[str, dict[str, object]] = {
+    "unknown": {"drop": "before"},
+    "401": {"status": 401},
+    "403": {"status": 403},
+    "5xx": {"status": 503},
+}
+# What each fault must end in, for the actions that raise.
+ACTION_ERRORS: dict[str, type[OpenConnectorsError]] = {
+    "unknown": OutcomeUnknownError,
+    "401": AuthenticationError,
+    "403": ForbiddenError,
+    "5xx": ServerError,
+}
+PING_STATES = {
+    "unknown": HealthState.UNREACHABLE,
+    "401": HealthState.INVALID_CREDENTIALS,
+    "403": HealthState.DISABLED,
+    "5xx": HealthState.FAILING,
+}
+
+
+def _action_draft(name: str) -> InstanceDraft:
+    return InstanceDraft(
+        connector="connectwisehd",
+        name=name,
+        server_url="https://api-na.myconnectwise.net",
+        company="acme",
+        username="integrator",
+        password=ACTION_PASSWORD,
+    )
+
+
+def _action_under_fault(action: str, fault: str, tmp: Path) -> str:
+    """Run `action` on a fresh instance with `fault` on its request; what the caller saw.
+
+    Survived when: the typed error (or health) for that fault; a change sent once; the
+    record and the stored token as before (a failed change leaves them, and says so for a
+    re-authentication); no password or token in anything the error shows.
+    """
+    method, path = ACTION_REQUESTS[action]
+    with SandboxServer() as server:
+        account = Account(
+            name="Local",
+            api_root=server.base_url,
+            user_secret=server.user_secret,
+            organization_secret=server.organization_secret,
+        )
+        ws = Workspace(
+            Vault(MemoryKeyring(), timeout=2.0),
+            RecordsStore(tmp),
+            client_options={"backoff": 0.01, "timeout": (1.0, 2.0)},
+        )
+        made = ws.create(account, _action_draft("Fault row")).instance
+        ident, token = str(made.id), made.token or ""
+        host = normalize_host(account.api_root)
+        if action == "enable":
+            ws.set_enabled(account, ident, False)  # something to enable
+        record_before = ws.records.get(host, ident)
+        server.faults.add(method, path, **ACTION_FAULTS[fault])  # type: ignore[arg-type]
+        sent_before = sum(1 for r in server.request_log() if r.method == method)
+
+        outcome: str
+        try:
+            if action == "reauthenticate":
+                ws.reauthenticate(account, ident, _action_draft("Fault row, renewed"))
+            elif action in ("enable", "disable"):
+                ws.set_enabled(account, ident, action == "enable")
+            elif action == "ping":
+                health = ws.check_health(account, ident)
+                assert health.state is PING_STATES[fault], f"ping said {health.state}"
+                assert token not in repr(health) and token not in health.summary
+                outcome = f"health {health.state.value}: {health.summary}"
+            else:
+                ws.configuration(account, ident)
+        except OpenConnectorsError as exc:
+            expected: type[OpenConnectorsError] = ACTION_ERRORS[fault]
+            if action == "configuration" and fault == "unknown":
+                expected = NetworkError  # a read: it never changes anything, so not "unknown"
+            assert isinstance(exc, expected), f"{type(exc).__name__}: {exc.message}"
+            texts = exception_texts(exc)
+            assert ACTION_PASSWORD not in texts and token not in texts, "a secret in the error"
+            if action == "reauthenticate":
+                assert KEPT_AS_BEFORE in exc.next_step, "it does not say what was kept"
+            outcome = f"{type(exc).__name__}: {exc.message}"
+        else:
+            if action != "ping":
+                raise AssertionError(f"{action} succeeded under {fault}")
+        sent = sum(1 for r in server.request_log() if r.method == method) - sent_before
+        if method != "GET":
+            assert sent == 1, f"{method} sent {sent} times"
+        assert ws.records.get(host, ident) == record_before, "the record changed"
+        assert ws.token(account, ident) == token, "the stored token changed"
+    return f"{outcome} ({sent} {method}; record and token as before)"
+
+
+ACTION_ROWS: tuple[ComponentFault, ...] = tuple(
+    ComponentFault(
+        f"action-{action}-{fault}",
+        "action",
+        f"{action}: {'no answer after sending' if fault == 'unknown' else fault}",
+        partial(_action_under_fault, action, fault),
+    )
+    for action in ACTION_REQUESTS
+    for fault in ACTION_FAULTS
+)
+
+
 COMPONENT_FAULTS: tuple[ComponentFault, ...] = (
     ComponentFault(
         "records-two-stores", "records", "two windows share the records folder", records_two_stores
@@ -649,4 +786,5 @@ COMPONENT_FAULTS: tuple[ComponentFault, ...] = (
         "ConnectWise redirects the keys to another address",
         cw_redirect_with_keys,
     ),
+    *ACTION_ROWS,
 )

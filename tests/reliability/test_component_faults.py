@@ -1,5 +1,5 @@
 """The fault matrix's second table (`components.py`): the receiver, records, vault and sandbox
-each survive their faults. `python -m tests.reliability.matrix` prints it after the window's."""
+each survive their faults, and so does each action after the create. `python -m tests.reliability.matrix` prints it after the window's."""
 
 from __future__ import annotations
 
@@ -44,4 +44,5 @@ def test_ids_are_unique_and_the_two_tables_hold_at_least_50_faults() -> None:
         "vault",
         "sandbox",
         "cw check",
+        "action",
     }
