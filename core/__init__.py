@@ -47,7 +47,7 @@ if TYPE_CHECKING:
         UnexpectedResponseError,
         UnreadableAnswerError,
     )
-    from core.instance import Instance, utc_now
+    from core.instance import ConfigurationItem, HealthState, Instance, InstanceHealth, utc_now
     from core.models import Account, DraftCheck, InstanceDraft, check_draft, field_errors
 
 _WHERE = {
@@ -83,6 +83,9 @@ _WHERE = {
     "UnexpectedResponseError": "core.errors",
     "UnreadableAnswerError": "core.errors",
     "Instance": "core.instance",
+    "ConfigurationItem": "core.instance",
+    "HealthState": "core.instance",
+    "InstanceHealth": "core.instance",
     "Account": "core.models",
     "DraftCheck": "core.models",
     "InstanceDraft": "core.models",
@@ -99,6 +102,7 @@ __all__ = [
     "CheckKind",
     "CheckOutcome",
     "CompanyInfo",
+    "ConfigurationItem",
     "ConflictError",
     "ConnectWiseCheckError",
     "ConnectorSpec",
@@ -107,9 +111,11 @@ __all__ = [
     "FieldKind",
     "FieldSpec",
     "ForbiddenError",
+    "HealthState",
     "InsecureUrlError",
     "Instance",
     "InstanceDraft",
+    "InstanceHealth",
     "InvalidSecretError",
     "MalformedResponseError",
     "NetworkError",

@@ -294,10 +294,12 @@ def test_workspace_create_or_reconcile_after_a_lost_answer(
 # --- the README example --------------------------------------------------------------------
 
 
-def readme_example() -> str:
-    match = re.search(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
-    assert match, "README.md has no ```python block"
-    return match.group(1)
+def readme_example(containing: str = "create_instance") -> str:
+    """The README's ```python block that calls `containing`."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    found = [b for b in blocks if containing in b]
+    assert len(found) == 1, f"README.md has no single ```python block with {containing}"
+    return found[0]
 
 
 def substitute(code: str, pattern: str, value: str) -> str:
@@ -328,3 +330,37 @@ def test_readme_example_runs_as_written(server: SandboxServer) -> None:
     (stored,) = server.instances()
     assert stored.name == namespace["draft"].name
     assert out.getvalue() == f"{stored.id} {stored.token}\n"
+
+
+def test_readme_example_after_the_create_runs_as_written(server: SandboxServer) -> None:
+    made = server.add_instance(
+        "Acme help desk",
+        {
+            "helpdesk.connectwise.server.url": "https://api-na.myconnectwise.net",
+            "helpdesk.connectwise.company": "acme",
+            "helpdesk.connectwise.username": "integrator",
+            "helpdesk.connectwise.password": "the-old-password",
+        },
+        tags=["acme"],
+    )
+    code = readme_example("reauthenticate_instance")
+    code = substitute(code, r'OpenConnectorsClient\(\s*("[^"]*")', server.base_url)
+    code = substitute(code, r'user_secret=("…")', server.user_secret)
+    code = substitute(code, r'organization_secret=("…")', server.organization_secret)
+    code = substitute(code, r'password=("…")', "the-new-password")
+    code = substitute(code, r'get_instance\(("12345")\)', str(made.id))
+    assert "…" not in code
+
+    out = io.StringIO()
+    namespace: dict[str, Any] = {"__name__": "readme_example"}
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["OK", "disabled"]
+    assert "helpdesk.connectwise.password ********" in lines
+    assert "helpdesk.connectwise.username integrator" in lines
+    stored = server.instance(made.id)
+    assert stored is not None and stored.id == made.id and not stored.disabled
+    assert stored.configuration["helpdesk.connectwise.password"] == "the-new-password"
+    assert (stored.name, stored.tags) == ("Acme help desk (EU)", ("acme", "eu"))
