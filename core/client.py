@@ -693,6 +693,12 @@ class OpenConnectorsClient:
         token raises InvalidSecretError). A GET, so retried like the others."""
         element = _checked_token(token)
         checked = utc_now()
+        if not hub.strip():
+            return InstanceHealth(
+                HealthState.FAILING,
+                checked,
+                message="The instance's hub is not known, so it cannot be pinged.",
+            )
         try:
             self._request("GET", f"/hubs/{_segment(hub)}/ping", element_token=element)
         except OpenConnectorsError as exc:

@@ -168,7 +168,8 @@ class MalformedResponseError(OpenConnectorsError):
 
 class UnreadableAnswerError(OutcomeUnknownError, MalformedResponseError):
     """A create answered with success (2xx) whose answer cannot be used: not JSON, nested too
-    deeply, too large, cut short, too slow, without an id or a token. (A change, PATCH or
+    deeply, too large, cut short, too slow, without an id or a token. So is a re-authentication
+    (PUT) answered so, and an enable or disable whose 2xx cannot be read. (A change, PATCH or
     DELETE, answered 2xx whose answer cannot be read to its end is one too.)
 
     The server said yes, so the instance probably exists: like every `OutcomeUnknownError`,

@@ -352,6 +352,14 @@ def test_ping_unreachable_after_the_retries(
     assert len(rsps.calls) == 3 and len(sleeps) == 2
 
 
+def test_ping_without_a_hub_sends_nothing(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+) -> None:
+    health = client.ping(" ", TOKEN)
+    assert health.state is HealthState.FAILING and "hub" in health.message
+    assert len(rsps.calls) == 0
+
+
 def test_ping_of_a_proxy_page_is_failing(
     rsps: responses.RequestsMock, client: OpenConnectorsClient
 ) -> None:

@@ -263,7 +263,13 @@ def test_faults_apply_to_the_new_endpoints(
     assert_error(forced, 503)
     assert api.request(method, target, auth=auth, json=body).ok  # the rule was used up
 
-    server.faults.add(method, path, drop="before", times=1)
+    # Through the control API, as a test of another process would.
+    control = api.session.post(
+        server.root_url + "/__sandbox/faults",
+        json={"method": method, "path": path, "drop": "before", "times": 1},
+        timeout=5,
+    )
+    assert control.status_code == 200
     with pytest.raises(requests.ConnectionError):
         api.request(method, target, auth=auth, json=body)
     assert server.request_log()[-1].status is None

@@ -39,6 +39,20 @@ def test_instances_survive_a_restart(tmp_path: Path, session: requests.Session) 
         assert api.create()["id"] == created["id"] + 2  # ids are never reused
 
 
+def test_disabled_and_invalid_survive_a_restart(tmp_path: Path, session: requests.Session) -> None:
+    state = tmp_path / "sandbox.json"
+    with SandboxServer(state_file=state) as first:
+        api = Api(first, session)
+        created = api.create()
+        auth = f"{first.authorization}, Element {created['token']}"
+        assert api.delete("/instances/enabled", auth=auth).ok
+        first.invalidate(created["id"])
+
+    with SandboxServer(state_file=state) as second:
+        again = Api(second, session).get(f"/instances/{created['id']}").json()
+        assert again["disabled"] is True and again["valid"] is False
+
+
 def test_given_secrets_override_stored_ones(tmp_path: Path) -> None:
     state = tmp_path / "s.json"
     with SandboxServer(state_file=state):
