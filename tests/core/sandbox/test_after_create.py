@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from core.sandbox import SandboxServer
-from core.sandbox import connectwise as cw_values
+from core.sandbox import connectwise_values as cw_values
 from core.sandbox.connectwise import ConnectWiseSandbox
 from core.sandbox.store import AUTH_FAILED_MESSAGE, WSDL_PATH_MESSAGE
 from tests.core.sandbox.helpers import Api, assert_error, hd_body, rest_body
