@@ -265,6 +265,7 @@ def _looked_up(
     notes: dict[str, Note] = {COMPANY: Note(found)}
     fills: dict[str, str] = {}
     suggestion: Suggestion | None = None
+    proposal: tuple[str, Note, str | None, Suggestion | None] | None = None
     site_typed = _text(values, site_name)
 
     def free(name: str) -> bool:
@@ -280,39 +281,37 @@ def _looked_up(
                 "/vYYYY_N/apis/2.0/: leave the field empty or ask your ConnectWise partner.",
                 problem=bool(current),
             )
-        elif current == wanted:
-            notes[WSDL_PATH] = Note(f"Matches ConnectWise's codebase {info.codebase}.")
-        elif free(WSDL_PATH):
-            fills[WSDL_PATH] = wanted
-            notes[WSDL_PATH] = Note(
-                f"Filled in from ConnectWise's codebase {info.codebase}{version}."
-            )
         else:
-            notes[WSDL_PATH] = Note(
-                f"ConnectWise says this company is on {info.codebase}: "
-                f"the WSDL path would be {wanted}.",
-                problem=True,
+            proposal = _propose(
+                WSDL_PATH,
+                "WSDL path",
+                wanted,
+                info,
+                version,
+                "Filled in from",
+                matches=current == wanted,
+                free=free(WSDL_PATH),
             )
-            suggestion = Suggestion(WSDL_PATH, wanted)
     elif site_name == BASE_URL:
         wanted = rest_base_url(_site_and_codebase(spec, values)[0], info.codebase)
         # Keep the scheme-less form a user typed: the base URL is sent as typed.
         if "://" not in site_typed:
             wanted = wanted.split("://", 1)[1]
-        if typed_codebase == info.codebase:
-            notes[BASE_URL] = Note(f"Matches ConnectWise's codebase {info.codebase}.")
-        elif typed_codebase is None or free(BASE_URL):
-            fills[BASE_URL] = wanted
-            notes[BASE_URL] = Note(
-                f"Completed with ConnectWise's codebase {info.codebase}{version}."
-            )
-        else:
-            notes[BASE_URL] = Note(
-                f"ConnectWise says this company is on {info.codebase}: "
-                f"the base URL would be {wanted}.",
-                problem=True,
-            )
-            suggestion = Suggestion(BASE_URL, wanted)
+        proposal = _propose(
+            BASE_URL,
+            "base URL",
+            wanted,
+            info,
+            version,
+            "Completed with",
+            matches=typed_codebase == info.codebase,
+            free=typed_codebase is None or free(BASE_URL),
+        )
+    if proposal is not None:
+        name, note, fill, suggestion = proposal
+        notes[name] = note
+        if fill is not None:
+            fills[name] = fill
     api_host = _api_host_needed(info, site_typed)
     if api_host is not None and suggestion is None:
         target = fills.get(site_name) or site_typed
@@ -324,6 +323,30 @@ def _looked_up(
         suggestion = Suggestion(site_name, better)
     summary = Note(f"Found on ConnectWise{version}.")
     return FormCheck(asked, CheckKind.OK, summary, notes, fills, suggestion)
+
+
+def _propose(
+    name: str,
+    what: str,
+    wanted: str,
+    info: CompanyInfo,
+    version: str,
+    verb: str,
+    *,
+    matches: bool,
+    free: bool,
+) -> tuple[str, Note, str | None, Suggestion | None]:
+    """The note for a field the codebase decides: it matches, it is filled in (the field was
+    free), or the right value is offered (the user typed another)."""
+    if matches:
+        return name, Note(f"Matches ConnectWise's codebase {info.codebase}."), None, None
+    if free:
+        return name, Note(f"{verb} ConnectWise's codebase {info.codebase}{version}."), wanted, None
+    note = Note(
+        f"ConnectWise says this company is on {info.codebase}: the {what} would be {wanted}.",
+        problem=True,
+    )
+    return name, note, None, Suggestion(name, wanted)
 
 
 def _host_part(site: str) -> str:
