@@ -1,0 +1,569 @@
+"""Many instances from one CSV file: read, validate every row, then create them.
+
+Shared by the command line and the window, so nothing here knows about either:
+
+- `read_batch(path)` reads and checks a file (capped: `MAX_FILE_BYTES`, `MAX_ROWS`,
+  `MAX_CELL_CHARS`) into `BatchRow`s, each with its draft or its problems by field. Problems
+  are our own words and never hold a value (a cell may be a password). A file that cannot be
+  used as a whole (not UTF-8, no name column, a column no connector has) is `BatchFileError`.
+- `BatchRun(workspace, account, rows).run()` creates the valid rows with bounded concurrency,
+  each exactly as the window's create does (`Workspace.create`: the POST once, the record, the
+  token into the password manager; after an unknown outcome `Workspace.reconcile`, never a
+  second POST). A 429 pauses every sender (Retry-After honoured, bounded) and the row is sent
+  again after the pause: the server refused it, so nothing was made. Rows whose name already
+  exists on the account are skipped, so running a file again creates nothing twice.
+  `on_event` hears each row start and finish and each pause, on the thread that did the work;
+  `stop()` (from any thread) lets rows in flight finish and starts no new ones.
+- `write_results(path, results)` writes the results CSV: row, name, instance id, status,
+  message; never a secret or a token.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
+from core.models import CONNECTOR, NAME, TAGS
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from core.instance import Instance
+    from core.models import Account, InstanceDraft
+    from core.workspace import CreateOutcome, Workspace
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 5_000
+MAX_CELL_CHARS = 4_096
+MAX_COLUMNS = 64
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 16
+# A 429 pauses the whole batch this long when the server names no time, at most MAX_PAUSE
+# whatever it names; a row refused this many times in a row fails instead of waiting forever.
+DEFAULT_PAUSE = 2.0
+MAX_PAUSE = 60.0
+MAX_RATE_LIMITED_TRIES = 8
+
+RESULT_COLUMNS = ("row", "name", "instance_id", "status", "message")
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+# Every field name any connector has, plus the draft's own keys.
+KNOWN_COLUMNS = frozenset(
+    {CONNECTOR, NAME, TAGS} | {f.name for spec in CONNECTORS.values() for f in spec.fields}
+)
+
+
+class BatchFileError(ValueError):
+    """The file cannot be used at all; the message says why and what to do (never a value)."""
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One data row. `number` is its row in a spreadsheet: the header is row 1."""
+
+    number: int
+    name: str
+    connector: str
+    draft: InstanceDraft | None = field(default=None, repr=False)
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return self.draft is not None and not self.problems
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    path: Path | None
+    columns: tuple[str, ...]
+    rows: tuple[BatchRow, ...]
+
+    @property
+    def invalid(self) -> tuple[BatchRow, ...]:
+        return tuple(r for r in self.rows if not r.valid)
+
+    def problems(self) -> list[str]:
+        """Each problem as one line: ``row 3, password: Password is required.``"""
+        return [
+            f"row {row.number}, {name}: {message}"
+            for row in self.invalid
+            for name, message in row.problems.items()
+        ]
+
+
+class RowStatus(StrEnum):
+    CREATED = "created"
+    EXISTS = "exists"  # already on the account under that name: skipped, not created again
+    INVALID = "invalid"  # not sent: the row has problems
+    FAILED = "failed"  # the server refused it, or it could not be sent: nothing was made
+    UNKNOWN = "unknown"  # sent, no answer, and the lookup did not find it: check before rerun
+    NOT_STARTED = "not started"  # the batch was stopped before this row was sent
+
+
+# What counts as done for the exit status and a rerun: nothing left to do for this row.
+DONE = frozenset({RowStatus.CREATED, RowStatus.EXISTS})
+
+
+@dataclass(frozen=True)
+class RowResult:
+    row: int
+    name: str
+    status: RowStatus
+    instance_id: str = ""
+    message: str = ""
+    token_stored: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Done, and for a new instance its token is in the password manager."""
+        if self.status is RowStatus.CREATED:
+            return self.token_stored
+        return self.status is RowStatus.EXISTS
+
+
+# --- events: what a caller hears while a batch runs (on the batch's worker threads) --------
+
+
+@dataclass(frozen=True)
+class RowStarted:
+    row: int
+    name: str
+
+
+@dataclass(frozen=True)
+class RowFinished:
+    result: RowResult
+
+
+@dataclass(frozen=True)
+class Paused:
+    """The server asked us to slow down: no row is sent for `seconds`."""
+
+    seconds: float
+    row: int
+
+
+BatchEvent = RowStarted | RowFinished | Paused
+EventHook = Callable[[BatchEvent], None]
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    results: tuple[RowResult, ...]  # one per row of the file, in file order
+    stopped: bool
+    seconds: float
+
+    def count(self, status: RowStatus) -> int:
+        return sum(r.status is status for r in self.results)
+
+    @property
+    def ok(self) -> bool:
+        """Every row done (created with its token stored, or already there)."""
+        return not self.stopped and all(r.ok for r in self.results)
+
+    def line(self) -> str:
+        parts = [f"{self.count(s)} {s.value}" for s in RowStatus if self.count(s)]
+        stopped = " (stopped)" if self.stopped else ""
+        return f"{len(self.results)} rows{stopped}: " + ", ".join(parts or ["nothing to do"])
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_batch(path: str | os.PathLike[str], *, account: Account | None = None) -> BatchFile:
+    """Read and validate a batch file; `BatchFileError` when it cannot be used at all."""
+    where = Path(path)
+    try:
+        with where.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise BatchFileError(
+            f"Cannot read {where.name}: {exc.strerror or 'not readable'}. "
+            "Check the path and that you may read the file."
+        ) from None
+    return parse_batch(data, account=account, path=where)
+
+
+def parse_batch(
+    data: bytes, *, account: Account | None = None, path: Path | None = None
+) -> BatchFile:
+    if len(data) > MAX_FILE_BYTES:
+        raise BatchFileError(
+            f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB: split it into "
+            "smaller files."
+        )
+    try:
+        text = data.decode("utf-8-sig")  # spreadsheets often save a byte-order mark
+    except UnicodeDecodeError:
+        raise BatchFileError(
+            "The file is not UTF-8 text: save it as “CSV UTF-8” and try again."
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise BatchFileError("The file is empty: it needs a header row naming the fields.")
+        columns = _columns(header)
+        rows: list[BatchRow] = []
+        seen_names: dict[str, int] = {}
+        for index, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue  # blank lines (a spreadsheet's trailing ones) are not rows
+            if len(rows) >= MAX_ROWS:
+                raise BatchFileError(
+                    f"The file has more than {MAX_ROWS:,} rows: split it into smaller files."
+                )
+            rows.append(_row(index, columns, cells, account, seen_names))
+    except csv.Error:
+        # The reader's message may quote the line (a password, say): ours names the place.
+        raise BatchFileError(
+            f"The file is not valid CSV near row {reader.line_num}: check its quotes."
+        ) from None
+    return BatchFile(path, columns, tuple(rows))
+
+
+def _columns(header: list[str]) -> tuple[str, ...]:
+    if len(header) > MAX_COLUMNS:
+        raise BatchFileError(f"The header has more than {MAX_COLUMNS} columns.")
+    columns = tuple(h.strip().lower() for h in header)
+    for number, column in enumerate(columns, start=1):
+        if not column:
+            raise BatchFileError(f"Column {number} of the header has no name.")
+        if len(column) > 64 or column not in KNOWN_COLUMNS:
+            shown = column if len(column) <= 64 and column.isprintable() else f"number {number}"
+            raise BatchFileError(
+                f"Column “{shown}” is not a field of any connector. Known: "
+                + ", ".join(sorted(KNOWN_COLUMNS))
+                + "."
+            )
+    doubled = sorted({c for c in columns if columns.count(c) > 1})
+    if doubled:
+        raise BatchFileError(f"Column “{doubled[0]}” appears twice in the header.")
+    if NAME not in columns:
+        raise BatchFileError("The header has no “name” column: every instance needs a name.")
+    return columns
+
+
+def _row(
+    number: int,
+    columns: tuple[str, ...],
+    cells: list[str],
+    account: Account | None,
+    seen_names: dict[str, int],
+) -> BatchRow:
+    from core.models import check_draft
+
+    problems: dict[str, str] = {}
+    if len(cells) > len(columns):
+        problems["row"] = f"The row has {len(cells)} cells but the header only {len(columns)}."
+    raw: dict[str, Any] = {}
+    for column, cell in zip(columns, cells, strict=False):
+        if len(cell) > MAX_CELL_CHARS:
+            problems[column] = f"The cell is longer than {MAX_CELL_CHARS:,} characters."
+            continue
+        if cell.strip() == "":
+            continue  # empty: the field's default, or "required" from the draft's checks
+        raw[column] = cell
+    key = str(raw.get(CONNECTOR) or DEFAULT_CONNECTOR).strip()
+    name = str(raw.get(NAME, "")).strip()
+    spec = CONNECTORS.get(key)
+    if spec is not None:
+        raw[CONNECTOR] = key
+        for fs in spec.fields:
+            if fs.kind is FieldKind.BOOL and fs.name in raw:
+                raw[fs.name] = _boolean(raw[fs.name])
+    check = check_draft(raw, account=account)
+    for name_, message in check.errors.items():
+        problems.setdefault(name_, message)
+    folded = name.casefold()
+    if folded and NAME not in problems:
+        if folded in seen_names:
+            problems[NAME] = f"Row {seen_names[folded]} has the same name: names must differ."
+        else:
+            seen_names[folded] = number
+    draft = check.draft if not problems else None
+    return BatchRow(number, name, key, draft, problems)
+
+
+def _boolean(cell: str) -> Any:
+    """A spreadsheet's yes/no, on/off, 1/0 as well as true/false; anything else as typed
+    (the draft's check names the field)."""
+    word = cell.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    return cell
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def _folded(name: str) -> str:
+    return name.strip().casefold()
+
+
+class BatchRun:
+    """One run of a batch on one account. `run()` blocks until every row is done (or stopped);
+    call it off the GUI thread. Rows that are not valid are reported `INVALID` and never sent;
+    refuse to start when any is unless the caller chose to skip them (see `read_batch`)."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        account: Account,
+        rows: Sequence[BatchRow],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        on_event: EventHook | None = None,
+    ) -> None:
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be between 1 and {MAX_CONCURRENCY}")
+        self._workspace = workspace
+        self._account = account
+        self._rows = tuple(rows)
+        self._concurrency = concurrency
+        self._on_event = on_event
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._queue: list[BatchRow] = []
+        self._results: dict[int, RowResult] = {}
+        self._resume_at = 0.0  # monotonic time before which nothing is sent (after a 429)
+
+    def stop(self) -> None:
+        """Send no new row; rows in flight finish. Safe from any thread, any number of times."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self) -> BatchSummary:
+        """Create the rows. Raises the client's error only when the account's instances cannot
+        be listed first (without that list a rerun could make duplicates): nothing was sent."""
+        started = time.monotonic()
+        existing = self._existing_names()
+        for row in self._rows:
+            if not row.valid:
+                self._finish(RowResult(row.number, row.name, RowStatus.INVALID, message=_why(row)))
+            elif _folded(row.name) in existing:
+                found = existing[_folded(row.name)]
+                self._finish(
+                    RowResult(
+                        row.number,
+                        row.name,
+                        RowStatus.EXISTS,
+                        instance_id=found,
+                        message=f"Already on the account (ID {found}): not created again.",
+                    )
+                )
+            else:
+                self._queue.append(row)
+        self._queue.reverse()  # pop() from the end takes them in file order
+        workers = [
+            threading.Thread(target=self._work, name=f"batch-{n}", daemon=True)
+            for n in range(min(self._concurrency, len(self._queue)))
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        for row in self._queue:  # left when stopped
+            self._finish(
+                RowResult(
+                    row.number,
+                    row.name,
+                    RowStatus.NOT_STARTED,
+                    message="Not sent: the batch was stopped. Run the file again to create it.",
+                ),
+                tell=False,
+            )
+        self._queue.clear()
+        results = tuple(self._results[r.number] for r in self._rows)
+        return BatchSummary(results, self._stop.is_set(), time.monotonic() - started)
+
+    def _existing_names(self) -> dict[str, str]:
+        """Names already on the account (folded) → an instance id, from the server's list."""
+        names: dict[str, str] = {}
+        client = self._workspace.client(self._account)
+        for page in client.iter_instance_pages():
+            for instance in page:
+                names.setdefault(_folded(instance.name), str(instance.id))
+        return names
+
+    def _next(self) -> BatchRow | None:
+        with self._lock:
+            if self._stop.is_set() or not self._queue:
+                return None
+            return self._queue.pop()
+
+    def _work(self) -> None:
+        while (row := self._next()) is not None:
+            self._tell(RowStarted(row.number, row.name))
+            try:
+                result = self._create(row)
+            except Exception as exc:  # a row's failure must not end the batch
+                result = _failed(row, exc)
+            self._finish(result)
+
+    def _finish(self, result: RowResult, *, tell: bool = True) -> None:
+        with self._lock:
+            self._results[result.row] = result
+        if tell:
+            self._tell(RowFinished(result))
+
+    def _tell(self, event: BatchEvent) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def _pause_until_allowed(self) -> bool:
+        """Wait out a pause a 429 asked for; False when stopped meanwhile."""
+        while True:
+            with self._lock:
+                left = self._resume_at - time.monotonic()
+            if left <= 0:
+                return not self._stop.is_set()
+            if self._stop.wait(left):
+                return False
+
+    def _create(self, row: BatchRow) -> RowResult:
+        from core.errors import OutcomeUnknownError, RateLimitedError
+        from core.instance import utc_now
+
+        assert row.draft is not None
+        last: RateLimitedError | None = None
+        for _attempt in range(MAX_RATE_LIMITED_TRIES):
+            if not self._pause_until_allowed():
+                return RowResult(
+                    row.number,
+                    row.name,
+                    RowStatus.NOT_STARTED,
+                    message="Not sent: the batch was stopped. Run the file again to create it.",
+                )
+            started = utc_now()
+            try:
+                outcome = self._workspace.create(self._account, row.draft)
+            except RateLimitedError as limited:
+                self._slow_down(limited.retry_after, row.number)
+                last = limited
+                continue
+            except OutcomeUnknownError as unknown:
+                return self._look_up(row, started, unknown)
+            return _created(row, outcome)
+        assert last is not None
+        return _failed(row, last)
+
+    def _slow_down(self, retry_after: float | None, row: int) -> None:
+        pause = DEFAULT_PAUSE if retry_after is None else retry_after
+        pause = min(max(pause, 0.0), MAX_PAUSE)
+        with self._lock:
+            until = time.monotonic() + pause
+            if until <= self._resume_at:
+                return  # another row's 429 already paused us as long
+            self._resume_at = until
+        self._tell(Paused(pause, row))
+
+    def _look_up(self, row: BatchRow, started: datetime, unknown: Exception) -> RowResult:
+        """The POST may have reached the server: look for the instance, never resend it."""
+        try:
+            found = self._workspace.reconcile(self._account, row.name, started)
+        except Exception as exc:  # the outcome stays unknown, said so
+            return _unknown(row, f"{_message(unknown)} The lookup failed too: {_message(exc)}")
+        if found is None:
+            return _unknown(row, _message(unknown))
+        result = _created(row, found)
+        note = "The answer was lost; the instance was found on the server."
+        return RowResult(
+            result.row,
+            result.name,
+            result.status,
+            result.instance_id,
+            f"{note} {result.message}".strip(),
+            result.token_stored,
+        )
+
+
+def _why(row: BatchRow) -> str:
+    return "; ".join(f"{name}: {message}" for name, message in row.problems.items())
+
+
+def _message(exc: BaseException) -> str:
+    """Our errors' text is written never to hold a secret; anything else is named, not shown."""
+    from core.errors import OpenConnectorsError
+    from core.vault import VaultError
+
+    if isinstance(exc, OpenConnectorsError | VaultError):
+        return " ".join(str(exc).split())
+    return f"Unexpected error ({type(exc).__name__})."
+
+
+def _created(row: BatchRow, outcome: CreateOutcome) -> RowResult:
+    instance: Instance = outcome.instance
+    save = outcome.save
+    message = "" if save.ok else " ".join(" ".join(save.messages[:1]).split())
+    return RowResult(
+        row.number,
+        row.name,
+        RowStatus.CREATED,
+        instance_id=str(instance.id),
+        message=message,
+        token_stored=save.token_stored,
+    )
+
+
+def _failed(row: BatchRow, exc: BaseException) -> RowResult:
+    return RowResult(row.number, row.name, RowStatus.FAILED, message=_message(exc))
+
+
+def _unknown(row: BatchRow, message: str) -> RowResult:
+    return RowResult(
+        row.number,
+        row.name,
+        RowStatus.UNKNOWN,
+        message=f"{message} Not found on the server yet: run the file again later; a row "
+        "whose instance is there by then is skipped.",
+    )
+
+
+# --- results -----------------------------------------------------------------------------
+
+
+def results_rows(results: Iterable[RowResult]) -> list[list[str]]:
+    rows = [list(RESULT_COLUMNS)]
+    rows.extend(
+        [str(r.row), _cell(r.name), r.instance_id, r.status.value, _cell(r.message)]
+        for r in results
+    )
+    return rows
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet runs a cell that starts with = + - @ as a formula: not ours."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def write_results(path: str | os.PathLike[str], results: Iterable[RowResult]) -> Path:
+    """Write the results CSV whole or not at all (a temporary file renamed over it)."""
+    target = Path(path)
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows(results_rows(results))
+    folder = target.parent if str(target.parent) else Path()
+    fd, temporary = tempfile.mkstemp(prefix=".results-", suffix=".csv", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(buffer.getvalue())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
