@@ -502,7 +502,9 @@ def _message(exc: BaseException) -> str:
     from core.errors import OpenConnectorsError
     from core.vault import VaultError
 
-    if isinstance(exc, OpenConnectorsError | VaultError):
+    if isinstance(exc, OpenConnectorsError):
+        return " ".join(f"{exc.title}: {exc}".split())
+    if isinstance(exc, VaultError):
         return " ".join(str(exc).split())
     return f"Unexpected error ({type(exc).__name__})."
 

@@ -59,6 +59,7 @@ from tests.core.fake_keyrings import (
 )
 from tests.core.test_records import _load_in_child, save_from_two_processes
 from tests.leaks import exception_texts
+from tests.reliability.batch_faults import batch_answer_lost, batch_rate_limited, batch_stopped
 from tests.reliability.loopback import ConnectionRecorder, refused_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +70,7 @@ COMMAND_TIMEOUT = 30.0
 @dataclass(frozen=True)
 class ComponentFault:
     id: str
-    part: str  # client, receiver, records, vault, sandbox
+    part: str  # batch, client, receiver, records, vault, sandbox, cw check
     label: str  # the fault, as the user meets it
     run: Callable[[Path], str]
 
@@ -638,6 +639,24 @@ ACTION_ROWS: tuple[ComponentFault, ...] = tuple(
 
 
 COMPONENT_FAULTS: tuple[ComponentFault, ...] = (
+    ComponentFault(
+        "batch-429",
+        "batch",
+        "a batch of 12 rows meets three 429s (Retry-After 0.5 s), then runs again",
+        batch_rate_limited,
+    ),
+    ComponentFault(
+        "batch-answer-lost",
+        "batch",
+        "mid-batch, one create's answer is lost and another never arrives; then runs again",
+        batch_answer_lost,
+    ),
+    ComponentFault(
+        "batch-stopped",
+        "batch",
+        "a batch stopped after its third row, then run again",
+        batch_stopped,
+    ),
     ComponentFault(
         "records-two-stores", "records", "two windows share the records folder", records_two_stores
     ),

@@ -38,6 +38,7 @@ def test_ids_are_unique_and_the_two_tables_hold_at_least_50_faults() -> None:
     assert len({f.id for f in COMPONENT_FAULTS}) == len(COMPONENT_FAULTS)
     assert len(FAULTS) + len(COMPONENT_FAULTS) >= 50
     assert {f.part for f in COMPONENT_FAULTS} == {
+        "batch",
         "client",
         "receiver",
         "records",
