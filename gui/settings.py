@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
-SANDBOX_ACCOUNT = "Local sandbox"
+from core.saved_accounts import SANDBOX_ACCOUNT, SavedAccount, accounts_from_json, accounts_json
 
-
-@dataclass(frozen=True)
-class SavedAccount:
-    """An account as remembered: its name and API root, and whether a connection test with its
-    current secrets passed (`checked`). Its secrets are in the password manager."""
-
-    name: str
-    api_root: str
-    checked: bool = False
-
-    def same(self, other: object) -> bool:
-        """The same account (name and host), whatever its check says."""
-        return (
-            isinstance(other, SavedAccount)
-            and other.name == self.name
-            and other.api_root == self.api_root
-        )
+__all__ = ["SANDBOX_ACCOUNT", "Preferences", "SavedAccount"]
 
 
 class Preferences:
@@ -47,22 +30,11 @@ class Preferences:
             return default
 
     def accounts(self) -> list[SavedAccount]:
-        items = self._json("accounts", [])
-        if not isinstance(items, list):
-            return []
-        return [
-            SavedAccount(str(i["name"]), str(i["api_root"]), i.get("checked") is True)
-            for i in items
-            if isinstance(i, dict) and i.get("name") and i.get("api_root")
-        ]
+        return accounts_from_json(self._json("accounts", []))
 
     def set_accounts(self, accounts: list[SavedAccount]) -> None:
-        self._s.setValue(
-            "accounts",
-            json.dumps(
-                [{"name": a.name, "api_root": a.api_root, "checked": a.checked} for a in accounts]
-            ),
-        )
+        # The same file the command line reads and writes (core.saved_accounts).
+        self._s.setValue("accounts", accounts_json(accounts))
 
     def set_checked(self, account: SavedAccount, checked: bool) -> SavedAccount:
         """Remember whether a connection test passed with this account's secrets."""
