@@ -8,9 +8,13 @@ requests and pydantic (the window paints its first frame before those load).
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+# Not `from typing import TYPE_CHECKING`: mypy reads this name as true, and skipping `typing`
+# keeps `cwdesk --help` quick.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from core.client import OpenConnectorsClient
     from core.connectors import (
         CONNECTORS,

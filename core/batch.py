@@ -281,7 +281,7 @@ def _row(
         raw[CONNECTOR] = key
         for fs in spec.fields:
             if fs.kind is FieldKind.BOOL and fs.name in raw:
-                raw[fs.name] = _boolean(raw[fs.name])
+                raw[fs.name] = boolean_cell(raw[fs.name])
     check = check_draft(raw, account=account)
     for name_, message in check.errors.items():
         problems.setdefault(name_, message)
@@ -295,7 +295,7 @@ def _row(
     return BatchRow(number, name, key, draft, problems)
 
 
-def _boolean(cell: str) -> Any:
+def boolean_cell(cell: str) -> Any:
     """A spreadsheet's yes/no, on/off, 1/0 as well as true/false; anything else as typed
     (the draft's check names the field)."""
     word = cell.strip().lower()

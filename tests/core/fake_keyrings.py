@@ -6,11 +6,14 @@ Priorities are negative so keyring's own discovery never picks one of these by a
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import keyring
 import keyring.core
@@ -41,6 +44,37 @@ class MemoryKeyring(KeyringBackend):
         if (service, username) not in self.entries:
             raise PasswordDeleteError("No such password!")
         del self.entries[(service, username)]
+
+
+class FileKeyring(MemoryKeyring):
+    """Entries in the JSON file named by $TEST_KEYRING_FILE, so separate processes (the
+    command line run as a subprocess) share them: ``PYTHON_KEYRING_BACKEND=
+    tests.core.fake_keyrings.FileKeyring``. Plain text: test values only."""
+
+    name = "Test File Keyring"
+
+    def _path(self) -> Path:
+        return Path(os.environ["TEST_KEYRING_FILE"])
+
+    def _load(self) -> dict[str, str]:
+        try:
+            return dict(json.loads(self._path().read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._load().get(f"{service}\n{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        entries = self._load()
+        entries[f"{service}\n{username}"] = password
+        self._path().write_text(json.dumps(entries), encoding="utf-8")
+
+    def delete_password(self, service: str, username: str) -> None:
+        entries = self._load()
+        if entries.pop(f"{service}\n{username}", None) is None:
+            raise PasswordDeleteError("No such password!")
+        self._path().write_text(json.dumps(entries), encoding="utf-8")
 
 
 class LockedKeyring(MemoryKeyring):

@@ -1,0 +1,5 @@
+"""``python -m core.cli``: the same as the ``cwdesk`` command."""
+
+from core.cli.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,756 @@
+"""``cwdesk``: parse the arguments, pick where to send, run one command, map errors to exit
+statuses (0 done, 1 some rows or calls failed, 2 usage or input error).
+
+An error is one line on standard error with the next step: never a traceback, never a secret.
+Secrets are never taken from the command line (every user of the machine sees it in ``ps``):
+they come from the environment, from standard input, or from a prompt without echo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+
+# Only what `cwdesk --help` needs is imported here: the rest when a command runs. (Not
+# `typing`: mypy reads any name TYPE_CHECKING as true, and the import costs a few ms.)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any, TextIO
+
+    from core.models import Account
+    from core.saved_accounts import SavedAccount
+    from core.workspace import Workspace
+
+PROG = "cwdesk"
+USER_SECRET_ENV = "CWDESK_USER_SECRET"  # noqa: S105 - the variable's name, not a secret
+ORGANIZATION_SECRET_ENV = "CWDESK_ORGANIZATION_SECRET"  # noqa: S105 - a name
+FIELD_ENV_PREFIX = "CWDESK_"  # a secret field from the environment: CWDESK_PASSWORD, ...
+MAX_STDIN_BYTES = 64 * 1024
+CLIPBOARD_TIMEOUT = 5.0
+
+OK, FAILED, USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """What to print (one line, with the next step) and the exit status."""
+
+    def __init__(self, message: str, status: int = USAGE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Console:
+    """The streams and environment a command uses; tests pass their own."""
+
+    def __init__(
+        self,
+        *,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        stdin: TextIO | None = None,
+        env: Mapping[str, str] | None = None,
+        getpass: Callable[[str], str] | None = None,
+    ) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.stdin = stdin or sys.stdin
+        self.env = os.environ if env is None else env
+        self.getpass = getpass
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def warn(self, text: str) -> None:
+        print(f"{PROG}: {text}", file=self.err, flush=True)
+
+    def is_terminal(self, stream: TextIO) -> bool:
+        try:
+            return stream.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    def ask_secret(self, prompt: str) -> str:
+        if self.getpass is not None:
+            return self.getpass(prompt)
+        import getpass
+
+        return getpass.getpass(prompt, stream=self.err)
+
+    def confirm(self, question: str) -> bool:
+        print(f"{question} [y/N] ", end="", file=self.err, flush=True)
+        answer = self.stdin.readline(256)
+        return answer.strip().lower() in ("y", "yes")
+
+    def stdin_text(self) -> str:
+        text = self.stdin.read(MAX_STDIN_BYTES + 1)
+        if len(text) > MAX_STDIN_BYTES:
+            raise CliError("Standard input is longer than 64 KB: give only the secrets there.")
+        return text
+
+
+if TYPE_CHECKING:
+    WorkspaceFactory = Callable[[], Workspace]
+
+
+def _default_workspace() -> Workspace:
+    from core.workspace import Workspace
+
+    return Workspace()
+
+
+# --- the parser ------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose epilog is worked out only when its help is shown (the connector list
+    needs core.connectors, which --help elsewhere need not import)."""
+
+    lazy_epilog: Callable[[], str] | None = None
+
+    def format_help(self) -> str:
+        if self.lazy_epilog is not None:
+            self.epilog = self.lazy_epilog()
+        return super().format_help()
+
+
+def _where_options() -> _Parser:
+    where = _Parser(add_help=False)
+    group = where.add_argument_group("where to send (choose one)")
+    ways = group.add_mutually_exclusive_group()
+    ways.add_argument("--account", metavar="NAME", help="a saved account (cwdesk accounts list)")
+    ways.add_argument(
+        "--api-root",
+        metavar="URL",
+        help=f"an Open Connectors host or API root; secrets from {USER_SECRET_ENV} and "
+        f"{ORGANIZATION_SECRET_ENV}",
+    )
+    ways.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="an embedded local sandbox for this run (nothing leaves this machine)",
+    )
+    return where
+
+
+def _connectors_epilog() -> str:
+    from core.connectors import CONNECTORS, DEFAULT_CONNECTOR
+
+    lines = [f"  {key:<20} {spec.label}" for key, spec in CONNECTORS.items()]
+    fields = [
+        f"  {key}: " + ", ".join(f.name + (" (secret)" if f.is_secret else "") for f in spec.fields)
+        for key, spec in CONNECTORS.items()
+    ]
+    return "\n".join([f"connectors (default {DEFAULT_CONNECTOR}):", *lines, "", "fields:", *fields])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    where = _where_options()
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Create and manage SAP Open Connectors instances for ConnectWise: the "
+        "window's accounts, one instance or a CSV batch of them.",
+        epilog="exit status: 0 all done, 1 some rows or calls failed, 2 usage or input error",
+    )
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
+
+    accounts = commands.add_parser("accounts", help="the saved accounts (the same as the window's)")
+    account_commands = accounts.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = account_commands.add_parser("list", help="list the saved accounts")
+    listing.add_argument("--json", action="store_true", help="as JSON")
+    add = account_commands.add_parser(
+        "add",
+        help="save an account; its secrets go to the password manager",
+        description=f"Save an account. The secrets come from {USER_SECRET_ENV} and "
+        f"{ORGANIZATION_SECRET_ENV}, or two lines of standard input (--secrets-from-stdin), "
+        "or are asked for without echo.",
+    )
+    add.add_argument("name")
+    add.add_argument("--host", required=True, help="the Open Connectors host or API root")
+    add.add_argument(
+        "--secrets-from-stdin",
+        action="store_true",
+        help="read the user secret, then the organization secret, one a line",
+    )
+    remove = account_commands.add_parser(
+        "remove", help="remove an account and its secrets (its instances stay)"
+    )
+    remove.add_argument("name")
+    remove.add_argument("--yes", action="store_true", help="do not ask first")
+    test = account_commands.add_parser("test", help="test an account's secrets on its host")
+    test.add_argument("name")
+
+    create = commands.add_parser(
+        "create",
+        parents=[where],
+        help="create one instance",
+        description="Create one instance, as the window's Create does. Secret fields "
+        "(password, private_key, signature_key) are never taken from the command line: from "
+        "CWDESK_PASSWORD, CWDESK_PRIVATE_KEY, CWDESK_SIGNATURE_KEY, from standard input "
+        "(--secrets-from-stdin: field=value lines), or asked for without echo.",
+    )
+    create.formatter_class = argparse.RawDescriptionHelpFormatter
+    create.lazy_epilog = _connectors_epilog
+    create.add_argument("--connector", metavar="KEY", help="the connector (listed below)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--tags", default="", help='comma-separated, e.g. "acme, production"')
+    create.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a field, named as in the Python API (server_url=..., company=...)",
+    )
+    create.add_argument(
+        "--secrets-from-stdin", action="store_true", help="read field=value lines for secrets"
+    )
+    create.add_argument(
+        "--again",
+        action="store_true",
+        help="create even when an instance of that name was made in the last 10 minutes",
+    )
+
+    lister = commands.add_parser("list", parents=[where], help="list the account's instances")
+    lister.add_argument("--json", action="store_true", help="as JSON (never a token)")
+    lister.add_argument("--filter", metavar="TEXT", help="only rows containing TEXT")
+
+    delete = commands.add_parser(
+        "delete", parents=[where], help="delete an instance, its token and record"
+    )
+    delete.add_argument("id")
+    delete.add_argument("--yes", action="store_true", help="do not ask first")
+
+    token = commands.add_parser("token", parents=[where], help="an instance's token")
+    token.add_argument("id")
+    shown = token.add_mutually_exclusive_group()
+    shown.add_argument("--copy", action="store_true", help="copy it to the clipboard")
+    shown.add_argument("--reveal", action="store_true", help="print it (to a terminal only)")
+
+    sandbox = commands.add_parser("sandbox", help="run the local sandbox until Ctrl+C")
+    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
+
+    batch = commands.add_parser(
+        "batch",
+        parents=[where],
+        help="create the instances of a CSV file",
+        description="Create one instance per row of a CSV file whose header names the fields "
+        "as the Python API does. Every row is checked before anything is sent. Rows whose "
+        "name already exists on the account are skipped, so a file can be run again.",
+    )
+    batch.add_argument("file", metavar="FILE.csv")
+    batch.add_argument("--dry-run", action="store_true", help="check the rows, send nothing")
+    batch.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="rows sent at once (1-16)"
+    )
+    batch.add_argument(
+        "--results",
+        metavar="FILE.csv",
+        help="where to write the results (default: FILE.results.csv)",
+    )
+    batch.add_argument(
+        "--skip-invalid", action="store_true", help="send the valid rows even if some are not"
+    )
+    return parser
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    console: Console | None = None,
+    workspace: WorkspaceFactory = _default_workspace,
+) -> int:
+    console = console or Console()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse printed the usage and its message
+        return int(exit_.code or 0)
+    _quiet_logging()
+    try:
+        return run(args, console, workspace)
+    except CliError as exc:
+        console.warn(exc.message)
+        return exc.status
+    except KeyboardInterrupt:
+        console.warn("stopped.")
+        return FAILED
+    except Exception as exc:  # one line, never a traceback (which could show a secret)
+        console.warn(describe(exc))
+        return USAGE if _is_input_error(exc) else FAILED
+
+
+def _quiet_logging() -> None:
+    """Core's warnings as plain lines; its info and debug lines are for the window's log."""
+    import logging
+
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+
+
+def describe(exc: BaseException) -> str:
+    """Our errors' own words (written never to hold a secret); anything else only named."""
+    from core.batch import BatchFileError
+    from core.errors import OpenConnectorsError
+    from core.saved_accounts import SettingsError
+    from core.vault import VaultError
+
+    if isinstance(exc, OpenConnectorsError):
+        step = f" {exc.next_step}" if exc.next_step else ""
+        return f"{exc.title}: {exc}.{step}".replace("..", ".")
+    if isinstance(exc, VaultError | SettingsError | BatchFileError):
+        return " ".join(str(exc).split())
+    return (
+        f"unexpected error ({type(exc).__name__}); nothing more is shown, in case it held a secret."
+    )
+
+
+def _is_input_error(exc: BaseException) -> bool:
+    from core.batch import BatchFileError
+
+    return isinstance(exc, BatchFileError)
+
+
+def run(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory) -> int:
+    if args.command == "sandbox":
+        if not 0 <= args.port <= 65535:
+            raise CliError("--port must be between 0 and 65535.")
+        from core.sandbox.__main__ import main as sandbox_main
+
+        return sandbox_main(["--port", str(args.port)])
+    if args.command == "accounts":
+        return _accounts(args, console, workspace())
+    if args.command == "batch":
+        from core.cli.batch_command import batch
+
+        return batch(args, console, workspace)
+    with contextlib.ExitStack() as stack:
+        ws = workspace()
+        account = resolve_account(args, console, ws, stack)
+        assert account is not None  # required: resolve_account raises instead
+        commands: dict[str, Callable[[], int]] = {
+            "create": lambda: _create(args, console, ws, account),
+            "list": lambda: _list(args, console, ws, account),
+            "delete": lambda: _delete(args, console, ws, account),
+            "token": lambda: _token(args, console, ws, account),
+        }
+        return commands[args.command]()
+
+
+# --- where to send ---------------------------------------------------------------------------
+
+
+def resolve_account(
+    args: argparse.Namespace,
+    console: Console,
+    workspace: Workspace,
+    stack: contextlib.ExitStack,
+    *,
+    required: bool = True,
+) -> Account | None:
+    """The account `--account`, `--api-root` or `--sandbox` names (a sandbox is started and
+    stopped with `stack`); None when none is given and none is `required`."""
+    from core.models import Account
+
+    if args.sandbox:
+        from core.sandbox.server import SandboxServer
+
+        server = stack.enter_context(SandboxServer())
+        from core.saved_accounts import SANDBOX_ACCOUNT
+
+        return Account(
+            name=SANDBOX_ACCOUNT,
+            api_root=server.base_url,
+            user_secret=server.user_secret,
+            organization_secret=server.organization_secret,
+        )
+    if args.api_root:
+        user = console.env.get(USER_SECRET_ENV, "")
+        organization = console.env.get(ORGANIZATION_SECRET_ENV, "")
+        if not user or not organization:
+            raise CliError(
+                f"--api-root needs the account's secrets in {USER_SECRET_ENV} and "
+                f"{ORGANIZATION_SECRET_ENV}: set both, or use --account NAME."
+            )
+        return _account(
+            Account, api_root=args.api_root, user_secret=user, organization_secret=organization
+        )
+    if args.account:
+        saved = _saved(args.account)
+        loaded = workspace.load_account(saved.name, saved.api_root)
+        if loaded is None:
+            raise CliError(
+                f"The secrets of account “{saved.name}” are not in the password manager: "
+                f"remove it and add it again (cwdesk accounts add {saved.name!r} --host …).",
+                FAILED,
+            )
+        return loaded
+    if required:
+        raise CliError(
+            "Say where to send: --account NAME (see cwdesk accounts list), --api-root URL "
+            f"with {USER_SECRET_ENV} and {ORGANIZATION_SECRET_ENV}, or --sandbox."
+        )
+    return None
+
+
+def _account(cls: type[Account], **values: str) -> Account:
+    from pydantic import ValidationError
+
+    from core.models import field_errors
+
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        problems = "; ".join(field_errors(exc).values())
+        raise CliError(f"{problems} Fix it and run again.") from None
+
+
+def _saved(name: str) -> SavedAccount:
+    from core.saved_accounts import load_accounts
+
+    wanted = name.strip()
+    for saved in load_accounts():
+        if saved.name == wanted:
+            return saved
+    raise CliError(f"No saved account is named “{wanted}”: see cwdesk accounts list.")
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) -> int:
+    from core.hosts import host_of
+    from core.saved_accounts import (
+        SANDBOX_ACCOUNT,
+        SavedAccount,
+        load_accounts,
+        save_accounts,
+    )
+
+    accounts = load_accounts()
+    if args.action == "list":
+        if args.json:
+            import json
+            from dataclasses import asdict
+
+            console.say(json.dumps([asdict(a) for a in accounts], indent=2))
+        elif not accounts:
+            console.say("No saved accounts. Add one: cwdesk accounts add NAME --host HOST")
+        for a in [] if args.json else accounts:
+            state = "tested" if a.checked else "not tested yet"
+            console.say(f"{a.name}\t{host_of(a.api_root)}\t{state}")
+        return OK
+    if args.action == "add":
+        from core.models import Account
+
+        name = args.name.strip()
+        if name.casefold() == SANDBOX_ACCOUNT.casefold():
+            raise CliError(f"“{SANDBOX_ACCOUNT}” is the sandbox's name: choose another.")
+        if any(a.name == name for a in accounts):
+            raise CliError(
+                f"An account is already named “{name}”: remove it first or pick another name."
+            )
+        user, organization = _account_secrets(args, console)
+        account = _account(
+            Account, name=name, host=args.host, user_secret=user, organization_secret=organization
+        )
+        stored_in = workspace.save_account(account)
+        save_accounts([*accounts, SavedAccount(account.name, account.api_root)])
+        console.say(
+            f"Saved account “{account.name}” ({account.host}); its secrets are in "
+            f"{stored_in.name}. Test it: cwdesk accounts test {account.name!r}"
+        )
+        return OK
+    saved = _saved(args.name)
+    if args.action == "remove":
+        if not args.yes:
+            _ask(console, f"Remove account “{saved.name}” and its secrets?")
+        removal = workspace.remove_account(saved.name, saved.api_root)
+        save_accounts([a for a in load_accounts() if not a.same(saved)])
+        console.say(f"Removed account “{saved.name}”: {removal.summary}. Its instances are kept.")
+        return OK
+    # test
+    loaded = workspace.load_account(saved.name, saved.api_root)
+    if loaded is None:
+        raise CliError(
+            f"The secrets of account “{saved.name}” are not in the password manager: remove "
+            "it and add it again.",
+            FAILED,
+        )
+    from core.errors import AuthenticationError
+
+    try:
+        workspace.test_connection(loaded)
+    except AuthenticationError:
+        _set_checked(saved, False)
+        raise
+    _set_checked(saved, True)
+    console.say(f"Connection to {loaded.host} works with the secrets of “{saved.name}”.")
+    return OK
+
+
+def _set_checked(saved: SavedAccount, checked: bool) -> None:
+    from core.saved_accounts import SavedAccount, load_accounts, save_accounts
+
+    updated = SavedAccount(saved.name, saved.api_root, checked)
+    save_accounts([updated if a.same(saved) else a for a in load_accounts()])
+
+
+def _account_secrets(args: argparse.Namespace, console: Console) -> tuple[str, str]:
+    if args.secrets_from_stdin:
+        lines = console.stdin_text().splitlines()
+        if len(lines) < 2:
+            raise CliError(
+                "--secrets-from-stdin needs two lines: the user secret, then the organization "
+                "secret."
+            )
+        return lines[0], lines[1]
+    user = console.env.get(USER_SECRET_ENV, "")
+    organization = console.env.get(ORGANIZATION_SECRET_ENV, "")
+    if user and organization:
+        return user, organization
+    if not console.is_terminal(console.stdin):
+        raise CliError(
+            f"No secrets given: set {USER_SECRET_ENV} and {ORGANIZATION_SECRET_ENV}, or pipe "
+            "them with --secrets-from-stdin."
+        )
+    return (
+        user or console.ask_secret("User secret: "),
+        organization or console.ask_secret("Organization secret: "),
+    )
+
+
+def _ask(console: Console, question: str) -> None:
+    if not console.is_terminal(console.stdin):
+        raise CliError("Not asked without a terminal: add --yes to go ahead.")
+    if not console.confirm(question):
+        raise CliError("Nothing changed.", FAILED)
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+def _create(
+    args: argparse.Namespace, console: Console, workspace: Workspace, account: Account
+) -> int:
+    from core.batch import boolean_cell
+    from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
+    from core.errors import OutcomeUnknownError
+    from core.instance import utc_now
+    from core.models import check_draft
+
+    spec = CONNECTORS.get(args.connector or DEFAULT_CONNECTOR)
+    if spec is None:
+        raise CliError(
+            f"No connector is called “{args.connector}”: choose one of {', '.join(CONNECTORS)}."
+        )
+    raw: dict[str, Any] = {"connector": spec.key, "name": args.name, "tags": args.tags}
+    for item in args.set:
+        name, equals, value = item.partition("=")
+        name = name.strip()
+        if not equals or not name:
+            raise CliError(f"--set takes FIELD=VALUE, e.g. --set company=acme (got “{name}”).")
+        if spec.has_field(name) and spec.field(name).is_secret:
+            raise CliError(
+                f"{name} is a secret: it is not taken from the command line (others see it in "
+                f"ps). Set {FIELD_ENV_PREFIX}{name.upper()}, use --secrets-from-stdin, or leave "
+                "it out to be asked."
+            )
+        if spec.has_field(name) and spec.field(name).kind is FieldKind.BOOL:
+            raw[name] = boolean_cell(value)
+        else:
+            raw[name] = value
+    from_stdin = _stdin_fields(console) if args.secrets_from_stdin else {}
+    for fs in spec.fields:
+        if not fs.is_secret:
+            continue
+        needed = fs.always_required or (fs.required and bool(raw.get(fs.enabled_by or "")))
+        value = from_stdin.get(fs.name) or console.env.get(f"{FIELD_ENV_PREFIX}{fs.name.upper()}")
+        if not value and needed and console.is_terminal(console.stdin) and not from_stdin:
+            value = console.ask_secret(f"{fs.label}: ")
+        if value:
+            raw[fs.name] = value
+    check = check_draft(raw, account=account)
+    if check.draft is None:
+        problems = "; ".join(f"{name}: {message}" for name, message in check.errors.items())
+        raise CliError(f"Not created: {problems} Fix these and run again.")
+    draft = check.draft
+    recent = workspace.recent_same_name(account, draft.name)
+    if recent is not None and not args.again:
+        raise CliError(
+            f"Not created: “{recent.name}” (ID {recent.id}) was made on this account at "
+            f"{recent.created_date}. Add --again to make another.",
+            FAILED,
+        )
+    started = utc_now()
+    try:
+        outcome = workspace.create(account, draft)
+    except OutcomeUnknownError as unknown:
+        console.warn("no answer from the server: checking whether the instance exists…")
+        found = workspace.reconcile(account, draft.name, started)
+        if found is None:
+            raise CliError(
+                f"{unknown.title}: {unknown.message} No instance named “{draft.name}” is listed "
+                "yet: run cwdesk list in a minute before creating it again.",
+                FAILED,
+            ) from None
+        outcome = found
+    instance = outcome.instance
+    console.say(f"Created “{instance.name}” (ID {instance.id}) on {account.host}.")
+    if outcome.save.token_stored:
+        assert outcome.save.stored_in is not None
+        console.say(f"Its token is stored in {outcome.save.stored_in.name}.")
+        return OK
+    for message in outcome.save.messages[:1]:
+        console.warn(f"{message} Fetch it again later: cwdesk token {instance.id} --copy")
+    return FAILED
+
+
+def _stdin_fields(console: Console) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for number, line in enumerate(console.stdin_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, equals, value = line.partition("=")
+        if not equals:
+            raise CliError(f"Standard input line {number} is not field=value.")
+        values[name.strip()] = value
+    return values
+
+
+# --- list, delete, token ---------------------------------------------------------------------
+
+
+def _list(
+    args: argparse.Namespace, console: Console, workspace: Workspace, account: Account
+) -> int:
+    from core.connectors import CONNECTORS
+
+    rows = sorted(workspace.refresh(account), key=lambda r: r.created or "", reverse=True)
+    if args.filter:
+        wanted = args.filter.casefold()
+        rows = [
+            r for r in rows if wanted in " ".join((r.id, r.name, r.connector, *r.tags)).casefold()
+        ]
+    if args.json:
+        import json
+        from dataclasses import asdict
+
+        console.say(json.dumps([asdict(r) for r in rows], indent=2))
+        return OK
+    if not rows:
+        console.say("No instances.")
+        return OK
+    table = [("ID", "NAME", "CONNECTOR", "EVENTS", "TOKEN", "CREATED", "TAGS")]
+    for r in rows:
+        spec = CONNECTORS.get(r.connector)
+        table.append(
+            (
+                r.id,
+                r.name,
+                spec.label if spec else r.connector,
+                "on" if r.events_enabled else "off",
+                "stored" if r.token_stored else "-",
+                (r.created or "")[:19],
+                ", ".join(r.tags),
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        console.say("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return OK
+
+
+def _delete(
+    args: argparse.Namespace, console: Console, workspace: Workspace, account: Account
+) -> int:
+    if not args.yes:
+        _ask(console, f"Delete instance {args.id} on {account.host}, with its token and record?")
+    result = workspace.delete(account, args.id)
+    for message in result.messages:
+        if message:
+            console.say(message)
+    return OK if result.ok else FAILED
+
+
+def _token(
+    args: argparse.Namespace, console: Console, workspace: Workspace, account: Account
+) -> int:
+    if not (args.copy or args.reveal):
+        stored = workspace.token(account, args.id) is not None
+        where = "is stored in the password manager" if stored else "is not stored here"
+        console.say(
+            f"The token of instance {args.id} {where}. --copy copies it (fetching it when not "
+            "stored); --reveal prints it to a terminal."
+        )
+        return OK
+    if args.reveal and not console.is_terminal(console.out):
+        raise CliError(
+            "--reveal prints the token only to a terminal, not into a pipe or file: use --copy."
+        )
+    copier = _clipboard_command(console.env) if args.copy else None
+    if args.copy and copier is None:
+        raise CliError(
+            "No clipboard tool found (wl-copy, xclip, xsel or pbcopy): install one, or use "
+            "--reveal on a terminal.",
+            FAILED,
+        )
+    token = workspace.token(account, args.id, fetch=True)
+    if not token:
+        raise CliError(f"Instance {args.id} has no token to show.", FAILED)
+    if args.reveal:
+        console.say(token)
+        return OK
+    assert copier is not None
+    import subprocess
+
+    try:
+        done = subprocess.run(  # noqa: S603 - a fixed tool found on PATH, the token on stdin
+            copier,
+            input=token,
+            text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=CLIPBOARD_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        done = None
+    if done is None or done.returncode != 0:
+        raise CliError(
+            f"{os.path.basename(copier[0])} could not copy the token (is a display running?): "
+            "use --reveal on a terminal.",
+            FAILED,
+        )
+    console.say(
+        f"Copied the token of instance {args.id} to the clipboard; it stays there until replaced."
+    )
+    return OK
+
+
+def _clipboard_command(env: Mapping[str, str]) -> list[str] | None:
+    candidates: list[list[str]] = []
+    if env.get("WAYLAND_DISPLAY"):
+        candidates.append(["wl-copy"])
+    if env.get("DISPLAY"):
+        candidates += [["xclip", "-selection", "clipboard"], ["xsel", "--clipboard", "--input"]]
+    if sys.platform == "darwin":
+        candidates.append(["pbcopy"])
+    import shutil
+
+    for command in candidates:
+        found = shutil.which(command[0], path=env.get("PATH"))
+        if found:
+            return [found, *command[1:]]
+    return None

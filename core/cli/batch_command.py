@@ -1,0 +1,200 @@
+"""``cwdesk batch FILE.csv``: check every row, then create them (`core.batch`), showing
+progress, and write the results file even when stopped with Ctrl+C."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from core.cli.app import FAILED, OK, USAGE, CliError, Console, resolve_account
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from core.batch import BatchEvent, BatchRow, BatchRun, BatchSummary
+    from core.cli.app import WorkspaceFactory
+    from core.models import Account
+    from core.workspace import Workspace
+
+BAR_WIDTH = 24
+REDRAW_SECONDS = 0.1  # the progress line is redrawn at most ten times a second
+MAX_PROBLEM_LINES = 50  # more than that and the first ones say enough
+
+
+def default_results_path(source: Path) -> Path:
+    return source.with_name(f"{source.stem}.results.csv")
+
+
+def batch(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory) -> int:
+    from core.batch import MAX_CONCURRENCY, read_batch, write_results
+
+    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
+        raise CliError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}.")
+    source = Path(args.file)
+    results_path = Path(args.results) if args.results else default_results_path(source)
+    if results_path.resolve() == source.resolve():
+        raise CliError("--results names the batch file itself: choose another file.")
+    with contextlib.ExitStack() as stack:
+        ws = workspace()
+        account = resolve_account(args, console, ws, stack, required=not args.dry_run)
+        parsed = read_batch(source, account=account)
+        problems = parsed.problems()
+        for line in problems[:MAX_PROBLEM_LINES]:
+            console.warn(line)
+        if len(problems) > MAX_PROBLEM_LINES:
+            console.warn(f"… and {len(problems) - MAX_PROBLEM_LINES} more problems.")
+        valid = len(parsed.rows) - len(parsed.invalid)
+        if args.dry_run:
+            console.say(
+                f"{len(parsed.rows)} rows: {valid} valid, {len(parsed.invalid)} with problems. "
+                "Nothing was sent (--dry-run)."
+            )
+            return OK if not parsed.invalid or (args.skip_invalid and valid) else USAGE
+        if parsed.invalid and not args.skip_invalid:
+            raise CliError(
+                f"Nothing was sent: {len(parsed.invalid)} of {len(parsed.rows)} rows have "
+                "problems (listed above). Fix them, or add --skip-invalid to send the others."
+            )
+        if not parsed.rows:
+            raise CliError("The file has no rows under its header: nothing to do.")
+        assert account is not None
+        _password_manager_ready(ws)
+        console.say(f"Sending {valid} rows to {account.host}, {args.concurrency} at a time…")
+        summary = _run(console, ws, account, parsed.rows, args.concurrency)
+    write_results(results_path, summary.results)
+    console.say(f"{summary.line()} in {summary.seconds:.1f} s. Results: {results_path}")
+    unstored = sum(r.status.value == "created" and not r.token_stored for r in summary.results)
+    if unstored:
+        console.warn(
+            f"{unstored} tokens are not stored: fetch each with cwdesk token ID --copy, or "
+            "from the window's Instances tab."
+        )
+    return OK if summary.ok else FAILED
+
+
+def _password_manager_ready(ws: Workspace) -> None:
+    """Before anything is sent: each new token must have a place to go."""
+    info = ws.vault.backend_info()
+    if info.refusal is not None:
+        raise CliError(
+            f"Nothing was sent: {info.warning or 'no usable password manager'} The tokens of "
+            "the new instances would be stored nowhere.",
+            FAILED,
+        )
+
+
+def _run(
+    console: Console,
+    ws: Workspace,
+    account: Account,
+    rows: Sequence[BatchRow],
+    concurrency: int,
+) -> BatchSummary:
+    from core.batch import BatchRun
+
+    progress = Progress(console, len(rows))
+    run = BatchRun(ws, account, rows, concurrency=concurrency, on_event=progress.event)
+    outcome: list[BatchSummary] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(run.run())
+        except BaseException as exc:  # handed to the main thread, which reports it
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name="batch", daemon=True)
+    with _stop_on_interrupt(console, run):
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.2)  # short waits: Ctrl+C is handled between them
+    progress.done()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(console: Console, run: BatchRun) -> Iterator[None]:
+    """Ctrl+C (or SIGTERM) stops sending new rows; those in flight finish."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only (an in-process caller's thread)
+        return
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not run.stopping:
+            console.warn("stopping: rows in flight finish, no new ones are sent…")
+        run.stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Progress:
+    """A bar with counts and rate on a terminal (standard error); one line per row when the
+    output is piped (standard output). Called from the batch's worker threads."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self._console = console
+        self._total = total
+        self._bar = console.is_terminal(console.err)
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._finished = 0
+        self._started = time.monotonic()
+        self._drawn = 0.0
+
+    def event(self, event: BatchEvent) -> None:
+        from core.batch import Paused, RowFinished
+
+        with self._lock:
+            if isinstance(event, Paused):
+                self._line(f"the server asked to slow down: pausing {event.seconds:.1f} s")
+            elif isinstance(event, RowFinished):
+                result = event.result
+                self._finished += 1
+                status = result.status.value
+                self._counts[status] = self._counts.get(status, 0) + 1
+                if not self._bar:
+                    ident = f" (ID {result.instance_id})" if result.instance_id else ""
+                    message = f": {result.message}" if result.message else ""
+                    self._console.say(f"row {result.row} {result.name}: {status}{ident}{message}")
+                elif status not in ("created", "exists") or (result.message and not result.ok):
+                    self._line(f"row {result.row} {result.name}: {status}: {result.message}")
+            self._draw()
+
+    def _line(self, text: str) -> None:
+        if self._bar:
+            print("\r\x1b[2K" + text, file=self._console.err, flush=True)
+        else:
+            self._console.say(text)
+
+    def _draw(self, *, force: bool = False) -> None:
+        if not self._bar:
+            return
+        now = time.monotonic()
+        if not force and now - self._drawn < REDRAW_SECONDS and self._finished < self._total:
+            return
+        self._drawn = now
+        filled = BAR_WIDTH * self._finished // max(1, self._total)
+        rate = self._finished / max(now - self._started, 1e-6)
+        counts = " · ".join(f"{n} {s}" for s, n in sorted(self._counts.items()))
+        bar = "#" * filled + "." * (BAR_WIDTH - filled)
+        text = f"[{bar}] {self._finished}/{self._total} {counts} · {rate:.1f} rows/s"
+        print("\r\x1b[2K" + text, end="", file=self._console.err, flush=True)
+
+    def done(self) -> None:
+        with self._lock:
+            if self._bar:
+                self._draw(force=True)
+                print(file=self._console.err, flush=True)
