@@ -241,3 +241,126 @@ def test_a_secret_with_its_file_s_newline_works_and_leaves_no_trace(
     assert "POST /instances" in written  # DEBUG logging ran
     for value in (USER, ORG, PASSWORD, instance.token or "no token"):
         assert value not in written
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def test_the_command_line_leaves_no_secret_in_its_output_files_or_results(
+    tmp_path: Path,
+) -> None:
+    """`cwdesk` as its own process, through accounts, create, list, token and a batch that
+    meets a 429, a lost answer and an invalid row: no secret or token in anything it printed
+    or wrote (the batch file, which holds the passwords, is the user's own)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.batch_files import CREATE_PATH, write_csv
+
+    root = Path(__file__).resolve().parents[2]
+    written_here = tmp_path / "written"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "XDG_CONFIG_HOME": str(written_here / "config"),
+        "XDG_STATE_HOME": str(written_here / "state"),
+        "CW_CONNECTOR_DESK_DATA_DIR": str(written_here / "data"),
+        "PYTHON_KEYRING_BACKEND": "tests.core.fake_keyrings.FileKeyring",
+        "TEST_KEYRING_FILE": str(outside / "keyring.json"),  # the password manager's store
+        "CWDESK_USER_SECRET": USER,
+        "CWDESK_ORGANIZATION_SECRET": ORG,
+        "CWDESK_PASSWORD": PASSWORD,
+        "CWDESK_SIGNATURE_KEY": SIGNATURE,
+    }
+    outputs: list[str] = []
+
+    def cwdesk(*argv: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-m", "core.cli", *argv],
+            cwd=written_here,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        outputs.extend([done.stdout, done.stderr])
+        return done.returncode
+
+    rows = [
+        {
+            "name": f"Leak {n}",
+            "server_url": "https://api-na.myconnectwise.net",
+            "company": "acme",
+            "username": "u",
+            "password": f"{PASSWORD}-{n}",
+            "events_enabled": "yes",
+            "callback_url": "https://example.com/events",
+            "signature_key": f"{SIGNATURE}-{n}" if n != 3 else "short",
+        }
+        for n in range(1, 7)
+    ]
+    written_here.mkdir()
+    source = write_csv(outside / "batch.csv", rows, tuple(rows[0]))
+    with SandboxServer(USER, ORG) as sandbox:
+        assert cwdesk("accounts", "add", "Leaky", "--host", sandbox.base_url) == 0
+        assert cwdesk("accounts", "test", "Leaky") == 0
+        created = cwdesk(
+            "create",
+            "--account",
+            "Leaky",
+            "--name",
+            "One",
+            "--set",
+            "server_url=https://api-na.myconnectwise.net",
+            "--set",
+            "company=acme",
+            "--set",
+            "username=u",
+            "--set",
+            "events_enabled=on",
+            "--set",
+            "callback_url=https://example.com/events",
+        )
+        assert created == 0, outputs
+        assert cwdesk("list", "--account", "Leaky") == 0
+        assert cwdesk("list", "--account", "Leaky", "--json") == 0
+        assert cwdesk("token", str(sandbox.instances()[0].id), "--account", "Leaky") == 0
+        assert cwdesk("batch", str(source), "--account", "Leaky", "--dry-run") == 2
+        results = written_here / "results.csv"
+        sandbox.faults.add(
+            method="POST", path=CREATE_PATH, status=429, headers={"Retry-After": "0.2"}, times=1
+        )
+        sandbox.faults.add(method="POST", path=CREATE_PATH, drop="after", times=1)
+        assert (
+            cwdesk(
+                "batch",
+                str(source),
+                "--account",
+                "Leaky",
+                "--skip-invalid",
+                "--results",
+                str(results),
+            )
+            == 1
+        )
+        assert cwdesk("list", "--api-root", sandbox.base_url) == 0
+        tokens = [i.token for i in sandbox.instances()]
+        assert len(tokens) == 6  # one create, five valid rows (one found after its lost answer)
+    assert "answer was lost" in results.read_text(encoding="utf-8")  # the lookup path ran
+    sentinels = [USER, ORG, PASSWORD, SIGNATURE, *tokens]
+    written = [p for p in written_here.rglob("*") if p.is_file()]
+    assert results in written and any(p.name.endswith(".conf") for p in written)
+    hits = [
+        f"{value[:8]}… in {place}"
+        for place, text in [
+            *((str(p), p.read_bytes().decode("utf-8", "replace")) for p in written),
+            *(("output", o) for o in outputs),
+        ]
+        for value in sentinels
+        if value in text
+    ]
+    assert hits == []
