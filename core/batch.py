@@ -9,7 +9,8 @@ Shared by the command line and the window, so nothing here knows about either:
 - `BatchRun(workspace, account, rows).run()` creates the valid rows with bounded concurrency,
   each exactly as the window's create does (`Workspace.create`: the POST once, the record, the
   token into the password manager; after an unknown outcome `Workspace.reconcile`, never a
-  second POST). A 429 pauses every sender (Retry-After honoured, bounded) and the row is sent
+  second POST). At most `concurrency` creates are on the wire at once; a row's record and
+  token are stored while the next row's create goes out. A 429 pauses every sender (Retry-After honoured, bounded) and the row is sent
   again after the pause: the server refused it, so nothing was made. Rows whose name already
   exists on the account are skipped, so running a file again creates nothing twice.
   `on_event` hears each row start and finish and each pause, on the thread that did the work;
@@ -339,6 +340,7 @@ class BatchRun:
         self._queue: list[BatchRow] = []
         self._results: dict[int, RowResult] = {}
         self._resume_at = 0.0  # monotonic time before which nothing is sent (after a 429)
+        self._sending = threading.BoundedSemaphore(concurrency)  # creates on the wire
 
     def stop(self) -> None:
         """Send no new row; rows in flight finish. Safe from any thread, any number of times."""
@@ -370,9 +372,11 @@ class BatchRun:
             else:
                 self._queue.append(row)
         self._queue.reverse()  # pop() from the end takes them in file order
+        # Twice as many workers as creates in flight: while one stores its row's record and
+        # token, another's create is already on the wire (`_sending` bounds those).
         workers = [
             threading.Thread(target=self._work, name=f"batch-{n}", daemon=True)
-            for n in range(min(self._concurrency, len(self._queue)))
+            for n in range(min(2 * self._concurrency, len(self._queue)))
         ]
         for worker in workers:
             worker.start()
@@ -409,7 +413,6 @@ class BatchRun:
 
     def _work(self) -> None:
         while (row := self._next()) is not None:
-            self._tell(RowStarted(row.number, row.name))
             try:
                 result = self._create(row)
             except Exception as exc:  # a row's failure must not end the batch
@@ -426,15 +429,28 @@ class BatchRun:
         if self._on_event is not None:
             self._on_event(event)
 
-    def _pause_until_allowed(self) -> bool:
-        """Wait out a pause a 429 asked for; False when stopped meanwhile."""
+    def _paused_for(self) -> float:
+        with self._lock:
+            return self._resume_at - time.monotonic()
+
+    def _may_send(self) -> bool:
+        """Wait for a free sending slot outside any pause a 429 asked for; True with the slot
+        held, False (no slot held) when stopped meanwhile."""
         while True:
-            with self._lock:
-                left = self._resume_at - time.monotonic()
-            if left <= 0:
-                return not self._stop.is_set()
-            if self._stop.wait(left):
+            left = self._paused_for()
+            if left > 0:
+                if self._stop.wait(left):
+                    return False
+                continue
+            while not self._sending.acquire(timeout=0.1):
+                if self._stop.is_set():
+                    return False
+            if self._stop.is_set():
+                self._sending.release()
                 return False
+            if self._paused_for() <= 0:
+                return True
+            self._sending.release()  # a 429 came while waiting for the slot
 
     def _create(self, row: BatchRow) -> RowResult:
         from core.errors import OutcomeUnknownError, RateLimitedError
@@ -442,23 +458,29 @@ class BatchRun:
 
         assert row.draft is not None
         last: RateLimitedError | None = None
-        for _attempt in range(MAX_RATE_LIMITED_TRIES):
-            if not self._pause_until_allowed():
+        for attempt in range(MAX_RATE_LIMITED_TRIES):
+            if not self._may_send():
                 return RowResult(
                     row.number,
                     row.name,
                     RowStatus.NOT_STARTED,
                     message="Not sent: the batch was stopped. Run the file again to create it.",
                 )
+            slot = _Slot(self._sending)
+            if attempt == 0:
+                self._tell(RowStarted(row.number, row.name))
             started = utc_now()
             try:
-                outcome = self._workspace.create(self._account, row.draft)
+                outcome = self._workspace.create(self._account, row.draft, on_storing=slot.release)
             except RateLimitedError as limited:
                 self._slow_down(limited.retry_after, row.number)
                 last = limited
                 continue
             except OutcomeUnknownError as unknown:
+                slot.release()  # the lookup is no create: it needs no slot
                 return self._look_up(row, started, unknown)
+            finally:
+                slot.release()
             return _created(row, outcome)
         assert last is not None
         return _failed(row, last)
@@ -491,6 +513,21 @@ class BatchRun:
             f"{note} {result.message}".strip(),
             result.token_stored,
         )
+
+
+class _Slot:
+    """One create's place on the wire. Given back once: as soon as the server has answered
+    (`Workspace.create`'s on_storing hook), so the next row's create goes out while this row's
+    record and token are stored, or when the create failed."""
+
+    def __init__(self, semaphore: threading.BoundedSemaphore) -> None:
+        self._semaphore = semaphore
+        self._held = True  # only the row's own worker thread touches it
+
+    def release(self, _instance: object = None) -> None:
+        if self._held:
+            self._held = False
+            self._semaphore.release()
 
 
 def _why(row: BatchRow) -> str:

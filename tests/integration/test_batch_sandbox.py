@@ -17,7 +17,6 @@ from core.batch import (
     BatchSummary,
     Paused,
     RowFinished,
-    RowStarted,
     RowStatus,
     parse_batch,
 )
@@ -69,25 +68,31 @@ def test_every_row_is_created_with_its_record_and_token_and_a_rerun_creates_noth
     assert bench.posts() == 10 and len(bench.server.instances()) == 10
 
 
-def test_no_more_rows_are_in_flight_than_the_concurrency(bench: BatchBench) -> None:
+def test_no_more_creates_are_on_the_wire_than_the_concurrency(bench: BatchBench) -> None:
     bench.server.faults.add(method="POST", path=CREATE_PATH, delay=0.2)
+    client = bench.workspace.client(bench.account)
+    send = client.create_instance
     lock = threading.Lock()
-    in_flight = peak = 0
+    on_wire = peak = 0
 
-    def count(event: BatchEvent) -> None:
-        nonlocal in_flight, peak
+    def counted(draft):
+        nonlocal on_wire, peak
         with lock:
-            if isinstance(event, RowStarted):
-                in_flight += 1
-                peak = max(peak, in_flight)
-            elif isinstance(event, RowFinished):
-                in_flight -= 1
+            on_wire += 1
+            peak = max(peak, on_wire)
+        try:
+            return send(draft)
+        finally:
+            with lock:
+                on_wire -= 1
 
+    client.create_instance = counted  # type: ignore[method-assign]
     started = time.monotonic()
-    summary = run(bench, 8, concurrency=4, on_event=count)
+    summary = run(bench, 12, concurrency=4)
 
     assert summary.ok and peak == 4
-    assert time.monotonic() - started >= 0.4  # two rounds of four, 0.2 s each
+    assert time.monotonic() - started >= 0.6  # three rounds of four, 0.2 s each
+    assert bench.posts() == 12
 
 
 def test_a_429_pauses_the_whole_batch_as_asked_and_fails_no_row(bench: BatchBench) -> None:
