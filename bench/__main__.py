@@ -1,9 +1,11 @@
-"""``python -m bench``: measure start-up, memory, responsiveness and scale; print a table.
+"""``python -m bench``: measure start-up, memory, responsiveness, scale and batches; print a table.
 
 Start-up and memory compare the app (``main.py --sandbox --quit-after-first-paint``) with a
 bare PySide6 window (``bench/bare_window.py``) started the same way, on the offscreen platform
 and on xcb under Xvfb when it is installed. Responsiveness and scale run the real window
-offscreen (``bench/interactive.py``). Every figure is the median over the runs, with the
+offscreen (``bench/interactive.py``). The batch rows (``bench/batch.py``): 200 rows against the
+sandbox answering each create after 0.25 s, four at a time, and ``cwdesk --help`` against
+``python -c 'import argparse'``, both whole processes. Every figure is the median over the runs, with the
 minimum and maximum; verdicts use the median. Exits 1 when a target is missed.
 """
 
@@ -30,6 +32,9 @@ GAP_MS = 50.0
 LOAD_MS = 1000.0
 KEYSTROKE_MS = 30.0
 INTERACTIVE_PREFIX = "bench-interactive: "
+BATCH_PREFIX = "bench-batch: "
+BATCH_RATIO = 1.15  # 200 rows at 0.25 s each, four at a time: against the ideal 12.5 s
+HELP_RATIO = 2.0  # cwdesk --help against python -c 'import argparse'
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,54 @@ def interactive_rows(runs: list[dict[str, Any]]) -> list[Row]:
     ]
 
 
+def batch_rows(runs: list[dict[str, Any]]) -> list[Row]:
+    walls = [float(r["batch"]["wall_s"]) for r in runs]
+    ideal = float(runs[0]["batch"]["ideal_s"])
+    rows_each = int(runs[0]["batch"]["rows"])
+    all_stored = all(r["batch"]["tokens_stored"] == r["batch"]["rows"] for r in runs)
+    ratio = statistics.median(walls) / ideal
+    helps = [float(v) for r in runs for v in r["help"]["help_ms"]]
+    bases = [float(v) for r in runs for v in r["help"]["argparse_ms"]]
+    help_ratio = statistics.median(helps) / statistics.median(bases)
+    stored = "every token stored" if all_stored else "**tokens missing**"
+    return [
+        Row(
+            f"Batch of {rows_each} rows, sandbox answers each create after 0.25 s, 4 at a time "
+            f"({stored})",
+            f"≤ {BATCH_RATIO}× ideal",
+            spread(walls, "s", 2),
+            f"{ideal:g} s (ideal)",
+            f"{ratio:.2f}×",
+            ratio <= BATCH_RATIO and all_stored,
+        ),
+        Row(
+            "`cwdesk --help`, whole process",
+            f"≤ {HELP_RATIO:g}× `python -c 'import argparse'`",
+            spread(helps, "ms"),
+            spread(bases, "ms"),
+            f"{help_ratio:.2f}×",
+            help_ratio <= HELP_RATIO,
+        ),
+    ]
+
+
+def run_batch(env: dict[str, str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.batch"],
+        cwd=startup.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith(BATCH_PREFIX)]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"bench.batch failed ({done.returncode}):\n{done.stderr}")
+    result: dict[str, Any] = json.loads(lines[-1][len(BATCH_PREFIX) :])
+    return result
+
+
 def markdown(rows: list[Row]) -> str:
     lines = [
         "| Measure | Target | App: median (min–max) | Baseline: bare window | Ratio | Verdict |",
@@ -171,6 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         "--runs", type=int, default=11, help="start-up runs per program and platform"
     )
     parser.add_argument("--ui-runs", type=int, default=3, help="responsiveness and scale runs")
+    parser.add_argument("--batch-runs", type=int, default=3, help="batch and cwdesk --help runs")
+    parser.add_argument(
+        "--only",
+        choices=("window", "batch"),
+        help="only the window's rows (start-up, memory, responsiveness) or only the batch rows",
+    )
     parser.add_argument(
         "--platforms",
         default="offscreen,xcb",
@@ -190,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         # them next to the sources), in a throw-away folder: the warm-up runs fill it.
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         os.environ["PYTHONPYCACHEPREFIX"] = pyc
-        for name in [p.strip() for p in args.platforms.split(",") if p.strip()]:
+        platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
+        for name in platforms if args.only != "batch" else []:
             if name == "xcb":
                 with startup.virtual_display() as display:
                     if display is None:
@@ -211,10 +271,22 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"# start-up on {label}: done", flush=True)
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-        runs = [run_interactive(env) for _ in range(args.ui_runs)]
-    rows += interactive_rows(runs)
+        runs = [run_interactive(env) for _ in range(args.ui_runs)] if args.only != "batch" else []
+        batches = [run_batch(env) for _ in range(args.batch_runs)] if args.only != "window" else []
+    if runs:
+        rows += interactive_rows(runs)
     for n, run in enumerate(runs, 1):
         details.append(f"- interactive run {n}: {json.dumps(run)}")
+    if batches:
+        rows += batch_rows(batches)
+    for n, run in enumerate(batches, 1):
+        b, h = run["batch"], run["help"]
+        details.append(
+            f"- batch run {n}: {b['created']} created, {b['tokens_stored']} tokens stored, "
+            f"{b['wall_s']:.2f} s ({b['ratio']:.3f}× ideal); cwdesk --help median "
+            f"{statistics.median(h['help_ms']):.0f} ms vs argparse "
+            f"{statistics.median(h['argparse_ms']):.0f} ms ({h['ratio']:.2f}×)"
+        )
     print()
     print(markdown(rows))
     print()
@@ -225,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"# {time.monotonic() - began:.0f} s, load now {os.getloadavg()[0]:.2f}; "
         f"python -m bench --runs {args.runs} --ui-runs {args.ui_runs} "
-        f"--platforms {args.platforms}; targets missed: {len(missed)}"
+        f"--batch-runs {args.batch_runs} --platforms {args.platforms}"
+        f"{' --only ' + args.only if args.only else ''}; targets missed: {len(missed)}"
     )
     for what in missed:
         print(f"#   missed: {what}")
