@@ -400,3 +400,27 @@ def test_batch_results_and_output_hold_no_secret_or_token(cli: Cli, tmp_path: Pa
     secrets += [i.token for i in cli.bench.server.instances()]
     secrets += [cli.bench.server.user_secret, cli.bench.server.organization_secret]
     assert ran.status == 0 and all(s not in seen for s in secrets)
+
+
+def test_the_example_file_in_the_docs_is_valid_and_runs_on_the_sandbox(cli: Cli) -> None:
+    example = Path(__file__).resolve().parents[2] / "docs" / "batch-example.csv"
+    from core.batch import read_batch
+
+    parsed = read_batch(example)
+    assert parsed.problems() == [] and len(parsed.rows) == 4
+    assert {r.connector for r in parsed.rows} == {
+        "connectwisehd",
+        "connectwisecrm",
+        "connectwisecrmrest",
+    }
+
+    ran = cli(
+        "batch",
+        str(example),
+        "--sandbox",
+        "--results",
+        str(cli.bench.workspace.records.path.parent / "r.csv"),
+    )
+
+    assert ran.status == 0, ran.err
+    assert "4 rows: 4 created" in ran.out
