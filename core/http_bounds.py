@@ -47,6 +47,9 @@ import urllib3.poolmanager
 # longer left for the answer.
 
 
+POOL_CONNECTIONS = 32
+
+
 @dataclass
 class Exchange:
     deadline: float  # time.monotonic() by which the last byte of the answer must be in
@@ -230,7 +233,9 @@ def bounded_session(session: requests.Session | None, *, loopback: bool) -> requ
     bounded = session or requests.Session()
     if session is None and loopback:
         bounded.trust_env = False
-    adapter = DeadlineAdapter()
+    # Connections kept per host: a batch runs up to 32 workers on one client (core.batch);
+    # requests' default of 10 would discard, with a warning, those beyond.
+    adapter = DeadlineAdapter(pool_maxsize=POOL_CONNECTIONS)
     bounded.mount("https://", adapter)
     bounded.mount("http://", adapter)
     return bounded

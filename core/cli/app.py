@@ -307,8 +307,10 @@ def describe(exc: BaseException) -> str:
     from core.vault import VaultError
 
     if isinstance(exc, OpenConnectorsError):
+        text = str(exc)
+        text += "" if text.endswith((".", "!", "?")) else "."
         step = f" {exc.next_step}" if exc.next_step else ""
-        return f"{exc.title}: {exc}.{step}".replace("..", ".")
+        return " ".join(f"{exc.title}: {text}{step}".split())
     if isinstance(exc, VaultError | SettingsError | BatchFileError):
         return " ".join(str(exc).split())
     return (
