@@ -14,7 +14,8 @@ Shared by the command line and the window, so nothing here knows about either:
   again after the pause: the server refused it, so nothing was made. Rows whose name already
   exists on the account are skipped, so running a file again creates nothing twice.
   `on_event` hears each row start and finish and each pause, on the thread that did the work;
-  `stop()` (from any thread) lets rows in flight finish and starts no new ones.
+  `stop()` (from any thread) lets rows in flight finish and starts no new ones (the rows left
+  are `NOT_STARTED` in the summary, without an event each).
 - `write_results(path, results)` writes the results CSV: row, name, instance id, status,
   message; never a secret or a token.
 """
@@ -416,7 +417,8 @@ class BatchRun:
             try:
                 result = self._create(row)
             except Exception as exc:  # a row's failure must not end the batch
-                result = _failed(row, exc)
+                # Not known whether the create went out: a rerun finds it if it did.
+                result = _unknown(row, _message(exc))
             self._finish(result)
 
     def _finish(self, result: RowResult, *, tell: bool = True) -> None:
