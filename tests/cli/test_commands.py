@@ -424,3 +424,41 @@ def test_the_example_file_in_the_docs_is_valid_and_runs_on_the_sandbox(cli: Cli)
 
     assert ran.status == 0, ran.err
     assert "4 rows: 4 created" in ran.out
+
+
+def test_on_a_terminal_the_batch_draws_a_bar_with_counts_and_rate(cli: Cli, tmp_path: Path) -> None:
+    import io
+
+    from core.cli.app import Console, main
+    from tests.cli.conftest import Terminal
+
+    rows = soap_rows(5)
+    rows[4]["password"] = ""
+    source = write_csv(tmp_path / "bar.csv", rows)
+    out, err = io.StringIO(), Terminal()
+    console = Console(out=out, err=err, stdin=io.StringIO(), env=cli.secrets_env)
+
+    status = main(
+        ["batch", str(source), "--api-root", cli.bench.server.base_url, "--skip-invalid"],
+        console=console,
+        workspace=lambda: cli.bench.workspace,
+    )
+
+    assert status == 1  # a row was invalid
+    drawn = err.getvalue()
+    last = drawn.rsplit("\r\x1b[2K", 1)[-1]
+    assert last.startswith("[" + "#" * 24 + "] 5/5 4 created · 1 invalid · ")
+    assert last.rstrip().endswith("rows/s")
+    assert "row 6 Customer 0005: invalid: password: Password is required." in drawn
+    assert "Customer 0001" not in out.getvalue()  # no per-row lines beside the bar
+
+
+def test_a_test_the_server_refuses_marks_the_account_untested(cli: Cli) -> None:
+    add_account(cli)
+    assert cli("accounts", "test", "Sandbox").status == 0 and load_accounts()[0].checked
+    cli.bench.server.faults.add(method="GET", status=401)
+
+    ran = cli("accounts", "test", "Sandbox")
+
+    assert ran.status == 1 and ran.err.startswith("cwdesk: Secrets not accepted: ")
+    assert not load_accounts()[0].checked
