@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
         "window's accounts, one instance or a CSV batch of them.",
         epilog="exit status: 0 all done, 1 some rows or calls failed, 2 usage or input error",
     )
+    from core.app_info import VERSION
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {VERSION}")
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=_Parser
     )
@@ -280,7 +283,13 @@ def main(
         console.warn(exc.message)
         return exc.status
     except KeyboardInterrupt:
-        console.warn("stopped.")
+        sending = args.command in ("create", "delete")
+        console.warn(
+            "stopped: a request may have reached the server; check with cwdesk list before "
+            "running it again."
+            if sending
+            else "stopped."
+        )
         return FAILED
     except Exception as exc:  # one line, never a traceback (which could show a secret)
         console.warn(describe(exc))

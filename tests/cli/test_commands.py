@@ -462,3 +462,15 @@ def test_a_test_the_server_refuses_marks_the_account_untested(cli: Cli) -> None:
 
     assert ran.status == 1 and ran.err.startswith("cwdesk: Secrets not accepted: ")
     assert not load_accounts()[0].checked
+
+
+def test_version_and_usage_errors_come_from_argparse_with_their_statuses(capsys) -> None:
+    from core.app_info import VERSION
+    from core.cli.app import main
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"cwdesk {VERSION}\n"
+    assert main(["token"]) == 2
+    assert "the following arguments are required: id" in capsys.readouterr().err
+    assert main(["token", "5", "--copy", "--reveal"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
