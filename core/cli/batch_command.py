@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -40,6 +41,10 @@ def batch(args: argparse.Namespace, console: Console, workspace: WorkspaceFactor
     results_path = Path(args.results) if args.results else default_results_path(source)
     if results_path.resolve() == source.resolve():
         raise CliError("--results names the batch file itself: choose another file.")
+    folder = results_path.parent
+    if not args.dry_run and not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+        # Found out now, not after the rows are created.
+        raise CliError(f"Cannot write the results into {folder}: choose another --results.")
     with contextlib.ExitStack() as stack:
         ws = workspace()
         account = resolve_account(args, console, ws, stack, required=not args.dry_run)
@@ -67,15 +72,24 @@ def batch(args: argparse.Namespace, console: Console, workspace: WorkspaceFactor
         _password_manager_ready(ws)
         console.say(f"Sending {valid} rows to {account.host}, {args.concurrency} at a time…")
         summary = _run(console, ws, account, parsed.rows, args.concurrency)
-    write_results(results_path, summary.results)
-    console.say(f"{summary.line()} in {summary.seconds:.1f} s. Results: {results_path}")
+    written = True
+    try:
+        write_results(results_path, summary.results)
+        where = f"Results: {results_path}"
+    except OSError as exc:
+        written = False
+        where = f"The results could not be written to {results_path} ({exc.strerror})."
+        for result in summary.results:  # the outcomes must not be lost with the file
+            ident = f" {result.instance_id}" if result.instance_id else ""
+            console.say(f"row {result.row} {result.name}: {result.status.value}{ident}")
+    console.say(f"{summary.line()} in {summary.seconds:.1f} s. {where}")
     unstored = sum(r.status.value == "created" and not r.token_stored for r in summary.results)
     if unstored:
         console.warn(
             f"{unstored} tokens are not stored: fetch each with cwdesk token ID --copy, or "
             "from the window's Instances tab."
         )
-    return OK if summary.ok else FAILED
+    return OK if summary.ok and written else FAILED
 
 
 def _password_manager_ready(ws: Workspace) -> None:

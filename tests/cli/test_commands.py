@@ -402,7 +402,9 @@ def test_batch_results_and_output_hold_no_secret_or_token(cli: Cli, tmp_path: Pa
     assert ran.status == 0 and all(s not in seen for s in secrets)
 
 
-def test_the_example_file_in_the_docs_is_valid_and_runs_on_the_sandbox(cli: Cli) -> None:
+def test_the_example_file_in_the_docs_is_valid_and_runs_on_the_sandbox(
+    cli: Cli, tmp_path: Path
+) -> None:
     example = Path(__file__).resolve().parents[2] / "docs" / "batch-example.csv"
     from core.batch import read_batch
 
@@ -419,7 +421,7 @@ def test_the_example_file_in_the_docs_is_valid_and_runs_on_the_sandbox(cli: Cli)
         str(example),
         "--sandbox",
         "--results",
-        str(cli.bench.workspace.records.path.parent / "r.csv"),
+        str(tmp_path / "r.csv"),
     )
 
     assert ran.status == 0, ran.err
@@ -474,3 +476,15 @@ def test_version_and_usage_errors_come_from_argparse_with_their_statuses(capsys)
     assert "the following arguments are required: id" in capsys.readouterr().err
     assert main(["token", "5", "--copy", "--reveal"]) == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_results_folder_that_cannot_be_written_is_found_before_anything_is_sent(
+    cli: Cli, tmp_path: Path
+) -> None:
+    add_account(cli)
+    source = write_csv(tmp_path / "in.csv", soap_rows(2))
+    ran = cli(
+        "batch", str(source), "--account", "Sandbox", "--results", str(tmp_path / "no" / "r.csv")
+    )
+    assert ran.status == 2 and "Cannot write the results into" in ran.err
+    assert cli.bench.posts() == 0
