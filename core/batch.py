@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from core.instance import Instance
     from core.models import Account, InstanceDraft
+    from core.records import InstanceRecord
     from core.workspace import CreateOutcome, Workspace
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -124,6 +125,8 @@ class RowResult:
     instance_id: str = ""
     message: str = ""
     token_stored: bool = False
+    # A created row's local record (no secret in it), for a window to list at once.
+    record: InstanceRecord | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -559,6 +562,7 @@ def _created(row: BatchRow, outcome: CreateOutcome) -> RowResult:
         instance_id=str(instance.id),
         message=message,
         token_stored=save.token_stored,
+        record=save.record,
     )
 
 

@@ -39,6 +39,8 @@ from gui.tasks import TaskRunner
 from gui.widgets import LazyPage, fit_to_screen
 
 if TYPE_CHECKING:
+    from core.workspace import InstanceRow
+    from gui.batch_dialog import BatchDialog
     from gui.events_tab import EventsTab
     from gui.instances_tab import InstancesTab
 
@@ -68,6 +70,8 @@ class MainWindow(QMainWindow):
         self.clipboard = Clipboard(self, clear_after_ms=clear_ms)
         self.sandbox = sandbox
         self._shut_down = False
+        self._batch: BatchDialog | None = None  # File → Batch create…, made when first opened
+        self._quit_after_batch = False
         sandbox_account = (
             Account(
                 name=SANDBOX_ACCOUNT,
@@ -265,7 +269,59 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.instances_page)
         self.instances_tab.refresh()
 
+    # --- File → Batch create… ------------------------------------------------------------
+
+    def open_batch(self) -> None:
+        """The batch dialog for the chosen account (one at a time; shown again if open)."""
+        from gui.batch_dialog import BatchDialog  # built when first asked for
+
+        dialog = self._batch
+        if dialog is not None and (dialog.isVisible() or dialog.running):
+            dialog.show()
+            dialog.raise_()
+            dialog.activateWindow()
+            return
+        account = self.account_bar.account
+        if account is None:
+            self.show_status("Choose or add an account first: a batch creates on it.")
+            return
+        dialog = BatchDialog(self.workspace, self.runner, account, self)
+        dialog.instance_created.connect(self._batch_created)
+        dialog.batch_finished.connect(self._batch_finished)
+        self._batch = dialog
+        dialog.show()
+
+    def _batch_created(self, row: InstanceRow) -> None:
+        if self.instances_page.built:  # else it reads the records when it is built
+            self.instances_tab.add_row(row)
+
+    def _batch_finished(self) -> None:
+        if self._quit_after_batch:
+            self.close()
+
+    @property
+    def batch_running(self) -> bool:
+        return self._batch is not None and self._batch.running
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.batch_running and self._batch is not None:
+            if not self._quit_after_batch:
+                answer = QMessageBox.question(
+                    self,
+                    "A batch is running",
+                    "A batch is creating instances. Stop it and quit once the rows being sent "
+                    "are created and their tokens stored?",
+                )
+                if answer != QMessageBox.StandardButton.Yes:
+                    event.ignore()
+                    return
+                self._quit_after_batch = True
+                self._batch.stop()
+                self.show_status(
+                    "Stopping the batch: the window closes once the rows being sent are stored."
+                )
+            event.ignore()
+            return
         if self.create_tab.busy:
             answer = QMessageBox.question(
                 self,

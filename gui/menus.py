@@ -1,7 +1,8 @@
 """The window's menu bar: File, Account, Help. Each action calls what the window already does.
 
-- File: New instance (Ctrl+N: a fresh form on the Create tab), Quit (Ctrl+Q: closes the
-  window, which asks first while a create runs).
+- File: New instance (Ctrl+N: a fresh form on the Create tab), Batch create… (Ctrl+B: one
+  instance per row of a CSV file), Quit (Ctrl+Q: closes the window, which asks first while a
+  create or a batch runs).
 - Account: Add account…, Test connection (the account bar's own actions).
 - Help: About (versions and where the files are, with Copy), Open log folder.
 """
@@ -41,6 +42,9 @@ class Menus(QObject):
         self.file_menu = self._menu(bar.addMenu("&File"), "file_menu")
         self.new_action = self._action(
             self.file_menu, "&New instance", "new_instance", self.new_instance, "Ctrl+N"
+        )
+        self.batch_action = self._action(
+            self.file_menu, "&Batch create…", "batch_create", window.open_batch, "Ctrl+B"
         )
         self.file_menu.addSeparator()
         # Spelled out: the platform's standard Quit sequence is empty on some key schemes.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import array
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
@@ -32,7 +33,9 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
+from core.sandbox.connectwise import ConnectWiseSandbox
 from gui.accounts import AddAccountDialog
+from gui.batch_dialog import BatchDialog
 from gui.events_tab import VerifyDialog
 from gui.instances_tab import EventsDialog
 from gui.main_window import MainWindow
@@ -288,6 +291,41 @@ def test_add_account_dialog_with_its_help_and_errors(
     handler = ModalHandler(AddAccountDialog, act)
     choose_account_action(window, "add_account")
     handler.wait(qtbot)
+
+
+def test_a_connectwise_check_with_notes_and_a_problem(
+    qtbot: QtBot, window: MainWindow, scheme: Scheme
+) -> None:
+    with ConnectWiseSandbox() as site:
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+        type_into(qtbot, window, "wsdl_path", "/v2024_1/apis/2.0/")  # offered another: a problem
+        type_into(qtbot, window, "server_url", site.site)
+        type_into(qtbot, window, "company", "sandbox")
+        hint = widget(window, "wsdl_path_hint")
+        qtbot.waitUntil(lambda: hint.property("state") == "problem", timeout=5000)
+        qtbot.waitUntil(widget(window, "company_hint").isVisible, timeout=2000)
+        assert_readable(window, f"the Create tab after a ConnectWise check ({scheme})")
+
+
+def test_batch_dialog_with_rows_checked(
+    qtbot: QtBot, window: MainWindow, scheme: Scheme, tmp_path: Path
+) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "name,server_url,company,username,password\n"
+        "Good,https://api-na.myconnectwise.net,acme,integrator,pw\n"
+        "Bad,https://api-na.myconnectwise.net,acme,integrator,\n",
+        encoding="utf-8",
+    )
+    window.open_batch()
+    dialog = window.findChild(BatchDialog, "batch_dialog")
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    dialog.load(str(path))
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 2, timeout=5000)
+    assert_readable(dialog, f"the Batch create dialog ({scheme})")
+    dialog.close()
 
 
 # --- following the system ------------------------------------------------------------------

@@ -58,12 +58,13 @@ def log_file(tmp_path: Path) -> Iterator[LogFile]:
 
 def test_the_menu_bar_has_file_account_and_help(window: MainWindow) -> None:
     assert menu_entries(window) == {
-        "&File": ["&New instance", "&Quit"],
+        "&File": ["&New instance", "&Batch create…", "&Quit"],
         "&Account": ["&Add account…", "&Edit account…", "&Remove account…", "&Test connection"],
         "&Help": ["&About", "Open &log folder"],
     }
     assert action(window, "new_instance").shortcut().toString() == "Ctrl+N"
     assert action(window, "quit").shortcut().toString() == "Ctrl+Q"
+    assert action(window, "batch_create").shortcut().toString() == "Ctrl+B"
 
 
 def test_ctrl_n_shows_a_fresh_form_on_the_create_tab_with_the_cursor_in_name(

@@ -1,0 +1,227 @@
+"""File → Batch create…, as a person meets it: Ctrl+B, choose a CSV, see each row's check,
+Start, watch the rows finish, Stop, run it again (nothing made twice), save the results.
+Against the sandbox over loopback HTTP; the file dialogs answer with a path, as a person's
+choice does."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMessageBox, QPushButton
+from pytestqt.qtbot import QtBot
+
+from core.sandbox import SandboxServer
+from gui.batch_dialog import CHECK, STATUS, BatchDialog
+from gui.main_window import MainWindow
+from tests.core.fake_keyrings import MemoryKeyring
+from tests.reliability.faults import TickRecorder
+
+PASSWORD = "pw-SENTINEL-4471"
+WAIT_MS = 20_000
+HEADER = "name,tags,server_url,company,username,password\n"
+
+
+def batch_csv(tmp_path: Path, names: list[str], *, bad: int = 0) -> Path:
+    lines = [HEADER]
+    for name in names:
+        lines.append(f"{name},batch,https://api-na.myconnectwise.net,acme,integrator,{PASSWORD}\n")
+    for n in range(bad):
+        lines.append(f"Bad {n},,https://api-na.myconnectwise.net,acme,integrator,\n")  # no password
+    path = tmp_path / "customers.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def open_dialog(qtbot: QtBot, window: MainWindow) -> BatchDialog:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    qtbot.keyClick(window, Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.findChild(BatchDialog, "batch_dialog")
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=2000)
+    return dialog
+
+
+def choose(qtbot: QtBot, dialog: BatchDialog, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(path), "CSV files"))
+    )
+    qtbot.mouseClick(button(dialog, "batch_choose_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() > 0, timeout=WAIT_MS)
+
+
+def button(dialog: BatchDialog, name: str) -> QPushButton:
+    found = dialog.findChild(QPushButton, name)
+    assert found is not None, name
+    return found
+
+
+def summary(dialog: BatchDialog) -> str:
+    label = dialog.findChild(QLabel, "batch_summary")
+    assert label is not None
+    return label.text()
+
+
+def column(dialog: BatchDialog, col: int) -> list[str]:
+    items = [dialog.table.item(r, col) for r in range(dialog.table.rowCount())]
+    return [item.text() if item is not None else "" for item in items]
+
+
+def run_to_end(qtbot: QtBot, dialog: BatchDialog) -> None:
+    start = button(dialog, "batch_start_button")
+    assert start.isEnabled()
+    qtbot.mouseClick(start, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
+
+
+def test_a_batch_creates_every_row_and_lists_them_as_they_are_made(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    keyring_backend: MemoryKeyring,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    window.tabs.setCurrentIndex(1)  # the Instances tab is open: rows appear there as made
+    qtbot.waitUntil(window.current_tab().isVisible, timeout=2000)
+    names = [f"Customer {n:02}" for n in range(12)]
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, batch_csv(tmp_path, names), monkeypatch)
+    assert column(dialog, CHECK) == ["OK"] * 12
+    assert summary(dialog) == "12 rows: 12 ready."
+    ticks = TickRecorder()
+    ticks.start()
+    run_to_end(qtbot, dialog)
+    gap = ticks.stop()
+    assert all(s.startswith("Created") for s in column(dialog, STATUS)), column(dialog, STATUS)
+    assert summary(dialog).startswith("12 rows: 12 created")
+    assert dialog.progress.value() == 12
+    assert sorted(i.name for i in sandbox.instances()) == names
+    shown = {r.name for r in window.instances_tab.model.rows()}
+    assert set(names) <= shown
+    assert len(keyring_backend.entries) >= 12  # every token in the password manager
+    assert gap < 250, f"the window froze for {gap:.0f} ms"
+
+
+def test_rows_with_problems_are_shown_and_only_sent_when_skipping_is_chosen(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, batch_csv(tmp_path, ["Good one"], bad=2), monkeypatch)
+    checks = column(dialog, CHECK)
+    assert checks[0] == "OK"
+    assert all("password" in c for c in checks[1:])
+    assert PASSWORD not in "".join(checks)
+    start = button(dialog, "batch_start_button")
+    assert not start.isEnabled()
+    skip = dialog.skip_invalid
+    skip.setFocus()
+    qtbot.keyClick(skip, Qt.Key.Key_Space)
+    run_to_end(qtbot, dialog)
+    assert column(dialog, STATUS)[0].startswith("Created")
+    assert all(s.startswith("Not sent") for s in column(dialog, STATUS)[1:])
+    assert [i.name for i in sandbox.instances()] == ["Good one"]
+
+
+def test_running_the_file_again_creates_nothing_twice(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, batch_csv(tmp_path, ["Alpha", "Beta", "Gamma"]), monkeypatch)
+    run_to_end(qtbot, dialog)
+    run_to_end(qtbot, dialog)
+    assert all(s.startswith("Already there") for s in column(dialog, STATUS))
+    assert len(sandbox.instances()) == 3
+
+
+def test_stop_lets_the_row_in_flight_finish_and_a_rerun_makes_the_rest(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sandbox.faults.add("POST", r"/instances$", delay=0.3)
+    names = [f"Slow {n}" for n in range(8)]
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, batch_csv(tmp_path, names), monkeypatch)
+    dialog.concurrency.setValue(1)
+    qtbot.mouseClick(button(dialog, "batch_start_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=WAIT_MS)
+    qtbot.mouseClick(button(dialog, "batch_stop_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
+    statuses = column(dialog, STATUS)
+    made = sum(s.startswith("Created") for s in statuses)
+    assert "(stopped)" in summary(dialog)
+    assert 1 <= made < 8
+    assert sum(s.startswith("Not started") for s in statuses) == 8 - made
+    assert len(sandbox.instances()) == made  # nothing sent that is not listed as created
+    sandbox.faults.clear()
+    run_to_end(qtbot, dialog)
+    assert len(sandbox.instances()) == 8
+    assert sum(s.startswith("Already there") for s in column(dialog, STATUS)) == made
+
+
+def test_the_results_file_names_each_row_and_holds_no_secret(
+    qtbot: QtBot,
+    window: MainWindow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, batch_csv(tmp_path, ["One", "Two"]), monkeypatch)
+    run_to_end(qtbot, dialog)
+    target = tmp_path / "out" / "results.csv"
+    target.parent.mkdir()
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "CSV files"))
+    )
+    qtbot.mouseClick(button(dialog, "batch_save_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Results saved" in summary(dialog), timeout=WAIT_MS)
+    text = target.read_text(encoding="utf-8")
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0] == ["row", "name", "instance_id", "status", "message"]
+    assert [(r[0], r[1], r[3]) for r in rows[1:]] == [
+        ("2", "One", "created"),
+        ("3", "Two", "created"),
+    ]
+    assert PASSWORD not in text
+    for record in window.workspace.records.records():
+        token = window.workspace.token(window.account_bar.account, record.id)  # type: ignore[arg-type]
+        assert token is None or token not in text
+
+
+def test_quitting_during_a_batch_asks_then_waits_for_the_rows_in_flight(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sandbox.faults.add("POST", r"/instances$", delay=0.3)
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, batch_csv(tmp_path, [f"Quit {n}" for n in range(6)]), monkeypatch)
+    dialog.concurrency.setValue(1)
+    qtbot.mouseClick(button(dialog, "batch_start_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=WAIT_MS)
+    monkeypatch.setattr(
+        QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
+    )
+    window.close()
+    assert window.isVisible()  # not before the row being sent is stored
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
+    made = {i.name for i in sandbox.instances()}
+    recorded = {r.name for r in window.workspace.records.records()}
+    assert made and made == recorded  # every instance made has its record
+    QApplication.processEvents()
