@@ -13,8 +13,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QDir, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -56,6 +56,7 @@ from core.workspace import Workspace, row_from_record
 from gui.tasks import TaskRunner
 from gui.widgets import message_label, show_message
 
+STALL_NOTICE_MS = 5000
 COLUMNS = ("Row", "Name", "Connector", "Check", "Status", "Instance ID")
 ROW, NAME, CONNECTOR, CHECK, STATUS, INSTANCE_ID = range(len(COLUMNS))
 _STATUS_TEXT = {
@@ -114,6 +115,13 @@ class BatchDialog(QDialog):
         self._done = 0
         self._to_send = 0
         self._close_when_done = False
+        self._folder = ""  # where the file dialogs start: the last file's folder, else home
+        # No row finished for a while: say what may be waiting (a locked password manager
+        # asks its person; a slow server is bounded by the client's deadline).
+        self._stalled = QTimer(self)
+        self._stalled.setSingleShot(True)
+        self._stalled.setInterval(STALL_NOTICE_MS)
+        self._stalled.timeout.connect(self._say_waiting)
 
         intro = QLabel(
             f"One instance per row of a CSV file, on {account.name} ({account.host}). Every row "
@@ -197,6 +205,8 @@ class BatchDialog(QDialog):
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(self.save_results)
         self.skip_invalid.toggled.connect(self._update_ui)
+        quit_app = QShortcut(QKeySequence("Ctrl+Q"), self)  # the window's Quit, from here too
+        quit_app.activated.connect(self._quit_app)
         self.resize(860, 520)
         self._update_ui()
 
@@ -228,9 +238,14 @@ class BatchDialog(QDialog):
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a batch file", "", "CSV files (*.csv);;All files (*)"
+            self,
+            "Choose a batch file",
+            self._folder or QDir.homePath(),
+            "CSV files (*.csv);;All files (*)",
         )
+        self.activateWindow()  # back to this dialog, whatever the file dialog left active
         if path:
+            self._folder = str(Path(path).parent)
             self.load(path)
 
     def load(self, path: str) -> None:
@@ -261,8 +276,8 @@ class BatchDialog(QDialog):
             self.table.setItem(index, CHECK, _item(problems or "OK"))
             self.table.setItem(index, STATUS, _item(""))
             self.table.setItem(index, INSTANCE_ID, _item(""))
-        self.table.resizeColumnToContents(ROW)
-        self.table.resizeColumnToContents(CONNECTOR)
+        for col in (ROW, NAME, CONNECTOR):
+            self.table.resizeColumnToContents(col)
         valid = sum(r.valid for r in batch.rows)
         bad = len(batch.rows) - valid
         text = f"{len(batch.rows)} rows: {valid} ready"
@@ -307,6 +322,7 @@ class BatchDialog(QDialog):
         show_message(self.problem, "")
         show_message(self.summary, f"Listing {self.account.name}'s instances, then sending…")
         self._update_ui()
+        self._stalled.start()
         runner.run(
             run.run,
             lambda summary: self._finished(run, summary),
@@ -329,6 +345,7 @@ class BatchDialog(QDialog):
             if index is not None:
                 self._set_status(index, "Sending…", "")
         elif isinstance(event, RowFinished):
+            self._stalled.start()  # progress: the notice waits again
             self._show_result(event.result)
             if event.result.status is not RowStatus.INVALID:
                 self._done += 1
@@ -340,6 +357,14 @@ class BatchDialog(QDialog):
                 self.summary,
                 f"The server asked to slow down: nothing is sent for {event.seconds:.0f} s, "
                 "then the batch goes on.",
+            )
+
+    def _say_waiting(self) -> None:
+        if self._run is not None and not self._run.stopping:
+            show_message(
+                self.summary,
+                "Waiting for an answer: from the server, or from your password manager (it "
+                "may be asking you to unlock it)…",
             )
 
     def _progress_text(self) -> str:
@@ -376,6 +401,7 @@ class BatchDialog(QDialog):
             if self._results.get(result.row) != result:
                 self._show_result(result)
         self._run = None
+        self._stalled.stop()
         show_message(self.summary, summary.line() + ". Running the file again skips what is there.")
         self._update_ui()
         self.batch_finished.emit()
@@ -386,6 +412,7 @@ class BatchDialog(QDialog):
         if run is not self._run:
             return
         self._run = None
+        self._stalled.stop()
         show_message(self.summary, "")
         show_message(self.problem, _problem_text(error) or "The batch could not start.")
         self._update_ui()
@@ -404,6 +431,7 @@ class BatchDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(
             self, "Save the results", default, "CSV files (*.csv)"
         )
+        self.activateWindow()
         if path:
             self.write_results_to(path)
 
@@ -416,6 +444,19 @@ class BatchDialog(QDialog):
             lambda error: show_message(self.problem, _problem_text(error)),
             name="batch-results",
         )
+
+    def reject(self) -> None:
+        """Esc, as Close: while a batch runs it stops it and closes once it has stopped."""
+        if self._run is not None:
+            self._close_when_done = True
+            self.stop()
+            return
+        super().reject()
+
+    def _quit_app(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            parent.window().close()  # asks first while the batch runs
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing while a batch runs stops it and closes once the rows being sent are stored:

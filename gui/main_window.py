@@ -290,6 +290,7 @@ class MainWindow(QMainWindow):
         dialog.batch_finished.connect(self._batch_finished)
         self._batch = dialog
         dialog.show()
+        dialog.activateWindow()  # the keyboard goes to it, as to any dialog just opened
 
     def _batch_created(self, row: InstanceRow) -> None:
         if self.instances_page.built:  # else it reads the records when it is built

@@ -225,3 +225,42 @@ def test_quitting_during_a_batch_asks_then_waits_for_the_rows_in_flight(
     recorded = {r.name for r in window.workspace.records.records()}
     assert made and made == recorded  # every instance made has its record
     QApplication.processEvents()
+
+
+def test_esc_during_a_batch_stops_it_and_closes_once_the_rows_in_flight_are_stored(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sandbox.faults.add("POST", r"/instances$", delay=0.3)
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, batch_csv(tmp_path, [f"Esc {n}" for n in range(6)]), monkeypatch)
+    dialog.concurrency.setValue(1)
+    qtbot.mouseClick(button(dialog, "batch_start_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=WAIT_MS)
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Escape)
+    assert dialog.isVisible()  # the row being sent finishes first
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+    assert not dialog.running
+    made = {i.name for i in sandbox.instances()}
+    assert 1 <= len(made) < 6
+    assert made == {r.name for r in window.workspace.records.records()}
+
+
+def test_a_batch_that_hears_nothing_for_a_while_says_what_may_be_waiting(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sandbox.faults.add("POST", r"/instances$", delay=1.0, times=1)
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, batch_csv(tmp_path, ["Waits"]), monkeypatch)
+    dialog._stalled.setInterval(200)
+    qtbot.mouseClick(button(dialog, "batch_start_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "password manager" in summary(dialog), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
+    assert summary(dialog).startswith("1 rows: 1 created")
