@@ -16,22 +16,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from core.connectors import ConnectorSpec, connector
-from core.connectwise import (
-    CLOUD_DOMAINS,
-    CheckKind,
-    CheckOutcome,
-    CompanyInfo,
-    ConnectWiseCheckError,
-    api_host_for,
-    check_rest_credentials,
-    company_info,
-    rest_base_url,
-    site_root,
-)
+from core.hosts import is_loopback_host
+from core.validation import FieldProblem, host_url
+
+# core.connectwise brings requests: loaded by the check itself, on its worker thread, so the
+# window's first frame and a field left on the GUI thread never wait for it.
+if TYPE_CHECKING:
+    from core.connectwise import CheckKind, CheckOutcome, CompanyInfo
 
 SERVER_URL = "server_url"  # the SOAP connectors' site
 BASE_URL = "base_url"  # the REST connector's API root, which holds the site and the codebase
@@ -41,13 +36,13 @@ REST_KEYS = ("public_key", "private_key", "client_id")
 # A REST base URL's path: /{codebase}apis/3.0
 _REST_PATH = re.compile(r"^/(?P<codebase>[^/]+/)apis/3\.0/?$")
 
-# Which field each failure is about: the note goes next to it.
-_FIELD_OF_KIND: dict[CheckKind, str] = {
-    CheckKind.UNKNOWN_COMPANY: COMPANY,
-    CheckKind.CREDENTIALS_REFUSED: "private_key",
-    CheckKind.PERMISSION_MISSING: "public_key",
-    CheckKind.CLIENT_ID_MISSING: "client_id",
-    CheckKind.CLIENT_ID_REFUSED: "client_id",
+# Which field each failure (a CheckKind's value) is about: the note goes next to it.
+_FIELD_OF_KIND: dict[str, str] = {
+    "unknown_company": COMPANY,
+    "credentials_refused": "private_key",
+    "permission_missing": "public_key",
+    "client_id_missing": "client_id",
+    "client_id_refused": "client_id",
 }
 
 
@@ -141,10 +136,12 @@ def can_look_up(key: str, values: Mapping[str, Any]) -> bool:
     if not site or not _text(values, COMPANY):
         return False
     try:
-        site_root(site)
-    except ConnectWiseCheckError:
+        typed = host_url(site, "site", required=True)
+    except FieldProblem:
         return False
-    return True
+    # As core.connectwise.site_root takes it: http:// only to this machine.
+    parts = urlsplit(typed if "://" in typed else "https://" + typed)
+    return parts.scheme.lower() == "https" or is_loopback_host(parts.hostname)
 
 
 def can_check_keys(key: str, values: Mapping[str, Any]) -> bool:
@@ -168,6 +165,13 @@ def run_check(
     Blocking (up to 15 s per call, two calls at most): the window runs it off the GUI thread.
     Never raises for what ConnectWise answers; every outcome is a `FormCheck`.
     """
+    from core.connectwise import (
+        CheckKind,
+        ConnectWiseCheckError,
+        check_rest_credentials,
+        company_info,
+    )
+
     spec = connector(key)
     credentials = credentials and can_check_keys(key, values)
     asked = asked_for(key, values)
@@ -230,8 +234,8 @@ def _failed(
     values: Mapping[str, Any],
     outcome: CheckOutcome,
 ) -> FormCheck:
-    where = _FIELD_OF_KIND.get(outcome.kind, site_name)
-    if outcome.kind is CheckKind.CODEBASE_RETIRED and spec.has_field(WSDL_PATH):
+    where = _FIELD_OF_KIND.get(outcome.kind.value, site_name)
+    if outcome.kind.value == "codebase_retired" and spec.has_field(WSDL_PATH):
         where = WSDL_PATH
     if not spec.has_field(where):
         where = site_name
@@ -260,6 +264,8 @@ def _looked_up(
     typed_codebase: str | None,
     filled: Mapping[str, str],
 ) -> FormCheck:
+    from core.connectwise import CheckKind, rest_base_url
+
     found = info.outcome.message
     version = f" (version {info.version})" if info.version else ""
     notes: dict[str, Note] = {COMPANY: Note(found)}
@@ -356,6 +362,8 @@ def _host_part(site: str) -> str:
 def _api_host_needed(info: CompanyInfo, site_typed: str) -> str | None:
     """The "api-" host of a hosted site typed without it (it answers the look-up, but not the
     API calls Open Connectors makes)."""
+    from core.connectwise import CLOUD_DOMAINS, api_host_for
+
     if info.is_cloud is False:
         return None
     host = _host_part(site_typed).lower()

@@ -12,7 +12,6 @@ import logging
 
 from PySide6.QtCore import QObject
 
-from core.connectwise import CheckKind
 from core.connectwise_form import (
     REST_KEYS,
     FormCheck,
@@ -108,6 +107,8 @@ class ConnectWiseChecker(QObject):
         # run_check turns every ConnectWise answer into a result: this is a bug of ours.
         log.error("ConnectWise check failed: %s", type(error).__name__)
         if self._current(generation, asked):
+            from core.connectwise import CheckKind  # loaded by then: the check imported it
+
             self.running = False
             note = Note("The ConnectWise check could not run; Create still works.", True)
             self._form.show_connectwise(FormCheck(asked, CheckKind.UNEXPECTED, note))
