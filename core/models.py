@@ -7,7 +7,7 @@ is never echoed (it may be a password). Use `field_errors()` to map them to form
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,6 +236,52 @@ def normalized_text(connector_key: str, name: str, text: str) -> str | None:
     except v.FieldProblem:
         return None
     return normal if normal and normal != text else None
+
+
+def form_values_from(
+    connector_key: str,
+    *,
+    name: str,
+    tags: Iterable[str] = (),
+    configuration: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
+    known: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The form's values for an existing instance (re-authenticate it, or make another like
+    it): its name and tags, and each non-secret field from the platform's configuration
+    (``config key → value``), else from `known` (what this app remembers, by field name).
+    Secrets are never filled in: the platform sends them masked, and they must be typed."""
+    spec = CONNECTORS.get(connector_key)
+    values: dict[str, Any] = {CONNECTOR: connector_key, NAME: name, TAGS: list(tags)}
+    if spec is None:
+        return values
+    config = dict(configuration.items() if isinstance(configuration, Mapping) else configuration)
+    for fs in spec.fields:
+        if fs.is_secret:
+            continue
+        raw = config.get(fs.config_key)
+        if raw is None or raw == SECRET_MASK:
+            raw = (known or {}).get(fs.name)
+        value = _form_value(fs, raw)
+        if value is not None:
+            values[fs.name] = value
+    return values
+
+
+def _form_value(fs: FieldSpec, raw: Any) -> Any:
+    """A configuration value (the platform sends text) as the form's input takes it."""
+    if raw is None:
+        return None
+    if fs.kind is FieldKind.BOOL:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        return True if text == "true" else (False if text == "false" else None)
+    if fs.kind is FieldKind.INT:
+        try:
+            return int(str(raw).strip())
+        except ValueError:
+            return None
+    return str(raw)
 
 
 @dataclass(frozen=True)

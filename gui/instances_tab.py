@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -25,7 +28,9 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -34,11 +39,15 @@ from PySide6.QtWidgets import (
 
 from core import validation
 from core.connectors import CONNECTORS
-from core.instance_store import DeleteResult
-from core.models import Account
+from core.errors import OpenConnectorsError
+from core.instance import ConfigurationItem, HealthState, InstanceHealth, utc_now
+from core.instance_store import DeleteResult, SaveResult
+from core.models import Account, form_values_from
 from core.webhooks import generate_signature_key
-from core.workspace import InstanceRow, Workspace
+from core.workspace import InstanceChange, InstanceRow, ReauthOutcome, Workspace, row_from_record
 from gui.clipboard import Clipboard
+from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog, configuration_text
+from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
 from gui.widgets import SecretEdit, message_label, show_message
 
@@ -49,6 +58,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "ID"),
     ("connector", "Connector"),
     ("tags", "Tags"),
+    ("state", "State"),
+    ("health", "Health"),
     ("events", "Events"),
     ("callback_url", "Callback URL"),
     ("created", "Created"),
@@ -61,6 +72,8 @@ HEADER_TIPS: dict[str, str] = {
     "id": "Instance ID on Open Connectors",
     "connector": "ConnectWise connector the instance uses",
     "tags": "Tags of the instance",
+    "state": "Whether the instance is enabled or disabled on the platform",
+    "health": "What the last Test found (a ping of the instance's hub with its token), and when",
     "events": "Whether event notifications are on",
     "callback_url": "Where Open Connectors posts event notifications",
     "created": "When the instance was created (newest first at first)",
@@ -70,6 +83,8 @@ HEADER_TIPS: dict[str, str] = {
 CREATED_COLUMN = next(n for n, (key, _title) in enumerate(COLUMNS) if key == "created")
 # Columns a little wider than their header, for their usual contents.
 _PREFERRED_WIDTHS = {"name": 220, "callback_url": 240, "created": 150}
+HEALTH_COLUMN = next(n for n, (key, _title) in enumerate(COLUMNS) if key == "health")
+_HEALTH_CHARS = 120  # a failing test's reason in its cell; the tooltip has all of it
 _SEPARATOR = "\x1f"  # between the columns of a search text: no typed filter contains it
 
 
@@ -91,6 +106,28 @@ def connector_label(key: str) -> str:
     return spec.label if spec is not None else key
 
 
+def health_text(health: InstanceHealth | None) -> str:
+    """The Health cell: "not tested", or what the test found and when ("OK, 14:03:07")."""
+    if health is None:
+        return "not tested"
+    summary = health.summary
+    if len(summary) > _HEALTH_CHARS:
+        summary = summary[: _HEALTH_CHARS - 1] + "…"
+    return f"{summary} — tested {health.checked_at.astimezone().strftime('%H:%M:%S')}"
+
+
+def health_tip(health: InstanceHealth | None) -> str:
+    if health is None:
+        return "Not tested yet: select it and press Test, or Test all shown"
+    parts = [health.summary]
+    if health.provider_message and health.message:
+        parts.append(health.message)
+    if health.request_id:
+        parts.append(f"Request ID: {health.request_id}")
+    parts.append(f"Tested at {health.checked_at.astimezone().strftime('%Y-%m-%d %H:%M:%S')}")
+    return "\n".join(parts)
+
+
 def plural(count: int, noun: str) -> str:
     """ "1 instance", "2 instances", "0 instances"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
@@ -104,21 +141,24 @@ class Line:
     row: InstanceRow
     cells: tuple[str, ...]
     search: str
+    health: InstanceHealth | None = None
 
 
-def prepare(row: InstanceRow) -> Line:
+def prepare(row: InstanceRow, health: InstanceHealth | None = None) -> Line:
     cells = (
         _text(row.name),
         _text(row.id),
         connector_label(row.connector),
         ", ".join(row.tags),
+        "disabled" if row.disabled else "enabled",
+        health_text(health),
         "on" if row.events_enabled else "off",
         _text(row.callback_url),
         (row.created or "")[:19].replace("T", " "),
         "yes" if row.token_stored else "no",
         _where(row),
     )
-    return Line(row, cells, _SEPARATOR.join(cells).casefold())
+    return Line(row, cells, _SEPARATOR.join(cells).casefold(), health)
 
 
 def prepare_rows(rows: Iterable[InstanceRow]) -> list[Line]:
@@ -141,6 +181,8 @@ class InstancesModel(QAbstractTableModel):
         self._all: list[Line] = []  # every row, in sort order
         self._lines: list[Line] = []  # what the view shows: those of `_all` the filter keeps
         self._needle = ""
+        # What the last test of each instance found: kept across reloads, not across runs.
+        self._health: dict[str, InstanceHealth] = {}
         # Newest first until the user sorts by another column.
         self._sort_column = CREATED_COLUMN
         self._sort_order = Qt.SortOrder.DescendingOrder
@@ -174,6 +216,9 @@ class InstancesModel(QAbstractTableModel):
             return self._lines[index.row()].cells[index.column()] if index.isValid() else None
         if role == Qt.ItemDataRole.UserRole:
             return self._lines[index.row()].row if index.isValid() else None
+        tip = role == Qt.ItemDataRole.ToolTipRole
+        if tip and index.isValid() and index.column() == HEALTH_COLUMN:
+            return health_tip(self._lines[index.row()].health)
         return None
 
     def total(self) -> int:
@@ -184,6 +229,23 @@ class InstancesModel(QAbstractTableModel):
         """Every row, shown or filtered out."""
         return [line.row for line in self._all]
 
+    def shown_rows(self) -> list[InstanceRow]:
+        """The rows the filter keeps, in the order shown."""
+        return [line.row for line in self._lines]
+
+    def health(self, instance_id: str) -> InstanceHealth | None:
+        return self._health.get(instance_id)
+
+    def set_health(self, instance_id: str, health: InstanceHealth | None) -> None:
+        """What a test found (None: forget it, the instance changed since)."""
+        if health is None:
+            self._health.pop(instance_id, None)
+        else:
+            self._health[instance_id] = health
+        at = _position(self._all, instance_id)
+        if at is not None:
+            self.upsert(self._all[at].row)
+
     def row_of(self, instance_id: str) -> int | None:
         """The shown row of that instance, if the filter keeps it."""
         return _position(self._lines, instance_id)
@@ -193,6 +255,13 @@ class InstancesModel(QAbstractTableModel):
 
     def set_lines(self, lines: list[Line]) -> None:
         """Replace all rows at once: one reset is far cheaper than 10,000 inserts."""
+        if self._health:
+            lines = [
+                prepare(line.row, self._health[line.row.id])
+                if line.row.id in self._health
+                else line
+                for line in lines
+            ]
         self.beginResetModel()
         self._all = self._sorted(lines)
         self._lines = self._kept(self._all)
@@ -211,7 +280,7 @@ class InstancesModel(QAbstractTableModel):
     def upsert(self, row: InstanceRow) -> None:
         """Add a row, or replace the row with its id, keeping the sort order: one insert,
         change or removal, so the view keeps its selection and scroll position."""
-        line = prepare(row)
+        line = prepare(row, self._health.get(row.id))
         at = _position(self._all, row.id)
         if at is None:
             self._all.insert(self._insert_position(self._all, line), line)
@@ -373,6 +442,8 @@ class EventsDialog(QDialog):
 
 class InstancesTab(QWidget):
     status_message = Signal(str)
+    # The Create form's values for a new instance like the selected one (New from this…).
+    new_from = Signal(object)
 
     def __init__(
         self,
@@ -387,6 +458,10 @@ class InstancesTab(QWidget):
         self._clipboard = clipboard
         self.account: Account | None = None
         self._generation = 0  # results of an older account's request are dropped
+        self._tests: threading.Event | None = None  # set: the running Test all stops
+        self._test_counts = [0, 0]  # of the running Test all: OK, not OK
+        self._reauth_token = ""  # what the result panel shows, for Copy token and Retry
+        self._reauth_id = ""
 
         self.model = InstancesModel(self)
 
@@ -402,6 +477,7 @@ class InstancesTab(QWidget):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.verticalHeader().setVisible(False)
         # Fixed sizes: measuring 10,000 rows' contents would stall the GUI thread.
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -415,38 +491,168 @@ class InstancesTab(QWidget):
         self.refresh_button = QPushButton("&Refresh from server")
         self.refresh_button.setObjectName("refresh_button")
         self.refresh_button.setToolTip("Load the account's instances from the server (F5)")
-        self.copy_button = QPushButton("Copy &token")
+        self.test_all_button = QPushButton("Test all sho&wn")
+        self.test_all_button.setObjectName("test_all_button")
+        self.test_all_button.setToolTip(
+            "Ping every instance the filter shows with its token, one after another"
+        )
+        self.copy_button = QPushButton("Copy to&ken")
         self.copy_button.setObjectName("copy_selected_token_button")
         self.events_button = QPushButton("Change &events…")
         self.events_button.setObjectName("change_events_button")
+        # Both words hold the letter: it stays the same whichever the selection needs.
+        self.enable_button = QPushButton("Disa&ble")
+        self.enable_button.setObjectName("enable_button")
+        self.test_button = QPushButton("&Test")
+        self.test_button.setObjectName("test_button")
+        self.test_button.setToolTip("Ping the instance's hub with its token: does it still work?")
         self.delete_button = QPushButton("&Delete…")
         self.delete_button.setObjectName("delete_button")
+        self.more_button = QPushButton("&More")
+        self.more_button.setObjectName("more_button")
+        self.more_button.setToolTip("Re-authenticate, details, rename and tags, new from this")
         self.count = QLabel(self)
         self.count.setObjectName("instances_count")
+
+        # Also in the context menu and the Instance menu: one action, three places.
+        self.copy_action = self._action("Copy &token", "copy_token", self.copy_token)
+        self.events_action = self._action("Change &events…", "change_events", self.change_events)
+        self.enable_action = self._action("Disa&ble", "enable", self.toggle_enabled)
+        self.test_action = self._action("Te&st", "test", self.test_selected)
+        self.test_all_action = self._action("Test &all shown", "test_all", self.test_all)
+        self.reauth_action = self._action(
+            "&Re-authenticate…", "reauthenticate", self.reauthenticate
+        )
+        self.details_action = self._action("De&tails…", "details", self.show_details)
+        self.rename_action = self._action("Re&name / tags…", "rename", self.rename)
+        self.new_from_action = self._action("New &from this…", "new_from", self.new_from_this)
+        self.delete_action = self._action("&Delete…", "delete", self.delete)
+        more = QMenu(self.more_button)
+        more.setObjectName("more_menu")
+        for action in self.more_actions():
+            more.addAction(action)
+        self.more_button.setMenu(more)
+
+        self.progress_row = QWidget(self)
+        self.progress_row.setObjectName("test_progress_row")
+        self.progress = QProgressBar(self.progress_row)
+        self.progress.setObjectName("test_progress")
+        self.progress.setAccessibleName("Test progress")
+        self.progress_label = QLabel(self.progress_row)
+        self.progress_label.setObjectName("test_progress_label")
+        self.stop_button = QPushButton("Sto&p", self.progress_row)
+        self.stop_button.setObjectName("stop_tests_button")
+        self.stop_button.setToolTip("Stop after the test that is running (each ends in seconds)")
+        progress_layout = QHBoxLayout(self.progress_row)
+        progress_layout.setContentsMargins(0, 0, 0, 0)
+        progress_layout.addWidget(self.progress, 1)
+        progress_layout.addWidget(self.progress_label)
+        progress_layout.addWidget(self.stop_button)
+        self.progress_row.setVisible(False)
+
+        # What came of an action: a problem, or a re-authenticated instance and its token.
+        self.error_panel = ErrorPanel(self)
+        self.result_panel = ResultPanel(self)
+        self.result_panel.setTitle("Re-authenticated instance")
+        self._own_panel_names()
+        self.outcome = OutcomeArea(self.error_panel, self.result_panel, self)
+        self.outcome.setObjectName("instances_outcome_area")
 
         top = QHBoxLayout()
         filter_label = QLabel("Fi&lter:")  # Alt+F is the File menu
         filter_label.setBuddy(self.filter)
         top.addWidget(filter_label)
         top.addWidget(self.filter, 1)
+        top.addWidget(self.test_all_button)
         top.addWidget(self.refresh_button)
         actions = QHBoxLayout()
-        for button in (self.copy_button, self.events_button, self.delete_button):
+        for button in (
+            self.copy_button,
+            self.events_button,
+            self.enable_button,
+            self.test_button,
+            self.delete_button,
+            self.more_button,
+        ):
             actions.addWidget(button)
         actions.addStretch(1)
         actions.addWidget(self.count)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.progress_row)
         layout.addLayout(actions)
+        layout.addWidget(self.outcome)
 
         self.filter.textChanged.connect(self._filter)
         self.refresh_button.clicked.connect(self.refresh)
+        self.test_all_button.clicked.connect(self.test_all)
         self.copy_button.clicked.connect(self.copy_token)
         self.events_button.clicked.connect(self.change_events)
+        self.enable_button.clicked.connect(self.toggle_enabled)
+        self.test_button.clicked.connect(self.test_selected)
         self.delete_button.clicked.connect(self.delete)
+        self.stop_button.clicked.connect(self.stop_tests)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.result_panel.copy_token.connect(self._copy_reauth_token)
+        self.result_panel.copy_id.connect(self._copy_reauth_id)
+        self.result_panel.retry_store.connect(self._retry_store)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update_ui())
         self._update_ui()
+
+    def _action(self, text: str, name: str, slot: Callable[[], object]) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(f"instance_{name}_action")
+        action.triggered.connect(slot)
+        return action
+
+    def more_actions(self) -> list[QAction]:
+        """What the More button lists."""
+        return [self.reauth_action, self.details_action, self.rename_action, self.new_from_action]
+
+    def menu_actions(self) -> list[QAction | None]:
+        """Every action on the selected instance, in menu order (None: a separator)."""
+        return [
+            self.copy_action,
+            self.events_action,
+            self.enable_action,
+            self.test_action,
+            self.test_all_action,
+            None,
+            *self.more_actions(),
+            None,
+            self.delete_action,
+        ]
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if index.isValid():
+            self.view.selectRow(index.row())
+        menu = QMenu(self)
+        menu.setObjectName("instances_context_menu")
+        for action in self.menu_actions():
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+        menu.exec(self.view.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
+    def _own_panel_names(self) -> None:
+        """The panels' children named for this tab: the Create tab's panels have the names
+        the panels give, and a search by name must find one widget. The letters of the Create
+        tab's are worked out around its form; these are set here around this tab's buttons."""
+        for panel, prefix in ((self.error_panel, "instances_"), (self.result_panel, "reauth_")):
+            for child in [panel, *panel.findChildren(QWidget)]:
+                if child.objectName():
+                    child.setObjectName(prefix + child.objectName())
+        result = self.result_panel
+        result.copy_token_button.setText("Copy token")  # Ctrl+Shift+C copies the selected one
+        result.copy_id_button.setText("Copy ID")
+        result.close_button.setText("Dismiss")  # Esc in the panel
+        result.token_label.setText("Token:")
+        result.retry_button.setText("Retr&y")
+        self.error_panel.close_button.setText("Dismiss")  # Esc in the panel
 
     def showEvent(self, event: QShowEvent) -> None:
         if not self._headers_fitted:  # once the style and font are known: at the first show
@@ -475,9 +681,36 @@ class InstancesTab(QWidget):
     def _update_ui(self) -> None:
         row = self.selected()
         has = row is not None and self.account is not None
-        self.copy_button.setEnabled(has)
-        self.events_button.setEnabled(has and bool(row and row.on_server is not False))
-        self.delete_button.setEnabled(has)
+        on_server = has and bool(row and row.on_server is not False)
+        known = on_server and bool(row and row.connector in CONNECTORS)
+        testing = self._tests is not None
+        enable = bool(row and row.disabled)
+        for widget in (self.enable_button, self.enable_action):
+            widget.setText("Ena&ble" if enable else "Disa&ble")
+        tips = (
+            "Enable the instance on the platform"
+            if enable
+            else ("Disable the instance on the platform (it stops working until enabled again)")
+        )
+        self.enable_button.setToolTip(tips)
+        states = (
+            ((self.copy_button, self.copy_action), has),
+            ((self.events_button, self.events_action), on_server),
+            ((self.enable_button, self.enable_action), on_server),
+            ((self.test_button, self.test_action), on_server and not testing),
+            ((self.delete_button, self.delete_action), has),
+            ((self.reauth_action,), known),
+            ((self.details_action,), on_server),
+            ((self.rename_action,), on_server),
+            ((self.new_from_action,), has and bool(row and row.connector in CONNECTORS)),
+        )
+        for targets, enabled in states:
+            for target in targets:
+                target.setEnabled(enabled)
+        self.more_button.setEnabled(has)
+        can_test_all = self.account is not None and not testing and self.model.rowCount() > 0
+        self.test_all_button.setEnabled(can_test_all)
+        self.test_all_action.setEnabled(can_test_all)
         self.refresh_button.setEnabled(self.account is not None)
         shown, total = self.model.rowCount(), self.model.total()
         self.count.setText(f"{shown} of {total}" if shown != total else plural(total, "instance"))
@@ -505,6 +738,7 @@ class InstancesTab(QWidget):
     def set_account(self, account: Account | None) -> None:
         self.account = account
         self._generation += 1
+        self.stop_tests()
         self.model.set_rows([])
         self._update_ui()
         if account is not None:
@@ -525,9 +759,7 @@ class InstancesTab(QWidget):
 
     def set_token_stored(self, instance_id: str, stored: bool) -> None:
         """A token stored (or lost) elsewhere, e.g. by Retry on the Create tab."""
-        from dataclasses import replace
-
-        row = next((r for r in self.model.rows() if r.id == instance_id), None)
+        row = self._row(instance_id)
         if row is not None and row.token_stored != stored:
             self.add_row(replace(row, token_stored=stored))
 
@@ -535,6 +767,20 @@ class InstancesTab(QWidget):
         """Add the row, or replace the row with the same id."""
         self.model.upsert(row)
         self._update_ui()
+
+    def _row(self, instance_id: str) -> InstanceRow | None:
+        """The row as the table has it now (an action's answer may come after a refresh)."""
+        return next((r for r in self.model.rows() if r.id == instance_id), None)
+
+    def _start(self, text: str) -> tuple[InstanceRow, Account] | None:
+        """The selected instance and the account, for an action that starts now: the last
+        outcome no longer stands."""
+        row, account = self.selected(), self.account
+        if row is None or account is None:
+            return None
+        self.outcome.clear()
+        self.status_message.emit(text.format(name=row.name))
+        return row, account
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -610,14 +856,12 @@ class InstancesTab(QWidget):
         self._runner.run(
             lambda: self._workspace.fetch_token(account, row.id),
             done,
-            lambda error: self.status_message.emit(f"Could not fetch the token: {error}"),
+            lambda error: self._report("Token not fetched", error),
             name="fetch-token",
         )
 
     def _mark_stored(self, row: InstanceRow, stored: bool) -> None:
-        from dataclasses import replace
-
-        self.add_row(replace(row, token_stored=stored, remembered=True))
+        self.add_row(replace(self._row(row.id) or row, token_stored=stored, remembered=True))
 
     def _copy(self, token: str, row: InstanceRow) -> None:
         self._clipboard.copy_secret(token)
@@ -633,12 +877,12 @@ class InstancesTab(QWidget):
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.values is None:
             return
         enabled, url, key = dialog.values
+        self.outcome.clear()
         self.status_message.emit(f"Changing events of “{row.name}”…")
 
         def done(_: object) -> None:
-            from dataclasses import replace
-
-            self.add_row(replace(row, events_enabled=enabled, callback_url=url))
+            current = self._row(row.id) or row
+            self.add_row(replace(current, events_enabled=enabled, callback_url=url))
             self.status_message.emit(f"Events of “{row.name}” turned {'on' if enabled else 'off'}.")
 
         self._runner.run(
@@ -648,6 +892,364 @@ class InstancesTab(QWidget):
             done,
             lambda error: self._report("Events not changed", error),
             name="set-events",
+        )
+
+    def toggle_enabled(self) -> None:
+        selected = self.selected()
+        if selected is None or selected.on_server is False:
+            return
+        enable = selected.disabled
+        started = self._start(("Enabling" if enable else "Disabling") + " “{name}”…")
+        if started is None:
+            return
+        row, account = started
+
+        def done(change: InstanceChange) -> None:
+            # The last test's answer was about the state before.
+            self.model.set_health(row.id, None)
+            self.add_row(replace(self._row(row.id) or row, disabled=not enable))
+            text = f"“{row.name}” {'enabled' if enable else 'disabled'}."
+            if change.confirmed_by_lookup:
+                text += " No answer came, but the server shows the change: nothing was sent twice."
+            if change.record_error is not None:
+                text += f" This app's record of it was not updated: {change.record_error}"
+            self.status_message.emit(text)
+
+        self._runner.run(
+            lambda: self._workspace.set_enabled(account, row.id, enable),
+            done,
+            lambda error: self._report("Not enabled" if enable else "Not disabled", error),
+            name="set-enabled",
+        )
+
+    # --- testing ------------------------------------------------------------------------------
+
+    def test_selected(self) -> None:
+        if self._tests is not None:
+            return
+        started = self._start("Testing “{name}”…")
+        if started is None:
+            return
+        row, account = started
+        generation = self._generation
+
+        def done(health: InstanceHealth) -> None:
+            if generation != self._generation:
+                return
+            self.model.set_health(row.id, health)
+            self.status_message.emit(f"Test of “{row.name}”: {health.summary}")
+            if not health.ok:
+                self._show_health_problem(row, health)
+
+        def failed(error: BaseException) -> None:
+            if generation != self._generation:
+                return
+            self.model.set_health(row.id, _failed_health(error))
+            self._report(f"“{row.name}” could not be tested", error)
+
+        self._runner.run(
+            lambda: self._workspace.check_health(account, row.id), done, failed, name="test"
+        )
+
+    def _show_health_problem(self, row: InstanceRow, health: InstanceHealth) -> None:
+        if health.state is HealthState.DISABLED:
+            title = f"“{row.name}” is disabled"
+            step = "Enable it (the Enable button) for it to work again."
+        elif health.state is HealthState.INVALID_CREDENTIALS:
+            title = f"“{row.name}” does not work: its login was refused"
+            step = (
+                "If the ConnectWise password or API keys changed, re-authenticate the instance "
+                "(More ▸ Re-authenticate…)."
+            )
+        elif health.state is HealthState.UNREACHABLE:
+            title = f"“{row.name}” could not be reached"
+            step = "Check the network connection, then test again."
+        else:
+            title = f"“{row.name}” does not work"
+            step = "Test again later; if it keeps failing, look at the instance on the platform."
+        self.error_panel.show_text(
+            title,
+            health.message or health.summary,
+            provider=health.provider_message,
+            request_id=health.request_id,
+            next_step=step,
+        )
+
+    def test_all(self) -> None:
+        """Ping every instance the filter shows (not those gone from the server), one after
+        another on one worker; each answer fills its Health cell as it comes. Stop ends the
+        run after the ping under way, which is bounded like every request."""
+        account = self.account
+        if account is None or self._tests is not None:
+            return
+        rows = [row for row in self.model.shown_rows() if row.on_server is not False]
+        if not rows:
+            self.status_message.emit("Nothing to test: no instance shown is on the server.")
+            return
+        stop = threading.Event()
+        self._tests = stop
+        self._test_counts = [0, 0]
+        generation = self._generation
+        total = len(rows)
+        self.outcome.clear()
+        self.progress.setRange(0, total)
+        self.progress.setValue(0)
+        self.progress_label.setText(f"Testing 0 of {total}…")
+        self.stop_button.setEnabled(True)
+        self.progress_row.setVisible(True)
+        self.status_message.emit(f"Testing {plural(total, 'instance')}…")
+        self._update_ui()
+
+        def work() -> int:
+            tested = 0
+            for row in rows:
+                if stop.is_set():
+                    break
+                try:
+                    health = self._workspace.check_health(account, row.id)
+                except Exception as exc:  # one instance's failure is its Health, not the run's
+                    health = _failed_health(exc)
+                tested += 1
+                self._runner.post(
+                    partial(self._tested, stop, generation, row, health, tested, total)
+                )
+            return tested
+
+        self._runner.run(
+            work,
+            lambda tested: self._tests_ended(stop, tested, total),
+            lambda error: self._tests_ended(stop, -1, total, error),
+            name="test-all",
+        )
+
+    def _tested(
+        self,
+        stop: threading.Event,
+        generation: int,
+        row: InstanceRow,
+        health: InstanceHealth,
+        tested: int,
+        total: int,
+    ) -> None:
+        if generation != self._generation or stop is not self._tests:
+            return
+        self.model.set_health(row.id, health)
+        self._test_counts[0 if health.ok else 1] += 1
+        self.progress.setValue(tested)
+        if not stop.is_set():
+            self.progress_label.setText(f"Testing {tested} of {total}…")
+
+    def _tests_ended(
+        self, stop: threading.Event, tested: int, total: int, error: BaseException | None = None
+    ) -> None:
+        if stop is not self._tests:
+            return
+        self._tests = None
+        self.progress_row.setVisible(False)
+        ok, bad = self._test_counts
+        if error is not None:
+            self._report("Test all stopped", error)
+        elif tested < total:
+            self.status_message.emit(
+                f"Stopped after {tested} of {total}: {ok} OK, {bad} not working."
+            )
+        else:
+            self.status_message.emit(f"Tested {plural(total, 'instance')}: {ok} OK, {bad} not.")
+        self._update_ui()
+
+    def stop_tests(self) -> None:
+        stop = self._tests
+        if stop is None:
+            return
+        stop.set()
+        self.stop_button.setEnabled(False)
+        self.progress_label.setText("Stopping after the test under way…")
+
+    @property
+    def testing(self) -> bool:
+        return self._tests is not None
+
+    # --- details, re-authenticate, rename, new from this ----------------------------------
+
+    def show_details(self) -> None:
+        started = self._start("Reading the configuration of “{name}”…")
+        if started is None:
+            return
+        row, account = started
+
+        def done(items: tuple[ConfigurationItem, ...]) -> None:
+            self.status_message.emit(f"Configuration of “{row.name}” read from {account.host}.")
+            text = configuration_text(row, account.host, items)
+            dialog = DetailsDialog(f"Configuration of “{row.name}”", text, self._copy_text, self)
+            dialog.exec()
+            dialog.deleteLater()
+
+        self._runner.run(
+            lambda: self._workspace.configuration(account, row.id),
+            done,
+            lambda error: self._report("Configuration not read", error),
+            name="configuration",
+        )
+
+    def _copy_text(self, text: str) -> None:
+        self._clipboard.copy_text(text)
+        self.status_message.emit("Configuration copied (secrets masked).")
+
+    def reauthenticate(self) -> None:
+        started = self._start("Reading the configuration of “{name}”…")
+        if started is None:
+            return
+        row, account = started
+        if row.connector not in CONNECTORS:
+            self.status_message.emit(f"This app has no form for {row.connector} instances.")
+            return
+        self._runner.run(
+            lambda: self._workspace.configuration(account, row.id),
+            lambda items: self._ask_reauth(row, account, items),
+            lambda error: self._report("Not re-authenticated", error),
+            name="configuration",
+        )
+
+    def _ask_reauth(
+        self, row: InstanceRow, account: Account, items: tuple[ConfigurationItem, ...]
+    ) -> None:
+        if account is not self.account:
+            return
+        self.status_message.emit(f"Re-authenticate “{row.name}”: type its secrets again.")
+        dialog = ReauthDialog(row, _form_values(row, row.name, items), account, self)
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        draft = dialog.draft
+        dialog.deleteLater()
+        if not accepted or draft is None:
+            self.status_message.emit(f"“{row.name}” was not re-authenticated: nothing was sent.")
+            return
+        self.status_message.emit(f"Re-authenticating “{row.name}”…")
+        self._runner.run(
+            lambda: self._workspace.reauthenticate(account, row.id, draft),
+            lambda outcome: self._reauthenticated(row, account, outcome),
+            lambda error: self._report("Not re-authenticated", error),
+            name="reauthenticate",
+        )
+
+    def _reauthenticated(self, row: InstanceRow, account: Account, outcome: ReauthOutcome) -> None:
+        save = outcome.save
+        record = save.record
+        self.model.set_health(row.id, None)  # tested with the old login
+        self.add_row(
+            row_from_record(replace(record, token_stored=save.token_stored), on_server=True)
+        )
+        self._reauth_token, self._reauth_id = save.token, record.id
+        if outcome.token_changed:
+            note = "Same ID, a new token: it replaces the one stored before."
+        else:
+            note = "Same ID, same token."
+        if outcome.reconciled:
+            note += " No answer came, but the server shows the change: nothing was sent twice."
+        self.result_panel.show_instance(
+            name=outcome.instance.name or row.name,
+            instance_id=record.id,
+            connector=connector_label(record.connector),
+            host=account.host,
+            token=save.token,
+            note=note,
+        )
+        self._show_save(save)
+        self.status_message.emit(f"Re-authenticated “{record.name}” (ID {record.id}).")
+
+    def _show_save(self, save: SaveResult) -> None:
+        if save.stored_in is not None:
+            warning = f" ({save.stored_in.warning})" if save.stored_in.warning else ""
+            self.result_panel.show_storage(
+                f"Saved in {save.stored_in.name}{warning}.", stored=True, retry=False
+            )
+        else:
+            text = " ".join(save.messages) or "The token is not saved."
+            self.result_panel.show_storage(f"Not saved: {text}", stored=False, retry=True)
+
+    def _retry_store(self) -> None:
+        account, instance_id, token = self.account, self._reauth_id, self._reauth_token
+        if account is None or not instance_id or not token:
+            return
+        self.result_panel.retry_button.setEnabled(False)
+
+        def done(save: SaveResult) -> None:
+            if instance_id == self._reauth_id:
+                self._show_save(save)
+            self.set_token_stored(instance_id, save.token_stored)
+
+        def failed(error: BaseException) -> None:
+            if instance_id == self._reauth_id:
+                self.result_panel.show_storage(f"Not saved: {error}", stored=False, retry=True)
+
+        self._runner.run(
+            lambda: self._workspace.retry_store_token(account, instance_id, token),
+            done,
+            failed,
+            name="retry-store",
+        )
+
+    def _copy_reauth_token(self) -> None:
+        if self._reauth_token:
+            self._clipboard.copy_secret(self._reauth_token)
+            seconds = self._clipboard.clear_after_seconds
+            self.status_message.emit(f"Token copied — clears in {seconds} s")
+
+    def _copy_reauth_id(self) -> None:
+        if self._reauth_id:
+            self._clipboard.copy_text(self._reauth_id)
+            self.status_message.emit("Instance ID copied.")
+
+    def rename(self) -> None:
+        row, account = self.selected(), self.account
+        if row is None or account is None:
+            return
+        dialog = RenameDialog(row, self)
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        values = dialog.values
+        dialog.deleteLater()
+        if not accepted or values is None:
+            return
+        name, tags = values
+        self.outcome.clear()
+        self.status_message.emit(f"Renaming “{row.name}”…")
+
+        def done(change: InstanceChange) -> None:
+            stored = change.instance
+            new_name = stored.name if stored is not None and stored.name else name
+            new_tags = tuple(stored.tags) if stored is not None else tags
+            self.add_row(replace(self._row(row.id) or row, name=new_name, tags=new_tags))
+            text = f"“{row.name}” is now “{new_name}”"
+            text += f", tags {', '.join(new_tags)}." if new_tags else ", no tags."
+            if new_name != name or new_tags != tags:
+                text += " The platform removed the markup from what you typed."
+            if change.record_error is not None:
+                text += f" This app's record of it was not updated: {change.record_error}"
+            self.status_message.emit(text)
+
+        self._runner.run(
+            lambda: self._workspace.rename(account, row.id, name=name, tags=list(tags)),
+            done,
+            lambda error: self._report("Not renamed", error),
+            name="rename",
+        )
+
+    def new_from_this(self) -> None:
+        """The Create form filled like the selected instance, secrets empty, a new name:
+        the non-secret values the platform holds (the record's, for one not on the server)."""
+        row, account = self.selected(), self.account
+        if row is None or account is None or row.connector not in CONNECTORS:
+            return
+        name = f"{row.name} (copy)"
+        if row.on_server is False:
+            self.new_from.emit(_form_values(row, name, ()))
+            return
+        self.outcome.clear()
+        self.status_message.emit(f"Reading the configuration of “{row.name}”…")
+        self._runner.run(
+            lambda: self._workspace.configuration(account, row.id),
+            lambda items: self.new_from.emit(_form_values(row, name, items)),
+            lambda error: self._report("No new instance from it", error),
+            name="configuration",
         )
 
     def delete(self) -> None:
@@ -669,6 +1271,7 @@ class InstancesTab(QWidget):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
+        self.outcome.clear()
         self.status_message.emit(f"Deleting “{row.name}”…")
 
         def done(result: DeleteResult) -> None:
@@ -677,7 +1280,7 @@ class InstancesTab(QWidget):
                 self._update_ui()
                 self.status_message.emit(f"Deleted “{row.name}”.")
             else:
-                QMessageBox.warning(self, "Delete incomplete", "\n".join(result.messages))
+                self.error_panel.show_text("Delete incomplete", "\n".join(result.messages))
                 self.status_message.emit("Delete incomplete: see the message.")
 
         self._runner.run(
@@ -688,5 +1291,37 @@ class InstancesTab(QWidget):
         )
 
     def _report(self, title: str, error: BaseException) -> None:
-        self.status_message.emit(f"{title}: {error}")
-        QMessageBox.warning(self, title, str(error))
+        """A failure, in the problem panel under the table (as the Create tab shows one)."""
+        if isinstance(error, OpenConnectorsError):
+            self.error_panel.show_error(error, title=f"{title}: {error.title.lower()}")
+        else:
+            self.error_panel.show_error(error, title=title)
+        self.status_message.emit(f"{title}: see the problem under the table.")
+
+
+def _form_values(
+    row: InstanceRow, name: str, items: tuple[ConfigurationItem, ...]
+) -> dict[str, Any]:
+    return form_values_from(
+        row.connector,
+        name=name,
+        tags=row.tags,
+        configuration=[(item.key, item.value) for item in items],
+        known={"events_enabled": row.events_enabled, "callback_url": row.callback_url},
+    )
+
+
+def _failed_health(error: BaseException) -> InstanceHealth:
+    """The Health of an instance whose test could not run (no token, the account refused)."""
+    if isinstance(error, OpenConnectorsError):
+        return InstanceHealth(
+            HealthState.FAILING,
+            utc_now(),
+            message=error.message,
+            provider_message=error.provider_message,
+            request_id=error.request_id,
+            status=error.status,
+        )
+    return InstanceHealth(
+        HealthState.FAILING, utc_now(), message=str(error) or type(error).__name__
+    )

@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
 
         tab = InstancesTab(self.workspace, self.runner, self.clipboard, page)
         tab.status_message.connect(self.show_status)
+        tab.new_from.connect(self._new_from)
         tab.set_account(self.account_bar.account)  # loads the remembered instances
         return tab
 
@@ -179,7 +180,14 @@ class MainWindow(QMainWindow):
     def _order_keys(self) -> None:
         """After the form's fields change: Tab order and Alt-letters follow."""
         self._order_focus()
-        menus = {letter_of(a.text()) for a in self.menuBar().actions()}
+        # The Instance menu shows only with the Instances tab: its letter is free here.
+        instance_menu = getattr(getattr(self, "menus", None), "instance_menu", None)
+        shown_with_form = [
+            a
+            for a in self.menuBar().actions()
+            if instance_menu is None or a is not instance_menu.menuAction()
+        ]
+        menus = {letter_of(a.text()) for a in shown_with_form}
         tabs = {letter_of(self.tabs.tabText(i)) for i in range(self.tabs.count())}
         self.create_tab.assign_mnemonics(
             menus | tabs | letters_in(self.account_bar.findChildren(QWidget))
@@ -251,6 +259,19 @@ class MainWindow(QMainWindow):
         )
         if self.events_page.built:
             self.events_tab.remember(*self._last_created)
+
+    def _new_from(self, values: dict[str, object]) -> None:
+        """Instances ▸ New from this…: the Create tab, filled like that instance."""
+        if not self.create_tab.new_instance():
+            return  # a create runs: the form is locked, and the status bar says so
+        self.create_tab.form.set_values(values)
+        self.show_tab(self.create_tab)
+        self.create_tab.form.name.setFocus()
+        self.create_tab.form.name.selectAll()
+        self.show_status(
+            "New instance filled from the selected one: check the name, type the secrets "
+            "(they are never copied), then Create."
+        )
 
     def _use_callback(self, url: str) -> None:
         form = self.create_tab.form

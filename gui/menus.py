@@ -1,9 +1,11 @@
-"""The window's menu bar: File, Account, Help. Each action calls what the window already does.
+"""The window's menu bar: File, Account, Instance, Help. Each action calls what the window
+already does.
 
 - File: New instance (Ctrl+N: a fresh form on the Create tab), Batch create… (Ctrl+B: one
   instance per row of a CSV file), Quit (Ctrl+Q: closes the window, which asks first while a
   create or a batch runs).
 - Account: Add account…, Test connection (the account bar's own actions).
+- Instance (while the Instances tab is in front): the tab's actions on the selected instance.
 - Help: About (versions and where the files are, with Copy), Open log folder.
 """
 
@@ -61,6 +63,13 @@ class Menus(QObject):
         self.account_menu.addSeparator()
         self.account_menu.addAction(account_bar.test_action)
 
+        # The Instances tab's actions on the selected instance: shown while that tab is in
+        # front (its letter is the Create form's otherwise), filled from the tab when opened.
+        self.instance_menu = self._menu(bar.addMenu("In&stance"), "instance_menu")
+        self.instance_menu.aboutToShow.connect(self._fill_instance_menu)
+        window.tabs.currentChanged.connect(self._show_instance_menu)
+        self._show_instance_menu()
+
         self.help_menu = self._menu(bar.addMenu("&Help"), "help_menu")
         self.about_action = self._action(self.help_menu, "&About", "about", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
@@ -93,6 +102,20 @@ class Menus(QObject):
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
+
+    def _show_instance_menu(self) -> None:
+        window = self._window
+        shown = window.tabs.currentWidget() is window.instances_page
+        self.instance_menu.menuAction().setVisible(shown)
+
+    def _fill_instance_menu(self) -> None:
+        menu = self.instance_menu
+        menu.clear()  # the actions are the tab's: clearing only takes them off this menu
+        for action in self._window.instances_tab.menu_actions():
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
 
     def _update_enabled(self) -> None:
         self.new_action.setEnabled(not self._window.create_tab.busy)

@@ -29,6 +29,8 @@ pytestmark = pytest.mark.usefixtures("modal_watchdog")
 def menu_entries(window: MainWindow) -> dict[str, list[str]]:
     entries: dict[str, list[str]] = {}
     for top in window.menuBar().actions():
+        if not top.isVisible():
+            continue
         menu = top.menu()
         assert isinstance(menu, QMenu)
         entries[top.text()] = [a.text() for a in menu.actions() if not a.isSeparator()]
@@ -65,6 +67,36 @@ def test_the_menu_bar_has_file_account_and_help(window: MainWindow) -> None:
     assert action(window, "new_instance").shortcut().toString() == "Ctrl+N"
     assert action(window, "quit").shortcut().toString() == "Ctrl+Q"
     assert action(window, "batch_create").shortcut().toString() == "Ctrl+B"
+
+
+def test_the_instance_menu_shows_with_the_instances_tab_and_lists_its_actions(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    bar = window.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    menu = window.menus.instance_menu
+    assert menu.menuAction().isVisible()
+    # Filled as it opens (a real popup grabs the keyboard, which the offscreen platform warns of).
+    menu.aboutToShow.emit()
+    entries = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert entries == [
+        "Copy &token",
+        "Change &events…",
+        "Disa&ble",
+        "Te&st",
+        "Test &all shown",
+        "&Re-authenticate…",
+        "De&tails…",
+        "Re&name / tags…",
+        "New &from this…",
+        "&Delete…",
+    ]
+    # Nothing is selected: only what needs no selection can be chosen.
+    enabled = [a.text() for a in menu.actions() if a.isEnabled() and not a.isSeparator()]
+    assert enabled == []
+    # Back on the Create tab the menu goes, and its letter is the form's again.
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(0).center())
+    assert not menu.menuAction().isVisible()
 
 
 def test_ctrl_n_shows_a_fresh_form_on_the_create_tab_with_the_cursor_in_name(
