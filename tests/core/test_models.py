@@ -17,6 +17,7 @@ from core.models import (
     check_draft,
     field_errors,
     field_hints,
+    form_values_from,
     normalized_text,
 )
 from tests.seed import SEED_BODY, SEED_VALUES
@@ -466,3 +467,43 @@ def test_an_account_address_with_another_scheme_says_so(text: str) -> None:
     with pytest.raises(ApiRootError) as raised:
         api_root(text)
     assert str(raised.value) == "Use an https:// address or a host name."
+
+
+def test_form_values_from_an_instance_fill_every_non_secret_field_and_no_secret() -> None:
+    configuration = {
+        "helpdesk.connectwise.server.url": "https://api-na.myconnectwise.net",
+        "helpdesk.connectwise.company": "acme",
+        "helpdesk.connectwise.username": "integrator",
+        "helpdesk.connectwise.password": "********",  # masked, as the platform sends it
+        "event.notification.enabled": "true",
+        "event.notification.signature.key": "sent-in-clear-by-mistake",
+        "filter.response.nulls": "false",
+    }
+    values = form_values_from(
+        "connectwisehd",
+        name="Acme (copy)",
+        tags=("acme",),
+        configuration=configuration,
+        known={"callback_url": "https://hooks.example.com/events"},
+    )
+    assert values == {
+        "connector": "connectwisehd",
+        "name": "Acme (copy)",
+        "tags": ["acme"],
+        "server_url": "https://api-na.myconnectwise.net",
+        "company": "acme",
+        "username": "integrator",
+        "events_enabled": True,
+        "filter_nulls": False,
+        "callback_url": "https://hooks.example.com/events",  # not in the configuration: known
+    }
+    # What the form then makes of it: the password (a secret) is still needed.
+    assert set(check_draft(values).errors) == {"password"}
+
+
+def test_form_values_from_an_unknown_connector_are_its_name_and_tags() -> None:
+    assert form_values_from("other", name="X", configuration=[("a.b", "c")]) == {
+        "connector": "other",
+        "name": "X",
+        "tags": [],
+    }

@@ -37,6 +37,7 @@ from core.sandbox.connectwise import ConnectWiseSandbox
 from gui.accounts import AddAccountDialog
 from gui.batch_dialog import BatchDialog
 from gui.events_tab import VerifyDialog
+from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog
 from gui.instances_tab import EventsDialog
 from gui.main_window import MainWindow
 from gui.theme import Scheme, Theme, contrast, dark_palette, follow_system, luminance
@@ -397,3 +398,52 @@ def test_the_environment_variable_overrides_the_system(
         assert luminance(QColor(window_colour())) > 0.5
     finally:
         theme.close()
+
+
+def test_instances_tab_problem_and_result_panels_and_the_instance_dialogs(
+    qtbot: QtBot, window: MainWindow, sandbox: SandboxServer, scheme: Scheme
+) -> None:
+    instance_id = create_via_form(qtbot, window, "Acme help desk")
+    show_instances_tab(qtbot, window)
+    press_refresh(qtbot, window)
+    tab = window.instances_tab
+    sandbox.invalidate(int(instance_id))
+    select_instance(qtbot, window, instance_id)
+    qtbot.mouseClick(widget(window, "test_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(tab.error_panel.isVisible, timeout=5000)
+    assert_readable(window, f"the Instances tab with a problem ({scheme})")
+
+    def reauth(dialog: ReauthDialog) -> None:
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)  # password missing
+        assert_readable(dialog, f"the Re-authenticate dialog with its errors ({scheme})")
+        password = dialog.form.input("password")
+        assert isinstance(password, QLineEdit)
+        password.setFocus()
+        qtbot.keyClicks(password, SEED_FORM["password"])
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+
+    handler = ModalHandler(ReauthDialog, reauth)
+    tab.reauth_action.trigger()
+    handler.wait(qtbot)
+    qtbot.waitUntil(tab.result_panel.isVisible, timeout=5000)
+    assert_readable(window, f"the Instances tab with a re-authenticated instance ({scheme})")
+
+    def details(dialog: DetailsDialog) -> None:
+        assert_readable(dialog, f"the Details dialog ({scheme})")
+        press(qtbot, dialog, QDialogButtonBox.StandardButton.Close)
+
+    handler_details = ModalHandler(DetailsDialog, details)
+    tab.details_action.trigger()
+    handler_details.wait(qtbot)
+
+    def rename(dialog: RenameDialog) -> None:
+        name = dialog.findChild(QLineEdit, "rename_name")
+        assert name is not None
+        name.setFocus()
+        qtbot.keyClicks(name, "<b>x</b>")  # the markup hint shows
+        assert_readable(dialog, f"the Rename dialog with its hint ({scheme})")
+        press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
+
+    handler_rename = ModalHandler(RenameDialog, rename)
+    tab.rename_action.trigger()
+    handler_rename.wait(qtbot)

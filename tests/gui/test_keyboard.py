@@ -178,6 +178,8 @@ NO_LETTER = (
     "copy_token_button",  # Ctrl+Shift+C
     "copy_id_button",  # Tab from Copy token
     "QLineEdit token ",  # the read-only token: Copy token
+    "QLineEdit reauth_token ",  # a re-authenticated instance's token, read-only: Copy token
+    "instances_error_close_button",  # Esc in the Instances tab's problem panel
 )
 
 
