@@ -236,6 +236,9 @@ class InstancesModel(QAbstractTableModel):
     def health(self, instance_id: str) -> InstanceHealth | None:
         return self._health.get(instance_id)
 
+    def forget_health(self) -> None:
+        self._health.clear()
+
     def set_health(self, instance_id: str, health: InstanceHealth | None) -> None:
         """What a test found (None: forget it, the instance changed since)."""
         if health is None:
@@ -739,6 +742,7 @@ class InstancesTab(QWidget):
         self.account = account
         self._generation += 1
         self.stop_tests()
+        self.model.forget_health()  # ids are the host's: another account's may be the same
         self.model.set_rows([])
         self._update_ui()
         if account is not None:
@@ -1293,7 +1297,7 @@ class InstancesTab(QWidget):
     def _report(self, title: str, error: BaseException) -> None:
         """A failure, in the problem panel under the table (as the Create tab shows one)."""
         if isinstance(error, OpenConnectorsError):
-            self.error_panel.show_error(error, title=f"{title}: {error.title.lower()}")
+            self.error_panel.show_error(error, title=f"{title} — {error.title}")
         else:
             self.error_panel.show_error(error, title=title)
         self.status_message.emit(f"{title}: see the problem under the table.")

@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QDialogButtonBox,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -557,3 +558,35 @@ def test_the_tab_reads_at_800x600_with_its_progress_and_its_panels_and_no_letter
     qtbot.waitUntil(copy_id.hasFocus, timeout=1000)
     qtbot.keyClick(copy_id, Qt.Key.Key_Escape)
     assert not window.instances_tab.result_panel.isVisible()
+
+
+@pytest.mark.qt_log_ignore("does not support grabbing", "does not support raise")
+def test_the_context_menu_selects_the_row_and_offers_every_action(
+    qtbot: QtBot, populated: Populated
+) -> None:
+    window, created, _seeded = populated
+    view = window.instances_tab.view
+    model = view.model()
+    row = window.instances_tab.model.row_of(created[1])
+    assert row is not None
+    seen: dict[str, Any] = {}
+
+    def answer() -> None:
+        menu = QApplication.activePopupWidget()
+        if not isinstance(menu, QMenu):
+            QTimer.singleShot(10, answer)
+            return
+        seen["entries"] = [a.text() for a in menu.actions() if not a.isSeparator()]
+        seen["selected"] = window.instances_tab.selected()
+        menu.close()
+
+    QTimer.singleShot(0, answer)
+    position = view.visualRect(model.index(row, 0)).center()
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.RightButton, pos=position)
+    # A synthesised right click sends no context-menu event: the view's signal is what the
+    # platform's event leads to.
+    view.customContextMenuRequested.emit(position)
+    qtbot.waitUntil(lambda: "entries" in seen, timeout=WAIT_MS)
+    assert seen["selected"] is not None and seen["selected"].id == created[1]
+    assert "&Re-authenticate…" in seen["entries"] and "De&tails…" in seen["entries"]
+    assert len(seen["entries"]) == 10
