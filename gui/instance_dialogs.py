@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,8 +26,10 @@ from core.connectors import CONNECTORS
 from core.instance import SECRET_MASK, ConfigurationItem
 from core.models import NAME, TAGS, Account, InstanceDraft, check_draft, field_hints
 from core.workspace import InstanceRow
-from gui.form import ConnectorForm
+from gui.connectwise_check import ConnectWiseChecker
+from gui.form import CHECK_SHORTCUT, ConnectorForm
 from gui.mnemonics import assign
+from gui.tasks import TaskRunner
 from gui.widgets import fit_to_screen, message_label, show_message
 
 # The platform never sends a secret back: each must be typed again to re-authenticate.
@@ -42,6 +45,7 @@ class ReauthDialog(QDialog):
         row: InstanceRow,
         values: dict[str, Any],
         account: Account,
+        runner: TaskRunner,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -50,6 +54,10 @@ class ReauthDialog(QDialog):
         self._account = account
         self.form = ConnectorForm(self)
         self.form.set_values(values)
+        # New keys or a new site can be checked with ConnectWise here too, as on the Create tab.
+        self.connectwise = ConnectWiseChecker(self.form, runner, self)
+        check = QShortcut(QKeySequence(CHECK_SHORTCUT), self)
+        check.activated.connect(self.form.request_check)
         # Same instance, same connector: the platform re-provisions it in place.
         self.form.connector.setEnabled(False)
         intro = QLabel(

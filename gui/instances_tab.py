@@ -1120,7 +1120,7 @@ class InstancesTab(QWidget):
         if account is not self.account:
             return
         self.status_message.emit(f"Re-authenticate “{row.name}”: type its secrets again.")
-        dialog = ReauthDialog(row, _form_values(row, row.name, items), account, self)
+        dialog = ReauthDialog(row, _form_values(row, row.name, items), account, self._runner, self)
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
         draft = dialog.draft
         dialog.deleteLater()

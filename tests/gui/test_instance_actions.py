@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
+from core.sandbox import connectwise_values as cw
+from core.sandbox.connectwise import ConnectWiseSandbox
 from core.vault import normalize_host
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog
@@ -590,3 +592,37 @@ def test_the_context_menu_selects_the_row_and_offers_every_action(
     assert seen["selected"] is not None and seen["selected"].id == created[1]
     assert "&Re-authenticate…" in seen["entries"] and "De&tails…" in seen["entries"]
     assert len(seen["entries"]) == 10
+
+
+def test_the_re_authenticate_form_checks_a_new_site_with_connectwise(
+    qtbot: QtBot, populated: Populated
+) -> None:
+    window, created, _seeded = populated
+    seen: dict[str, str] = {}
+
+    def act(dialog: ReauthDialog) -> None:
+        with ConnectWiseSandbox() as site:
+            dialog.activateWindow()
+            qtbot.waitUntil(dialog.isActiveWindow, timeout=2000)
+            form = dialog.form
+            for name, text in (("server_url", site.site), ("company", cw.COMPANY)):
+                edit = form.input(name)
+                assert isinstance(edit, QLineEdit)
+                edit.setFocus()
+                edit.selectAll()
+                qtbot.keyClicks(edit, text)
+            wsdl = form.input("wsdl_path")
+            assert isinstance(wsdl, QLineEdit)
+            wsdl.setFocus()
+            wsdl.clear()
+            assert form.check_button is not None
+            qtbot.mouseClick(form.check_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: bool(wsdl.text()), timeout=WAIT_MS)
+            seen["wsdl"] = wsdl.text()
+        press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
+
+    handler = ModalHandler(ReauthDialog, act)
+    select_instance(qtbot, window, created[0])
+    window.instances_tab.reauth_action.trigger()
+    handler.wait(qtbot, timeout=20_000)
+    assert seen["wsdl"].startswith("/v") and seen["wsdl"].endswith("/apis/2.0/")
