@@ -504,8 +504,9 @@ def test_new_from_this_fills_the_create_form_without_secrets_and_with_a_new_name
     assert values["password"] == "" and values["signature_key"] == ""
     assert not window.create_tab.create_button.isEnabled()  # the password is still needed
     # Typing the password is all it takes to create the next one.
-    password = widget(window, "password")
-    assert isinstance(password, QLineEdit)
+    # The form's own field: the fields a fresh form replaced may not be deleted yet.
+    password = window.create_tab.form.input("password")
+    assert isinstance(password, QLineEdit) and password.isVisible()
     password.setFocus()
     qtbot.keyClicks(password, SEED_FORM["password"])
     qtbot.waitUntil(window.create_tab.create_button.isEnabled, timeout=WAIT_MS)
