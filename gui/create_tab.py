@@ -380,7 +380,7 @@ class CreateTab(QWidget):
         if outcome.save.token_stored and instance_id == self._shown_id:
             self._result = outcome
             self._store = None  # a Retry still waiting would only say the same
-            self._show_save(outcome.save)
+            self.result_panel.show_save(outcome.save)
             self.status_message.emit(f"The token of instance {instance_id} was stored after all.")
         self.created.emit(outcome, draft)  # the Instances tab lists it as it is
 
@@ -505,7 +505,7 @@ class CreateTab(QWidget):
                 what = "The server did not answer in time"
             note = f"{what}, but the instance was found: nothing was sent twice."
         self._show_instance(instance, draft, outcome.save.token, note=note)
-        self._show_save(outcome.save)
+        self.result_panel.show_save(outcome.save)
         self.status_message.emit(f"Created “{instance.name or draft.name}” (ID {instance.id}).")
         self.created.emit(outcome, draft)
 
@@ -524,16 +524,6 @@ class CreateTab(QWidget):
             token=token,
             note=note,
         )
-
-    def _show_save(self, save: SaveResult) -> None:
-        if save.stored_in is not None:
-            warning = f" ({save.stored_in.warning})" if save.stored_in.warning else ""
-            self.result_panel.show_storage(
-                f"Saved in {save.stored_in.name}{warning}.", stored=True, retry=False
-            )
-        else:
-            text = " ".join(save.messages) or "The token is not saved."
-            self.result_panel.show_storage(f"Not saved: {text}", stored=False, retry=True)
 
     def retry_store(self) -> None:
         if not self._shown_id or not self._token or self.account is None:
@@ -555,7 +545,7 @@ class CreateTab(QWidget):
             # A token stored is news whenever it comes; "not stored" only while waited for.
             if shown and (waited or save.token_stored):
                 self._store = None
-                self._show_save(save)
+                self.result_panel.show_save(save)
             if waited or save.token_stored:
                 self.token_stored.emit(instance_id, save.token_stored)
 

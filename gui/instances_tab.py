@@ -1157,18 +1157,8 @@ class InstancesTab(QWidget):
             token=save.token,
             note=note,
         )
-        self._show_save(save)
+        self.result_panel.show_save(save)
         self.status_message.emit(f"Re-authenticated “{record.name}” (ID {record.id}).")
-
-    def _show_save(self, save: SaveResult) -> None:
-        if save.stored_in is not None:
-            warning = f" ({save.stored_in.warning})" if save.stored_in.warning else ""
-            self.result_panel.show_storage(
-                f"Saved in {save.stored_in.name}{warning}.", stored=True, retry=False
-            )
-        else:
-            text = " ".join(save.messages) or "The token is not saved."
-            self.result_panel.show_storage(f"Not saved: {text}", stored=False, retry=True)
 
     def _retry_store(self) -> None:
         account, instance_id, token = self.account, self._reauth_id, self._reauth_token
@@ -1178,7 +1168,7 @@ class InstancesTab(QWidget):
 
         def done(save: SaveResult) -> None:
             if instance_id == self._reauth_id:
-                self._show_save(save)
+                self.result_panel.show_save(save)
             self.set_token_stored(instance_id, save.token_stored)
 
         def failed(error: BaseException) -> None:

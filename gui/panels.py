@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import OpenConnectorsError
+from core.instance_store import SaveResult
 from gui.clipboard import Clipboard
 from gui.widgets import MessageLabel, SecretEdit, set_state
 
@@ -143,6 +144,15 @@ class ResultPanel(_Dismissable):
         self.retry_button.setVisible(retry)
         self.retry_button.setEnabled(retry)
         self.cancel_button.setVisible(False)
+
+    def show_save(self, save: SaveResult) -> None:
+        """Where the token went: the password manager named, or why not (with Retry)."""
+        if save.stored_in is not None:
+            warning = f" ({save.stored_in.warning})" if save.stored_in.warning else ""
+            self.show_storage(f"Saved in {save.stored_in.name}{warning}.", stored=True, retry=False)
+        else:
+            text = " ".join(save.messages) or "The token is not saved."
+            self.show_storage(f"Not saved: {text}", stored=False, retry=True)
 
     def show_waiting(self, text: str) -> None:
         """The password manager has not answered yet: say so, and offer Cancel."""

@@ -77,6 +77,24 @@ def run_to_end(qtbot: QtBot, dialog: BatchDialog) -> None:
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
 
 
+def start_slowly(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> BatchDialog:
+    """Start `path`'s batch one create at a time, each answered after 0.3 s; return once the
+    first row is done, with the rest still to send."""
+    sandbox.faults.add("POST", r"/instances$", delay=0.3)
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, path, monkeypatch)
+    dialog.concurrency.setValue(1)
+    qtbot.mouseClick(button(dialog, "batch_start_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=WAIT_MS)
+    return dialog
+
+
 def test_a_batch_creates_every_row_and_lists_them_as_they_are_made(
     qtbot: QtBot,
     window: MainWindow,
@@ -152,13 +170,8 @@ def test_stop_lets_the_row_in_flight_finish_and_a_rerun_makes_the_rest(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sandbox.faults.add("POST", r"/instances$", delay=0.3)
     names = [f"Slow {n}" for n in range(8)]
-    dialog = open_dialog(qtbot, window)
-    choose(qtbot, dialog, batch_csv(tmp_path, names), monkeypatch)
-    dialog.concurrency.setValue(1)
-    qtbot.mouseClick(button(dialog, "batch_start_button"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=WAIT_MS)
+    dialog = start_slowly(qtbot, window, sandbox, batch_csv(tmp_path, names), monkeypatch)
     qtbot.mouseClick(button(dialog, "batch_stop_button"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
     statuses = column(dialog, STATUS)
@@ -209,12 +222,8 @@ def test_quitting_during_a_batch_asks_then_waits_for_the_rows_in_flight(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sandbox.faults.add("POST", r"/instances$", delay=0.3)
-    dialog = open_dialog(qtbot, window)
-    choose(qtbot, dialog, batch_csv(tmp_path, [f"Quit {n}" for n in range(6)]), monkeypatch)
-    dialog.concurrency.setValue(1)
-    qtbot.mouseClick(button(dialog, "batch_start_button"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=WAIT_MS)
+    path = batch_csv(tmp_path, [f"Quit {n}" for n in range(6)])
+    start_slowly(qtbot, window, sandbox, path, monkeypatch)
     monkeypatch.setattr(
         QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
     )
@@ -234,12 +243,8 @@ def test_esc_during_a_batch_stops_it_and_closes_once_the_rows_in_flight_are_stor
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sandbox.faults.add("POST", r"/instances$", delay=0.3)
-    dialog = open_dialog(qtbot, window)
-    choose(qtbot, dialog, batch_csv(tmp_path, [f"Esc {n}" for n in range(6)]), monkeypatch)
-    dialog.concurrency.setValue(1)
-    qtbot.mouseClick(button(dialog, "batch_start_button"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.progress.value() >= 1, timeout=WAIT_MS)
+    path = batch_csv(tmp_path, [f"Esc {n}" for n in range(6)])
+    dialog = start_slowly(qtbot, window, sandbox, path, monkeypatch)
     qtbot.keyClick(dialog.table, Qt.Key.Key_Escape)
     assert dialog.isVisible()  # the row being sent finishes first
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
