@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
@@ -116,6 +116,10 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumWidth(140)
         self.busy.setVisible(False)
         self.statusBar().addWidget(self.status, 1)
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(STATUS_TIMEOUT_MS)
+        self._status_timer.timeout.connect(self._status_expired)
         self.statusBar().addPermanentWidget(self.busy)
 
         self.create_tab.status_message.connect(self.show_status)
@@ -212,12 +216,23 @@ class MainWindow(QMainWindow):
         shortcut.activated.connect(slot)
 
     def show_status(self, text: str) -> None:
+        """A line in the status bar; it goes after STATUS_TIMEOUT_MS unless a newer one came
+        (a copied token's line stays until the clipboard is cleared: it says when)."""
         self.status.setText(text)
+        self.status.setToolTip(text)
+        if "copied — clears in" in text:
+            self._status_timer.stop()
+        else:
+            self._status_timer.start()
+
+    def _status_expired(self) -> None:
+        self.status.clear()
+        self.status.setToolTip("")
 
     def _clipboard_expired(self) -> None:
         """A "Token copied — clears in 30 s" message goes once the delay is over."""
         if "copied — clears in" in self.status.text():
-            self.status.clear()
+            self._status_expired()
 
     def _account_changed(self, account: Account | None) -> None:
         self.create_tab.set_account(account)
