@@ -315,7 +315,10 @@ def boolean_cell(cell: str) -> Any:
 
 
 def _folded(name: str) -> str:
-    return name.strip().casefold()
+    """A name as the platform stores it (markup stripped), for comparing: case and spaces aside."""
+    from core.validation import strip_markup
+
+    return strip_markup(name).strip().casefold()
 
 
 class BatchRun:
@@ -359,18 +362,27 @@ class BatchRun:
         be listed first (without that list a rerun could make duplicates): nothing was sent."""
         started = time.monotonic()
         existing = self._existing_names()
+        kept = {r.id: r.token_stored for r in self._workspace.local_rows(self._account)}
         for row in self._rows:
             if not row.valid:
                 self._finish(RowResult(row.number, row.name, RowStatus.INVALID, message=_why(row)))
             elif _folded(row.name) in existing:
                 found = existing[_folded(row.name)]
+                message = f"Already on the account (ID {found}): not created again."
+                if not kept.get(found, False):
+                    # Made elsewhere, or an earlier run lost the answer to its create.
+                    message += (
+                        " Its token is not stored on this computer: fetch it with "
+                        f"`cwdesk token {found} --copy` or Copy token in the Instances tab."
+                    )
                 self._finish(
                     RowResult(
                         row.number,
                         row.name,
                         RowStatus.EXISTS,
                         instance_id=found,
-                        message=f"Already on the account (ID {found}): not created again.",
+                        message=message,
+                        token_stored=kept.get(found, False),
                     )
                 )
             else:
@@ -458,7 +470,12 @@ class BatchRun:
             self._sending.release()  # a 429 came while waiting for the slot
 
     def _create(self, row: BatchRow) -> RowResult:
-        from core.errors import OutcomeUnknownError, RateLimitedError
+        from core.errors import (
+            InvalidSecretError,
+            OpenConnectorsError,
+            OutcomeUnknownError,
+            RateLimitedError,
+        )
         from core.instance import utc_now
 
         assert row.draft is not None
@@ -484,6 +501,10 @@ class BatchRun:
             except OutcomeUnknownError as unknown:
                 slot.release()  # the lookup is no create: it needs no slot
                 return self._look_up(row, started, unknown)
+            except (OpenConnectorsError, InvalidSecretError) as refused:
+                # The server answered no (a 400 from ConnectWise's login, a 401, a 409…), or
+                # nothing was sent: nothing was made, so the row failed; it is not unknown.
+                return _failed(row, refused)
             finally:
                 slot.release()
             return _created(row, outcome)

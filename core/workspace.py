@@ -23,6 +23,7 @@ from core.instance import ConfigurationItem, Instance, InstanceHealth, parse_dat
 from core.instance_store import DeleteResult, InstanceStore, MissingTokenError, SaveResult
 from core.models import Account, InstanceDraft
 from core.records import InstanceRecord, RecordsError, RecordsStore
+from core.validation import strip_markup
 from core.vault import (
     AccountRemoval,
     AccountSecrets,
@@ -210,11 +211,11 @@ class Workspace:
         surrounding spaces), within `within` of now: pressing Create again with the same name
         so soon is more often a slip than a wish for two instances."""
         host = normalize_host(account.api_root)
-        wanted = name.strip().casefold()
+        wanted = strip_markup(name).strip().casefold()  # the name as the platform stores it
         moment = now or utc_now()
         found: tuple[datetime, InstanceRecord] | None = None
         for record in self.records.records():
-            if record.host != host or record.name.strip().casefold() != wanted:
+            if record.host != host or strip_markup(record.name).strip().casefold() != wanted:
                 continue
             if record.account is not None and record.account != account.name:
                 continue

@@ -208,3 +208,39 @@ def test_invalid_rows_are_reported_and_never_sent(bench: BatchBench) -> None:
     assert statuses(summary) == ["created", "invalid", "created"]
     assert summary.results[1].message == "password: Password is required."
     assert bench.posts() == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 409])
+def test_a_server_refusal_is_a_failed_row_not_an_unknown_one(
+    bench: BatchBench, status: int
+) -> None:
+    bench.server.faults.add(method="POST", path=CREATE_PATH, status=status, times=1)
+    summary = run(bench, 1, concurrency=1)
+    assert statuses(summary) == ["failed"]
+    assert "run the file again later" not in summary.results[0].message
+    assert bench.server.instances() == []
+
+
+def test_a_name_with_markup_is_compared_as_the_platform_stores_it(bench: BatchBench) -> None:
+    text = (
+        "name,server_url,company,username,password\n"
+        "Acme <b>HD</b>,https://api-na.myconnectwise.net,acme,integrator,pw-1\n"
+    )
+    for _ in range(2):
+        rows = parse_batch(text.encode(), account=bench.account).rows
+        BatchRun(bench.workspace, bench.account, rows).run()
+    assert [i.name for i in bench.server.instances()] == ["Acme HD"]  # made once
+
+
+def test_a_row_already_there_without_its_token_here_says_how_to_fetch_it(
+    bench: BatchBench,
+) -> None:
+    first = run(bench, 1)
+    made = first.results[0].instance_id
+    for record in bench.workspace.records.records():  # as if an earlier run lost its answer
+        bench.workspace.records.remove(record.host, record.id)
+    again = run(bench, 1)
+    result = again.results[0]
+    assert result.status is RowStatus.EXISTS
+    assert f"cwdesk token {made} --copy" in result.message
+    assert not result.token_stored
