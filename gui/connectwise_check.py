@@ -9,7 +9,9 @@ whose values were edited while it ran is dropped, so an old answer never lands o
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject
 
 from core.connectwise_form import (
@@ -82,26 +84,33 @@ class ConnectWiseChecker(QObject):
         self._form.show_check_running()
         self._runner.run(
             lambda: run_check(key, values, credentials=True, filled=filled, timeout=timeout),
-            lambda result: self._done(generation, asked, keys_edits, result),
+            lambda result: self._done(generation, asked, keys_edits, result, values),
             lambda error: self._failed(generation, asked, error),
             name="connectwise-check",
         )
 
     def _current(self, generation: int, asked: tuple[str, ...]) -> bool:
+        if not shiboken6.isValid(self._form):
+            return False  # its dialog was closed while the check ran: nobody to tell
         values = self._form.values()
         return generation == self._generation and asked == asked_for(
             str(values["connector"]), values
         )
 
     def _done(
-        self, generation: int, asked: tuple[str, ...], keys_edits: int, result: FormCheck
+        self,
+        generation: int,
+        asked: tuple[str, ...],
+        keys_edits: int,
+        result: FormCheck,
+        seen: dict[str, Any],
     ) -> None:
         if not self._current(generation, asked):
             return  # the values changed while it ran: a later check (or none) stands
         if keys_edits != self._keys_edits and result.lookup is not None:
             result = result.lookup  # the keys it checked are no longer those in the form
         self.running = False
-        self._form.show_connectwise(result)
+        self._form.show_connectwise(result, seen)
 
     def _failed(self, generation: int, asked: tuple[str, ...], error: BaseException) -> None:
         # run_check turns every ConnectWise answer into a result: this is a bug of ours.

@@ -492,22 +492,30 @@ class ConnectorForm(QWidget):
         edit = widget.edit if isinstance(widget, SecretEdit) else widget
         return edit.text().strip() if isinstance(edit, QLineEdit) else ""
 
-    def show_connectwise(self, result: FormCheck) -> None:
-        """Fill what the check found into free fields, and its notes beside the fields."""
+    def show_connectwise(self, result: FormCheck, seen: dict[str, Any] | None = None) -> None:
+        """Fill what the check found into free fields, and its notes beside the fields. `seen`
+        holds the values the check was run with: a field typed in since keeps what was typed."""
+        notes = dict(result.notes)
+        suggestion = result.suggestion
         for name, value in result.fills.items():
+            current = self._text_of(name)
+            before = str((seen or {}).get(name) or "").strip()
+            if seen is not None and current not in (before, self._filled.get(name)):
+                # Typed while the check ran: the user's value stays; the check's is offered.
+                notes[name] = Note(f"ConnectWise's codebase gives {value}.", problem=True)
+                suggestion = suggestion or Suggestion(name, value)
+                continue
             self._put(name, value)
             self._filled[name] = value
-        self._notes = dict(result.notes)
-        self._suggestion = result.suggestion
+        self._notes = notes
+        self._suggestion = suggestion
         self._show_status(result.summary)
         button = self.suggestion_button
         if button is not None:
-            if result.suggestion is not None:
-                button.setText(result.suggestion.label.replace("&", "&&"))
-                button.setToolTip(
-                    f"Put {result.suggestion.value} in {self.label_of(result.suggestion.field)}"
-                )
-            button.setVisible(result.suggestion is not None)
+            if suggestion is not None:
+                button.setText(suggestion.label.replace("&", "&&"))
+                button.setToolTip(f"Put {suggestion.value} in {self.label_of(suggestion.field)}")
+            button.setVisible(suggestion is not None)
         self.changed.emit()  # the notes show with the next validation pass
 
     def clear_connectwise(self, only: tuple[str, ...] = ()) -> None:

@@ -236,3 +236,16 @@ def test_typing_the_keys_keeps_what_the_look_up_found_and_drops_what_was_said_of
     assert "Sandbox Company" in shown_hint(window, "company")  # the look-up still stands
     type_into(qtbot, window, "client_id", cw.CLIENT_ID)
     qtbot.waitUntil(lambda: "accepted the keys" in status(window), timeout=WAIT_MS)
+
+
+def test_a_wsdl_path_typed_while_the_look_up_runs_is_kept_and_the_right_one_offered(
+    qtbot: QtBot, window: MainWindow, cw_site: ConnectWiseSandbox
+) -> None:
+    cw_site.faults.add("GET", r"/login/companyinfo/", delay=1.0, times=1)
+    soap_site(qtbot, window, cw_site.site)
+    qtbot.waitUntil(lambda: "Checking" in status(window), timeout=WAIT_MS)
+    type_into(qtbot, window, "wsdl_path", "/v2024_1/apis/2.0/")  # typed while it runs
+    use = widget(window, "use_suggestion_button")
+    qtbot.waitUntil(use.isVisible, timeout=WAIT_MS)
+    assert line(window, "wsdl_path").text() == "/v2024_1/apis/2.0/"
+    assert "/v2025_1/apis/2.0/" in shown_hint(window, "wsdl_path")

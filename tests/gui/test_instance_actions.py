@@ -4,6 +4,7 @@ Each failure (a 401, a 403, a 5xx, no answer) is judged by the problem panel und
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -627,3 +628,39 @@ def test_the_re_authenticate_form_checks_a_new_site_with_connectwise(
     window.instances_tab.reauth_action.trigger()
     handler.wait(qtbot, timeout=20_000)
     assert seen["wsdl"].startswith("/v") and seen["wsdl"].endswith("/apis/2.0/")
+
+
+def test_cancelling_re_authenticate_while_its_check_runs_leaves_nothing_broken(
+    qtbot: QtBot, populated: Populated
+) -> None:
+    window, created, _ = populated
+    silent = socket.socket()  # a ConnectWise site that takes the connection and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)
+    port = silent.getsockname()[1]
+    errors: list[str] = []
+
+    def act(dialog: ReauthDialog) -> None:
+        dialog.connectwise.timeout = (0.5, 0.5)
+        form = dialog.form
+        for name, text in (("server_url", f"http://127.0.0.1:{port}"), ("company", "acme")):
+            edit = form.input(name)
+            assert isinstance(edit, QLineEdit)
+            edit.setFocus()
+            edit.selectAll()
+            qtbot.keyClicks(edit, text)
+        assert form.check_button is not None
+        qtbot.mouseClick(form.check_button, Qt.MouseButton.LeftButton)
+        press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
+
+    try:
+        handler = ModalHandler(ReauthDialog, act)
+        select_instance(qtbot, window, created[0])
+        window.instances_tab.reauth_action.trigger()
+        handler.wait(qtbot)
+        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)  # its answer came
+        qtbot.wait(100)
+        errors = [w.text() for w in window.findChildren(QLabel) if "Unexpected" in w.text()]
+    finally:
+        silent.close()
+    assert errors == []
