@@ -115,6 +115,7 @@ class BatchDialog(QDialog):
         self._done = 0
         self._to_send = 0
         self._close_when_done = False
+        self._reading: object = None  # the file read whose rows the table waits for
         self._folder = ""  # where the file dialogs start: the last file's folder, else home
         # No row finished for a while: say what may be waiting (a locked password manager
         # asks its person; a slow server is bounded by the client's deadline).
@@ -250,14 +251,21 @@ class BatchDialog(QDialog):
 
     def load(self, path: str) -> None:
         """Read and check `path` in the background; the table shows each row's check."""
+        if self.running:
+            return  # the table belongs to the batch being sent until it ends
         account = self.account
+        reading = self._reading = object()  # a later choice supersedes this one
+        self._batch = None  # nothing can be started until this file's rows are shown
+        self._results.clear()
+        self.table.setRowCount(0)
         self.path.setText(path)
         show_message(self.problem, "")
         show_message(self.summary, "Reading the file…")
+        self._update_ui()
         self._runner.run(
             lambda: read_batch(path, account=account),
-            self._loaded,
-            self._load_failed,
+            lambda batch: self._loaded(batch) if reading is self._reading else None,
+            lambda error: self._load_failed(error) if reading is self._reading else None,
             name="batch-read",
         )
 

@@ -329,7 +329,14 @@ class MainWindow(QMainWindow):
         dialog.activateWindow()  # the keyboard goes to it, as to any dialog just opened
 
     def _batch_created(self, row: InstanceRow) -> None:
-        if self.instances_page.built:  # else it reads the records when it is built
+        """A batch's new instance, listed at once when the Instances tab shows its account
+        (the batch keeps the account it started on; the tab may have moved to another)."""
+        batch = self._batch
+        if not self.instances_page.built or batch is None:
+            return  # the tab reads the records when it is built
+        if self.instances_tab.account is not None and (
+            self.instances_tab.account.api_root == batch.account.api_root
+        ):
             self.instances_tab.add_row(row)
 
     def _batch_finished(self) -> None:

@@ -269,3 +269,23 @@ def test_a_batch_that_hears_nothing_for_a_while_says_what_may_be_waiting(
     qtbot.waitUntil(lambda: "password manager" in summary(dialog), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
     assert summary(dialog).startswith("1 rows: 1 created")
+
+
+def test_while_a_file_is_read_nothing_can_be_started_and_the_last_choice_wins(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dialog = open_dialog(qtbot, window)
+    first = batch_csv(tmp_path, ["First"])
+    second = tmp_path / "second.csv"
+    second.write_text(HEADER + "Second,,api-na.myconnectwise.net,acme,integrator,pw\n", "utf-8")
+    choose(qtbot, dialog, first, monkeypatch)
+    dialog.load(str(second))
+    assert not button(dialog, "batch_start_button").isEnabled()  # the old rows are gone
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: column(dialog, 1) == ["Second"], timeout=WAIT_MS)
+    run_to_end(qtbot, dialog)
+    assert [i.name for i in sandbox.instances()] == ["Second"]
