@@ -332,11 +332,7 @@ class Workspace:
         at: the change counts when the server shows it; otherwise the unknown outcome is raised
         (sending it again is harmless, but the user decides)."""
         client = self.client(account)
-        token = self.token(account, instance_id, fetch=True)
-        if not token:
-            raise MissingTokenError(
-                f"The server did not return a token for instance {instance_id}."
-            )
+        token, _ = self._token_for_call(account, instance_id)
         confirmed = False
         try:
             client.set_enabled(instance_id, token, enabled)
@@ -357,15 +353,30 @@ class Workspace:
     def check_health(self, account: Account, instance_id: str) -> InstanceHealth:
         """Ping the instance's hub with its token (fetched from the server when not stored)."""
         client = self.client(account)
-        token = self.token(account, instance_id, fetch=True)
-        if not token:
-            raise MissingTokenError(
-                f"The server did not return a token for instance {instance_id}."
-            )
+        token, fetched = self._token_for_call(account, instance_id)
         record = self.records.get(normalize_host(account.api_root), instance_id)
         spec = CONNECTORS.get(record.connector) if record is not None else None
-        hub = spec.hub if spec is not None else client.get_instance(instance_id).hub
+        if spec is not None:
+            hub = spec.hub
+        else:
+            hub = (fetched or client.get_instance(instance_id)).hub
         return client.ping(hub, token)
+
+    def _token_for_call(self, account: Account, instance_id: str) -> tuple[str, Instance | None]:
+        """The stored token, else the server's for this one call: a token fetched to test or
+        enable an instance is not stored, nor a record made (Copy token asks before that);
+        a Test all shown on a large account leaves the password manager and records as they
+        were. The instance read is returned with it when there was one."""
+        token = self.vault.load_instance_token(account.api_root, instance_id)
+        if token:
+            return token, None
+        instance = self.client(account).get_instance(instance_id)
+        if not instance.token:
+            raise MissingTokenError(
+                f"The server did not return a token for instance {instance_id}. "
+                "It may have been deleted on the server."
+            )
+        return instance.token, instance
 
     def configuration(self, account: Account, instance_id: str) -> tuple[ConfigurationItem, ...]:
         """What the platform holds for the instance, secrets masked as it sends them."""

@@ -255,3 +255,16 @@ def test_a_create_with_markup_is_found_by_its_stored_name_after_an_unknown_outco
 
     assert outcome.reconciled and outcome.instance.name == "Acme help desk"
     assert len(server.instances()) == 1
+
+
+def test_testing_and_disabling_an_instance_made_elsewhere_stores_nothing(
+    server: SandboxServer, ws: Workspace
+) -> None:
+    account_ = account(server)
+    ids = [str(i) for i in server.seed(3)]  # made by another tool: no record, no token here
+    for ident in ids:
+        assert ws.check_health(account_, ident).ok
+    ws.set_enabled(account_, ids[0], False)
+    assert ws.check_health(account_, ids[0]).state.value == "disabled"
+    assert ws.records.records() == ()
+    assert all(ws.vault.load_instance_token(account_.api_root, i) is None for i in ids)
