@@ -356,10 +356,7 @@ class Workspace:
         token, fetched = self._token_for_call(account, instance_id)
         record = self.records.get(normalize_host(account.api_root), instance_id)
         spec = CONNECTORS.get(record.connector) if record is not None else None
-        if spec is not None:
-            hub = spec.hub
-        else:
-            hub = (fetched or client.get_instance(instance_id)).hub
+        hub = spec.hub if spec is not None else (fetched or client.get_instance(instance_id)).hub
         return client.ping(hub, token)
 
     def _token_for_call(self, account: Account, instance_id: str) -> tuple[str, Instance | None]:

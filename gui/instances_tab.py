@@ -464,6 +464,7 @@ class InstancesTab(QWidget):
         self._tests: threading.Event | None = None  # set: the running Test all stops
         self._test_counts = [0, 0]  # of the running Test all: OK, not OK
         self._reauth_token = ""  # what the result panel shows, for Copy token and Retry
+        self.reauthenticating = 0  # re-authentications sent and not answered yet
         self._reauth_id = ""
 
         self.model = InstancesModel(self)
@@ -1128,10 +1129,20 @@ class InstancesTab(QWidget):
             self.status_message.emit(f"“{row.name}” was not re-authenticated: nothing was sent.")
             return
         self.status_message.emit(f"Re-authenticating “{row.name}”…")
+        self.reauthenticating += 1  # quitting asks first: a new token may be on its way
+
+        def done(outcome: ReauthOutcome) -> None:
+            self.reauthenticating -= 1
+            self._reauthenticated(row, account, outcome)
+
+        def failed(error: BaseException) -> None:
+            self.reauthenticating -= 1
+            self._report("Not re-authenticated", error)
+
         self._runner.run(
             lambda: self._workspace.reauthenticate(account, row.id, draft),
-            lambda outcome: self._reauthenticated(row, account, outcome),
-            lambda error: self._report("Not re-authenticated", error),
+            done,
+            failed,
             name="reauthenticate",
         )
 

@@ -366,6 +366,17 @@ class MainWindow(QMainWindow):
                 )
             event.ignore()
             return
+        if self.instances_page.built and self.instances_tab.reauthenticating:
+            answer = QMessageBox.question(
+                self,
+                "A re-authentication is running",
+                "An instance is being re-authenticated. If you quit now a new token may not be "
+                "stored (the stored one may then no longer work; Copy token in the Instances "
+                "tab fetches the new one later). Quit anyway?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
         if self.create_tab.busy:
             answer = QMessageBox.question(
                 self,

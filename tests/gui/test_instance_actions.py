@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -664,3 +665,26 @@ def test_cancelling_re_authenticate_while_its_check_runs_leaves_nothing_broken(
     finally:
         silent.close()
     assert errors == []
+
+
+def test_quitting_while_a_re_authentication_runs_asks_first(
+    qtbot: QtBot, populated: Populated, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window, created, _ = populated
+    sandbox.faults.add("PUT", r"/instances/\d+$", delay=1.5)
+    handler = ModalHandler(ReauthDialog, lambda d: fill_reauth(qtbot, d, {}))
+    select_instance(qtbot, window, created[0])
+    window.instances_tab.reauth_action.trigger()
+    handler.wait(qtbot)
+    qtbot.waitUntil(lambda: window.instances_tab.reauthenticating == 1, timeout=5000)
+    asked: list[str] = []
+
+    def answer(_parent: object, title: str, _text: str) -> QMessageBox.StandardButton:
+        asked.append(title)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    window.close()
+    assert asked == ["A re-authentication is running"]
+    assert window.isVisible()
+    qtbot.waitUntil(lambda: window.instances_tab.reauthenticating == 0, timeout=10_000)
