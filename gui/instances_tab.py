@@ -742,6 +742,9 @@ class InstancesTab(QWidget):
     def set_account(self, account: Account | None) -> None:
         self.account = account
         self._generation += 1
+        # What was shown is the last account's: its token and ID no longer apply here.
+        self._reauth_token, self._reauth_id = "", ""
+        self.outcome.clear()
         self.stop_tests()
         self.model.forget_health()  # ids are the host's: another account's may be the same
         self.model.set_rows([])
@@ -910,6 +913,8 @@ class InstancesTab(QWidget):
         row, account = started
 
         def done(change: InstanceChange) -> None:
+            if account is not self.account:
+                return  # another account's table now: ids are per host, this row is not its
             # The last test's answer was about the state before.
             self.model.set_health(row.id, None)
             self.add_row(replace(self._row(row.id) or row, disabled=not enable))
@@ -1133,7 +1138,8 @@ class InstancesTab(QWidget):
 
         def done(outcome: ReauthOutcome) -> None:
             self.reauthenticating -= 1
-            self._reauthenticated(row, account, outcome)
+            if account is self.account:  # else stored, but shown under another account: not
+                self._reauthenticated(row, account, outcome)
 
         def failed(error: BaseException) -> None:
             self.reauthenticating -= 1
@@ -1219,6 +1225,8 @@ class InstancesTab(QWidget):
         self.status_message.emit(f"Renaming “{row.name}”…")
 
         def done(change: InstanceChange) -> None:
+            if account is not self.account:
+                return  # another account's table now
             stored = change.instance
             new_name = stored.name if stored is not None and stored.name else name
             new_tags = tuple(stored.tags) if stored is not None else tags

@@ -289,3 +289,27 @@ def test_while_a_file_is_read_nothing_can_be_started_and_the_last_choice_wins(
     qtbot.waitUntil(lambda: column(dialog, 1) == ["Second"], timeout=WAIT_MS)
     run_to_end(qtbot, dialog)
     assert [i.name for i in sandbox.instances()] == ["Second"]
+
+
+def test_rows_made_after_the_window_moved_to_another_account_are_not_listed_there(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.models import Account
+
+    window.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(window.current_tab().isVisible, timeout=2000)
+    path = batch_csv(tmp_path, [f"C{n}" for n in range(6)])
+    dialog = start_slowly(qtbot, window, sandbox, path, monkeypatch)
+    other = Account(
+        name="Other",
+        api_root="https://api.example.invalid",
+        user_secret="u" * 20,
+        organization_secret="o" * 32,
+    )
+    window._account_changed(other)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
+    assert window.instances_tab.model.rows() == []
