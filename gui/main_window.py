@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from gui.instances_tab import InstancesTab
 
 STATUS_TIMEOUT_MS = 15_000
+BATCH_STOP_WAIT_S = 10.0  # quitting by a signal during a batch: the rows in flight get this long
 
 
 class MainWindow(QMainWindow):
@@ -348,6 +349,9 @@ class MainWindow(QMainWindow):
         return self._batch is not None and self._batch.running
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._shut_down:  # quit by a signal already: nothing left to ask about
+            super().closeEvent(event)
+            return
         if self.batch_running and self._batch is not None:
             if not self._quit_after_batch:
                 answer = QMessageBox.question(
@@ -402,6 +406,12 @@ class MainWindow(QMainWindow):
         if not (self.isMaximized() or self.isFullScreen()):
             self.prefs.set_window_size(self.width(), self.height())
         self.prefs.sync()
+        if self._batch is not None and self._batch.running:
+            # Quit by a signal or the session ending: no new row is sent, and the rows being
+            # sent get up to BATCH_STOP_WAIT_S to be created and stored (their calls are
+            # bounded on their own; this bounds the quit).
+            self._batch.stop()
+            self.runner.wait(BATCH_STOP_WAIT_S)
         self.runner.close()
         self.runner.wait(2.0)
         if self.events_page.built:

@@ -313,3 +313,18 @@ def test_rows_made_after_the_window_moved_to_another_account_are_not_listed_ther
     window._account_changed(other)
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
     assert window.instances_tab.model.rows() == []
+
+
+def test_a_quit_by_signal_during_a_batch_lets_the_rows_in_flight_be_stored(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = batch_csv(tmp_path, [f"Term {n}" for n in range(6)])
+    start_slowly(qtbot, window, sandbox, path, monkeypatch)
+    window.shut_down()  # what SIGTERM and the session ending do: no question asked
+    made = {i.name for i in sandbox.instances()}
+    assert made == {r.name for r in window.workspace.records.records()}
+    assert len(made) < 6  # stopped: the rest was not sent
