@@ -30,9 +30,6 @@ class Preferences:
             return default
 
     def accounts(self) -> list[SavedAccount]:
-        # Read the file again first: `cwdesk accounts add|remove` may have changed it while
-        # the window ran, and a list written from a stale copy would drop those changes.
-        self._s.sync()
         return accounts_from_json(self._json("accounts", []))
 
     def set_accounts(self, accounts: list[SavedAccount]) -> None:

@@ -223,7 +223,9 @@ def test_edit_renames_keeping_the_secrets_then_replaces_one(
     idle(qtbot, window)
     assert seen["shown"] == ("", "Leave empty to keep the stored secret", sandbox.base_url)
     combo = account_combo(window)
-    assert combo.currentText() == f"Renamed — {sandbox.base_url}"
+    # The rename is saved in the background (the password manager may be slow): the list
+    # follows once it is done.
+    qtbot.waitUntil(lambda: combo.currentText() == f"Renamed — {sandbox.base_url}", timeout=5000)
     assert [combo.itemText(i).split(" — ")[0] for i in range(combo.count())] == [
         SANDBOX_ACCOUNT,
         "Renamed",

@@ -81,22 +81,3 @@ def test_the_command_line_writes_accounts_into_a_settings_file_that_has_none(
 
     accounts = Preferences(QSettings(str(path), QSettings.Format.IniFormat)).accounts()
     assert accounts == [SavedAccount("Only", "https://a.test/elements/api-v2")]
-
-
-def test_an_account_the_command_line_adds_while_the_window_runs_survives_the_windows_next_write(
-    tmp_path: Path,
-) -> None:
-    from core.saved_accounts import SavedAccount, load_accounts, save_accounts
-
-    path = tmp_path / "cw.conf"
-    settings = QSettings(str(path), QSettings.Format.IniFormat)
-    prefs = Preferences(settings)
-    prefs.set_accounts([SavedAccount("Window1", "https://a.example/elements/api-v2")])
-    settings.sync()
-    assert [a.name for a in prefs.accounts()] == ["Window1"]
-    cli = SavedAccount("FromCli", "https://b.example/elements/api-v2")
-    save_accounts([*load_accounts(path), cli], path)  # `cwdesk accounts add`, meanwhile
-    added = SavedAccount("Window2", "https://c.example/elements/api-v2")
-    prefs.set_accounts([*prefs.accounts(), added])  # the window's Add account…
-    settings.sync()
-    assert [a.name for a in load_accounts(path)] == ["Window1", "FromCli", "Window2"]
