@@ -177,8 +177,13 @@ def batch_rows(runs: list[dict[str, Any]]) -> list[Row]:
 
 
 def run_batch(env: dict[str, str]) -> dict[str, Any]:
+    return _run_module("bench.batch", BATCH_PREFIX, env)
+
+
+def _run_module(module: str, prefix: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run `python -m module` and read the JSON of its last line starting with `prefix`."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.batch"],
+        [sys.executable, "-m", module],
         cwd=startup.ROOT,
         env=env,
         capture_output=True,
@@ -186,10 +191,10 @@ def run_batch(env: dict[str, str]) -> dict[str, Any]:
         timeout=180,
         check=False,
     )
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith(BATCH_PREFIX)]
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith(prefix)]
     if done.returncode != 0 or not lines:
-        raise RuntimeError(f"bench.batch failed ({done.returncode}):\n{done.stderr}")
-    result: dict[str, Any] = json.loads(lines[-1][len(BATCH_PREFIX) :])
+        raise RuntimeError(f"{module} failed ({done.returncode}):\n{done.stderr}")
+    result: dict[str, Any] = json.loads(lines[-1][len(prefix) :])
     return result
 
 
@@ -207,20 +212,7 @@ def markdown(rows: list[Row]) -> str:
 
 
 def run_interactive(env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.interactive"],
-        cwd=startup.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith(INTERACTIVE_PREFIX)]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"bench.interactive failed ({done.returncode}):\n{done.stderr}")
-    result: dict[str, Any] = json.loads(lines[-1][len(INTERACTIVE_PREFIX) :])
-    return result
+    return _run_module("bench.interactive", INTERACTIVE_PREFIX, env)
 
 
 def qt_version() -> str:
