@@ -23,9 +23,11 @@ import pytest  # after the platform is chosen (Qt reads it once)
 SUITE = Path(__file__).with_name("test_fault_matrix.py")
 PARTS_SUITE = Path(__file__).with_name("test_component_faults.py")
 CHECK_SUITE = Path(__file__).with_name("test_check_faults.py")
+OUTSIDE_SUITE = Path(__file__).with_name("test_outside.py")
 TEST = "test_window_survives"
 PARTS_TEST = "test_part_survives"
 CHECK_TEST = "test_check_survives"
+OUTSIDE_TEST = "test_outside_is_held"
 COLUMNS = (  # row key, heading, width
     ("fault", "fault", 41),
     ("saw", "what the user saw", 64),
@@ -40,6 +42,12 @@ CHECK_COLUMNS = (
     ("gap", "max GUI gap ms", 14),
     ("create", "Create open", 11),
     ("verdict", "verdict", 14),
+)
+OUTSIDE_COLUMNS = (
+    ("area", "area", 10),
+    ("fault", "what came from outside", 52),
+    ("saw", "what the user saw", 84),
+    ("verdict", "verdict", 10),
 )
 PARTS_COLUMNS = (
     ("part", "part", 9),
@@ -85,6 +93,7 @@ def table(
     collector: RowCollector,
     faults: list[tuple[str, str]],
     columns: tuple[tuple[str, str, int], ...],
+    good: str = "survived",
 ) -> tuple[list[str], int]:
     """The rows of `faults` ((id, label) pairs) in order; returns the lines and how many
     survived."""
@@ -95,10 +104,10 @@ def table(
         row: dict[str, Any] = collector.rows.get(fault_id) or {
             "fault": label,
             "saw": "(not run, or failed before it could be observed)",
-            "verdict": "NOT SURVIVED",
+            "verdict": "NOT SURVIVED" if good == "survived" else "NOT HELD",
         }
         ok = fault_id in collector.rows and fault_id not in collector.failed
-        if not ok and row.get("verdict") == "survived":
+        if not ok and row.get("verdict") == good:
             row["verdict"] = "FAILED (see pytest's report above)"
         survived += ok
         lines.append(
@@ -113,20 +122,27 @@ def main(argv: list[str]) -> int:
     window = RowCollector(TEST, "fault_matrix_row")
     parts = RowCollector(PARTS_TEST, COMPONENT_ROW_PROPERTY)
     checks = RowCollector(CHECK_TEST, "check_fault_row")
-    suites = [str(SUITE), str(CHECK_SUITE), str(PARTS_SUITE)]
+    outside = RowCollector(OUTSIDE_TEST, "outside_row")
+    suites = [str(SUITE), str(CHECK_SUITE), str(PARTS_SUITE), str(OUTSIDE_SUITE)]
     status = pytest.main(
         [*suites, "-q", "--no-header", "-p", "no:cacheprovider", *argv],
-        plugins=[window, parts, checks],
+        plugins=[window, parts, checks, outside],
     )
     from tests.reliability.check_faults import CHECK_FAULTS, CHECK_ROW_PROPERTY
     from tests.reliability.components import COMPONENT_FAULTS
     from tests.reliability.faults import FAULTS, ROW_PROPERTY
+    from tests.reliability.outside import OUTSIDE_ROW_PROPERTY, all_rows
 
     assert window.row_property == ROW_PROPERTY and checks.row_property == CHECK_ROW_PROPERTY
+    assert outside.row_property == OUTSIDE_ROW_PROPERTY
+    outside_rows = all_rows()
     window_lines, window_ok = table(window, [(f.id, f.label) for f in FAULTS], COLUMNS)
     check_lines, checks_ok = table(checks, [(f.id, f.label) for f in CHECK_FAULTS], CHECK_COLUMNS)
     part_lines, parts_ok = table(parts, [(f.id, f.label) for f in COMPONENT_FAULTS], PARTS_COLUMNS)
-    total = len(FAULTS) + len(CHECK_FAULTS) + len(COMPONENT_FAULTS)
+    outside_lines, outside_ok = table(
+        outside, [(r.id, r.label) for r in outside_rows], OUTSIDE_COLUMNS, good="held"
+    )
+    total = len(FAULTS) + len(CHECK_FAULTS) + len(COMPONENT_FAULTS) + len(outside_rows)
     print()
     print("Through the window (a create under each server and network fault):")
     print("\n".join(window_lines))
@@ -138,7 +154,10 @@ def main(argv: list[str]) -> int:
         "Behind the window (client, events receiver, records, vault, sandbox, ConnectWise checks):"
     )
     print("\n".join(part_lines))
-    survived = window_ok + checks_ok + parts_ok
+    print()
+    print("Text and neighbours from outside (markup, escapes, formulas, look-alikes, callers):")
+    print("\n".join(outside_lines))
+    survived = window_ok + checks_ok + parts_ok + outside_ok
     print(f"{survived} faults survived of {total}")
     return 0 if status == pytest.ExitCode.OK and survived == total else 1
 
