@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-
-from gui.app import main
+from gui.app import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -17,6 +17,8 @@
 7. After the event loop: the window shuts down (settings saved, workers and the events
    receiver stopped, a copied token cleared from the clipboard), the sandbox stops, every
    Qt object is destroyed while Python still runs, and the log file is closed.
+8. The process ends without the interpreter's finalization (`run`, `core.process_end`): a
+   worker still inside a bounded call never wakes up half-way through it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import socket
 import sys
 import traceback
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import shiboken6
 from PySide6.QtCore import QSettings, QSocketNotifier
@@ -39,6 +41,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from core.app_info import APP_DISPLAY_NAME, APP_ID, APP_NAME, ORGANIZATION, VERSION
 from core.log_file import active_log_file, start_log_file
 from core.paths import default_data_dir
+from core.process_end import end_process
 from gui import lean_imports, single_instance
 
 if TYPE_CHECKING:
@@ -230,3 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         if sandbox is not None:
             sandbox.stop()
         log_file.close()
+
+
+def run() -> NoReturn:
+    """The launchers' entry point (`cw-connector-desk`, ``python -m gui``, ``main.py``)."""
+    end_process(main())

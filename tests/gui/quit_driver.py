@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -157,6 +157,31 @@ def quit_during_create() -> None:
     when(lambda: message_box() is not None, answer_yes)
 
 
+def quit_while_password_manager_busy() -> None:
+    """The instance is created and its token is being stored by a password manager that is
+    inside native code (`tests.gui.native_busy_keyring`, chosen by the parent test) when the
+    user quits and answers Yes."""
+    from tests.gui.native_busy_keyring import BUSY
+
+    def quit_now() -> None:
+        say(storing=True)
+        # Asked first or not: Ctrl+Q runs the question's own event loop until it is answered.
+        when(lambda: message_box() is not None, answer_yes)
+        press_ctrl(Qt.Key.Key_Q)
+
+    def answer_yes() -> None:
+        box = message_box()
+        assert box is not None
+        say(asked=box.text())
+        button = box.button(QMessageBox.StandardButton.Yes)
+        assert isinstance(button, QPushButton)
+        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+    fill_form()
+    click_create()
+    when(BUSY.is_set, quit_now)
+
+
 def quit_with_receiver_listening() -> None:
     window = main_window()
 
@@ -222,14 +247,18 @@ def terminate_with_dialog_open() -> None:
 STATES: dict[str, Callable[[], None]] = {
     "copy-token": quit_after_copy_token,
     "during-create": quit_during_create,
+    "password-manager-busy": quit_while_password_manager_busy,
     "receiver-listening": quit_with_receiver_listening,
     "during-token-fetch": quit_during_token_fetch,
     "sigterm-dialog-open": terminate_with_dialog_open,
 }
 
 
-def run(state: str) -> int:
+def run(state: str) -> NoReturn:
+    """What the launcher (`gui.app.run`) does, with a look at the clipboard between the app's
+    shutdown and the end of the process."""
     app = QApplication(sys.argv[:1])
+    from core.process_end import end_process
     from gui import app as desk
 
     when(lambda: main_window() is not None, STATES[state])
@@ -238,8 +267,8 @@ def run(state: str) -> int:
     # The app has shut down; this process's clipboard is the offscreen one, still readable.
     say(status=status, clipboard_after=QGuiApplication.clipboard().text())
     del app
-    return status
+    end_process(status)
 
 
 if __name__ == "__main__":
-    sys.exit(run(sys.argv[1]))
+    run(sys.argv[1])

@@ -22,9 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 BAD_SIGNS = ("Traceback", "QThread", "Segmentation", "destroyed while", "QObject::", "Error")
 
 
+# States that need another password manager than the session's.
+KEYRINGS = {"password-manager-busy": "tests.gui.native_busy_keyring.NativeBusyKeyring"}
+
+
 def quit_in(state: str, tmp_path: Path) -> tuple[int, dict[str, object], str]:
     env = {
         **os.environ,
+        **({"PYTHON_KEYRING_BACKEND": KEYRINGS[state]} if state in KEYRINGS else {}),
         "QT_QPA_PLATFORM": "offscreen",
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
@@ -67,6 +72,16 @@ def test_quit_during_a_create_asks_first(tmp_path: Path) -> None:
     assert status == 0
     assert facts["busy"] is True
     assert "An instance is being created" in str(facts["asked"])
+
+
+def test_quit_while_a_worker_is_inside_native_code_exits_normally(tmp_path: Path) -> None:
+    """The token is being stored by a password manager whose binding is native (PyO3) code
+    when the user quits: the worker must never be woken inside it as the process ends (it
+    aborted with "FATAL: exception not rethrown", exit 134, when the interpreter finalized)."""
+    status, facts, stderr = quit_in("password-manager-busy", tmp_path)
+    assert facts["storing"] is True
+    assert "exception not rethrown" not in stderr
+    assert status == 0, stderr
 
 
 def test_sigterm_with_a_modal_dialog_open_ends_normally(tmp_path: Path) -> None:
