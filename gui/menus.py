@@ -11,6 +11,8 @@ already does.
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -151,7 +153,18 @@ class Menus(QObject):
         folder = log.parent
         if not folder.is_dir():
             self._window.show_status(f"No log has been written yet; it will be in {folder}")
-        elif QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+        elif _can_open_folders() and QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
             self._window.show_status(f"Opened the log folder: {folder}")
         else:
             self._window.show_status(f"Could not open a file manager. The log is in {folder}")
+
+
+# What Qt runs to open a folder on a Unix desktop (QGenericUnixServices); without any of them
+# it warns on standard error and opens nothing.
+_UNIX_OPENERS = ("xdg-open", "gio", "kde-open", "kde-open5", "gnome-open", "exo-open")
+
+
+def _can_open_folders() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return any(shutil.which(opener) for opener in _UNIX_OPENERS)

@@ -32,13 +32,23 @@ export CW_REQUIRE_INSTALLED=1  # tests/installed fail, not skip, when a tool the
 export PYTHONDONTWRITEBYTECODE=1
 unset DISPLAY WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS
 
+# The session bus and what it starts (gnome-keyring's prompter, which has no display here) write
+# their notices to a log of their own, shown only if the run fails.
+daemon="$scratch/dbus-daemon"
+printf '#!/bin/sh\nexec dbus-daemon "$@" 2>>"%s/dbus.log"\n' "$scratch" >"$daemon"
+chmod +x "$daemon"
+
 echo "== pytest"
 status=0
-dbus-run-session -- sh -c '
+dbus-run-session --dbus-daemon="$daemon" -- sh -c '
   printf %s "test-keyring-password" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   exec .venv/bin/python -m pytest "$@"
 ' pytest "$@" || status=$?
 if [ "$status" = 5 ]; then
   echo "pytest collected no tests: that is a failure." >&2
+fi
+if [ "$status" != 0 ] && [ -s "$scratch/dbus.log" ]; then
+  echo "== the D-Bus session's own messages" >&2
+  cat "$scratch/dbus.log" >&2
 fi
 exit "$status"

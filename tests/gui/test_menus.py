@@ -4,6 +4,7 @@ judged by what the window shows."""
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,8 +204,14 @@ class FileOpener(QObject):
 
 
 @pytest.fixture
-def file_opener() -> Iterator[FileOpener]:
-    """Stands in for the desktop's file manager: what QDesktopServices would open."""
+def file_opener(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FileOpener]:
+    """Stands in for the desktop's file manager: what QDesktopServices would open (and an
+    `xdg-open` on PATH, as a desktop has)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "xdg-open").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "xdg-open").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ.get('PATH', '')}")
     opener = FileOpener()
     QDesktopServices.setUrlHandler("file", opener, "open")  # type: ignore[arg-type]
     yield opener
@@ -217,6 +224,18 @@ def test_open_log_folder_opens_the_folder_of_the_log(
     action(window, "open_log_folder").trigger()
     assert [Path(u.toLocalFile()) for u in file_opener.opened] == [log_file.path.parent]
     assert status(window) == f"Opened the log folder: {log_file.path.parent}"
+
+
+def test_open_log_folder_without_a_file_manager_says_where_and_prints_nothing(
+    window: MainWindow, log_file: LogFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine with no opener at all: Qt would warn on standard error (pytest-qt fails this
+    test on any Qt warning); the window says where the log is instead."""
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    action(window, "open_log_folder").trigger()
+    assert status(window) == (
+        f"Could not open a file manager. The log is in {log_file.path.parent}"
+    )
 
 
 def test_open_log_folder_says_where_it_is_when_nothing_can_open_it(
