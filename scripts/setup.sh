@@ -41,7 +41,9 @@ fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test,dev]'
+  # PYTHONWARNINGS reaches the build backend too: setuptools' editable-install banner is for
+  # packagers, not for someone starting the app.
+  PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q -e '.[test,dev]'
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
