@@ -22,11 +22,11 @@ faults:  ## the fault matrix: 30+ server and network faults through the real win
 	QT_QPA_PLATFORM=offscreen .venv/bin/python -m tests.reliability.matrix
 
 .PHONY: bench
-bench:  ## start-up, memory, responsiveness, 10,000 instances, a 200-row batch and cwdesk --help (README: Performance)
+bench:  ## start-up, memory, responsiveness, 10,000 instances, a 200-row batch and cwdesk --help (docs/performance.md)
 	bash scripts/setup.sh
 	.venv/bin/python -m bench
 
 .PHONY: bench-memory
-bench-memory:  ## where the app's memory over a bare window goes, step by step (README: Performance)
+bench-memory:  ## where the app's memory over a bare window goes, step by step (docs/performance.md)
 	bash scripts/setup.sh
 	.venv/bin/python -m bench.memory_steps

@@ -1,6 +1,6 @@
 """Text from outside (servers, files, events, settings), made safe for where it goes.
 
-The one home of the trust boundary's text rules (README: Security notes):
+The one home of the trust boundary's text rules (docs/reliability-and-security.md):
 - `for_terminal`: control characters (C0, DEL, C1), bidi controls and zero-width characters
   become visible escapes (``\\x1b``, ``\\u202e``), so a server's words cannot move the cursor,
   set the clipboard (OSC 52), retitle the terminal or reorder what is shown.

@@ -1,4 +1,4 @@
-"""The ConnectWise sandbox's one known site, as values (documented in the README's
+"""The ConnectWise sandbox's one known site, as values (documented in docs/platform-notes.md,
 "ConnectWise checks"). Their own small module: the window names them beside the sandbox's
 address without loading the sandbox's HTTP server."""
 

@@ -2069,7 +2069,7 @@ def test_an_unusable_success_on_create_is_an_unknown_outcome(
         small_client.create_instance(seed_draft())
 
     exc = info.value
-    assert isinstance(exc, OutcomeUnknownError)  # the README's `except OutcomeUnknownError`
+    assert isinstance(exc, OutcomeUnknownError)  # the documented `except OutcomeUnknownError`
     assert words in exc.message
     assert "The status was 200 (success), so the request was probably carried out." in (exc.message)
     assert "try again" not in f"{exc.message} {exc.next_step}".lower()
@@ -2133,7 +2133,7 @@ def test_a_list_that_never_ends_stops_at_the_page_bound(
     with pytest.raises(TooManyInstancesError) as info:
         client.list_instances()
 
-    assert (MAX_PAGES, MAX_INSTANCES) == (100, 20_000)  # what the README promises
+    assert (MAX_PAGES, MAX_INSTANCES) == (100, 20_000)  # what the docs promise
     assert len(served) == MAX_PAGES + 1
     assert "more than 20,000 instances or 100 pages" in info.value.message
     assert "Nothing was changed" in info.value.next_step

@@ -56,7 +56,7 @@ def test_records_are_written_to_a_private_file(
 def test_the_log_is_rotated_at_its_cap_and_keeps_three_older_files(
     tmp_path: Path, started: list[LogFile]
 ) -> None:
-    assert (MAX_BYTES, BACKUP_COUNT) == (1024 * 1024, 3)  # what the README promises
+    assert (MAX_BYTES, BACKUP_COUNT) == (1024 * 1024, 3)  # what the docs promise
     cap = 4096
     started.append(log_file := start_log_file(tmp_path, max_bytes=cap))
     for n in range(2000):  # about 90 bytes a line: 44 caps' worth

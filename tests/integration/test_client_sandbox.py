@@ -1,4 +1,5 @@
-"""The client, the workspace and the README example against the real sandbox over loopback."""
+"""The client, the workspace and the documented Python example (docs/python-api.md) against the
+real sandbox over loopback."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from core.webhooks import SignatureStatus
 from core.workspace import Workspace
 from tests.core.fake_keyrings import MemoryKeyring
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PYTHON_API = Path(__file__).resolve().parents[2] / "docs" / "python-api.md"
 CREATE_PATH = r"/instances$"
 SIGNATURE_KEY = "a-long-random-signature-key"
 WAIT = 5.0
@@ -291,21 +292,21 @@ def test_workspace_create_or_reconcile_after_a_lost_answer(
     assert row.on_server and row.remembered and row.token_stored
 
 
-# --- the README example --------------------------------------------------------------------
+# --- the documented example --------------------------------------------------------------------
 
 
 def readme_example(containing: str = "create_instance") -> str:
-    """The README's ```python block that calls `containing`."""
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    """The Python page's ```python block that calls `containing`."""
+    blocks = re.findall(r"```python\n(.*?)```", PYTHON_API.read_text(encoding="utf-8"), re.DOTALL)
     found = [b for b in blocks if containing in b]
-    assert len(found) == 1, f"README.md has no single ```python block with {containing}"
+    assert len(found) == 1, f"docs/python-api.md has no single ```python block with {containing}"
     return found[0]
 
 
 def substitute(code: str, pattern: str, value: str) -> str:
     """Replace the one string literal captured by `pattern`; fail if it is not exactly one."""
     matches = list(re.finditer(pattern, code))
-    assert len(matches) == 1, f"expected one match of {pattern!r} in the README example"
+    assert len(matches) == 1, f"expected one match of {pattern!r} in the documented example"
     start, end = matches[0].span(1)
     return code[:start] + repr(value) + code[end:]
 
@@ -322,7 +323,7 @@ def test_readme_example_runs_as_written(server: SandboxServer) -> None:
     namespace: dict[str, Any] = {"__name__": "readme_example"}
     try:
         with contextlib.redirect_stdout(out):
-            exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+            exec(compile(code, "docs/python-api.md", "exec"), namespace)  # noqa: S102 - our own docs
     finally:
         if isinstance(namespace.get("client"), OpenConnectorsClient):
             namespace["client"].close()
@@ -354,7 +355,7 @@ def test_readme_example_after_the_create_runs_as_written(server: SandboxServer) 
     out = io.StringIO()
     namespace: dict[str, Any] = {"__name__": "readme_example"}
     with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+        exec(compile(code, "docs/python-api.md", "exec"), namespace)  # noqa: S102 - our own docs
 
     lines = out.getvalue().splitlines()
     assert lines[:2] == ["OK", "disabled"]

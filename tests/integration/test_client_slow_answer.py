@@ -41,7 +41,7 @@ HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d
 )
 TIMEOUT = (0.5, 1.0)  # (connect, read): the whole exchange must end within 1.5 s
 DEADLINE = sum(TIMEOUT)
-SLACK = 1.0  # what the README promises beyond connect + read
+SLACK = 1.0  # what the docs promise beyond connect + read
 # The longest a dripping server keeps going: so that a client without a deadline fails the
 # test after this long instead of hanging it.
 SERVER_GIVES_UP = 12.0
