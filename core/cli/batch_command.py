@@ -250,7 +250,8 @@ class Progress:
         rate = self._finished / max(now - self._started, 1e-6)
         counts = " · ".join(f"{n} {STATUS_WORDS[s]}" for s, n in sorted(self._counts.items()))
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        self._console.redraw(f"[{bar}] {self._finished}/{self._total} {counts} · {rate:.1f} rows/s")
+        counts = f" {counts}" if counts else ""
+        self._console.redraw(f"[{bar}] {self._finished}/{self._total}{counts} · {rate:.1f} rows/s")
 
     def done(self) -> None:
         with self._lock:
