@@ -163,10 +163,13 @@ class _Parser(argparse.ArgumentParser):
         return super().format_help()
 
     def _print_message(self, message: str, file: Any = None) -> None:
-        if message:
+        if message and not all(line.isprintable() for line in message.split("\n")):
+            # Only then: `--help` need not import the rules (every character they escape is
+            # one Python counts as not printable).
             from core.outside_text import for_terminal
 
-            super()._print_message(for_terminal(message, keep_newlines=True), file)
+            message = for_terminal(message, keep_newlines=True)
+        super()._print_message(message, file)
 
 
 def _where_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
