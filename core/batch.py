@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
 from core.models import CONNECTOR, NAME, TAGS
+from core.outside_text import csv_cell, shell_word
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -115,6 +116,15 @@ class RowStatus(StrEnum):
 
 # What counts as done for the exit status and a rerun: nothing left to do for this row.
 DONE = frozenset({RowStatus.CREATED, RowStatus.EXISTS})
+# A status in a sentence ("3 already there"); the results file keeps the values above.
+STATUS_WORDS = {
+    RowStatus.CREATED: "created",
+    RowStatus.EXISTS: "already there",
+    RowStatus.INVALID: "invalid",
+    RowStatus.FAILED: "failed",
+    RowStatus.UNKNOWN: "outcome unknown",
+    RowStatus.NOT_STARTED: "not started",
+}
 
 
 @dataclass(frozen=True)
@@ -177,9 +187,11 @@ class BatchSummary:
         return not self.stopped and all(r.ok for r in self.results)
 
     def line(self) -> str:
-        parts = [f"{self.count(s)} {s.value}" for s in RowStatus if self.count(s)]
+        """``6 rows: 4 created, 2 already there``."""
+        parts = [f"{self.count(s)} {STATUS_WORDS[s]}" for s in RowStatus if self.count(s)]
         stopped = " (stopped)" if self.stopped else ""
-        return f"{len(self.results)} rows{stopped}: " + ", ".join(parts or ["nothing to do"])
+        rows = "row" if len(self.results) == 1 else "rows"
+        return f"{len(self.results)} {rows}{stopped}: " + ", ".join(parts or ["nothing to do"])
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -192,8 +204,9 @@ def read_batch(path: str | os.PathLike[str], *, account: Account | None = None) 
         with where.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
+        # The path as the user typed it (relative stays relative): the file they meant.
         raise BatchFileError(
-            f"Cannot read {where.name}: {exc.strerror or 'not readable'}. "
+            f"Cannot read {os.fsdecode(path)}: {exc.strerror or 'not readable'}. "
             "Check the path and that you may read the file."
         ) from None
     return parse_batch(data, account=account, path=where)
@@ -368,12 +381,14 @@ class BatchRun:
                 self._finish(RowResult(row.number, row.name, RowStatus.INVALID, message=_why(row)))
             elif _folded(row.name) in existing:
                 found = existing[_folded(row.name)]
-                message = f"Already on the account (ID {found}): not created again."
+                # The status says "already there" and the id column which one: no repeat here.
+                message = "Not created again."
                 if not kept.get(found, False):
                     # Made elsewhere, or an earlier run lost the answer to its create.
                     message += (
                         " Its token is not stored on this computer: fetch it with "
-                        f"`cwdesk token {found} --copy` or Copy token in the Instances tab."
+                        f"cwdesk token {shell_word(found)} --copy, or Copy token in the "
+                        "Instances tab."
                     )
                 self._finish(
                     RowResult(
@@ -605,17 +620,14 @@ def _unknown(row: BatchRow, message: str) -> RowResult:
 
 
 def results_rows(results: Iterable[RowResult]) -> list[list[str]]:
+    """The header and one row per result, every cell neutralised (`csv_cell`): a name, an id
+    or a message from the server that starts a formula is shown by a spreadsheet as text."""
     rows = [list(RESULT_COLUMNS)]
     rows.extend(
-        [str(r.row), _cell(r.name), r.instance_id, r.status.value, _cell(r.message)]
+        [csv_cell(cell) for cell in (str(r.row), r.name, r.instance_id, r.status.value, r.message)]
         for r in results
     )
     return rows
-
-
-def _cell(text: str) -> str:
-    """A spreadsheet runs a cell that starts with = + - @ as a formula: not ours."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def write_results(path: str | os.PathLike[str], results: Iterable[RowResult]) -> Path:

@@ -41,7 +41,7 @@ class OpenConnectorsError(Exception):
     def __str__(self) -> str:
         parts = [self.message]
         if self.provider_message:
-            parts.append(f"ConnectWise said: {self.provider_message}")
+            parts.append(provider_said(self.provider_message))
         if self.request_id:
             parts.append(f"Request ID: {self.request_id}")
         return " — ".join(parts)
@@ -166,6 +166,14 @@ class MalformedResponseError(OpenConnectorsError):
     default_next_step = "Check the host address (a proxy may be answering); then try again."
 
 
+class UnusableValueError(MalformedResponseError):
+    """An instance id or token that is not one printable ASCII word (control characters,
+    escapes, spaces, other scripts): it could not travel in a URL or header, and printed as is
+    it would act on the terminal. Neither stored nor shown; the message never holds it."""
+
+    title = "Unusable answer"
+
+
 class UnreadableAnswerError(OutcomeUnknownError, MalformedResponseError):
     """A create answered with success (2xx) whose answer cannot be used: not JSON, nested too
     deeply, too large, cut short, too slow, without an id or a token. So is a re-authentication
@@ -190,6 +198,15 @@ class TooManyInstancesError(OpenConnectorsError):
         "no longer needed in Open Connectors; otherwise check the host address (the server "
         "kept sending more pages)."
     )
+
+
+def provider_said(provider_message: str) -> str:
+    """ConnectWise's words, introduced once: "ConnectWise said: …", unless they already start
+    with "ConnectWise" (the platform often forwards "ConnectWise: …")."""
+    text = provider_message.strip()
+    if text.casefold().startswith("connectwise"):
+        return text
+    return f"ConnectWise said: {text}"
 
 
 def _duration(seconds: float) -> str:

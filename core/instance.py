@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from core.errors import MalformedResponseError
+from core.errors import MalformedResponseError, UnusableValueError
+from core.outside_text import is_visible_ascii
+
+# An id or token longer than this is no answer the platform gives (its ids are numbers, its
+# tokens 44 characters of base64): refused rather than carried into URLs, headers and records.
+MAX_ID_CHARS = 100
+MAX_TOKEN_CHARS = 1024
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,13 @@ class Instance:
         token = data.get("token")
         if token is not None and not isinstance(token, str):
             raise MalformedResponseError("The server sent an instance token that is not text.")
+        if token and not (len(token) <= MAX_TOKEN_CHARS and _token_chars(token)):
+            # Never stored, never printed: a terminal would act on its escapes, and the
+            # "Element <token>" header cannot carry it.
+            raise UnusableValueError(
+                f"The server sent a token for instance {instance_id} that is not one word of "
+                "printable ASCII (it holds control characters, spaces or other letters)."
+            )
         if require_token and not token:
             raise MalformedResponseError(
                 "The server said the instance was created but sent no token.",
@@ -74,15 +87,27 @@ class Instance:
 
 
 def parse_id(value: Any) -> int | str:
-    """Ids are numbers, sometimes sent as strings; anything else means a broken answer."""
+    """Ids are numbers, sometimes sent as strings; anything else means a broken answer. A text
+    id must be one word of printable ASCII (`UnusableValueError` otherwise): it goes into
+    URLs, records and commands the user is told to run."""
     if isinstance(value, bool) or value is None:
         raise MalformedResponseError("The server's answer has no instance id.")
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip():
         text = value.strip()
-        return int(text) if text.isdecimal() and text.isascii() else text
+        if len(text) > MAX_ID_CHARS or not is_visible_ascii(text):
+            raise UnusableValueError(
+                "The server sent an instance id that is not one word of printable ASCII "
+                f"(up to {MAX_ID_CHARS} characters)."
+            )
+        return int(text) if text.isdecimal() else text
     raise MalformedResponseError("The server sent an instance id that is not a number or text.")
+
+
+def _token_chars(token: str) -> bool:
+    """A token as the "Element <token>" header part carries it: printable ASCII, no comma."""
+    return is_visible_ascii(token) and "," not in token
 
 
 def parse_date(value: Any) -> datetime | None:

@@ -112,6 +112,7 @@ class PartOutcome:
     status: PartStatus
     message: str
     error: Exception | None = None
+    not_found: bool = False  # the server answered 404: it had no such instance (any more)
 
     @property
     def ok(self) -> bool:
@@ -123,6 +124,9 @@ class DeleteResult:
     server: PartOutcome
     token: PartOutcome
     record: PartOutcome
+    # The server had no such instance (404) and nothing of it was here either, no token and
+    # no record: the id was wrong, not "already deleted". Nothing was changed.
+    unknown: bool = False
 
     @property
     def ok(self) -> bool:
@@ -333,6 +337,13 @@ class InstanceStore:
             PartStatus.DONE,
             "Removed the token from the password manager." if removed else "No token was stored.",
         )
+        if record is None and not removed and server.not_found:
+            return DeleteResult(
+                server,
+                token,
+                PartOutcome(PartStatus.DONE, "This app had no record of it."),
+                unknown=True,
+            )
 
         try:
             existed = self.records.remove(host, ident)
@@ -383,14 +394,16 @@ class InstanceStore:
                     error=exc,
                 )
             message = f"Instance {label} no longer exists on {host}."
+            not_found = True
         else:
             message = f"Deleted instance {label} on {host}."
+            not_found = False
         if record is not None:
             # If this fails, a retry deletes on the server again and gets "not found".
             # KeyError: another window forgot the record meanwhile; nothing left to mark.
             with contextlib.suppress(RecordsError, KeyError):
                 self.records.update(host, ident, server_deleted=True)
-        return PartOutcome(PartStatus.DONE, message)
+        return PartOutcome(PartStatus.DONE, message, not_found=not_found)
 
     def _record_or_stub(self, host: str, instance_id: str | int) -> InstanceRecord:
         host = normalize_host(host)

@@ -11,6 +11,8 @@ The one home of the trust boundary's text rules (docs/reliability-and-security.m
   NFC-normalised, casefolded, spaces collapsed.
 - `csv_cell`: a CSV cell a spreadsheet will not run as a formula (OWASP CSV injection).
 - `shell_word`: a value placed into a command the user is told to paste, quoted.
+- `is_visible_ascii`: a value that must be one printable ASCII word (an instance id or token):
+  anything else is an unusable answer, neither stored nor printed.
 """
 
 from __future__ import annotations
@@ -98,3 +100,12 @@ def csv_cell(value: str) -> str:
 def shell_word(value: str) -> str:
     """`value` as one word of a POSIX shell command, whatever it holds."""
     return shlex.quote(value)
+
+
+_VISIBLE_ASCII = frozenset(chr(c) for c in range(0x21, 0x7F))
+
+
+def is_visible_ascii(value: str) -> bool:
+    """True when `value` is non-empty printable ASCII without spaces: what an instance id or
+    token must be to travel in a URL, a header or a pasted command and print as it is."""
+    return bool(value) and _VISIBLE_ASCII.issuperset(value)

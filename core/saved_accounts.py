@@ -23,6 +23,8 @@ MAX_SETTINGS_BYTES = 1024 * 1024
 MAX_ACCOUNTS = 1_000
 _SECTION = "[General]"
 _KEY = "accounts"
+# The window's setting (QSettings key) for how long a copied secret stays on the clipboard.
+CLEAR_SECONDS_KEY = "clipboard/clear_seconds"
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 _ESCAPES |= {"0": "\0", '"': '"', "\\": "\\", "'": "'", "?": "?"}
 
@@ -124,20 +126,38 @@ def _read_lines(path: Path) -> list[str]:
     return data.decode("utf-8", "replace").splitlines()
 
 
-def _find(lines: list[str]) -> tuple[int | None, int | None]:
-    """(index of the [General] header, index of its accounts= line)."""
+def _find(
+    lines: list[str], wanted: str = _SECTION, key: str = _KEY
+) -> tuple[int | None, int | None]:
+    """(index of the `wanted` section's header, index of its `key`= line)."""
     section: str | None = None
     header = line_at = None
     for index, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith("[") and stripped.endswith("]"):
             section = stripped
-            if section == _SECTION and header is None:
+            if section == wanted and header is None:
                 header = index
             continue
-        if section == _SECTION and stripped.partition("=")[0].strip() == _KEY:
+        if section == wanted and stripped.partition("=")[0].strip() == key:
             line_at = index
     return header, line_at
+
+
+def load_clear_seconds(path: Path | None = None) -> int:
+    """The window's delay before a copied secret is cleared (its setting
+    ``clipboard/clear_seconds``, read by the same rule), or the default."""
+    from core.clipboard import DEFAULT_CLEAR_SECONDS, clear_seconds
+
+    section, key = CLEAR_SECONDS_KEY.split("/")
+    try:
+        lines = _read_lines(path or settings_path())
+    except SettingsError:
+        return DEFAULT_CLEAR_SECONDS
+    _header, at = _find(lines, f"[{section}]", key)
+    if at is None:
+        return DEFAULT_CLEAR_SECONDS
+    return clear_seconds(_unescape(lines[at].partition("=")[2]))
 
 
 def load_accounts(path: Path | None = None) -> list[SavedAccount]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from PySide6.QtCore import QMimeData, QObject, QTimer, Signal
 from PySide6.QtGui import QClipboard, QGuiApplication
 
-DEFAULT_CLEAR_SECONDS = 30
-# KDE Klipper and other clipboard managers skip history for data carrying this hint.
-PASSWORD_HINT_MIME = "x-kde-passwordManagerHint"  # noqa: S105 - a MIME type name
+# The delay and the hint are shared with `cwdesk token --copy` (core.clipboard).
+from core.clipboard import DEFAULT_CLEAR_SECONDS, PASSWORD_HINT_MIME
+
+__all__ = ["DEFAULT_CLEAR_SECONDS", "PASSWORD_HINT_MIME", "Clipboard"]
 
 
 class Clipboard(QObject):

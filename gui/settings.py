@@ -7,7 +7,14 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from core.saved_accounts import SANDBOX_ACCOUNT, SavedAccount, accounts_from_json, accounts_json
+from core.clipboard import DEFAULT_CLEAR_SECONDS, clear_seconds
+from core.saved_accounts import (
+    CLEAR_SECONDS_KEY,
+    SANDBOX_ACCOUNT,
+    SavedAccount,
+    accounts_from_json,
+    accounts_json,
+)
 
 __all__ = ["SANDBOX_ACCOUNT", "Preferences", "SavedAccount"]
 
@@ -71,14 +78,9 @@ class Preferences:
         self._s.setValue("last/form", json.dumps(values))
 
     def clipboard_clear_seconds(self) -> int:
-        value = self._s.value("clipboard/clear_seconds", 30)
-        # Whatever was stored comes back: an int here, text from an ini file, or anything else.
-        if not isinstance(value, int | float | str):
-            return 30
-        try:
-            return max(5, int(value))
-        except (ValueError, OverflowError):  # "soon", or a float such as inf
-            return 30
+        # Whatever was stored comes back: an int here, text from an ini file, or anything else;
+        # read by the one rule `cwdesk token --copy` uses too.
+        return clear_seconds(self._s.value(CLEAR_SECONDS_KEY, DEFAULT_CLEAR_SECONDS))
 
     def sync(self) -> None:
         self._s.sync()

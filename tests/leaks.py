@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import traceback
+from dataclasses import dataclass
+from pathlib import Path
 
 from core.errors import OpenConnectorsError
 
@@ -25,3 +27,43 @@ def exception_texts(exc: BaseException) -> str:
             parts.append(json.dumps(current.details(), default=str))
         stack += [current.__cause__, current.__context__]
     return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Spawned:
+    """A process as another user of the machine may read it in ``/proc``."""
+
+    pid: int
+    argv: tuple[str, ...]
+    environ: dict[str, str]
+
+    @property
+    def texts(self) -> str:
+        """Its command line and environment, as ``/proc/<pid>/{cmdline,environ}`` show them."""
+        return "\n".join([*self.argv, *(f"{k}={v}" for k, v in self.environ.items())])
+
+
+def spawned_with(variable: str, value: str) -> list[Spawned]:
+    """The processes whose environment holds ``variable=value`` (say a private display's
+    ``DISPLAY``): those a test started, however they were detached, read from ``/proc``."""
+    found: list[Spawned] = []
+    wanted = f"{variable}={value}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdecimal():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if wanted not in environ:
+            continue
+        pairs = (item.decode("utf-8", "replace").partition("=") for item in environ if item)
+        found.append(
+            Spawned(
+                int(entry.name),
+                tuple(a.decode("utf-8", "replace") for a in argv if a),
+                {name: text for name, _, text in pairs},
+            )
+        )
+    return found

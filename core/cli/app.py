@@ -4,6 +4,10 @@ statuses (0 done, 1 some rows or calls failed, 2 usage or input error).
 An error is one line on standard error with the next step: never a traceback, never a secret.
 Secrets are never taken from the command line (every user of the machine sees it in ``ps``):
 they come from the environment, from standard input, or from a prompt without echo.
+
+Everything a command prints goes through one `Console`, which shows every character a terminal
+would act on (escapes, controls, bidi controls) as a visible escape, in a pipe as on a
+terminal: names, tags, messages and request ids come from servers and files.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import sys
 # `typing`: mypy reads any name TYPE_CHECKING as true, and the import costs a few ms.)
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any, TextIO
 
     from core.models import Account
@@ -29,7 +33,10 @@ USER_SECRET_ENV = "CWDESK_USER_SECRET"  # noqa: S105 - the variable's name, not 
 ORGANIZATION_SECRET_ENV = "CWDESK_ORGANIZATION_SECRET"  # noqa: S105 - a name
 FIELD_ENV_PREFIX = "CWDESK_"  # a secret field from the environment: CWDESK_PASSWORD, ...
 MAX_STDIN_BYTES = 64 * 1024
-CLIPBOARD_TIMEOUT = 5.0
+# The three ways to say where to send, in the order they are named in messages.
+WHERE_OPTIONS = ("account", "api_root", "sandbox")
+# Commands that send to an account (and so take --account, --api-root, --sandbox).
+SENDING_COMMANDS = ("create", "list", "delete", "token", "batch")
 
 OK, FAILED, USAGE = 0, 1, 2
 
@@ -43,8 +50,16 @@ class CliError(Exception):
         self.status = status
 
 
+def shown(text: str) -> str:
+    """`text` as a terminal may receive it: what it would act on, as visible escapes."""
+    from core.outside_text import for_terminal
+
+    return for_terminal(text)
+
+
 class Console:
-    """The streams and environment a command uses; tests pass their own."""
+    """The streams and environment a command uses; tests pass their own. Every line printed
+    goes through here and is escaped (`shown`); no command writes to a stream itself."""
 
     def __init__(
         self,
@@ -62,10 +77,29 @@ class Console:
         self.getpass = getpass
 
     def say(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
+        """One line on standard output (a line break in `text` is shown escaped)."""
+        print(shown(text), file=self.out, flush=True)
+
+    def say_cells(self, cells: Iterable[str], separator: str = "\t") -> None:
+        """One line of cells, each escaped, joined by our own `separator` (a tab, spaces)."""
+        print(separator.join(shown(c) for c in cells), file=self.out, flush=True)
+
+    def say_block(self, text: str) -> None:
+        """Lines of our own making (JSON, which escapes every control itself): each line
+        escaped all the same, the line breaks kept."""
+        for line in text.split("\n"):
+            self.say(line)
 
     def warn(self, text: str) -> None:
-        print(f"{PROG}: {text}", file=self.err, flush=True)
+        """One line on standard error, after the program's name."""
+        print(f"{PROG}: {shown(text)}", file=self.err, flush=True)
+
+    def redraw(self, text: str, *, end: str = "") -> None:
+        """Replace the line on standard error (a terminal): a progress bar, or a line above it."""
+        print("\r\x1b[2K" + shown(text), end=end, file=self.err, flush=True)
+
+    def end_line(self) -> None:
+        print(file=self.err, flush=True)
 
     def is_terminal(self, stream: TextIO) -> bool:
         try:
@@ -78,10 +112,10 @@ class Console:
             return self.getpass(prompt)
         import getpass
 
-        return getpass.getpass(prompt, stream=self.err)
+        return getpass.getpass(shown(prompt), stream=self.err)
 
     def confirm(self, question: str) -> bool:
-        print(f"{question} [y/N] ", end="", file=self.err, flush=True)
+        print(f"{shown(question)} [y/N] ", end="", file=self.err, flush=True)
         answer = self.stdin.readline(256)
         return answer.strip().lower() in ("y", "yes")
 
@@ -102,12 +136,24 @@ def _default_workspace() -> Workspace:
     return Workspace()
 
 
+def sentences(problems: Mapping[str, str]) -> str:
+    """``{"company": "Company is required."}`` as ``company: Company is required.``, each
+    problem a sentence of its own."""
+    return " ".join(f"{name}: {_sentence(message)}" for name, message in problems.items())
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 # --- the parser ------------------------------------------------------------------------------
 
 
 class _Parser(argparse.ArgumentParser):
     """A parser whose epilog is worked out only when its help is shown (the connector list
-    needs core.connectors, which --help elsewhere need not import)."""
+    needs core.connectors, which --help elsewhere need not import), and whose messages reach
+    the terminal escaped like every other line (they repeat what was typed)."""
 
     lazy_epilog: Callable[[], str] | None = None
 
@@ -116,24 +162,40 @@ class _Parser(argparse.ArgumentParser):
             self.epilog = self.lazy_epilog()
         return super().format_help()
 
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message and not all(line.isprintable() for line in message.split("\n")):
+            # Only then: `--help` need not import the rules (every character they escape is
+            # one Python counts as not printable).
+            from core.outside_text import for_terminal
 
-def _where_options() -> _Parser:
-    where = _Parser(add_help=False)
-    group = where.add_argument_group("where to send (choose one)")
+            message = for_terminal(message, keep_newlines=True)
+        super()._print_message(message, file)
+
+
+def _where_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
+    """--account, --api-root and --sandbox. Given before the command they are stored as
+    ``top_account``…, after it as ``account``…; `_where` merges the two."""
+    group = parser.add_argument_group("where to send (choose one)")
     ways = group.add_mutually_exclusive_group()
-    ways.add_argument("--account", metavar="NAME", help="a saved account (cwdesk accounts list)")
+    ways.add_argument(
+        "--account",
+        dest=prefix + "account",
+        metavar="NAME",
+        help="a saved account (cwdesk accounts list)",
+    )
     ways.add_argument(
         "--api-root",
+        dest=prefix + "api_root",
         metavar="URL",
         help=f"an Open Connectors host or API root; secrets from {USER_SECRET_ENV} and "
         f"{ORGANIZATION_SECRET_ENV}",
     )
     ways.add_argument(
         "--sandbox",
+        dest=prefix + "sandbox",
         action="store_true",
-        help="an embedded local sandbox for this run (nothing leaves this machine)",
+        help="the local sandbox (nothing leaves this machine)",
     )
-    return where
 
 
 def _connectors_epilog() -> str:
@@ -147,26 +209,49 @@ def _connectors_epilog() -> str:
     return "\n".join([f"connectors (default {DEFAULT_CONNECTOR}):", *lines, "", "fields:", *fields])
 
 
+EXIT_STATUS = (
+    "exit status: 0 all done; 1 a call to the server (or the password manager) failed, or some "
+    "rows did; 2 usage or input error (nothing was sent)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    where = _where_options()
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Create and manage SAP Open Connectors instances for ConnectWise: the "
-        "window's accounts, one instance or a CSV batch of them.",
-        epilog="exit status: 0 all done, 1 some rows or calls failed, 2 usage or input error",
-    )
     from core.app_info import VERSION
 
-    parser.add_argument("--version", action="version", version=f"{PROG} {VERSION}")
+    version = f"{PROG} {VERSION}"
+    parser = _Parser(
+        prog=PROG,
+        usage=f"{PROG} [--account NAME | --api-root URL | --sandbox] COMMAND ...",
+        description="Create and manage SAP Open Connectors instances for ConnectWise: the "
+        "window's accounts, one instance or a CSV batch of them. The options saying where to "
+        "send go before or after the command.",
+        epilog=EXIT_STATUS,
+    )
+    parser.add_argument("--version", action="version", version=version)
+    _where_options(parser, prefix="top_")
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=_Parser
     )
 
-    accounts = commands.add_parser("accounts", help="the saved accounts (the same as the window's)")
+    def command(name: str, *, sends: bool = False, **kwargs: Any) -> _Parser:
+        sub = commands.add_parser(name, prog=f"{PROG} {name}", epilog=EXIT_STATUS, **kwargs)
+        assert isinstance(sub, _Parser)
+        sub.add_argument("--version", action="version", version=version)
+        if sends:
+            _where_options(sub)
+        return sub
+
+    accounts = command("accounts", help="the saved accounts (the same as the window's)")
     account_commands = accounts.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = account_commands.add_parser("list", help="list the saved accounts")
+
+    def action(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        sub = account_commands.add_parser(name, prog=f"{PROG} accounts {name}", **kwargs)
+        sub.add_argument("--version", action="version", version=version)
+        return sub
+
+    listing = action("list", help="list the saved accounts")
     listing.add_argument("--json", action="store_true", help="as JSON")
-    add = account_commands.add_parser(
+    add = action(
         "add",
         help="save an account; its secrets go to the password manager",
         description=f"Save an account. The secrets come from {USER_SECRET_ENV} and "
@@ -180,17 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the user secret, then the organization secret, one a line",
     )
-    remove = account_commands.add_parser(
-        "remove", help="remove an account and its secrets (its instances stay)"
-    )
+    remove = action("remove", help="remove an account and its secrets (its instances stay)")
     remove.add_argument("name")
     remove.add_argument("--yes", action="store_true", help="do not ask first")
-    test = account_commands.add_parser("test", help="test an account's secrets on its host")
+    test = action("test", help="test an account's secrets on its host")
     test.add_argument("name")
 
-    create = commands.add_parser(
+    create = command(
         "create",
-        parents=[where],
+        sends=True,
         help="create one instance",
         description="Create one instance, as the window's Create does. Secret fields "
         "(password, private_key, signature_key) are never taken from the command line: from "
@@ -198,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(--secrets-from-stdin: field=value lines), or asked for without echo.",
     )
     create.formatter_class = argparse.RawDescriptionHelpFormatter
-    create.lazy_epilog = _connectors_epilog
+    create.lazy_epilog = lambda: _connectors_epilog() + "\n\n" + EXIT_STATUS
     create.add_argument("--connector", metavar="KEY", help="the connector (listed below)")
     create.add_argument("--name", required=True)
     create.add_argument("--tags", default="", help='comma-separated, e.g. "acme, production"')
@@ -218,28 +301,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="create even when an instance of that name was made in the last 10 minutes",
     )
 
-    lister = commands.add_parser("list", parents=[where], help="list the account's instances")
+    lister = command("list", sends=True, help="list the account's instances")
     lister.add_argument("--json", action="store_true", help="as JSON (never a token)")
     lister.add_argument("--filter", metavar="TEXT", help="only rows containing TEXT")
 
-    delete = commands.add_parser(
-        "delete", parents=[where], help="delete an instance, its token and record"
-    )
+    delete = command("delete", sends=True, help="delete an instance, its token and record")
     delete.add_argument("id")
     delete.add_argument("--yes", action="store_true", help="do not ask first")
 
-    token = commands.add_parser("token", parents=[where], help="an instance's token")
+    token = command("token", sends=True, help="an instance's token")
     token.add_argument("id")
-    shown = token.add_mutually_exclusive_group()
-    shown.add_argument("--copy", action="store_true", help="copy it to the clipboard")
-    shown.add_argument("--reveal", action="store_true", help="print it (to a terminal only)")
+    ways = token.add_mutually_exclusive_group()
+    ways.add_argument(
+        "--copy",
+        action="store_true",
+        help="copy it to the clipboard, cleared after the window's delay (30 s) if still there",
+    )
+    ways.add_argument("--reveal", action="store_true", help="print it (to a terminal only)")
+    token.add_argument("--keep", action="store_true", help="with --copy: leave it on the clipboard")
 
-    sandbox = commands.add_parser("sandbox", help="run the local sandbox until Ctrl+C")
+    sandbox = command("sandbox", help="run the local sandbox until Ctrl+C")
     sandbox.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
 
-    batch = commands.add_parser(
+    batch = command(
         "batch",
-        parents=[where],
+        sends=True,
         help="create the instances of a CSV file",
         description="Create one instance per row of a CSV file whose header names the fields "
         "as the Python API does. Every row is checked before anything is sent. Rows whose "
@@ -253,12 +339,39 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--results",
         metavar="FILE.csv",
-        help="where to write the results (default: FILE.results.csv)",
+        help="where to write the results (default: FILE.results.csv beside FILE.csv when "
+        "that folder can be written, else in the current folder)",
     )
     batch.add_argument(
         "--skip-invalid", action="store_true", help="send the valid rows even if some are not"
     )
     return parser
+
+
+def _where(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Merge the connection options given before the command with those after it: one way
+    in all (the same option twice with the same value is fine), and only for commands that
+    send. Usage errors exit 2 as argparse's own do."""
+    given: dict[tuple[str, object], None] = {}
+    for name in WHERE_OPTIONS:
+        for value in (getattr(args, "top_" + name, None), getattr(args, name, None)):
+            if value:
+                given[(name, value)] = None
+        if hasattr(args, "top_" + name):
+            delattr(args, "top_" + name)
+    options = [f"--{name.replace('_', '-')}" for name, _ in given]
+    if given and args.command not in SENDING_COMMANDS:
+        parser.error(f"{options[0]} is not used by cwdesk {args.command}")
+    if len(given) > 1:
+        parser.error(
+            f"{' and '.join(dict.fromkeys(options))}: say where to send one way only"
+            if len(set(options)) > 1
+            else f"{options[0]} given twice with different values"
+        )
+    for name in WHERE_OPTIONS:
+        setattr(args, name, next((v for (n, v) in given if n == name), None))
+    if getattr(args, "keep", False) and not getattr(args, "copy", False):
+        parser.error("--keep goes with --copy")
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -273,7 +386,10 @@ def main(
     console = console or Console()
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # argparse writes to sys.stdout and sys.stderr: here, the console's streams.
+        with contextlib.redirect_stdout(console.out), contextlib.redirect_stderr(console.err):
+            args = parser.parse_args(argv)
+            _where(args, parser)
     except SystemExit as exit_:  # argparse printed the usage and its message
         return int(exit_.code or 0)
     _quiet_logging()
@@ -297,13 +413,18 @@ def main(
 
 
 def _quiet_logging() -> None:
-    """Core's warnings as plain lines; its info and debug lines are for the window's log."""
+    """Core's warnings as plain lines (escaped like every other line); its info and debug lines
+    are for the window's log."""
     import logging
+
+    class TerminalFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"{PROG}: {shown(record.getMessage())}"
 
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter(f"{PROG}: %(message)s"))
+        handler.setFormatter(TerminalFormatter())
         root.addHandler(handler)
         root.setLevel(logging.WARNING)
 
@@ -312,15 +433,14 @@ def describe(exc: BaseException) -> str:
     """Our errors' own words (written never to hold a secret); anything else only named."""
     from core.batch import BatchFileError
     from core.errors import OpenConnectorsError
+    from core.instance_store import MissingTokenError
     from core.saved_accounts import SettingsError
     from core.vault import VaultError
 
     if isinstance(exc, OpenConnectorsError):
-        text = str(exc)
-        text += "" if text.endswith((".", "!", "?")) else "."
         step = f" {exc.next_step}" if exc.next_step else ""
-        return " ".join(f"{exc.title}: {text}{step}".split())
-    if isinstance(exc, VaultError | SettingsError | BatchFileError):
+        return " ".join(f"{exc.title}: {_sentence(str(exc))}{step}".split())
+    if isinstance(exc, VaultError | SettingsError | BatchFileError | MissingTokenError):
         return " ".join(str(exc).split())
     return (
         f"unexpected error ({type(exc).__name__}); nothing more is shown, in case it held a secret."
@@ -328,9 +448,12 @@ def describe(exc: BaseException) -> str:
 
 
 def _is_input_error(exc: BaseException) -> bool:
+    """Errors in what the user gave (a file, a secret no header can carry, an address that is
+    not allowed): exit 2, like a usage error. Nothing was sent."""
     from core.batch import BatchFileError
+    from core.errors import InsecureUrlError, InvalidSecretError
 
-    return isinstance(exc, BatchFileError)
+    return isinstance(exc, BatchFileError | InvalidSecretError | InsecureUrlError)
 
 
 def run(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory) -> int:
@@ -375,17 +498,7 @@ def resolve_account(
     from core.models import Account
 
     if args.sandbox:
-        from core.sandbox.server import SandboxServer
-
-        server = stack.enter_context(SandboxServer())
-        from core.saved_accounts import SANDBOX_ACCOUNT
-
-        return Account(
-            name=SANDBOX_ACCOUNT,
-            api_root=server.base_url,
-            user_secret=server.user_secret,
-            organization_secret=server.organization_secret,
-        )
+        return _sandbox_account(stack)
     if args.api_root:
         user = console.env.get(USER_SECRET_ENV, "")
         organization = console.env.get(ORGANIZATION_SECRET_ENV, "")
@@ -403,7 +516,8 @@ def resolve_account(
         if loaded is None:
             raise CliError(
                 f"The secrets of account “{saved.name}” are not in the password manager: "
-                f"remove it and add it again (cwdesk accounts add {saved.name!r} --host …).",
+                f"remove the account and add it again (cwdesk accounts add "
+                f"{_word(saved.name)} --host …).",
                 FAILED,
             )
         return loaded
@@ -415,6 +529,37 @@ def resolve_account(
     return None
 
 
+def _sandbox_account(stack: contextlib.ExitStack) -> Account:
+    """The one place `--sandbox` is turned into an account: a sandbox for this run."""
+    from core.models import Account
+    from core.sandbox.server import SandboxServer
+    from core.saved_accounts import SANDBOX_ACCOUNT
+
+    server = stack.enter_context(SandboxServer())
+    return Account(
+        name=SANDBOX_ACCOUNT,
+        api_root=server.base_url,
+        user_secret=server.user_secret,
+        organization_secret=server.organization_secret,
+    )
+
+
+def where_words(args: argparse.Namespace) -> str:
+    """The connection option of this run, to repeat in a command the user is told to run."""
+    if args.account:
+        return f"--account {_word(args.account)}"
+    if args.api_root:
+        return f"--api-root {_word(args.api_root)}"
+    return "--sandbox" if args.sandbox else ""
+
+
+def _word(value: object) -> str:
+    """A value in a command the user is told to paste: quoted for a shell."""
+    from core.outside_text import shell_word
+
+    return shell_word(str(value))
+
+
 def _account(cls: type[Account], **values: str) -> Account:
     from pydantic import ValidationError
 
@@ -423,7 +568,7 @@ def _account(cls: type[Account], **values: str) -> Account:
     try:
         return cls(**values)
     except ValidationError as exc:
-        problems = "; ".join(field_errors(exc).values())
+        problems = " ".join(_sentence(m) for m in field_errors(exc).values())
         raise CliError(f"{problems} Fix it and run again.") from None
 
 
@@ -455,12 +600,13 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
             import json
             from dataclasses import asdict
 
-            console.say(json.dumps([asdict(a) for a in accounts], indent=2))
-        elif not accounts:
+            console.say_block(json.dumps([asdict(a) for a in accounts], indent=2))
+            return OK
+        if not accounts:
             console.say("No saved accounts. Add one: cwdesk accounts add NAME --host HOST")
-        for a in [] if args.json else accounts:
+        for a in accounts:
             state = "tested" if a.checked else "not tested yet"
-            console.say(f"{a.name}\t{host_of(a.api_root)}\t{state}")
+            console.say_cells((a.name, host_of(a.api_root), state))
         return OK
     if args.action == "add":
         from core.models import Account
@@ -480,7 +626,7 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
         save_accounts([*accounts, SavedAccount(account.name, account.api_root)])
         console.say(
             f"Saved account “{account.name}” ({account.host}); its secrets are in "
-            f"{stored_in.name}. Test it: cwdesk accounts test {account.name!r}"
+            f"{stored_in.name}. Test it: cwdesk accounts test {_word(account.name)}"
         )
         return OK
     saved = _saved(args.name)
@@ -496,7 +642,7 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
     if loaded is None:
         raise CliError(
             f"The secrets of account “{saved.name}” are not in the password manager: remove "
-            "it and add it again.",
+            f"the account and add it again (cwdesk accounts add {_word(saved.name)} --host …).",
             FAILED,
         )
     from core.errors import AuthenticationError
@@ -507,7 +653,7 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
         _set_checked(saved, False)
         raise
     _set_checked(saved, True)
-    console.say(f"Connection to {loaded.host} works with the secrets of “{saved.name}”.")
+    console.say(f"The connection to {loaded.host} works with the secrets of “{saved.name}”.")
     return OK
 
 
@@ -557,7 +703,7 @@ def _create(
 ) -> int:
     from core.batch import boolean_cell
     from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
-    from core.errors import OutcomeUnknownError
+    from core.errors import OutcomeUnknownError, UnreadableAnswerError
     from core.instance import utc_now
     from core.models import check_draft
 
@@ -583,37 +729,62 @@ def _create(
         else:
             raw[name] = value
     from_stdin = _stdin_fields(console) if args.secrets_from_stdin else {}
+    asked = console.is_terminal(console.stdin) and not from_stdin
+    not_given: list[str] = []  # secrets needed, with no terminal to ask on
     for fs in spec.fields:
         if not fs.is_secret:
             continue
         needed = fs.always_required or (fs.required and bool(raw.get(fs.enabled_by or "")))
         value = from_stdin.get(fs.name) or console.env.get(f"{FIELD_ENV_PREFIX}{fs.name.upper()}")
-        if not value and needed and console.is_terminal(console.stdin) and not from_stdin:
+        if not value and needed and asked:
             value = console.ask_secret(f"{fs.label}: ")
         if value:
             raw[fs.name] = value
+        elif needed:
+            not_given.append(fs.name)
     check = check_draft(raw, account=account)
     if check.draft is None:
-        problems = "; ".join(f"{name}: {message}" for name, message in check.errors.items())
-        raise CliError(f"Not created: {problems} Fix these and run again.")
+        hint = ""
+        if not_given and not asked:
+            hint = (
+                " Without a terminal to ask on, give "
+                + " and ".join(f"{FIELD_ENV_PREFIX}{n.upper()}" for n in not_given)
+                + " in the environment, or "
+                + ", ".join(f"{n}=…" for n in not_given)
+                + " lines on standard input with --secrets-from-stdin."
+            )
+        raise CliError(f"Not created: {sentences(check.errors)}{hint} Fix these and run again.")
     draft = check.draft
     recent = workspace.recent_same_name(account, draft.name)
     if recent is not None and not args.again:
         raise CliError(
             f"Not created: “{recent.name}” (ID {recent.id}) was made on this account at "
-            f"{recent.created_date}. Add --again to make another.",
-            FAILED,
+            f"{recent.created_date}. Add --again to make another."
         )
     started = utc_now()
     try:
         outcome = workspace.create(account, draft)
     except OutcomeUnknownError as unknown:
-        console.warn("no answer from the server: checking whether the instance exists…")
-        found = workspace.reconcile(account, draft.name, started)
+        if isinstance(unknown, UnreadableAnswerError):
+            console.warn(
+                "the server's answer cannot be used: checking whether the instance exists…"
+            )
+        else:
+            console.warn("no answer from the server: checking whether the instance exists…")
+        list_it = " ".join(f"cwdesk list {where_words(args)}".split())
+        try:
+            found = workspace.reconcile(account, draft.name, started)
+        except Exception as lookup:  # the outcome stays unknown: say so, and why
+            raise CliError(
+                f"{unknown.title}: {_sentence(unknown.message)} The lookup failed too: "
+                f"{describe(lookup)} Run {list_it} before creating it again.",
+                FAILED,
+            ) from None
         if found is None:
             raise CliError(
-                f"{unknown.title}: {unknown.message} No instance named “{draft.name}” is listed "
-                "yet: run cwdesk list in a minute before creating it again.",
+                f"{unknown.title}: {_sentence(unknown.message)} No instance named "
+                f"“{draft.name}” is listed yet: run {list_it} in a minute before creating it "
+                "again.",
                 FAILED,
             ) from None
         outcome = found
@@ -623,8 +794,9 @@ def _create(
         assert outcome.save.stored_in is not None
         console.say(f"Its token is stored in {outcome.save.stored_in.name}.")
         return OK
+    fetch = " ".join(f"cwdesk token {_word(instance.id)} --copy {where_words(args)}".split())
     for message in outcome.save.messages[:1]:
-        console.warn(f"{message} Fetch it again later: cwdesk token {instance.id} --copy")
+        console.warn(f"{_sentence(message)} Fetch the token again later: {fetch}")
     return FAILED
 
 
@@ -658,7 +830,7 @@ def _list(
         import json
         from dataclasses import asdict
 
-        console.say(json.dumps([asdict(r) for r in rows], indent=2))
+        console.say_block(json.dumps([asdict(r) for r in rows], indent=2))
         return OK
     if not rows:
         console.say("No instances.")
@@ -677,9 +849,13 @@ def _list(
                 ", ".join(r.tags),
             )
         )
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        console.say("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    # Widths of the cells as they will be printed (escapes and all), so columns line up.
+    cells = [[shown(cell) for cell in row] for row in table]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(table[0]))]
+    for row in cells:
+        console.say_cells(
+            [cell.ljust(w) for cell, w in zip(row, widths, strict=True)], separator="  "
+        )
     return OK
 
 
@@ -689,79 +865,75 @@ def _delete(
     if not args.yes:
         _ask(console, f"Delete instance {args.id} on {account.host}, with its token and record?")
     result = workspace.delete(account, args.id)
+    if result.unknown:
+        raise CliError(_no_such(args.id, account), FAILED)
     for message in result.messages:
         if message:
             console.say(message)
     return OK if result.ok else FAILED
 
 
+def _no_such(instance_id: str, account: Account) -> str:
+    return (
+        f"No such instance: {account.host} has no instance {instance_id}, and none is stored "
+        "here. See cwdesk list for the IDs."
+    )
+
+
 def _token(
     args: argparse.Namespace, console: Console, workspace: Workspace, account: Account
 ) -> int:
+    from core.errors import NotFoundError
+
     if not (args.copy or args.reveal):
-        stored = workspace.token(account, args.id) is not None
-        where = "is stored in the password manager" if stored else "is not stored here"
+        if workspace.token(account, args.id) is not None:
+            console.say(
+                f"The token of instance {args.id} is stored in the password manager. --copy "
+                "copies it; --reveal prints it to a terminal."
+            )
+            return OK
+        try:
+            workspace.client(account).get_instance(args.id)
+        except NotFoundError:
+            raise CliError(_no_such(args.id, account), FAILED) from None
         console.say(
-            f"The token of instance {args.id} {where}. --copy copies it (fetching it when not "
-            "stored); --reveal prints it to a terminal."
+            f"The token of instance {args.id} is not stored here. --copy fetches it from "
+            f"{account.host}, stores it and copies it; --reveal prints it to a terminal."
         )
         return OK
     if args.reveal and not console.is_terminal(console.out):
         raise CliError(
             "--reveal prints the token only to a terminal, not into a pipe or file: use --copy."
         )
-    copier = _clipboard_command(console.env) if args.copy else None
-    if args.copy and copier is None:
+    from core.clipboard import ClipboardError, copy_secret, find_tool
+
+    tool = find_tool(console.env) if args.copy else None
+    if args.copy and tool is None:
         raise CliError(
             "No clipboard tool found (wl-copy, xclip, xsel or pbcopy): install one, or use "
             "--reveal on a terminal.",
             FAILED,
         )
-    token = workspace.token(account, args.id, fetch=True)
+    try:
+        token = workspace.token(account, args.id, fetch=True)
+    except NotFoundError:
+        raise CliError(_no_such(args.id, account), FAILED) from None
     if not token:
         raise CliError(f"Instance {args.id} has no token to show.", FAILED)
     if args.reveal:
-        console.say(token)
+        console.say(token)  # printable ASCII as parsed; escaped all the same
         return OK
-    assert copier is not None
-    import subprocess
+    assert tool is not None
+    from core.saved_accounts import load_clear_seconds
 
+    seconds = None if args.keep else load_clear_seconds()
     try:
-        done = subprocess.run(  # noqa: S603 - a fixed tool found on PATH, the token on stdin
-            copier,
-            input=token,
-            text=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=CLIPBOARD_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        done = None
-    if done is None or done.returncode != 0:
-        raise CliError(
-            f"{os.path.basename(copier[0])} could not copy the token (is a display running?): "
-            "use --reveal on a terminal.",
-            FAILED,
-        )
-    console.say(
-        f"Copied the token of instance {args.id} to the clipboard; it stays there until replaced."
-    )
+        copy_secret(tool, token, console.env, clear_after=seconds)
+    except ClipboardError as exc:
+        raise CliError(f"{exc} Use --reveal on a terminal instead.", FAILED) from None
+    if seconds is None:
+        kept = "it stays there until something else is copied"
+    else:
+        kept = f"it is cleared in {seconds} s unless something else was copied by then"
+    console.say(f"Copied the token of instance {args.id} to the clipboard ({tool.name}); {kept}.")
     return OK
-
-
-def _clipboard_command(env: Mapping[str, str]) -> list[str] | None:
-    candidates: list[list[str]] = []
-    if env.get("WAYLAND_DISPLAY"):
-        candidates.append(["wl-copy"])
-    if env.get("DISPLAY"):
-        candidates += [["xclip", "-selection", "clipboard"], ["xsel", "--clipboard", "--input"]]
-    if sys.platform == "darwin":
-        candidates.append(["pbcopy"])
-    import shutil
-
-    for command in candidates:
-        found = shutil.which(command[0], path=env.get("PATH"))
-        if found:
-            return [found, *command[1:]]
-    return None

@@ -13,12 +13,12 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from core.cli.app import FAILED, OK, USAGE, CliError, Console, resolve_account
+from core.cli.app import FAILED, OK, USAGE, CliError, Console, resolve_account, where_words
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from core.batch import BatchEvent, BatchRow, BatchRun, BatchSummary
+    from core.batch import BatchEvent, BatchRow, BatchRun, BatchSummary, RowResult, RowStatus
     from core.cli.app import WorkspaceFactory
     from core.models import Account
     from core.workspace import Workspace
@@ -29,7 +29,42 @@ MAX_PROBLEM_LINES = 50  # more than that and the first ones say enough
 
 
 def default_results_path(source: Path) -> Path:
+    """``FILE.results.csv`` beside the batch file."""
     return source.with_name(f"{source.stem}.results.csv")
+
+
+def _writable(folder: Path) -> bool:
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def _results_path(args: argparse.Namespace, console: Console, source: Path) -> Path:
+    """Where the results go: `--results`, else beside the file when its folder can be
+    written, else the current folder (said so). Checked now, not after the rows are made."""
+    if args.results:
+        chosen = Path(args.results)
+        if not args.dry_run and not _writable(chosen.parent):
+            raise CliError(
+                f"Cannot write the results into {_folder(chosen.parent)}: choose another --results."
+            )
+        return chosen
+    beside = default_results_path(source)
+    if args.dry_run or _writable(beside.parent):
+        return beside
+    here = Path(beside.name)
+    if not _writable(Path.cwd()):
+        raise CliError(
+            f"Cannot write the results beside {source} nor into the current folder: choose "
+            "a place with --results FILE.csv."
+        )
+    console.warn(
+        f"{_folder(beside.parent)} cannot be written: the results go to {here} in the "
+        "current folder."
+    )
+    return here
+
+
+def _folder(folder: Path) -> str:
+    return "the current folder" if str(folder) in ("", ".") else str(folder)
 
 
 def batch(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory) -> int:
@@ -38,17 +73,13 @@ def batch(args: argparse.Namespace, console: Console, workspace: WorkspaceFactor
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:
         raise CliError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}.")
     source = Path(args.file)
-    results_path = Path(args.results) if args.results else default_results_path(source)
+    results_path = _results_path(args, console, source)
     if results_path.resolve() == source.resolve():
         raise CliError("--results names the batch file itself: choose another file.")
-    folder = results_path.parent
-    if not args.dry_run and not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
-        # Found out now, not after the rows are created.
-        raise CliError(f"Cannot write the results into {folder}: choose another --results.")
     with contextlib.ExitStack() as stack:
         ws = workspace()
         account = resolve_account(args, console, ws, stack, required=not args.dry_run)
-        parsed = read_batch(source, account=account)
+        parsed = read_batch(args.file, account=account)
         problems = parsed.problems()
         for line in problems[:MAX_PROBLEM_LINES]:
             console.warn(line)
@@ -57,20 +88,20 @@ def batch(args: argparse.Namespace, console: Console, workspace: WorkspaceFactor
         valid = len(parsed.rows) - len(parsed.invalid)
         if args.dry_run:
             console.say(
-                f"{len(parsed.rows)} rows: {valid} valid, {len(parsed.invalid)} with problems. "
-                "Nothing was sent (--dry-run)."
+                f"{_rows(len(parsed.rows))}: {valid} valid, {len(parsed.invalid)} with "
+                "problems. Nothing was sent (--dry-run)."
             )
             return OK if not parsed.invalid or (args.skip_invalid and valid) else USAGE
         if parsed.invalid and not args.skip_invalid:
             raise CliError(
-                f"Nothing was sent: {len(parsed.invalid)} of {len(parsed.rows)} rows have "
+                f"Nothing was sent: {len(parsed.invalid)} of {_rows(len(parsed.rows))} have "
                 "problems (listed above). Fix them, or add --skip-invalid to send the others."
             )
         if not parsed.rows:
             raise CliError("The file has no rows under its header: nothing to do.")
         assert account is not None
         _password_manager_ready(ws)
-        console.say(f"Sending {valid} rows to {account.host}, {args.concurrency} at a time…")
+        console.say(f"Sending {_rows(valid)} to {account.host}, {args.concurrency} at a time…")
         summary = _run(console, ws, account, parsed.rows, args.concurrency)
     written = True
     try:
@@ -80,16 +111,30 @@ def batch(args: argparse.Namespace, console: Console, workspace: WorkspaceFactor
         written = False
         where = f"The results could not be written to {results_path} ({exc.strerror})."
         for result in summary.results:  # the outcomes must not be lost with the file
-            ident = f" {result.instance_id}" if result.instance_id else ""
-            console.say(f"row {result.row} {result.name}: {result.status.value}{ident}")
+            console.say(row_line(result))
     console.say(f"{summary.line()} in {summary.seconds:.1f} s. {where}")
     unstored = sum(r.status.value == "created" and not r.token_stored for r in summary.results)
     if unstored:
+        fetch = " ".join(f"cwdesk token ID --copy {where_words(args)}".split())
+        tokens = "token is" if unstored == 1 else "tokens are"
         console.warn(
-            f"{unstored} tokens are not stored: fetch each with cwdesk token ID --copy, or "
-            "from the window's Instances tab."
+            f"{unstored} {tokens} not stored: fetch each with {fetch}, or from the window's "
+            "Instances tab."
         )
     return OK if summary.ok and written else FAILED
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
+def row_line(result: RowResult) -> str:
+    """One row's outcome: ``row 3 Acme: created (ID 42)``, then `` — `` and its message."""
+    from core.batch import STATUS_WORDS
+
+    ident = f" (ID {result.instance_id})" if result.instance_id else ""
+    message = f" — {result.message}" if result.message else ""
+    return f"row {result.row} {result.name}: {STATUS_WORDS[result.status]}{ident}{message}"
 
 
 def _password_manager_ready(ws: Workspace) -> None:
@@ -163,13 +208,13 @@ class Progress:
         self._total = total
         self._bar = console.is_terminal(console.err)
         self._lock = threading.Lock()
-        self._counts: dict[str, int] = {}
+        self._counts: dict[RowStatus, int] = {}
         self._finished = 0
         self._started = time.monotonic()
         self._drawn = 0.0
 
     def event(self, event: BatchEvent) -> None:
-        from core.batch import Paused, RowFinished
+        from core.batch import Paused, RowFinished, RowStatus
 
         with self._lock:
             if isinstance(event, Paused):
@@ -177,38 +222,39 @@ class Progress:
             elif isinstance(event, RowFinished):
                 result = event.result
                 self._finished += 1
-                status = result.status.value
-                self._counts[status] = self._counts.get(status, 0) + 1
+                self._counts[result.status] = self._counts.get(result.status, 0) + 1
                 if not self._bar:
-                    ident = f" (ID {result.instance_id})" if result.instance_id else ""
-                    message = f": {result.message}" if result.message else ""
-                    self._console.say(f"row {result.row} {result.name}: {status}{ident}{message}")
-                elif status not in ("created", "exists") or (result.message and not result.ok):
-                    self._line(f"row {result.row} {result.name}: {status}: {result.message}")
+                    self._console.say(row_line(result))
+                elif result.status not in (RowStatus.CREATED, RowStatus.EXISTS) or (
+                    result.message and not result.ok
+                ):
+                    self._line(row_line(result))
             self._draw()
 
     def _line(self, text: str) -> None:
         if self._bar:
-            print("\r\x1b[2K" + text, file=self._console.err, flush=True)
+            self._console.redraw(text, end="\n")
         else:
             self._console.say(text)
 
     def _draw(self, *, force: bool = False) -> None:
         if not self._bar:
             return
+        from core.batch import STATUS_WORDS
+
         now = time.monotonic()
         if not force and now - self._drawn < REDRAW_SECONDS and self._finished < self._total:
             return
         self._drawn = now
         filled = BAR_WIDTH * self._finished // max(1, self._total)
         rate = self._finished / max(now - self._started, 1e-6)
-        counts = " · ".join(f"{n} {s}" for s, n in sorted(self._counts.items()))
+        counts = " · ".join(f"{n} {STATUS_WORDS[s]}" for s, n in sorted(self._counts.items()))
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        text = f"[{bar}] {self._finished}/{self._total} {counts} · {rate:.1f} rows/s"
-        print("\r\x1b[2K" + text, end="", file=self._console.err, flush=True)
+        counts = f" {counts}" if counts else ""
+        self._console.redraw(f"[{bar}] {self._finished}/{self._total}{counts} · {rate:.1f} rows/s")
 
     def done(self) -> None:
         with self._lock:
             if self._bar:
                 self._draw(force=True)
-                print(file=self._console.err, flush=True)
+                self._console.end_line()

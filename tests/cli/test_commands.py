@@ -36,7 +36,7 @@ def test_an_added_account_is_listed_tested_and_removed_with_its_secrets(cli: Cli
     )
 
     assert ran.status == 0 and "Saved account “Sandbox”" in ran.out
-    assert "cwdesk accounts test 'Sandbox'" in ran.out
+    assert ran.out.rstrip().endswith("Test it: cwdesk accounts test Sandbox")
     (saved,) = load_accounts()
     assert saved == SavedAccount("Sandbox", cli.bench.server.base_url, checked=False)
     assert cli("accounts", "list").out.split("\t")[2].strip() == "not tested yet"
@@ -145,7 +145,7 @@ def test_create_sends_once_stores_the_token_and_asks_before_the_same_name_again(
     again = cli(
         "create", "--account", "Sandbox", "--name", "Acme", *SOAP, env={"CWDESK_PASSWORD": PASSWORD}
     )
-    assert again.status == 1 and "Add --again" in again.err
+    assert again.status == 2 and "Add --again" in again.err  # an input error: nothing sent
     assert len(cli.bench.server.instances()) == 1
 
 
@@ -337,7 +337,7 @@ def test_batch_creates_every_row_prints_a_line_each_and_a_rerun_creates_nothing(
 
     again = cli("batch", str(source), "--account", "Sandbox", "--results", str(tmp_path / "r2.csv"))
 
-    assert again.status == 0 and "6 rows: 6 exists" in again.out
+    assert again.status == 0 and "6 rows: 6 already there in " in again.out
     assert [r["status"] for r in results_of(tmp_path / "r2.csv")] == ["exists"] * 6
     assert cli.bench.posts() == 6
 
@@ -386,7 +386,7 @@ def test_a_batch_file_that_cannot_be_read_is_exit_2_in_one_line(cli: Cli, tmp_pa
         "batch", str(tmp_path / "odd.csv"), "--sandbox", "--results", str(tmp_path / "odd.csv")
     )
     assert odd.status == 2 and odd.err.count("\n") == 1 and "“colour”" in odd.err
-    assert missing.status == 2 and "Cannot read missing.csv" in missing.err
+    assert missing.status == 2 and f"Cannot read {tmp_path / 'missing.csv'}: " in missing.err
     assert same.status == 2 and "the batch file itself" in same.err
 
 
@@ -451,7 +451,7 @@ def test_on_a_terminal_the_batch_draws_a_bar_with_counts_and_rate(cli: Cli, tmp_
     last = drawn.rsplit("\r\x1b[2K", 1)[-1]
     assert last.startswith("[" + "#" * 24 + "] 5/5 4 created · 1 invalid · ")
     assert last.rstrip().endswith("rows/s")
-    assert "row 6 Customer 0005: invalid: password: Password is required." in drawn
+    assert "row 6 Customer 0005: invalid — password: Password is required." in drawn
     assert "Customer 0001" not in out.getvalue()  # no per-row lines beside the bar
 
 

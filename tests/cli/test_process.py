@@ -106,7 +106,7 @@ def test_piped_batch_prints_plain_lines_and_a_rerun_skips_every_row(
 
     again = cwdesk("batch", str(source), "--api-root", server.base_url, env=env)
 
-    assert again.returncode == 0 and "8 rows: 8 exists" in again.stdout
+    assert again.returncode == 0 and "8 rows: 8 already there" in again.stdout
     assert len(server.instances()) == 8
 
 
@@ -164,7 +164,7 @@ def test_ctrl_c_lets_rows_in_flight_finish_writes_the_results_and_the_rerun_comp
     )
 
     assert again.returncode == 0, again.stderr
-    assert f"40 rows: {40 - len(created)} created, {len(created)} exists" in again.stdout
+    assert f"40 rows: {40 - len(created)} created, {len(created)} already there" in again.stdout
     names = [i.name for i in server.instances()]
     assert len(names) == len(set(names)) == 40
     assert time.monotonic() - started < TIMEOUT

@@ -155,9 +155,15 @@ def test_the_file_size_and_cell_length_are_capped(tmp_path: Path) -> None:
     assert row.problems["server_url"] == "The cell is longer than 4,096 characters."
 
 
-def test_a_missing_file_is_one_error_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(BatchFileError, match=r"Cannot read nowhere\.csv"):
+def test_a_missing_file_is_one_error_naming_it_as_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(BatchFileError, match=r"Cannot read .*/nowhere\.csv: "):
         read_batch(tmp_path / "nowhere.csv")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    with pytest.raises(BatchFileError, match=r"^Cannot read docs/nowhere\.csv: "):
+        read_batch("docs/nowhere.csv")  # relative, as typed: not only its last part
 
 
 def test_the_results_file_has_its_columns_and_neither_secret_nor_token(tmp_path: Path) -> None:
@@ -175,3 +181,15 @@ def test_the_results_file_has_its_columns_and_neither_secret_nor_token(tmp_path:
     ]
     assert password_of(1) not in path.read_text(encoding="utf-8")
     assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]  # no temporary file left
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_every_cell_of_the_results_file_is_neutralised_the_instance_id_too(
+    tmp_path: Path, start: str
+) -> None:
+    formula = f"{start}1+1"
+    results = [RowResult(2, formula, RowStatus.EXISTS, formula, formula, token_stored=True)]
+    path = write_results(tmp_path / "results.csv", results)
+    with path.open(encoding="utf-8", newline="") as handle:
+        (_header, row) = list(csv.reader(handle))
+    assert row == ["2", f"'{formula}", f"'{formula}", "exists", f"'{formula}"]

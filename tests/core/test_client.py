@@ -2197,3 +2197,46 @@ def test_a_refresh_past_the_bound_says_so_instead_of_showing_part_of_the_list(
 
     with pytest.raises(TooManyInstancesError, match="the list was stopped there"):
         workspace.refresh(account)
+
+
+# --- ids and tokens that are not printable ASCII ----------------------------------------------
+
+UNUSABLE_TOKENS = {
+    "osc52": "tok\x1b]52;c;cHduZWQ=\x07",
+    "c1-csi": "tok\x9b31m",
+    "bidi": "tok\u202eabc",
+    "space": "tok en",
+    "comma": "tok,Element x",
+    "non-ascii": "töken",
+}
+
+
+@pytest.mark.parametrize("token", list(UNUSABLE_TOKENS.values()), ids=list(UNUSABLE_TOKENS))
+def test_a_created_token_outside_printable_ascii_is_an_unknown_outcome_never_returned(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient, token: str
+):
+    from core.errors import UnreadableAnswerError
+    from tests.leaks import exception_texts
+
+    rsps.post(INSTANCES, json=created(token=token))
+
+    with pytest.raises(UnreadableAnswerError) as info:
+        client.create_instance(seed_draft())
+
+    # The server said yes: the caller looks the instance up (never a second POST).
+    assert "printable ASCII" in info.value.message and "duplicate" in info.value.next_step
+    assert token not in exception_texts(info.value) and len(rsps.calls) == 1
+
+
+def test_a_fetched_token_or_listed_id_outside_printable_ascii_is_an_unusable_answer(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+):
+    from core.errors import UnusableValueError
+
+    rsps.get(f"{INSTANCES}/12345", json=created(token=UNUSABLE_TOKENS["osc52"]))
+    rsps.get(INSTANCES, json=[{**CREATED, "id": "7\x1b[2J"}])
+
+    with pytest.raises(UnusableValueError, match="token for instance 12345"):
+        client.get_instance(12345)
+    with pytest.raises(UnusableValueError, match="instance id"):
+        client.list_instances()

@@ -90,3 +90,32 @@ def test_repr_hides_token_and_configuration():
     assert instance.token == TOKEN
     assert TOKEN not in repr(instance)
     assert "SENTINEL-PK" not in repr(instance)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["7\x1b]0;x\x07", "=1+1\x07", "12\u202e34", "12 34", "$(touch x)", "7" * 101, "ïd"],
+    ids=["osc", "bel", "bidi", "space", "space-in-command", "too-long", "non-ascii"],
+)
+def test_parse_id_refuses_text_that_is_not_one_printable_ascii_word(value: str):
+    from core.errors import UnusableValueError
+
+    with pytest.raises(UnusableValueError) as info:
+        parse_id(value)
+    assert value not in info.value.message
+
+
+@pytest.mark.parametrize("value", ["=1+1", "$(touch${IFS}x)", "inst-42", "7" * 100])
+def test_parse_id_keeps_printable_ids_as_they_are(value: str):
+    # Printable but hostile ids are kept: every place that shows them quotes them there.
+    assert parse_id(value) == (int(value) if value.isdecimal() else value)
+
+
+def test_a_token_must_be_printable_ascii_without_commas():
+    from core.errors import UnusableValueError
+
+    good = "BUIWhN8NTPaeyYo7Kblo91CJ1tCG6PUonwnV/XJjy2A="
+    assert Instance.from_json({"id": 1, "token": good}).token == good
+    for bad in ("a\x1bb", "a b", "a,b", "a\u200bb", "x" * 1025):
+        with pytest.raises(UnusableValueError):
+            Instance.from_json({"id": 1, "token": bad})

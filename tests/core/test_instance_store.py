@@ -481,3 +481,16 @@ def test_no_secret_in_the_records_file(data_dir: Path) -> None:
     for sentinel in sentinels:
         assert sentinel.encode() not in content
     assert len(backend.entries) == 4  # ...they all went to the password manager instead
+
+
+def test_a_404_for_an_id_nothing_is_known_of_is_no_such_instance(data_dir: Path) -> None:
+    backend = MemoryKeyring()
+    client = FakeClient(delete_error=HttpError(404, "Not found"))
+    store = make_store(backend, data_dir)
+
+    unknown = store.delete(HOST, 999, client=client)
+    known = _saved(backend, data_dir).delete(HOST, 12345, client=client)
+
+    assert unknown.unknown and unknown.ok  # nothing to do, nothing done
+    assert not known.unknown and known.ok  # gone on the server: its token and record removed
+    assert backend.entries == {} and on_disk(data_dir) == ()

@@ -270,7 +270,7 @@ def test_a_batch_that_hears_nothing_for_a_while_says_what_may_be_waiting(
     qtbot.mouseClick(button(dialog, "batch_start_button"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "password manager" in summary(dialog), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
-    assert summary(dialog).startswith("1 rows: 1 created")
+    assert summary(dialog).startswith("1 row: 1 created")
 
 
 def test_while_a_file_is_read_nothing_can_be_started_and_the_last_choice_wins(

@@ -64,7 +64,7 @@ def test_every_row_is_created_with_its_record_and_token_and_a_rerun_creates_noth
 
     assert statuses(again) == ["exists"] * 10 and again.ok
     assert again.results[0].instance_id == summary.results[0].instance_id
-    assert "not created again" in again.results[0].message
+    assert again.results[0].message == "Not created again."
     assert bench.posts() == 10 and len(bench.server.instances()) == 10
 
 
@@ -244,3 +244,32 @@ def test_a_row_already_there_without_its_token_here_says_how_to_fetch_it(
     assert result.status is RowStatus.EXISTS
     assert f"cwdesk token {made} --copy" in result.message
     assert not result.token_stored
+
+
+def test_an_id_the_server_chose_is_quoted_in_the_command_the_row_suggests(
+    bench: BatchBench, tmp_path: Path
+) -> None:
+    """A row already on the account whose token is not here says how to fetch it: the id goes
+    into that command quoted, so pasting it runs nothing the server put there."""
+    import json
+    import subprocess
+
+    marker = tmp_path / "pwned"
+    hostile = f"$(touch${{IFS}}{marker})"
+    listed = [{"id": hostile, "name": "Customer 0001", "element": {"key": "connectwisehd"}}]
+    bench.server.faults.add(
+        method="GET",
+        path=CREATE_PATH,
+        status=200,
+        body=json.dumps(listed),
+        content_type="application/json",
+        times=1,
+    )
+
+    (result,) = run(bench, 1).results
+
+    assert result.status.value == "exists" and result.instance_id == hostile
+    command = result.message.split("fetch it with ")[1].split(", or")[0]
+    assert command == f"cwdesk token '{hostile}' --copy"
+    subprocess.run(["sh", "-c", command.replace("cwdesk", "echo", 1)], check=True, timeout=10)
+    assert not marker.exists()

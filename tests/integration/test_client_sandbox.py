@@ -180,7 +180,9 @@ def test_a_rejected_login_carries_the_provider_message(
     assert error.value.provider_message == (
         "ConnectWise rejected the login: invalid username or password"
     )
-    assert "ConnectWise said:" in str(error.value)
+    # ConnectWise's words, introduced once (they name ConnectWise themselves).
+    assert " — ConnectWise rejected the login: invalid username" in str(error.value)
+    assert "ConnectWise said:" not in str(error.value)
     assert error.value.next_step != WSDL_NEXT_STEP
     assert server.instances() == []
 

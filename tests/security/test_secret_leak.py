@@ -364,3 +364,66 @@ def test_the_command_line_leaves_no_secret_in_its_output_files_or_results(
         if value in text
     ]
     assert hits == []
+
+
+def test_the_clipboard_tool_and_its_clearer_hold_no_secret(tmp_path: Path) -> None:
+    """`cwdesk token --copy` on a real X display: the xclip left serving the copy and the
+    helper that clears it later are read in ``/proc/<pid>/environ`` and ``cmdline``, as any
+    process of the same user can, for every secret the command had in its environment."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.installed.conftest import tool, virtual_display
+    from tests.leaks import spawned_with
+    from tests.seed import SEED_BODY
+
+    tool("xclip", "xclip")
+    root = Path(__file__).resolve().parents[2]
+    with virtual_display("640x480x24") as display, SandboxServer(USER, ORG) as sandbox:
+        instance = sandbox.add_instance("Leak", SEED_BODY["configuration"])
+        env = {
+            **os.environ,
+            "DISPLAY": display,
+            "PYTHONPATH": str(root),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "PYTHON_KEYRING_BACKEND": "tests.core.fake_keyrings.FileKeyring",
+            "TEST_KEYRING_FILE": str(tmp_path / "keyring.json"),
+            "CWDESK_USER_SECRET": USER,
+            "CWDESK_ORGANIZATION_SECRET": ORG,
+            "CWDESK_PASSWORD": PASSWORD,
+            "CWDESK_SIGNATURE_KEY": SIGNATURE,
+        }
+        env.pop("WAYLAND_DISPLAY", None)
+        command = ["token", str(instance.id), "--copy", "--api-root", sandbox.base_url]
+        done = subprocess.run(
+            [sys.executable, "-m", "core.cli", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        spawned = spawned_with("DISPLAY", display)
+        names = {Path(p.argv[0]).name for p in spawned} | {a for p in spawned for a in p.argv}
+        assert "xclip" in names and "core.clipboard" in names  # the tool and its clearer
+        token = instance.token or "no token"
+        hits = [
+            f"{what} in process {p.pid} ({Path(p.argv[0]).name})"
+            for p in spawned
+            for what, value in {
+                "user secret": USER,
+                "organization secret": ORG,
+                "password": PASSWORD,
+                "signature key": SIGNATURE,
+                "token": token,
+            }.items()
+            if value in p.texts
+        ]
+        for process in spawned:  # ours, by pid: none is left waiting to clear the copy
+            if "core.clipboard" in process.argv:
+                os.kill(process.pid, signal.SIGTERM)
+        assert hits == []
+        assert token not in done.stdout + done.stderr
