@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gui.app import run
+from gui.app import launch
 
 if __name__ == "__main__":
-    run()
+    launch()

@@ -17,7 +17,7 @@
 7. After the event loop: the window shuts down (settings saved, workers and the events
    receiver stopped, a copied token cleared from the clipboard), the sandbox stops, every
    Qt object is destroyed while Python still runs, and the log file is closed.
-8. The process ends without the interpreter's finalization (`run`, `core.process_end`): a
+8. The process ends without the interpreter's finalization (`launch`, `core.process_end`): a
    worker still inside a bounded call never wakes up half-way through it.
 """
 
@@ -235,6 +235,6 @@ def main(argv: list[str] | None = None) -> int:
         log_file.close()
 
 
-def run() -> NoReturn:
+def launch() -> NoReturn:
     """The launchers' entry point (`cw-connector-desk`, ``python -m gui``, ``main.py``)."""
     end_process(main())

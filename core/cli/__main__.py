@@ -1,5 +1,5 @@
 """``python -m core.cli``: the same as the ``cwdesk`` command."""
 
-from core.cli.app import main
+from core.cli.app import launch
 
-raise SystemExit(main())
+launch()

@@ -22,7 +22,7 @@ import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
-    from typing import Any, TextIO
+    from typing import Any, NoReturn, TextIO
 
     from core.models import Account
     from core.saved_accounts import SavedAccount
@@ -937,3 +937,12 @@ def _token(
         kept = f"it is cleared in {seconds} s unless something else was copied by then"
     console.say(f"Copied the token of instance {args.id} to the clipboard ({tool.name}); {kept}.")
     return OK
+
+
+def launch() -> NoReturn:
+    """The ``cwdesk`` launcher: `main`, then the process ends without the interpreter's
+    finalization, so a worker still inside a bounded call is never woken half-way through
+    it (`core.process_end`)."""
+    from core.process_end import end_process
+
+    end_process(main())

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from .server import HOST, SandboxServer
 from .store import InstanceStore, shared_folder_mode
@@ -295,5 +295,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(sig, handler)
 
 
+def launch() -> NoReturn:
+    """The ``cw-connector-sandbox`` launcher: `main`, then the process ends without the
+    interpreter's finalization (`core.process_end`): a connection's thread still inside a
+    bounded call never wakes half-way through it."""
+    from core.process_end import end_process
+
+    end_process(main())
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    launch()

@@ -169,3 +169,58 @@ def test_ctrl_c_lets_rows_in_flight_finish_writes_the_results_and_the_rerun_comp
     assert len(names) == len(set(names)) == 40
     assert time.monotonic() - started < TIMEOUT
     assert password_of(1) not in out + err + again.stdout + again.stderr
+
+
+def test_ctrl_c_while_the_password_manager_is_in_native_code_exits_1_not_abort(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """Ctrl+C while the token is being stored by a password manager whose binding is native
+    (PyO3) code: the worker must never be woken inside it as the process ends. It aborted
+    ("FATAL: exception not rethrown", exit 134) every time when the interpreter finalized."""
+    marker = tmp_path / "busy"
+    env = {
+        **cli_env(tmp_path, server),
+        "PYTHON_KEYRING_BACKEND": "tests.gui.native_busy_keyring.NativeBusyKeyring",
+        "NATIVE_BUSY_MARKER": str(marker),
+        "CWDESK_PASSWORD": "pw-native",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "create",
+            "--api-root",
+            server.base_url,
+            "--connector",
+            "connectwisehd",
+            "--name",
+            "Native busy",
+            "--set",
+            "server_url=https://api-na.myconnectwise.net",
+            "--set",
+            "company=acme",
+            "--set",
+            "username=integrator",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not marker.exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the token store never began"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "exception not rethrown" not in err
+    assert process.returncode == 1, err

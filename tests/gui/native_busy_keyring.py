@@ -4,18 +4,23 @@
 cryptography is for the Secret Service backend), running Python code that keeps giving up and
 taking back the interpreter lock. A worker thread caught there while the interpreter finalizes
 is ended with pthread_exit inside PyO3's frames, which aborts the process: the quit driver's
-"password-manager-busy" state quits at exactly that moment, every time.
+"password-manager-busy" state, and the `cwdesk` test that presses Ctrl+C while the token is
+being stored, end the process at exactly that moment, every time.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 
 from keyring.backend import KeyringBackend
 from pydantic import BaseModel, field_validator
 
 BUSY = threading.Event()  # set once a call is inside the native code
+# For a test driving another process: a file made once a call is inside the native code.
+MARKER_ENV = "NATIVE_BUSY_MARKER"
 BUSY_FOR_S = 30.0
 
 
@@ -26,6 +31,8 @@ class _Answer(BaseModel):
     @classmethod
     def _take_your_time(cls, value: str) -> str:
         BUSY.set()
+        if os.environ.get(MARKER_ENV):
+            Path(os.environ[MARKER_ENV]).touch()
         end = time.monotonic() + BUSY_FOR_S
         while time.monotonic() < end:
             time.sleep(0.002)  # the lock changes hands, from inside pydantic-core's frames

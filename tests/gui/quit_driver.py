@@ -255,7 +255,7 @@ STATES: dict[str, Callable[[], None]] = {
 
 
 def run(state: str) -> NoReturn:
-    """What the launcher (`gui.app.run`) does, with a look at the clipboard between the app's
+    """What the launcher (`gui.app.launch`) does, with a look at the clipboard between the app's
     shutdown and the end of the process."""
     app = QApplication(sys.argv[:1])
     from core.process_end import end_process

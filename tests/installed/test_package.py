@@ -32,8 +32,8 @@ def test_wheel_holds_the_assets_and_both_launchers(installed: Installed) -> None
         assert installed.wheel_file(ASSETS + name) == (ROOT / "resources" / name).read_bytes()
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = installed.wheel_file(entry_points).decode()
-    assert "cw-connector-desk = gui.app:run" in text
-    assert "cw-connector-sandbox = core.sandbox.__main__:main" in text
+    assert "cw-connector-desk = gui.app:launch" in text
+    assert "cw-connector-sandbox = core.sandbox.__main__:launch" in text
     assert installed.desk.is_file() and installed.sandbox.is_file()
 
 
