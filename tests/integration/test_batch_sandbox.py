@@ -244,3 +244,16 @@ def test_a_row_already_there_without_its_token_here_says_how_to_fetch_it(
     assert result.status is RowStatus.EXISTS
     assert f"cwdesk token {made} --copy" in result.message
     assert not result.token_stored
+
+
+def test_a_name_in_another_unicode_form_or_case_is_the_one_already_there(
+    bench: BatchBench,
+) -> None:
+    """ "Café" typed as e + combining accent (as some keyboards and files send it), in capitals:
+    the same name by the one rule, so the rerun does not make a second one."""
+    first = "name,server_url,company,username,password\nCafé HD,https://api-na.myconnectwise.net,acme,integrator,pw-1\n"
+    again = first.replace("Café HD", "CAFE\u0301 hd")
+    for text in (first, again):
+        rows = parse_batch(text.encode(), account=bench.account).rows
+        BatchRun(bench.workspace, bench.account, rows).run()
+    assert [i.name for i in bench.server.instances()] == ["Café HD"]  # made once
