@@ -208,14 +208,17 @@ def failure_kind(exc: Exception) -> Failure:
 def tls_message(exc: Exception, host: str) -> str:
     """What a TLS failure to `host` (``host[:port]``) means. On this machine it is nearly
     always https:// to a server that speaks plain http (the sandbox, a local test server):
-    the server's answer is read as a TLS record ("wrong version number"). A certificate the
-    server did send and we refused is the usual problem there too."""
+    the server's answer is read as a TLS record ("wrong version number"). Elsewhere, or when
+    a certificate came and was refused, it is a certificate or TLS problem."""
     try:
         loopback = is_loopback_host(urlsplit("//" + host).hostname)
     except ValueError:
         loopback = False
     if loopback and "CERTIFICATE_VERIFY_FAILED" not in repr(exc):
-        return f"{host} did not answer over https://: this address speaks plain http — use http://{host}."
+        return (
+            f"{host} did not answer over https://: this address speaks plain http — "
+            f"use http://{host}."
+        )
     return f"A secure connection to {host} could not be set up (certificate or TLS problem)."
 
 

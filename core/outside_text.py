@@ -51,7 +51,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # ">", attributes and all. A "<" with no ">" after it is left alone.
 _MARKUP = re.compile(r"<[^<>]*>")
 
-# The joiners some scripts need inside a word (ZWNJ in Persian "می‌خواهم", ZWJ after a virama
+# The joiners some scripts need inside a word (ZWNJ inside Persian words, ZWJ after a virama
 # in Indic scripts and inside emoji sequences): allowed between two characters that are not
 # ASCII, never next to ASCII, a space or the ends, where they only hide a difference.
 _JOINERS = frozenset("\u200c\u200d")
@@ -116,7 +116,7 @@ def _word_char(char: str) -> bool:
 
 def unsafe_in_name(name: str) -> str | None:
     """The first character a typed name must not hold, or None: a bidi control (it reorders
-    what is shown: ``invoice\u202egpj.exe`` reads "invoiceexe.jpg"), a zero-width character
+    what is shown: ``invoice\\u202egpj.exe`` reads "invoiceexe.jpg"), a zero-width character
     (two names that look the same would differ) or a C1 control. ZWNJ and ZWJ are let through
     between two letters, marks or symbols outside ASCII, where scripts and emoji need them."""
     for index, char in enumerate(name):
