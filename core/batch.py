@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
 from core.models import CONNECTOR, NAME, TAGS
-from core.outside_text import csv_cell, shell_word
+from core.outside_text import csv_cell, name_key, shell_word
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -303,7 +303,7 @@ def _row(
     check = check_draft(raw, account=account)
     for name_, message in check.errors.items():
         problems.setdefault(name_, message)
-    folded = name.casefold()
+    folded = name_key(name)
     if folded and NAME not in problems:
         if folded in seen_names:
             problems[NAME] = f"Row {seen_names[folded]} has the same name: names must differ."
@@ -325,13 +325,6 @@ def boolean_cell(cell: str) -> Any:
 
 
 # --- running ---------------------------------------------------------------------------------
-
-
-def _folded(name: str) -> str:
-    """A name as the platform stores it (markup stripped), for comparing: case and spaces aside."""
-    from core.validation import strip_markup
-
-    return strip_markup(name).strip().casefold()
 
 
 class BatchRun:
@@ -379,8 +372,8 @@ class BatchRun:
         for row in self._rows:
             if not row.valid:
                 self._finish(RowResult(row.number, row.name, RowStatus.INVALID, message=_why(row)))
-            elif _folded(row.name) in existing:
-                found = existing[_folded(row.name)]
+            elif name_key(row.name) in existing:
+                found = existing[name_key(row.name)]
                 # The status says "already there" and the id column which one: no repeat here.
                 message = "Not created again."
                 if not kept.get(found, False):
@@ -433,7 +426,7 @@ class BatchRun:
         client = self._workspace.client(self._account)
         for page in client.iter_instance_pages():
             for instance in page:
-                names.setdefault(_folded(instance.name), str(instance.id))
+                names.setdefault(name_key(instance.name), str(instance.id))
         return names
 
     def _next(self) -> BatchRow | None:

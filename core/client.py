@@ -63,6 +63,7 @@ from core.instance import (
 )
 from core.json_limits import MAX_JSON_DEPTH, JsonTooDeepError, parse_json
 from core.models import Account, InstanceDraft, account_secret
+from core.outside_text import name_key
 from core.validation import FieldProblem, strip_markup
 
 log = logging.getLogger(__name__)
@@ -573,23 +574,28 @@ class OpenConnectorsClient:
     def find_instances_by_name(
         self, name: str, *, created_since: datetime | None = None
     ) -> list[Instance]:
-        """Instances named exactly `name`, or `name` as the platform stores it (HTML tags
-        removed). searchText matches substrings of the stored name, so it is sent stripped."""
+        """Instances with the same name as `name` by `name_key` (as the platform stores it:
+        HTML tags removed; Unicode normalisation, case and spaces aside), the one same-name
+        rule. searchText matches substrings of the stored name, so it is sent stripped."""
         stored = strip_markup(name)
-        wanted = {name, stored}
-        found = [i for i in self.list_instances(search_text=stored) if i.name in wanted]
+        wanted = name_key(name)
+        found = [i for i in self.list_instances(search_text=stored) if name_key(i.name) == wanted]
         if created_since is not None:
             floor = _attempt_floor(created_since)
             found = [i for i in found if i.created_date is None or i.created_date >= floor]
         return found
 
     def reconcile_create(self, name: str, attempt_started: datetime) -> Instance | None:
-        """After an unknown outcome: the instance that attempt created, if any, with its token."""
+        """After an unknown outcome: the instance that attempt created, if any, with its token.
+        One named exactly as the platform stores `name` comes before one that only has the
+        same name by `name_key` (another case or Unicode form), which the platform may have
+        made of it; the newest wins among equals."""
         started = attempt_started.astimezone(UTC)
         found = self.find_instances_by_name(name, created_since=started)
         if not found:
             return None
-        newest = max(found, key=lambda i: (i.created_date or started, str(i.id)))
+        stored = strip_markup(name)
+        newest = max(found, key=lambda i: (i.name == stored, i.created_date or started, str(i.id)))
         return newest if newest.token else self.get_instance(newest.id)
 
     # --- after the create -------------------------------------------------------------------
@@ -640,7 +646,7 @@ class OpenConnectorsClient:
         Applied means, as with a create's lookup: updated since the attempt began (the same
         clock skew allowed) — or, given `updated_before` (the server's ``updatedDate`` read
         just before the attempt), updated after that, server clock against server clock —,
-        named as the platform stores the draft's name, with the draft's tags and every value
+        with the draft's name (by `name_key`, the one same-name rule), its tags and every value
         it sent that the platform shows (secrets come back masked). Without an
         ``updatedDate`` nothing can be told, so None.
         """
@@ -650,7 +656,7 @@ class OpenConnectorsClient:
             return None
         if updated_before is not None and changed <= updated_before:
             return None
-        if instance.name not in {draft.name, strip_markup(draft.name)}:
+        if name_key(instance.name) != name_key(draft.name):
             return None
         tags = tuple(t for t in (strip_markup(t) for t in draft.tags) if t.strip())
         if tuple(instance.tags) not in {tuple(draft.tags), tags}:

@@ -16,7 +16,7 @@ class FieldKind(StrEnum):
 
     TEXT = "text"
     HOST_URL = "host_url"  # a site address: host name with optional scheme, no path
-    URL = "url"  # an absolute http(s) URL
+    URL = "url"  # a ConnectWise address with a path: https:// (http:// only to this machine)
     CALLBACK_URL = "callback_url"  # where Open Connectors posts events
     SECRET = "secret"  # noqa: S105 - a kind name, not a password
     BOOL = "bool"

@@ -45,6 +45,7 @@ from core.http_bounds import (
     never_sent,
     read_capped,
     size_text,
+    tls_message,
     within_deadline,
 )
 from core.json_limits import JsonTooDeepError, parse_json
@@ -208,25 +209,20 @@ class CredentialCheck:
 def site_root(site: str) -> str:
     """``api-na.myconnectwise.net`` → ``https://api-na.myconnectwise.net``.
 
-    As the Server URL field takes it (a host, with or without ``http(s)://``). ``http://`` only
-    to this machine. Raises `ConnectWiseCheckError` (INVALID_INPUT) otherwise.
+    As the Server URL field takes it (`host_url`: a host, with or without ``http(s)://``;
+    ``http://`` only to this machine, which it also means without a scheme). Raises
+    `ConnectWiseCheckError` (INVALID_INPUT) otherwise, with the field's own message.
     """
     try:
         typed = host_url(site, "Server URL", required=True)
     except FieldProblem as exc:
-        problem = str(exc)  # our own wording; never the input
-    else:
-        if "://" not in typed:
-            typed = "https://" + typed
-        parts = urlsplit(typed)
-        scheme = parts.scheme.lower()
-        if scheme == "http" and not is_loopback_host(parts.hostname):
-            problem = "ConnectWise is only checked over https:// (http:// only for this machine)."
-        else:
-            return f"{scheme}://{parts.netloc.lower()}"
-    raise ConnectWiseCheckError(
-        CheckOutcome(CheckKind.INVALID_INPUT, problem, "Correct the Server URL; nothing was sent.")
-    )
+        raise ConnectWiseCheckError(
+            CheckOutcome(
+                CheckKind.INVALID_INPUT, str(exc), "Correct the Server URL; nothing was sent."
+            )
+        ) from None  # our own wording; never the input
+    parts = urlsplit(typed if "://" in typed else "https://" + typed)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 def normalize_codebase(codebase: str) -> str:
@@ -539,7 +535,7 @@ def _send_failure(
         if kind is Failure.TLS:
             return CheckOutcome(
                 CheckKind.CONNECTION_FAILED,
-                f"A secure connection to {host} could not be set up (certificate or TLS problem).",
+                tls_message(exc, host),
                 "Check the Server URL and that this machine trusts the site's certificate.",
             )
         if kind is Failure.CONNECT_TIMEOUT:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from core.connectors import ConnectorSpec, connector
-from core.hosts import is_loopback_host
 from core.validation import FieldProblem, host_url
 
 # core.connectwise brings requests: loaded by the check itself, on its worker thread, so the
@@ -136,12 +135,10 @@ def can_look_up(key: str, values: Mapping[str, Any]) -> bool:
     if not site or not _text(values, COMPANY):
         return False
     try:
-        typed = host_url(site, "site", required=True)
+        host_url(site, "site", required=True)  # as core.connectwise.site_root takes it
     except FieldProblem:
         return False
-    # As core.connectwise.site_root takes it: http:// only to this machine.
-    parts = urlsplit(typed if "://" in typed else "https://" + typed)
-    return parts.scheme.lower() == "https" or is_loopback_host(parts.hostname)
+    return True
 
 
 def can_check_keys(key: str, values: Mapping[str, Any]) -> bool:

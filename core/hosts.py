@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from core.outside_text import host_problem
+
 API_PATH = "/elements/api-v2"
 
 
@@ -82,9 +84,12 @@ class ApiRootError(ValueError):
 def api_root(text: str) -> str:
     """Turn a host name or URL into the API root, e.g. ``https://h/elements/api-v2``.
 
-    A bare host gets ``https://`` and the standard path; a URL without a path gets the path.
-    ``http://`` is only allowed for loopback hosts (the local sandbox): secrets travel in the
-    Authorization header.
+    A bare host gets ``https://`` and the standard path, a bare loopback host
+    (``127.0.0.1:8765``, ``localhost:9000``, ``[::1]:8000``) ``http://``: servers on this
+    machine (the local sandbox) speak plain http. A URL without a path gets the path.
+    ``http://`` is only allowed for loopback hosts: secrets travel in the Authorization
+    header. Hosts are ASCII: Open Connectors' are, and a look-alike letter from another script
+    would send the secrets elsewhere (`host_problem` shows its punycode form).
     """
     value = text.strip()
     if not value:
@@ -93,9 +98,10 @@ def api_root(text: str) -> str:
         raise ApiRootError("The host must not contain spaces.")
     if foreign_scheme(value) is not None:
         raise ApiRootError("Use an https:// address or a host name.")
-    if "://" not in value:
-        value = "https://" + value
     try:
+        if "://" not in value:
+            bare = urlsplit("//" + value).hostname
+            value = ("http://" if is_loopback_host(bare) else "https://") + value
         parts = urlsplit(value)
         port = parts.port  # raises on a port that is not a number
     except ValueError:
@@ -104,6 +110,9 @@ def api_root(text: str) -> str:
         raise ApiRootError("That is not a valid address.")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApiRootError("Use an https:// address or a host name.")
+    problem = host_problem(parts.hostname, "The host")
+    if problem is not None:
+        raise ApiRootError(problem)
     if parts.username or parts.password:
         raise ApiRootError("Do not put credentials in the address; use the secret fields.")
     if parts.query or parts.fragment:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
@@ -25,6 +26,8 @@ import urllib3.connection
 import urllib3.connectionpool
 import urllib3.exceptions
 import urllib3.poolmanager
+
+from core.hosts import is_loopback_host
 
 # --- one deadline for the whole exchange -----------------------------------------------------
 #
@@ -202,10 +205,27 @@ def failure_kind(exc: Exception) -> Failure:
     return Failure.OTHER
 
 
+def tls_message(exc: Exception, host: str) -> str:
+    """What a TLS failure to `host` (``host[:port]``) means. On this machine it is nearly
+    always https:// to a server that speaks plain http (the sandbox, a local test server):
+    the server's answer is read as a TLS record ("wrong version number"). Elsewhere, or when
+    a certificate came and was refused, it is a certificate or TLS problem."""
+    try:
+        loopback = is_loopback_host(urlsplit("//" + host).hostname)
+    except ValueError:
+        loopback = False
+    if loopback and "CERTIFICATE_VERIFY_FAILED" not in repr(exc):
+        return (
+            f"{host} did not answer over https://: this address speaks plain http — "
+            f"use http://{host}."
+        )
+    return f"A secure connection to {host} could not be set up (certificate or TLS problem)."
+
+
 def network_message(exc: Exception, host: str) -> str:
     kind = failure_kind(exc)
     if kind is Failure.TLS:
-        return f"A secure connection to {host} could not be set up (certificate or TLS problem)."
+        return tls_message(exc, host)
     if kind is Failure.CONNECT_TIMEOUT:
         return f"{host} did not accept a connection in time."
     if kind is Failure.DNS:

@@ -18,6 +18,8 @@ from core import validation as v
 from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, ConnectorSpec, FieldKind, FieldSpec
 from core.hosts import ApiRootError, api_root, host_of
 from core.instance import SECRET_MASK
+from core.outside_text import marked, name_key
+from core.saved_accounts import SANDBOX_ACCOUNT
 
 MASK = SECRET_MASK  # how the platform shows a secret; the preview shows it so too
 _HIDDEN_INPUT = "<hidden>"  # what pydantic's str() shows instead of the typed value
@@ -71,7 +73,7 @@ def _check_value(spec: FieldSpec, raw: Any) -> Any:
     checks: dict[FieldKind, Callable[[], str]] = {
         FieldKind.TEXT: lambda: v.text(raw, label, required=spec.required),
         FieldKind.HOST_URL: lambda: v.host_url(raw, label, required=spec.required),
-        FieldKind.URL: lambda: v.absolute_url(raw, label, required=spec.required),
+        FieldKind.URL: lambda: v.site_url(raw, label, required=spec.required),
         FieldKind.CALLBACK_URL: lambda: v.callback_url(raw, label, required=spec.required),
         FieldKind.WSDL_PATH: lambda: v.wsdl_path(raw, label, required=spec.required),
         FieldKind.SECRET: lambda: v.secret(
@@ -223,16 +225,21 @@ def field_hints(connector_key: str, raw: Mapping[str, Any]) -> dict[str, str]:
 def normalized_text(connector_key: str, name: str, text: str) -> str | None:
     """What a field should show once the user leaves it, when that differs from what was
     typed: a WSDL path in its full shape (``v2017_3/apis/2.0`` → ``/v2017_3/apis/2.0/``), a
-    pasted ConnectWise address turned into its path. None when the text stays as it is
-    (already normal, or wrong: the field's message says why)."""
+    pasted ConnectWise address turned into its path, a site on this machine typed without a
+    scheme with the ``http://`` it is reached by. None when the text stays as it is (already
+    normal, or wrong: the field's message says why)."""
     spec = CONNECTORS.get(connector_key)
     if spec is None or not spec.has_field(name):
         return None
     fs = spec.field(name)
-    if fs.kind is not FieldKind.WSDL_PATH:
-        return None
     try:
-        normal = v.wsdl_path(text, fs.label, required=False)
+        if fs.kind is FieldKind.WSDL_PATH:
+            normal = v.wsdl_path(text, fs.label, required=False)
+        elif fs.kind is FieldKind.HOST_URL and "://" not in text:
+            normal = v.host_url(text, fs.label, required=False)
+            normal = normal if "://" in normal else ""  # a remote host stays as typed
+        else:
+            return None
     except v.FieldProblem:
         return None
     return normal if normal and normal != text else None
@@ -344,6 +351,8 @@ def account_secret(value: Any, label: str) -> str:
     text = text.strip()
     if len(text) > MAX_ACCOUNT_SECRET_LENGTH:
         raise v.FieldProblem(f"{label} is too long.")
+    if "\x00" in text:
+        raise v.FieldProblem(f"{label} must not contain a NUL character (\\0).")
     if any(c.isspace() or c == "," for c in text):
         raise v.FieldProblem(f"{label} must not contain spaces, commas or line breaks.")
     if not _SECRET_CHARS.issuperset(text):
@@ -352,6 +361,20 @@ def account_secret(value: Any, label: str) -> str:
             "(no accented letters, typographic quotes or signs such as the euro)."
         )
     return text
+
+
+def account_name_problem(name: str, taken: Iterable[str]) -> str | None:
+    """Why `name` cannot name a new account, or None: it is the built-in sandbox's, or an
+    account in `taken` has it. The same name by `name_key` (case, Unicode normalisation and
+    spaces aside), the one same-name rule: "Production" and "production" would be two
+    accounts a person cannot tell apart in a list."""
+    wanted = name_key(name)
+    if wanted == name_key(SANDBOX_ACCOUNT):
+        return f"“{SANDBOX_ACCOUNT}” is the built-in sandbox: choose another name."
+    for other in taken:
+        if name_key(other) == wanted:
+            return f"An account is already named “{marked(other)}”: choose another name."
+    return None
 
 
 class Account(BaseModel):
@@ -378,7 +401,12 @@ class Account(BaseModel):
         except ApiRootError as exc:
             problems.append(_problem("host", str(exc)))
         try:
-            out["name"] = v.text(str(raw.get("name") or ""), "Account name", required=False)
+            out["name"] = v.name(
+                str(raw.get("name") or ""),
+                "Account name",
+                required=False,
+                max_length=v.MAX_TEXT_LENGTH,
+            )
         except v.FieldProblem as exc:
             problems.append(_problem("name", str(exc)))
         for key, label in (

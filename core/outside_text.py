@@ -9,6 +9,11 @@ The one home of the trust boundary's text rules (docs/reliability-and-security.m
 - `capped`: at most `limit` characters, an ellipsis standing for the rest.
 - `name_key`: the one same-name rule: markup stripped as the platform stores names,
   NFC-normalised, casefolded, spaces collapsed.
+- `strip_markup`: a name or tag as Open Connectors stores it (HTML tags removed).
+- `unsafe_in_name`: the first character a name a person types must not hold (bidi controls,
+  zero-width characters), for the field's message.
+- `host_problem`: why a host with letters outside ASCII is refused, its punycode form shown
+  beside (the form it would go over the wire in), as browsers show a look-alike host.
 - `csv_cell`: a CSV cell a spreadsheet will not run as a formula (OWASP CSV injection).
 - `shell_word`: a value placed into a command the user is told to paste, quoted.
 - `is_visible_ascii`: a value that must be one printable ASCII word (an instance id or token):
@@ -21,7 +26,7 @@ import re
 import shlex
 import unicodedata
 
-from core.validation import strip_markup
+import idna
 
 # Characters that change how the text around them is laid out, not what it says: the bidi
 # embeddings, overrides and isolates, the directional marks, and zero-width characters.
@@ -43,6 +48,16 @@ ELLIPSIS = "…"
 # A formula in a spreadsheet starts with one of these (OWASP: CSV injection); tab and carriage
 # return too, because some spreadsheets skip them before reading the first character.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# An HTML tag as Open Connectors removes it from instance names and tags: "<" up to the next
+# ">", attributes and all. A "<" with no ">" after it is left alone.
+_MARKUP = re.compile(r"<[^<>]*>")
+
+# The joiners some scripts need inside a word (ZWNJ inside Persian words, ZWJ after a virama
+# in Indic scripts and inside emoji sequences): allowed between two characters that are not
+# ASCII, never next to ASCII, a space or the ends, where they only hide a difference.
+_JOINERS = frozenset("\u200c\u200d")
+_C1 = re.compile("[\x80-\x9f]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -83,6 +98,84 @@ def capped(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - 1] + ELLIPSIS
+
+
+def strip_markup(text: str) -> str:
+    """A name or tag as Open Connectors stores it: HTML tags removed, the rest kept as sent
+    (its own test suite: ``<a href="#">churros-xss</a>`` is stored as ``churros-xss``)."""
+    return _MARKUP.sub("", text)
+
+
+def char_name(char: str) -> str:
+    """``U+202E RIGHT-TO-LEFT OVERRIDE``: a character a person cannot see, named."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
+
+
+def _word_char(char: str) -> bool:
+    return not char.isascii() and unicodedata.category(char)[0] in "LMS"
+
+
+def unsafe_in_name(name: str) -> str | None:
+    """The first character a typed name must not hold, or None: a bidi control (it reorders
+    what is shown: ``invoice\\u202egpj.exe`` reads "invoiceexe.jpg"), a zero-width character
+    (two names that look the same would differ) or a C1 control. ZWNJ and ZWJ are let through
+    between two letters, marks or symbols outside ASCII, where scripts and emoji need them."""
+    for index, char in enumerate(name):
+        if char in _JOINERS:
+            before = name[index - 1] if index > 0 else " "
+            after = name[index + 1] if index + 1 < len(name) else " "
+            if _word_char(before) and _word_char(after):
+                continue
+            return char
+        if char in INVISIBLE or _C1.match(char):
+            return char
+    return None
+
+
+def punycode(host: str) -> str:
+    """`host` as it goes over the wire: IDNA 2008 with the UTS 46 mapping, as requests encodes
+    a host. A label IDNA refuses is shown in raw punycode (``xn--`` and its encoding), as a
+    browser shows a host it does not trust."""
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        labels = []
+        for label in host.split("."):
+            if label.isascii():
+                labels.append(label)
+            else:
+                labels.append("xn--" + label.encode("punycode").decode("ascii"))
+        return ".".join(labels)
+
+
+MAX_CHARS_NAMED = 3  # a message names the first few characters outside ASCII, not all
+
+
+def host_problem(host: str, label: str) -> str | None:
+    """Why `host` cannot be used as typed, or None when it is plain ASCII.
+
+    Hosts the app calls (Open Connectors API roots, ConnectWise sites) are ASCII; a letter
+    from another script that looks like a Latin one (Cyrillic "а" in ``hаna.ondemand.com``)
+    would send the account's secrets to someone else's site while the address reads as the
+    real one. So, as browsers do for hosts they cannot vouch for, the message shows the
+    punycode form the host really has, and names the characters that are not ASCII. A person
+    who does mean an international name types that punycode form, which is ASCII."""
+    if host.isascii():
+        return None
+    odd: list[str] = []
+    for char in host:
+        if not char.isascii() and char not in odd:
+            odd.append(char)
+    shown = ", ".join(f"“{marked(c)}” ({char_name(c)})" for c in odd[:MAX_CHARS_NAMED])
+    if len(odd) > MAX_CHARS_NAMED:
+        shown += f" and {len(odd) - MAX_CHARS_NAMED} more"
+    real = punycode(host)
+    return (
+        f"{label} has letters outside ASCII, which can pass for others: {shown}. Its real "
+        f"address is {real} (type that if you mean it); otherwise type the address again "
+        "in plain ASCII."
+    )
 
 
 def name_key(name: str) -> str:

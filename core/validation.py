@@ -11,6 +11,8 @@ import re
 from urllib.parse import SplitResult, urlsplit
 
 from core.hosts import foreign_scheme, is_local_api_root, is_loopback_host
+from core.outside_text import char_name, host_problem, unsafe_in_name
+from core.outside_text import strip_markup as strip_markup  # its callers import it from here
 
 MAX_NAME_LENGTH = 255
 MAX_TAG_LENGTH = 255
@@ -34,9 +36,11 @@ LOOPBACK_CALLBACK_MESSAGE = (
 )
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# An HTML tag as Open Connectors removes it from instance names and tags: "<" up to the next
-# ">", attributes and all. A "<" with no ">" after it is left alone.
-_MARKUP = re.compile(r"<[^<>]*>")
+# ConnectWise answers plain http with "SSL is required."; the check and the create say the same.
+CONNECTWISE_HTTPS_MESSAGE = (
+    "{label} must start with https://: ConnectWise answers plain http:// with “SSL is "
+    "required.” (http:// only for this machine)."
+)
 
 
 class FieldProblem(ValueError):
@@ -74,7 +78,10 @@ def secret(value: str, label: str, *, required: bool, min_length: int = 0) -> st
         if required:
             raise FieldProblem(f"{label} is required.")
         return ""
-    if "\n" in value or "\r" in value or "\x00" in value:
+    if "\x00" in value:
+        # A NUL ends the text for much of what it passes through (C strings, some keyrings).
+        raise FieldProblem(f"{label} must not contain a NUL character (\\0).")
+    if "\n" in value or "\r" in value:
         raise FieldProblem(f"{label} must not contain line breaks.")
     if len(value) < min_length:
         raise FieldProblem(f"{label} must be at least {min_length} characters.")
@@ -83,8 +90,22 @@ def secret(value: str, label: str, *, required: bool, min_length: int = 0) -> st
     return value
 
 
+def name(value: str, label: str, *, required: bool, max_length: int = MAX_NAME_LENGTH) -> str:
+    """A name a person types (an instance's, an account's): text without the invisible
+    characters that make two names look alike or reorder what is shown. Nobody needs a
+    right-to-left override in a name; names that come from the server are shown marked."""
+    checked = text(value, label, required=required, max_length=max_length)
+    unsafe = unsafe_in_name(checked)
+    if unsafe is not None:
+        raise FieldProblem(
+            f"{label} must not contain {char_name(unsafe)}: it is invisible and can make a "
+            "name look like another or read backwards. Type the name again without it."
+        )
+    return checked
+
+
 def instance_name(value: str) -> str:
-    return text(value, "Name", required=True, max_length=MAX_NAME_LENGTH)
+    return name(value, "Name", required=True)
 
 
 def tags(values: list[str] | tuple[str, ...] | str) -> tuple[str, ...]:
@@ -110,12 +131,6 @@ def tags(values: list[str] | tuple[str, ...] | str) -> tuple[str, ...]:
     return tuple(result)
 
 
-def strip_markup(text: str) -> str:
-    """A name or tag as Open Connectors stores it: HTML tags removed, the rest kept as sent
-    (its own test suite: ``<a href="#">churros-xss</a>`` is stored as ``churros-xss``)."""
-    return _MARKUP.sub("", text)
-
-
 def markup_warning(text: str, what: str) -> str:
     """A hint for a name or tag holding markup the platform will remove; "" when none."""
     stored = strip_markup(text)
@@ -134,11 +149,26 @@ def _valid_host(host: str) -> bool:
     return len(host) <= 253 and all(_HOST_LABEL.match(label) for label in labels)
 
 
+def _readable_host(host: str, label: str) -> None:
+    """A host with letters outside ASCII is refused, its punycode form in the message."""
+    problem = host_problem(host, label)
+    if problem is not None:
+        raise FieldProblem(problem)
+
+
+def _https_unless_loopback(parts: SplitResult, label: str) -> None:
+    if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname):
+        raise FieldProblem(CONNECTWISE_HTTPS_MESSAGE.format(label=label))
+
+
 def host_url(value: str, label: str, *, required: bool) -> str:
-    """A site address: host name with or without http(s)://, no path beyond "/".
+    """A ConnectWise site address: host name with or without https://, no path beyond "/".
 
     Sent as typed (minus surrounding spaces and a trailing "/"), because the public examples
-    use both forms and Open Connectors stores what it is given.
+    use both forms and Open Connectors stores what it is given; a host without a scheme means
+    https://. Plain http:// only to this machine, and a loopback host typed without a scheme
+    (``127.0.0.1:8765``, ``localhost:9000``, ``[::1]:8000``) gets ``http://``: local servers
+    (the sandbox's ConnectWise) speak plain http. Hosts are ASCII (see `host_problem`).
     """
     stripped = value.strip()
     if not stripped:
@@ -160,11 +190,14 @@ def host_url(value: str, label: str, *, required: bool) -> str:
         _ = parts.port  # raises on a bad port
     except ValueError:
         raise FieldProblem(f"{label} has an invalid port.") from None
+    _readable_host(host, label)
     if not host or not _valid_host(host):
         raise FieldProblem(f"{label} must be a host name such as api-na.myconnectwise.net.")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise FieldProblem(f"{label} must be just the site address, without a path.")
-    return stripped.rstrip("/")
+    _https_unless_loopback(parts, label)
+    typed = stripped.rstrip("/")
+    return typed if has_scheme or not is_loopback_host(host) else "http://" + typed
 
 
 def host_url_hint(value: str) -> str:
@@ -201,11 +234,21 @@ def absolute_url(value: str, label: str, *, required: bool) -> str:
         _ = parts.port
     except ValueError:
         raise FieldProblem(f"{label} has an invalid port.") from None
+    _readable_host(host, label)
     if not host or not _valid_host(host):
         raise FieldProblem(f"{label} must contain a valid host name.")
     if parts.username is not None or parts.password is not None:
         raise FieldProblem(f"{label} must not contain a user name or password.")
     return stripped
+
+
+def site_url(value: str, label: str, *, required: bool) -> str:
+    """A ConnectWise address with a path (the REST connector's Base URL): https://, plain
+    http:// only to this machine, as for `host_url`."""
+    url = absolute_url(value, label, required=required)
+    if url:
+        _https_unless_loopback(_split(url, label), label)
+    return url
 
 
 def callback_url(value: str, label: str, *, required: bool) -> str:

@@ -22,8 +22,8 @@ from core.errors import OpenConnectorsError, OutcomeUnknownError
 from core.instance import ConfigurationItem, Instance, InstanceHealth, parse_date, utc_now
 from core.instance_store import DeleteResult, InstanceStore, MissingTokenError, SaveResult
 from core.models import Account, InstanceDraft
+from core.outside_text import name_key
 from core.records import InstanceRecord, RecordsError, RecordsStore
-from core.validation import strip_markup
 from core.vault import (
     AccountRemoval,
     AccountSecrets,
@@ -207,15 +207,16 @@ class Workspace:
         within: timedelta = RECENT_CREATE_WINDOW,
         now: datetime | None = None,
     ) -> InstanceRecord | None:
-        """The newest instance this app made on the account, named `name` (ignoring case and
-        surrounding spaces), within `within` of now: pressing Create again with the same name
-        so soon is more often a slip than a wish for two instances."""
+        """The newest instance this app made on the account, named `name` (the same name by
+        `name_key`: as the platform stores it, Unicode normalisation, case and spaces aside),
+        within `within` of now: pressing Create again with the same name so soon is more
+        often a slip than a wish for two instances."""
         host = normalize_host(account.api_root)
-        wanted = strip_markup(name).strip().casefold()  # the name as the platform stores it
+        wanted = name_key(name)
         moment = now or utc_now()
         found: tuple[datetime, InstanceRecord] | None = None
         for record in self.records.records():
-            if record.host != host or strip_markup(record.name).strip().casefold() != wanted:
+            if record.host != host or name_key(record.name) != wanted:
                 continue
             if record.account is not None and record.account != account.name:
                 continue

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import AuthenticationError, OpenConnectorsError
 from core.hosts import HOST_PRESETS, api_root
-from core.models import Account, field_errors
+from core.models import Account, account_name_problem, field_errors
 from core.vault import AccountRemoval, BackendInfo
 from core.workspace import EditedAccount, Workspace
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
@@ -196,10 +196,9 @@ class AccountDialog(QDialog):
             if "host" in errors and self.host.currentData() == "":
                 errors["custom"] = errors.pop("host")
         name = account.name if account is not None else self.name.text().strip()
-        if "name" not in errors and name == SANDBOX_ACCOUNT:
-            errors["name"] = f"“{SANDBOX_ACCOUNT}” is the built-in sandbox: choose another name."
-        elif "name" not in errors and name in self._taken:
-            errors["name"] = f"Another account is called “{name}”: choose another name."
+        taken = account_name_problem(name, self._taken) if "name" not in errors else None
+        if taken is not None:
+            errors["name"] = taken
         if errors or account is None:
             return errors
         self.account = None if keep else account

@@ -1,5 +1,9 @@
 """The documented example (shared/seed: ConnectWise events page): the values a user types and
-the exact body Open Connectors must receive. One copy for every test that checks it."""
+the exact body Open Connectors must receive. One copy for every test that checks it.
+
+The example's Server URL is written there with http://; here it is https://, the only scheme
+this app sends to a ConnectWise site that is not on this machine (ConnectWise answers plain
+http with "SSL is required.")."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ SEED_VALUES: dict[str, Any] = {
     "connector": "connectwisehd",
     "name": "API Instance",
     "tags": ["Docs"],
-    "server_url": "http://api-cloudelements.connectwisedev.com",
+    "server_url": "https://api-cloudelements.connectwisedev.com",
     "company": "cloudelements",
     "username": "xxxxxxxx",
     "password": "xxxxxxxxxxxxxx",
@@ -23,7 +27,7 @@ SEED_BODY: dict[str, Any] = {
     "configuration": {
         "helpdesk.connectwise.username": "xxxxxxxx",
         "helpdesk.connectwise.password": "xxxxxxxxxxxxxx",
-        "helpdesk.connectwise.server.url": "http://api-cloudelements.connectwisedev.com",
+        "helpdesk.connectwise.server.url": "https://api-cloudelements.connectwisedev.com",
         "helpdesk.connectwise.company": "cloudelements",
         "event.notification.enabled": True,
         "event.notification.callback.url": "https://mycoolapp.com/events",

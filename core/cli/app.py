@@ -588,7 +588,6 @@ def _saved(name: str) -> SavedAccount:
 def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) -> int:
     from core.hosts import host_of
     from core.saved_accounts import (
-        SANDBOX_ACCOUNT,
         SavedAccount,
         load_accounts,
         save_accounts,
@@ -609,15 +608,12 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
             console.say_cells((a.name, host_of(a.api_root), state))
         return OK
     if args.action == "add":
-        from core.models import Account
+        from core.models import Account, account_name_problem
 
         name = args.name.strip()
-        if name.casefold() == SANDBOX_ACCOUNT.casefold():
-            raise CliError(f"“{SANDBOX_ACCOUNT}” is the sandbox's name: choose another.")
-        if any(a.name == name for a in accounts):
-            raise CliError(
-                f"An account is already named “{name}”: remove it first or pick another name."
-            )
+        taken = account_name_problem(name, (a.name for a in accounts))
+        if taken is not None:
+            raise CliError(taken)
         user, organization = _account_secrets(args, console)
         account = _account(
             Account, name=name, host=args.host, user_secret=user, organization_secret=organization

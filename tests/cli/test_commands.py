@@ -94,8 +94,29 @@ def test_a_second_account_of_the_same_name_or_the_sandbox_s_name_is_refused(cli:
     again = cli("accounts", "add", "Sandbox", "--host", "example.com", env=cli.secrets_env)
     sandbox = cli("accounts", "add", "local sandbox", "--host", "example.com", env=cli.secrets_env)
     assert again.status == 2 and "already named “Sandbox”" in again.err
-    assert sandbox.status == 2 and "sandbox's name" in sandbox.err
+    assert sandbox.status == 2 and "“Local sandbox” is the built-in sandbox" in sandbox.err
     assert len(load_accounts()) == 1
+
+
+def test_an_account_name_the_same_but_for_case_or_unicode_form_is_refused(cli: Cli) -> None:
+    add_account(cli, "Café")
+    for name in ("CAFÉ", "Cafe\u0301"):
+        ran = cli("accounts", "add", name, "--host", "example.com", env=cli.secrets_env)
+        assert ran.status == 2 and "An account is already named “Café”" in ran.err, name
+    assert [a.name for a in load_accounts()] == ["Café"]
+
+
+def test_https_to_the_plain_http_sandbox_says_to_use_http(cli: Cli) -> None:
+    netloc = cli.bench.server.base_url.split("://", 1)[1].split("/", 1)[0]
+    env = {
+        "CWDESK_USER_SECRET": cli.bench.server.user_secret,
+        "CWDESK_ORGANIZATION_SECRET": cli.bench.server.organization_secret,
+    }
+    ran = cli("list", "--api-root", f"https://{netloc}", env=env)
+    assert ran.status == 1
+    assert f"this address speaks plain http — use http://{netloc}." in ran.err
+    bare = cli("list", "--api-root", netloc, env=env)  # no scheme: this machine speaks http
+    assert bare.status == 0, bare.err
 
 
 def test_secrets_the_server_refuses_are_one_line_without_the_secret(cli: Cli) -> None:

@@ -94,6 +94,29 @@ def test_the_same_name_twice_is_a_problem_of_the_later_row() -> None:
     assert second.problems == {"name": "Row 2 has the same name: names must differ."}
 
 
+@pytest.mark.parametrize(
+    "later",
+    ["CAFE\u0301", "<b>Café</b>", "café  ", "Café"],
+    ids=["nfd-and-case", "markup", "spaces", "same"],
+)
+def test_names_the_same_by_the_one_rule_are_the_same_name_in_a_file(later: str) -> None:
+    site = "https://api-na.myconnectwise.net,a,u,pw"
+    parsed = parse(f"{HEADER}\nCafé,{site}\n{later},{site}\n")
+    first, second = parsed.rows
+    assert first.valid
+    assert second.problems == {"name": "Row 2 has the same name: names must differ."}
+
+
+def test_a_server_url_over_plain_http_to_another_machine_is_a_problem_of_its_row() -> None:
+    parsed = parse(f"{HEADER}\nAcme,http://api-na.myconnectwise.net,acme,u,pw\n")
+    (row,) = parsed.rows
+    assert row.problems == {
+        "server_url": "Server URL must start with https://: ConnectWise answers plain http:// "
+        "with “SSL is required.” (http:// only for this machine)."
+    }
+    assert row.draft is None
+
+
 def test_a_callback_on_this_machine_is_refused_for_a_remote_account_only() -> None:
     text = (
         "name,server_url,company,username,password,events_enabled,callback_url\n"

@@ -1359,11 +1359,11 @@ def test_reconcile_picks_the_newest_match(
             "json": [
                 item(1, "API Instance", createdDate="2017-08-07T18:46:38Z", token="old"),
                 item(2, "API Instance (copy)", createdDate="2099-01-01T00:00:00Z", token="x"),
-                item(3, "API INSTANCE", createdDate="2099-01-01T00:00:00Z", token="y"),
+                item(3, "API Instances", createdDate="2099-01-01T00:00:00Z", token="y"),
             ]
         },
     ],
-    ids=["404", "empty", "only-old-or-similar"],
+    ids=["404", "empty", "only-old-or-other-names"],
 )
 def test_reconcile_returns_none_without_a_match(
     rsps: responses.RequestsMock, client: OpenConnectorsClient, answer: dict[str, Any]
@@ -1373,6 +1373,28 @@ def test_reconcile_returns_none_without_a_match(
 
     assert client.reconcile_create("API Instance", utc_now()) is None
     assert [c.request.method for c in rsps.calls] == ["GET"]
+
+
+def test_reconcile_takes_the_same_name_by_the_one_rule_the_exact_one_first(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+):
+    """Same name by `name_key`: another case, or the NFD form of "é" the platform may store."""
+    started = utc_now()
+    later = iso(started + timedelta(seconds=5))
+    rsps.get(INSTANCES, json=[item(3, "Cafe\u0301 INSTANCE", createdDate=later, token="y")])
+    found = client.reconcile_create("Café Instance", started)
+    assert found is not None and found.token == "y"
+
+    rsps.replace(
+        responses.GET,
+        INSTANCES,
+        json=[
+            item(3, "CAFÉ INSTANCE", createdDate=iso(started + timedelta(seconds=9)), token="y"),
+            item(4, "Café Instance", createdDate=later, token="exact"),
+        ],
+    )
+    found = client.reconcile_create("Café Instance", started)
+    assert found is not None and found.token == "exact"
 
 
 def test_reconcile_with_local_naive_start_time(

@@ -174,7 +174,7 @@ def updated(moment: datetime, **changes: Any) -> dict[str, Any]:
     body["configuration"] = {
         **body["configuration"],
         "helpdesk.connectwise.username": "xxxxxxxx",
-        "helpdesk.connectwise.server.url": "http://api-cloudelements.connectwisedev.com",
+        "helpdesk.connectwise.server.url": "https://api-cloudelements.connectwisedev.com",
         "helpdesk.connectwise.company": "cloudelements",
         "event.notification.enabled": "true",
         "event.notification.callback.url": "https://mycoolapp.com/events",

@@ -231,6 +231,32 @@ def test_http_is_allowed_to_this_machine(rsps: responses.RequestsMock):
     assert company_info("http://127.0.0.1:8080", COMPANY).site == "http://127.0.0.1:8080"
 
 
+def test_plain_http_to_another_machine_is_refused_with_the_form_s_own_words(
+    rsps: responses.RequestsMock,
+):
+    err = failure(lambda: company_info("http://api-na.myconnectwise.net", COMPANY))
+    assert err.message == (
+        "Server URL must start with https://: ConnectWise answers plain http:// with “SSL is "
+        "required.” (http:// only for this machine)."
+    )
+    assert not rsps.calls
+
+
+@pytest.mark.parametrize("site", ["127.0.0.1:8080", "localhost:8080"])
+def test_a_site_on_this_machine_without_a_scheme_is_asked_over_http(
+    rsps: responses.RequestsMock, site: str
+):
+    host = site.split(":")[0]
+    rsps.get(f"http://{host}:8080/login/companyinfo/acme", json=INFO)
+    assert company_info(site, COMPANY).site == f"http://{host}:8080"
+
+
+def test_a_look_alike_site_is_refused_before_sending(rsps: responses.RequestsMock):
+    err = failure(lambda: company_info("api-na.myc\u043ennectwise.net", COMPANY))
+    assert err.kind is CheckKind.INVALID_INPUT and not rsps.calls
+    assert "Its real address is api-na.xn--mycnnectwise-6fk.net" in err.message
+
+
 @pytest.mark.parametrize(
     ("site", "api"),
     [

@@ -14,6 +14,7 @@ from core.hosts import ApiRootError, api_root
 from core.models import (
     Account,
     InstanceDraft,
+    account_name_problem,
     check_draft,
     field_errors,
     field_hints,
@@ -365,7 +366,7 @@ SPLITS_THE_HEADER = "must not contain spaces, commas or line breaks."
         (f"{BAD}€", NOT_ASCII),
         (f"{BAD}”", NOT_ASCII),
         (f"{BAD}é", NOT_ASCII),
-        (f"{BAD}\x00", NOT_ASCII),
+        (f"{BAD}\x00", "must not contain a NUL character (\\0)."),
         (f"{BAD}\x7f", NOT_ASCII),
         (f"{BAD}\nmore", SPLITS_THE_HEADER),
         (f"{BAD},more", SPLITS_THE_HEADER),
@@ -506,4 +507,178 @@ def test_form_values_from_an_unknown_connector_are_its_name_and_tags() -> None:
         "connector": "other",
         "name": "X",
         "tags": [],
+    }
+
+
+# --- hosts and names a person can tell apart ---------------------------------------------------
+
+LOOK_ALIKE_HOST = "api.openconnectors.us2.ext.h\u0430na.ondemand.com"  # Cyrillic а
+LOOK_ALIKE_PUNYCODE = "api.openconnectors.us2.ext.xn--hna-6cd.ondemand.com"
+
+
+def test_an_account_host_with_a_look_alike_letter_is_refused_with_its_punycode_beside() -> None:
+    for typed in (LOOK_ALIKE_HOST, f"https://{LOOK_ALIKE_HOST}/elements/api-v2"):
+        with pytest.raises(ValidationError) as info:
+            Account(api_root=typed, user_secret="u", organization_secret="o")
+        message = field_errors(info.value)["host"]
+        assert message.startswith("The host has letters outside ASCII")
+        assert "“а” (U+0430 CYRILLIC SMALL LETTER A)" in message
+        assert f"Its real address is {LOOK_ALIKE_PUNYCODE}" in message
+    typed_as_punycode = Account(
+        api_root=LOOK_ALIKE_PUNYCODE, user_secret="u", organization_secret="o"
+    )
+    assert typed_as_punycode.host == LOOK_ALIKE_PUNYCODE  # shown as what it is
+
+
+@pytest.mark.parametrize(
+    ("typed", "real"),
+    [
+        ("api-na.myc\u043ennectwise.net", "api-na.xn--mycnnectwise-6fk.net"),  # Cyrillic о
+        ("https://müller-it.de", "xn--mller-it-65a.de"),
+    ],
+)
+def test_a_connectwise_site_outside_ascii_is_refused_with_its_punycode_beside(
+    typed: str, real: str
+) -> None:
+    message = errors_for(server_url=typed)["server_url"]
+    assert message.startswith("Server URL has letters outside ASCII")
+    assert f"Its real address is {real} (type that if you mean it)" in message
+    assert errors_for(server_url=f"https://{real}") == {}  # typed as punycode: accepted
+
+
+def test_the_rest_base_url_outside_ascii_is_refused_with_its_punycode_beside() -> None:
+    rest = {
+        "connector": "connectwisecrmrest",
+        "name": "Rest",
+        "base_url": "https://api-na.myc\u043ennectwise.net/v2025_1/apis/3.0",
+        "company": "acme",
+        "public_key": "pub",
+        "private_key": "priv",
+        "client_id": "cid",
+    }
+    message = check_draft(rest).errors["base_url"]
+    assert message.startswith("Base URL has letters outside ASCII")
+    assert "Its real address is api-na.xn--mycnnectwise-6fk.net" in message
+
+
+@pytest.mark.parametrize(
+    ("typed", "unsafe"),
+    [
+        ("invoice\u202egpj.exe", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("Acme\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("Acme\u2067Prod", "U+2067 RIGHT-TO-LEFT ISOLATE"),
+    ],
+)
+def test_a_typed_instance_name_with_an_invisible_character_is_refused(
+    typed: str, unsafe: str
+) -> None:
+    assert errors_for(name=typed) == {
+        "name": f"Name must not contain {unsafe}: it is invisible and can make a name look "
+        "like another or read backwards. Type the name again without it."
+    }
+    assert errors_for(name="می\u200cخواهم") == {}  # ZWNJ inside a Persian word is writing
+
+
+def test_a_typed_account_name_with_an_invisible_character_is_refused() -> None:
+    with pytest.raises(ValidationError) as info:
+        Account(
+            name="Prod\u202e", api_root="api.example.com", user_secret="u", organization_secret="o"
+        )
+    assert field_errors(info.value) == {
+        "name": "Account name must not contain U+202E RIGHT-TO-LEFT OVERRIDE: it is invisible "
+        "and can make a name look like another or read backwards. Type the name again without it."
+    }
+
+
+@pytest.mark.parametrize(
+    ("typed", "taken", "problem"),
+    [
+        (
+            "production",
+            ["Production"],
+            "An account is already named “Production”: choose another name.",
+        ),
+        ("Cafe\u0301", ["Café"], "An account is already named “Café”: choose another name."),
+        (" Local  SANDBOX", [], "“Local sandbox” is the built-in sandbox: choose another name."),
+        ("Staging", ["Production"], None),
+    ],
+)
+def test_account_names_are_unique_by_the_one_same_name_rule(
+    typed: str, taken: list[str], problem: str | None
+) -> None:
+    assert account_name_problem(typed, taken) == problem
+
+
+# --- ConnectWise addresses: https://, http:// only to this machine ---------------------------
+
+HTTPS_ONLY = (
+    "{label} must start with https://: ConnectWise answers plain http:// with “SSL is "
+    "required.” (http:// only for this machine)."
+)
+
+
+def test_a_connectwise_address_over_plain_http_to_another_machine_is_refused() -> None:
+    assert errors_for(server_url="http://api-na.myconnectwise.net") == {
+        "server_url": HTTPS_ONLY.format(label="Server URL")
+    }
+    rest = {
+        "connector": "connectwisecrmrest",
+        "name": "Rest",
+        "base_url": "http://api-na.myconnectwise.net/v2025_1/apis/3.0",
+        "company": "acme",
+        "public_key": "pub",
+        "private_key": "priv",
+        "client_id": "cid",
+    }
+    assert check_draft(rest).errors == {"base_url": HTTPS_ONLY.format(label="Base URL")}
+    with pytest.raises(ValidationError):
+        InstanceDraft(**{**SEED, "server_url": "HTTP://api-na.myconnectwise.net"})
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("127.0.0.1:8765", "http://127.0.0.1:8765"),
+        ("localhost:9000/", "http://localhost:9000"),
+        ("[::1]:8000", "http://[::1]:8000"),
+        ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
+        ("https://127.0.0.1:8765", "https://127.0.0.1:8765"),
+        ("api-na.myconnectwise.net", "api-na.myconnectwise.net"),  # https:// by the platform
+    ],
+)
+def test_a_server_url_on_this_machine_without_a_scheme_gets_http(typed: str, sent: str) -> None:
+    draft = InstanceDraft(**{**SEED, "server_url": typed})
+    assert draft.request_body()["configuration"]["helpdesk.connectwise.server.url"] == sent
+
+
+def test_leaving_a_server_url_on_this_machine_shows_the_http_it_is_reached_by() -> None:
+    assert normalized_text("connectwisehd", "server_url", "127.0.0.1:8765") == (
+        "http://127.0.0.1:8765"
+    )
+    assert normalized_text("connectwisehd", "server_url", "api-na.example.com") is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "root"),
+    [
+        ("127.0.0.1:8765", "http://127.0.0.1:8765/elements/api-v2"),
+        ("localhost:9000", "http://localhost:9000/elements/api-v2"),
+        ("[::1]:8000", "http://[::1]:8000/elements/api-v2"),
+        ("api.example.com", "https://api.example.com/elements/api-v2"),
+        ("api.example.com:8443", "https://api.example.com:8443/elements/api-v2"),
+    ],
+)
+def test_an_account_host_on_this_machine_without_a_scheme_gets_http(typed: str, root: str) -> None:
+    assert api_root(typed) == root
+
+
+def test_a_nul_in_a_password_has_its_own_message() -> None:
+    assert errors_for(password="pass\x00word") == {
+        "password": "Password must not contain a NUL character (\\0)."
+    }
+    assert errors_for(password="pass\nword") == {
+        "password": "Password must not contain line breaks."
+    }
+    assert errors_for(signature_key="a-long-signature\x00key") == {
+        "signature_key": "Signature key must not contain a NUL character (\\0)."
     }

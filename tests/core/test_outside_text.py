@@ -12,12 +12,17 @@ import pytest
 
 from core.outside_text import (
     capped,
+    char_name,
     csv_cell,
     for_terminal,
     has_invisible,
+    host_problem,
     marked,
     name_key,
+    punycode,
     shell_word,
+    strip_markup,
+    unsafe_in_name,
 )
 
 HOSTILE = "ok\x1b]52;c;aGk=\x07\x1b[2J\x9b31m\u202etxt.exe\u200b\x7f"
@@ -103,3 +108,72 @@ def test_a_quoted_value_reaches_the_shell_as_one_inert_word(tmp_path):
     assert out.stdout == value
     assert not planted.exists()
     assert shlex.split(shell_word(value)) == [value]
+
+
+@pytest.mark.parametrize(
+    ("name", "unsafe"),
+    [
+        ("invoice\u202egpj.exe", "\u202e"),  # right-to-left override: reads "invoiceexe.jpg"
+        ("Acme\u2066Corp", "\u2066"),
+        ("Acme\u200b", "\u200b"),  # zero-width space
+        ("\ufeffAcme", "\ufeff"),
+        ("Ac\u00adme", "\u00ad"),  # soft hyphen: invisible unless the line breaks there
+        ("Acme\u200dProd", "\u200d"),  # a joiner between ASCII letters only hides a difference
+        ("\u200cAcme", "\u200c"),
+        ("Acme\x85", "\x85"),  # C1 control (next line)
+    ],
+)
+def test_a_typed_name_may_not_hold_an_invisible_character(name, unsafe):
+    assert unsafe_in_name(name) == unsafe
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Acme GmbH",
+        "Zürich — café ✓",
+        "日本語の名前",
+        "می\u200cخواهم",  # Persian needs ZWNJ inside the word
+        "क्\u200dष",  # ZWJ after a virama (Devanagari)
+        "👨\u200d👩\u200d👧",  # an emoji family is joined by ZWJ
+    ],
+)
+def test_names_in_any_script_pass(name):
+    assert unsafe_in_name(name) is None
+
+
+def test_a_character_is_named_by_its_code_point_and_unicode_name():
+    assert char_name("\u202e") == "U+202E RIGHT-TO-LEFT OVERRIDE"
+    assert char_name("\x85") == "U+0085"  # control characters have no name
+
+
+def test_punycode_is_the_form_a_host_goes_over_the_wire_in():
+    assert punycode("api.openconnectors.us2.ext.h\u0430na.ondemand.com") == (
+        "api.openconnectors.us2.ext.xn--hna-6cd.ondemand.com"
+    )
+    assert punycode("müller-it.de") == "xn--mller-it-65a.de"
+    assert punycode("☃.example.com").startswith("xn--")  # refused by IDNA 2008: raw punycode
+
+
+def test_a_host_with_a_look_alike_letter_is_named_with_its_punycode_form():
+    problem = host_problem("api.openconnectors.us2.ext.h\u0430na.ondemand.com", "The host")
+    assert problem == (
+        "The host has letters outside ASCII, which can pass for others: “а” (U+0430 CYRILLIC "
+        "SMALL LETTER A). Its real address is api.openconnectors.us2.ext.xn--hna-6cd."
+        "ondemand.com (type that if you mean it); otherwise type the address again in plain "
+        "ASCII."
+    )
+    assert host_problem("api.openconnectors.us2.ext.hana.ondemand.com", "The host") is None
+    assert host_problem("xn--mller-it-65a.de", "Server URL") is None  # punycode is ASCII
+
+
+def test_a_host_with_many_odd_letters_names_the_first_few():
+    problem = host_problem("абвгд.example.com", "Server URL")
+    assert problem is not None
+    assert "“а” (U+0430 CYRILLIC SMALL LETTER A), “б”" in problem
+    assert "and 2 more" in problem and "xn--" in problem
+
+
+def test_markup_is_stripped_as_the_platform_stores_names():
+    assert strip_markup('<a href="#">churros-xss</a>') == "churros-xss"
+    assert strip_markup("a < b") == "a < b"

@@ -52,6 +52,18 @@ def test_the_newest_instance_of_that_name_within_ten_minutes(tmp_path: Path) -> 
     assert ws.recent_same_name(ACCOUNT, "Initech", now=NOW) is None
 
 
+def test_the_same_name_is_the_one_rule_s_unicode_form_case_spaces_and_markup(
+    tmp_path: Path,
+) -> None:
+    """Made as "Café  Corp" (NFC, two spaces); typed as e + combining accent in capitals, one
+    space, or with tags the platform removes: each is the same name to a person."""
+    ws = workspace_with(tmp_path, made("1", "Café  Corp", timedelta(minutes=2)))
+    for typed in ("CAFE\u0301 CORP", "café corp", "<i>Café</i> Corp"):
+        found = ws.recent_same_name(ACCOUNT, typed, now=NOW)
+        assert found is not None and found.id == "1", typed
+    assert ws.recent_same_name(ACCOUNT, "Cafe Corp", now=NOW) is None  # no accent: another
+
+
 def test_older_other_hosts_other_accounts_and_undated_ones_do_not_count(tmp_path: Path) -> None:
     ws = workspace_with(
         tmp_path,

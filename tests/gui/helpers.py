@@ -6,7 +6,16 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QMenu, QWidget
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from gui.main_window import MainWindow
@@ -96,3 +105,49 @@ def choose_account_action(window: MainWindow, name: str) -> None:
     action = account_action(window, name)
     assert action.isVisible() and action.isEnabled(), f"{name} cannot be chosen"
     action.trigger()
+
+
+def key_in(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
+    """Type `text` into `edit` key by key. ASCII as key clicks; any other character (a
+    Cyrillic letter, U+202E) as the key event a keyboard layout or input method sends for it:
+    its text, with no key code QTest knows. A NUL cannot be typed: see `paste_into`."""
+    for char in text:
+        if char.isascii():
+            qtbot.keyClicks(edit, char)
+        else:
+            QTest.sendKeyEvent(
+                QTest.KeyAction.Click,
+                edit,
+                Qt.Key.Key_unknown,
+                char,
+                Qt.KeyboardModifier.NoModifier,
+            )
+
+
+def type_text_into(
+    qtbot: QtBot, window: QWidget, name: str, text: str, *, leave: bool = True
+) -> None:
+    """`type_into` for any text (see `key_in`): click in, select all, type, tab out."""
+    edit = widget(window, name)
+    assert isinstance(edit, QLineEdit)
+    edit.setFocus()
+    edit.selectAll()
+    if edit.text():
+        qtbot.keyClick(edit, Qt.Key.Key_Delete)
+    key_in(qtbot, edit, text)
+    assert edit.text() == text, "the field did not take what was typed"
+    if leave:
+        qtbot.keyClick(edit, Qt.Key.Key_Tab)
+
+
+def paste_into(qtbot: QtBot, window: QWidget, name: str, text: str, *, leave: bool = True) -> None:
+    """Copy `text` elsewhere, then in the field: select all, Ctrl+V, and tab out."""
+    edit = widget(window, name)
+    assert isinstance(edit, QLineEdit)
+    QApplication.clipboard().setText(text)
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClick(edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert edit.text() == text, "the field did not take what was pasted"
+    if leave:
+        qtbot.keyClick(edit, Qt.Key.Key_Tab)

@@ -273,3 +273,16 @@ def test_an_id_the_server_chose_is_quoted_in_the_command_the_row_suggests(
     assert command == f"cwdesk token '{hostile}' --copy"
     subprocess.run(["sh", "-c", command.replace("cwdesk", "echo", 1)], check=True, timeout=10)
     assert not marker.exists()
+
+
+def test_a_name_in_another_unicode_form_or_case_is_the_one_already_there(
+    bench: BatchBench,
+) -> None:
+    """ "Café" typed as e + combining accent (as some keyboards and files send it), in capitals:
+    the same name by the one rule, so the rerun does not make a second one."""
+    first = "name,server_url,company,username,password\nCafé HD,https://api-na.myconnectwise.net,acme,integrator,pw-1\n"
+    again = first.replace("Café HD", "CAFE\u0301 hd")
+    for text in (first, again):
+        rows = parse_batch(text.encode(), account=bench.account).rows
+        BatchRun(bench.workspace, bench.account, rows).run()
+    assert [i.name for i in bench.server.instances()] == ["Café HD"]  # made once

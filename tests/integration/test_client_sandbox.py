@@ -18,6 +18,7 @@ from core import (
     AuthenticationError,
     BadRequestError,
     InstanceDraft,
+    NetworkError,
     NotFoundError,
     OpenConnectorsClient,
     OutcomeUnknownError,
@@ -367,3 +368,28 @@ def test_readme_example_after_the_create_runs_as_written(server: SandboxServer) 
     assert stored is not None and stored.id == made.id and not stored.disabled
     assert stored.configuration["helpdesk.connectwise.password"] == "the-new-password"
     assert (stored.name, stored.tags) == ("Acme help desk (EU)", ("acme", "eu"))
+
+
+def test_https_to_the_plain_http_sandbox_says_to_use_http(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    netloc = server.base_url.split("://", 1)[1].split("/", 1)[0]
+    account = Account(
+        api_root=f"https://{netloc}",
+        user_secret=server.user_secret,
+        organization_secret=server.organization_secret,
+    )
+    workspace = Workspace(Vault(MemoryKeyring(), timeout=1.0), RecordsStore(tmp_path))
+    with pytest.raises(NetworkError) as caught:
+        workspace.test_connection(account)
+    assert caught.value.message == (
+        f"{netloc} did not answer over https://: this address speaks plain http — "
+        f"use http://{netloc}."
+    )
+    plain = Account(
+        api_root=netloc,  # typed without a scheme: this machine speaks http
+        user_secret=server.user_secret,
+        organization_secret=server.organization_secret,
+    )
+    assert plain.api_root == server.base_url
+    workspace.test_connection(plain)

@@ -265,3 +265,18 @@ def test_the_windows_sandbox_has_connectwise_beside_it():
             assert client.create_instance(soap_draft(sandbox.connectwise())).token
     finally:
         sandbox.stop()
+
+
+def test_https_to_the_plain_http_sandbox_says_to_use_http(cw: ConnectWiseSandbox):
+    netloc = cw.site.split("://", 1)[1]
+    with pytest.raises(ConnectWiseCheckError) as caught:
+        company_info(f"https://{netloc}", "Sandbox", timeout=SHORT)
+    assert caught.value.outcome.message == (
+        f"{netloc} did not answer over https://: this address speaks plain http — "
+        f"use http://{netloc}."
+    )
+
+
+def test_the_sandbox_typed_without_a_scheme_is_asked_over_http(cw: ConnectWiseSandbox):
+    netloc = cw.site.split("://", 1)[1]
+    assert company_info(netloc, "Sandbox").site == cw.site
