@@ -63,7 +63,7 @@ from core.instance import (
 )
 from core.json_limits import MAX_JSON_DEPTH, JsonTooDeepError, parse_json
 from core.models import Account, InstanceDraft, account_secret
-from core.outside_text import name_key
+from core.outside_text import name_key, stored_name
 from core.validation import FieldProblem, strip_markup
 
 log = logging.getLogger(__name__)
@@ -574,12 +574,14 @@ class OpenConnectorsClient:
     def find_instances_by_name(
         self, name: str, *, created_since: datetime | None = None
     ) -> list[Instance]:
-        """Instances with the same name as `name` by `name_key` (as the platform stores it:
-        HTML tags removed; Unicode normalisation, case and spaces aside), the one same-name
-        rule. searchText matches substrings of the stored name, so it is sent stripped."""
+        """Instances named `name` as the platform stores it (HTML tags removed, NFC): the one a
+        create of `name` made, not one a person named alike in another case. searchText matches
+        substrings of the stored name, so it is sent stripped."""
         stored = strip_markup(name)
-        wanted = name_key(name)
-        found = [i for i in self.list_instances(search_text=stored) if name_key(i.name) == wanted]
+        wanted = stored_name(name)
+        found = [
+            i for i in self.list_instances(search_text=stored) if stored_name(i.name) == wanted
+        ]
         if created_since is not None:
             floor = _attempt_floor(created_since)
             found = [i for i in found if i.created_date is None or i.created_date >= floor]
@@ -587,9 +589,8 @@ class OpenConnectorsClient:
 
     def reconcile_create(self, name: str, attempt_started: datetime) -> Instance | None:
         """After an unknown outcome: the instance that attempt created, if any, with its token.
-        One named exactly as the platform stores `name` comes before one that only has the
-        same name by `name_key` (another case or Unicode form), which the platform may have
-        made of it; the newest wins among equals."""
+        One named exactly as sent (markup stripped) comes before one the platform stored in
+        another Unicode form; the newest wins among equals."""
         started = attempt_started.astimezone(UTC)
         found = self.find_instances_by_name(name, created_since=started)
         if not found:

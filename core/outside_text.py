@@ -185,6 +185,13 @@ def name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", stored).casefold().split())
 
 
+def stored_name(name: str) -> str:
+    """`name` as the platform keeps it: markup removed, NFC-normalised. Not a same-name rule:
+    after an unknown outcome it tells *our* instance (named exactly what we sent) from one a
+    person named alike ("API INSTANCE" is not "API Instance")."""
+    return unicodedata.normalize("NFC", strip_markup(name))
+
+
 def csv_cell(value: str) -> str:
     """A cell a spreadsheet shows as text: one that would start a formula gets a leading '."""
     return "'" + value if value.startswith(_FORMULA_START) else value

@@ -1359,7 +1359,8 @@ def test_reconcile_picks_the_newest_match(
             "json": [
                 item(1, "API Instance", createdDate="2017-08-07T18:46:38Z", token="old"),
                 item(2, "API Instance (copy)", createdDate="2099-01-01T00:00:00Z", token="x"),
-                item(3, "API Instances", createdDate="2099-01-01T00:00:00Z", token="y"),
+                item(3, "API INSTANCE", createdDate="2099-01-01T00:00:00Z", token="y"),
+                item(4, "API Instances", createdDate="2099-01-01T00:00:00Z", token="z"),
             ]
         },
     ],
@@ -1375,13 +1376,13 @@ def test_reconcile_returns_none_without_a_match(
     assert [c.request.method for c in rsps.calls] == ["GET"]
 
 
-def test_reconcile_takes_the_same_name_by_the_one_rule_the_exact_one_first(
+def test_reconcile_takes_the_name_in_another_unicode_form_the_exact_one_first(
     rsps: responses.RequestsMock, client: OpenConnectorsClient
 ):
-    """Same name by `name_key`: another case, or the NFD form of "é" the platform may store."""
+    """The NFD form of "é" the platform may store is ours; another case is someone else's."""
     started = utc_now()
     later = iso(started + timedelta(seconds=5))
-    rsps.get(INSTANCES, json=[item(3, "Cafe\u0301 INSTANCE", createdDate=later, token="y")])
+    rsps.get(INSTANCES, json=[item(3, "Cafe\u0301 Instance", createdDate=later, token="y")])
     found = client.reconcile_create("Café Instance", started)
     assert found is not None and found.token == "y"
 
@@ -1389,7 +1390,10 @@ def test_reconcile_takes_the_same_name_by_the_one_rule_the_exact_one_first(
         responses.GET,
         INSTANCES,
         json=[
-            item(3, "CAFÉ INSTANCE", createdDate=iso(started + timedelta(seconds=9)), token="y"),
+            item(2, "CAFÉ INSTANCE", createdDate=iso(started + timedelta(seconds=9)), token="no"),
+            item(
+                3, "Cafe\u0301 Instance", createdDate=iso(started + timedelta(seconds=9)), token="y"
+            ),
             item(4, "Café Instance", createdDate=later, token="exact"),
         ],
     )
