@@ -77,6 +77,18 @@ class InvalidSecretError(OpenConnectorsError, ValueError):
     )
 
 
+class SavedAccountRefusedError(OpenConnectorsError, ValueError):
+    """A saved account (name and host kept by an earlier version) that today's rules refuse:
+    an invisible character in its name, a host that could pass for another. Nothing is sent
+    with it; the message says what is wrong in our words."""
+
+    title = "Saved account not usable"
+    default_next_step = (
+        "Choose Account ▸ Edit account… to type its name or host again, or remove it "
+        "(Account ▸ Remove account…)."
+    )
+
+
 class AuthenticationError(OpenConnectorsError):
     title = "Secrets not accepted"
     default_next_step = (

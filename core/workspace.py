@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from core.connectors import CONNECTORS
-from core.errors import OpenConnectorsError, OutcomeUnknownError
+from core.errors import OpenConnectorsError, OutcomeUnknownError, SavedAccountRefusedError
 from core.instance import ConfigurationItem, Instance, InstanceHealth, parse_date, utc_now
 from core.instance_store import DeleteResult, InstanceStore, MissingTokenError, SaveResult
-from core.models import Account, InstanceDraft
-from core.outside_text import name_key
+from core.models import Account, InstanceDraft, field_errors
+from core.outside_text import marked, name_key
 from core.records import InstanceRecord, RecordsError, RecordsStore
 from core.vault import (
     AccountRemoval,
@@ -434,12 +434,18 @@ class Workspace:
         secrets = self.vault.load_account_secrets(api_root, name)
         if secrets is None:
             return None
-        return Account(
-            name=name,
-            api_root=api_root,
-            user_secret=secrets.user,
-            organization_secret=secrets.organization,
-        )
+        try:
+            return Account(
+                name=name,
+                api_root=api_root,
+                user_secret=secrets.user,
+                organization_secret=secrets.organization,
+            )
+        except ValidationError as exc:  # saved by an earlier version, refused by today's rules
+            problems = " ".join(field_errors(exc).values())
+            raise SavedAccountRefusedError(
+                f"The saved account “{marked(name)}” is not usable any more: {problems}"
+            ) from None
 
     def forget_account(self, account: Account) -> bool:
         return self.vault.delete_account_secrets(account.api_root, account.name)

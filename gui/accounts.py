@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import AuthenticationError, OpenConnectorsError
+from core.errors import AuthenticationError, OpenConnectorsError, SavedAccountRefusedError
 from core.hosts import HOST_PRESETS, api_root
 from core.models import Account, account_name_problem, field_errors
 from core.vault import AccountRemoval, BackendInfo
@@ -448,6 +448,9 @@ class AccountBar(QWidget):
 
         def failed(error: BaseException) -> None:
             if attempt is self._load and attempt.answer():
+                if isinstance(error, SavedAccountRefusedError):  # retrying cannot help
+                    self._show(f"{error.message} {error.next_step}", "warning")
+                    return
                 self._show(
                     f"{error} Then choose “{data.name}” again to retry.", "warning", retry=True
                 )

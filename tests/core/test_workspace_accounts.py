@@ -113,3 +113,18 @@ def test_remove_reports_each_secret(tmp_path: Path) -> None:
         == "User secret removed; organization secret removed"
     )
     assert backend.entries == {}
+
+
+def test_a_saved_account_todays_rules_refuse_is_a_typed_error_in_our_words(tmp_path: Path):
+    from core.errors import SavedAccountRefusedError
+    from core.vault import AccountSecrets
+
+    ws = Workspace(Vault(MemoryKeyring(), timeout=1.0), RecordsStore(tmp_path))
+    root = "https://api.openconnectors.us2.ext.hana.ondemand.com"
+    ws.vault.save_account_secrets(root, "Prod\u202e", AccountSecrets("user-x", "org-x"))
+    with pytest.raises(SavedAccountRefusedError) as info:
+        ws.load_account("Prod\u202e", root)
+    text = f"{info.value} {info.value.next_step}"
+    assert "Prod[U+202E]" in text and "\u202e" not in text
+    assert "validation error" not in text and "user-x" not in text
+    assert "Edit account" in text

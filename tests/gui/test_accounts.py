@@ -309,3 +309,39 @@ def test_a_locked_keyring_at_start_says_so_and_choosing_the_account_again_retrie
     combo.activated.emit(combo.currentIndex())
     qtbot.waitUntil(lambda: window.create_tab.account is not None, timeout=5000)
     assert window.create_tab.account == account
+
+
+@pytest.mark.parametrize(
+    ("name", "host"),
+    [
+        ("Prod\u202e", None),  # a name no longer accepted: a right-to-left override in it
+        ("Prod", "https://api.openconnectors.us2.ext.h\u0430na.ondemand.com"),  # Cyrillic а
+    ],
+    ids=["bidi-name", "look-alike-host"],
+)
+def test_a_saved_account_no_longer_accepted_says_why_in_our_words(
+    qtbot: QtBot,
+    tmp_path: Path,
+    settings: QSettings,
+    make_window: Callable[..., MainWindow],
+    name: str,
+    host: str | None,
+) -> None:
+    """Saved by an earlier version, refused by today's rules: the banner says what is wrong
+    with it and what to do, never pydantic's text, and the window still works."""
+    from core.records import RecordsStore
+    from core.vault import AccountSecrets, Vault
+    from gui.settings import Preferences, SavedAccount
+
+    api_root = host or "https://api.openconnectors.us2.ext.hana.ondemand.com"
+    backend = MemoryKeyring()
+    ws = Workspace(Vault(backend, timeout=1.0), RecordsStore(tmp_path / "old-account"))
+    ws.vault.save_account_secrets(api_root, name, AccountSecrets("user-old", "org-old"))
+    Preferences(settings).set_accounts([SavedAccount(name, api_root)])
+    window = make_window(None, ws)
+    qtbot.waitUntil(lambda: "not usable any more" in account_status(window), timeout=5000)
+    shown = account_status(window)
+    assert "validation error" not in shown and "[type=" not in shown
+    assert "Account ▸ Edit account…" in shown and "again to retry" not in shown
+    assert "\u202e" not in shown  # the name is shown with its invisible character marked
+    assert window.create_tab.account is None
