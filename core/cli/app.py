@@ -131,7 +131,8 @@ def _where_options() -> _Parser:
     ways.add_argument(
         "--sandbox",
         action="store_true",
-        help="an embedded local sandbox for this run (nothing leaves this machine)",
+        help="the local sandbox, as the window's (nothing leaves this machine; its "
+        "instances are kept between runs)",
     )
     return where
 
@@ -375,17 +376,7 @@ def resolve_account(
     from core.models import Account
 
     if args.sandbox:
-        from core.sandbox.server import SandboxServer
-
-        server = stack.enter_context(SandboxServer())
-        from core.saved_accounts import SANDBOX_ACCOUNT
-
-        return Account(
-            name=SANDBOX_ACCOUNT,
-            api_root=server.base_url,
-            user_secret=server.user_secret,
-            organization_secret=server.organization_secret,
-        )
+        return _sandbox_account(stack)
     if args.api_root:
         user = console.env.get(USER_SECRET_ENV, "")
         organization = console.env.get(ORGANIZATION_SECRET_ENV, "")
@@ -413,6 +404,24 @@ def resolve_account(
             f"with {USER_SECRET_ENV} and {ORGANIZATION_SECRET_ENV}, or --sandbox."
         )
     return None
+
+
+def _sandbox_account(stack: contextlib.ExitStack) -> Account:
+    """The window's local sandbox, kept in the data folder: served in this process for the
+    command (stopped with `stack`), or, while the window serves it, that window's."""
+    from core.sandbox.home import SandboxHome, SandboxUnavailable
+    from core.sandbox.on_demand import OnDemandSandbox, sandbox_account
+
+    try:
+        sandbox = OnDemandSandbox(home=SandboxHome.default(), take_over=False)
+    except SandboxUnavailable as exc:
+        raise CliError(str(exc), FAILED) from None
+    except OSError as exc:
+        raise CliError(
+            f"The local sandbox could not start: {exc.strerror or exc}.", FAILED
+        ) from None
+    stack.enter_context(sandbox)
+    return sandbox_account(sandbox)
 
 
 def _account(cls: type[Account], **values: str) -> Account:
