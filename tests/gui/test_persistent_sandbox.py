@@ -26,6 +26,7 @@ from tests.gui.helpers import SEED_FORM, choose, fill, type_into, widget
 from tests.gui.modals import message_box_answer, modal_watchdog  # noqa: F401 - the fixture
 from tests.gui.test_instances_tab import (
     create_via_form,
+    press_refresh,
     select_instance,
     show_instances_tab,
     table,
@@ -90,8 +91,10 @@ def test_after_a_restart_the_instance_is_listed_again_and_its_token_copies(
     assert again.base_url == address  # the port was free again: the same one
     assert address in widget(window, "account_status").property("text")
     show_instances_tab(qtbot, window)
-    qtbot.waitUntil(lambda: made in table(window), timeout=WAIT_MS)
+    press_refresh(qtbot, window)  # what the sandbox itself says, not only this app's record
     assert table(window)[made]["Name"] == "Made before the restart"
+    assert table(window)[made]["Where"] == "server and here"
+    assert table(window)[made]["Token stored"] == "yes"
     clipboard = QApplication.clipboard()
     clipboard.clear()
     select_instance(qtbot, window, made)
