@@ -31,6 +31,21 @@ HOST_PRESETS: tuple[HostPreset, ...] = (
 DEFAULT_HOST = HOST_PRESETS[0].host
 
 
+# The local sandbox's records and tokens are filed under "local-sandbox-<its id>", a name that
+# stays when its port changes (`core.sandbox.home`).
+SANDBOX_HOST_PREFIX = "local-sandbox-"
+
+
+def sandbox_host(sandbox_id: str) -> str:
+    """The name a persistent sandbox's records and tokens are filed under."""
+    return SANDBOX_HOST_PREFIX + sandbox_id
+
+
+def is_sandbox_host(host: str) -> bool:
+    """Whether a records host is a persistent sandbox's name (`sandbox_host`)."""
+    return host.startswith(SANDBOX_HOST_PREFIX)
+
+
 def is_loopback_host(host: str | None) -> bool:
     if not host:
         return False

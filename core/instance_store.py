@@ -301,8 +301,10 @@ class InstanceStore:
         *,
         client: InstanceClient | None = None,
         delete_on_server: bool = True,
+        where: str | None = None,
     ) -> DeleteResult:
-        """Delete on the server (when asked), then the token, then the record.
+        """Delete on the server (when asked), then the token, then the record. `where` names
+        the server in messages (default `host`: they differ for the local sandbox).
 
         Server failed → token and record kept (retry deletes all). Token removal failed → the
         record is kept, marked `server_deleted` when that part is done, so a retry skips it.
@@ -312,7 +314,9 @@ class InstanceStore:
         record = self.records.get(host, ident)
         label = f"“{record.name}” ({ident})" if record else ident
 
-        server = self._delete_on_server(client, host, ident, label, record, delete_on_server)
+        server = self._delete_on_server(
+            client, host, ident, label, record, delete_on_server, where or host
+        )
         if not server.ok:
             kept = "Kept so you can retry: the instance still exists on the server."
             return DeleteResult(
@@ -376,11 +380,12 @@ class InstanceStore:
         label: str,
         record: InstanceRecord | None,
         asked: bool,
+        where: str,
     ) -> PartOutcome:
         if not asked:
             return PartOutcome(PartStatus.SKIPPED, "Not deleted on the server (not asked to).")
         if record is not None and record.server_deleted:
-            return PartOutcome(PartStatus.DONE, f"Instance {label} was already deleted on {host}.")
+            return PartOutcome(PartStatus.DONE, f"Instance {label} was already deleted on {where}.")
         if client is None:
             raise ValueError("delete_on_server needs a client")
         try:
@@ -389,14 +394,14 @@ class InstanceStore:
             if not _is_not_found(exc):
                 return PartOutcome(
                     PartStatus.FAILED,
-                    f"Could not delete instance {label} on {host}: {_sentence(exc)} "
+                    f"Could not delete instance {label} on {where}: {_sentence(exc)} "
                     "Nothing else was removed; retry when the server is reachable.",
                     error=exc,
                 )
-            message = f"Instance {label} no longer exists on {host}."
+            message = f"Instance {label} no longer exists on {where}."
             not_found = True
         else:
-            message = f"Deleted instance {label} on {host}."
+            message = f"Deleted instance {label} on {where}."
             not_found = False
         if record is not None:
             # If this fails, a retry deletes on the server again and gets "not found".

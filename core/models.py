@@ -7,6 +7,7 @@ is never echoed (it may be a password). Use `field_errors()` to map them to form
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -377,6 +378,10 @@ def account_name_problem(name: str, taken: Iterable[str]) -> str | None:
     return None
 
 
+# A name to file records and password-manager entries under: like a host name, no port.
+_FILES_AS = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+
+
 class Account(BaseModel):
     """An Open Connectors account: where to call and with which secrets."""
 
@@ -386,6 +391,9 @@ class Account(BaseModel):
     api_root: str
     user_secret: SecretStr
     organization_secret: SecretStr
+    # The name its records and tokens are filed under when not its host: the local sandbox's,
+    # which stays when its port changes (`core.sandbox.home.files_as`).
+    files_as: str = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -417,6 +425,10 @@ class Account(BaseModel):
                 out[key] = SecretStr(account_secret(raw.get(key), label))
             except v.FieldProblem as exc:
                 problems.append(_problem(key, str(exc)))
+        files_as = str(raw.get("files_as") or "").strip().lower()
+        if files_as and not _FILES_AS.match(files_as):
+            problems.append(_problem("files_as", "Not a name to file records under."))
+        out["files_as"] = files_as
         _raise_if("Account", problems)
         if not out["name"]:
             out["name"] = host_of(out["api_root"])
@@ -425,3 +437,8 @@ class Account(BaseModel):
     @property
     def host(self) -> str:
         return host_of(self.api_root)
+
+    @property
+    def storage_host(self) -> str:
+        """What its instances' records and tokens are filed under: its host, or `files_as`."""
+        return self.files_as or self.host

@@ -542,6 +542,28 @@ else:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+def try_hold(lock_path: Path) -> int | None:
+    """Take the exclusive lock on `lock_path` without waiting and keep it: the open descriptor
+    to hand to `let_go`, or None when another holder has it. For a lock held as long as a
+    program runs (the local sandbox's state); the kernel drops it when the holder dies. A
+    filesystem that cannot lock counts as locked, with the warning `_acquire` logs."""
+    fd = _open_lock_file(lock_path)
+    try:
+        if _acquire(fd, 0.0, lock_path):
+            return fd
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    return None
+
+
+def let_go(fd: int) -> None:
+    """Release a lock `try_hold` took, and close its descriptor."""
+    _release(fd)
+    os.close(fd)
+
+
 # -- reading the file -------------------------------------------------------------------------
 
 

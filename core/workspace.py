@@ -14,11 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 
 from core.connectors import CONNECTORS
-from core.errors import OpenConnectorsError, OutcomeUnknownError, SavedAccountRefusedError
+from core.errors import (
+    NotFoundError,
+    OpenConnectorsError,
+    OutcomeUnknownError,
+    SavedAccountRefusedError,
+)
+from core.hosts import is_loopback_host, is_sandbox_host
 from core.instance import ConfigurationItem, Instance, InstanceHealth, parse_date, utc_now
 from core.instance_store import DeleteResult, InstanceStore, MissingTokenError, SaveResult
 from core.models import Account, InstanceDraft, field_errors
@@ -104,6 +111,53 @@ KEPT_AS_BEFORE = "The stored token and this app's record of the instance were no
 StoringHook = Callable[[Instance], None]
 
 
+# Leftovers removed in one go: the records file holds far fewer sandbox records than this.
+MAX_LEFTOVERS = 10_000
+
+
+@dataclass(frozen=True)
+class SandboxReset:
+    """What `Workspace.reset_sandbox` removed: instances on the sandbox, tokens from the
+    password manager, records from this app's list, and how many of those records (with their
+    tokens) earlier sandboxes left; `problems` says what could not be removed."""
+
+    instances: int = 0
+    tokens: int = 0
+    records: int = 0
+    leftovers: int = 0
+    problems: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """E.g. "Removed 2 instances, 2 tokens and 2 records."."""
+        parts = [
+            counted(self.instances, "instance"),
+            counted(self.tokens, "token"),
+            counted(self.records, "record"),
+        ]
+        text = f"Removed {parts[0]}, {parts[1]} and {parts[2]}"
+        if self.leftovers == 1:
+            text += " (1 of the records, with its token, was left by an earlier run)"
+        elif self.leftovers:
+            text += (
+                f" ({self.leftovers} of the records, with their tokens, were left by earlier runs)"
+            )
+        return text + "."
+
+
+def counted(n: int, what: str) -> str:
+    """ "1 token", "2 tokens"."""
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _host_name(host: str) -> str | None:
+    """The name or address of a records host ("127.0.0.1:8765" → "127.0.0.1")."""
+    try:
+        return urlsplit("//" + host).hostname
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class InstanceRow:
     """One line of the instances table: the server's view merged with what we remember."""
@@ -167,7 +221,7 @@ class Workspace:
         instance = self.client(account).create_instance(draft)
         if on_storing is not None:
             on_storing(instance)
-        save = self.store.save_created(instance, host=account.api_root, account=account.name)
+        save = self.store.save_created(instance, host=account.storage_host, account=account.name)
         return CreateOutcome(instance, save)
 
     def reconcile(
@@ -184,7 +238,7 @@ class Workspace:
             return None
         if on_storing is not None:
             on_storing(instance)
-        save = self.store.save_created(instance, host=account.api_root, account=account.name)
+        save = self.store.save_created(instance, host=account.storage_host, account=account.name)
         return CreateOutcome(instance, save, reconciled=True)
 
     def create_or_reconcile(
@@ -211,7 +265,7 @@ class Workspace:
         `name_key`: as the platform stores it, Unicode normalisation, case and spaces aside),
         within `within` of now: pressing Create again with the same name so soon is more
         often a slip than a wish for two instances."""
-        host = normalize_host(account.api_root)
+        host = normalize_host(account.storage_host)
         wanted = name_key(name)
         moment = now or utc_now()
         found: tuple[datetime, InstanceRecord] | None = None
@@ -228,18 +282,18 @@ class Workspace:
         return found[1] if found else None
 
     def retry_store_token(self, account: Account, instance_id: str, token: str) -> SaveResult:
-        return self.store.retry_store_token(account.api_root, instance_id, token)
+        return self.store.retry_store_token(account.storage_host, instance_id, token)
 
     # --- instances -------------------------------------------------------------------------
 
     def local_rows(self, account: Account) -> list[InstanceRow]:
-        host = normalize_host(account.api_root)
+        host = normalize_host(account.storage_host)
         return [row_from_record(r) for r in self.records.records() if r.host == host]
 
     def refresh(self, account: Account) -> list[InstanceRow]:
         """The server's instances merged with the records of this host (records it lacks stay,
         marked as not on the server)."""
-        host = normalize_host(account.api_root)
+        host = normalize_host(account.storage_host)
         local = {r.id: r for r in self.records.records() if r.host == host}
         rows: list[InstanceRow] = []
         for page in self.client(account).iter_instance_pages():
@@ -251,13 +305,15 @@ class Workspace:
 
     def token(self, account: Account, instance_id: str, *, fetch: bool = False) -> str | None:
         """The stored token; with `fetch`, a missing one is fetched from the server and stored."""
-        token = self.vault.load_instance_token(account.api_root, instance_id)
+        token = self.vault.load_instance_token(account.storage_host, instance_id)
         if token or not fetch:
             return token
-        return self.store.refetch_token(self.client(account), account.api_root, instance_id).token
+        return self.store.refetch_token(
+            self.client(account), account.storage_host, instance_id
+        ).token
 
     def fetch_token(self, account: Account, instance_id: str) -> SaveResult:
-        return self.store.refetch_token(self.client(account), account.api_root, instance_id)
+        return self.store.refetch_token(self.client(account), account.storage_host, instance_id)
 
     def set_events(
         self,
@@ -271,7 +327,7 @@ class Workspace:
         instance = self.client(account).set_events(
             instance_id, enabled=enabled, callback_url=callback_url, signature_key=signature_key
         )
-        host = normalize_host(account.api_root)
+        host = normalize_host(account.storage_host)
         # Another window may forget the record at any moment: then there is nothing to update.
         with contextlib.suppress(KeyError):
             self.records.update(
@@ -323,7 +379,7 @@ class Workspace:
             # The answer left it out: the instance (GET) has it.
             instance = client.get_instance(instance_id)
         save, changed = self.store.save_reauthenticated(
-            instance, host=account.api_root, account=account.name
+            instance, host=account.storage_host, account=account.name
         )
         return ReauthOutcome(instance, save, changed, reconciled)
 
@@ -355,7 +411,7 @@ class Workspace:
         """Ping the instance's hub with its token (fetched from the server when not stored)."""
         client = self.client(account)
         token, fetched = self._token_for_call(account, instance_id)
-        record = self.records.get(normalize_host(account.api_root), instance_id)
+        record = self.records.get(normalize_host(account.storage_host), instance_id)
         spec = CONNECTORS.get(record.connector) if record is not None else None
         hub = spec.hub if spec is not None else (fetched or client.get_instance(instance_id)).hub
         return client.ping(hub, token)
@@ -365,7 +421,7 @@ class Workspace:
         enable an instance is not stored, nor a record made (Copy token asks before that);
         a Test all shown on a large account leaves the password manager and records as they
         were. The instance read is returned with it when there was one."""
-        token = self.vault.load_instance_token(account.api_root, instance_id)
+        token = self.vault.load_instance_token(account.storage_host, instance_id)
         if token:
             return token, None
         instance = self.client(account).get_instance(instance_id)
@@ -403,7 +459,7 @@ class Workspace:
         self, account: Account, instance_id: str, **changes: Any
     ) -> RecordsError | None:
         try:
-            self.records.update(normalize_host(account.api_root), instance_id, **changes)
+            self.records.update(normalize_host(account.storage_host), instance_id, **changes)
         except KeyError:
             return None  # not remembered (made elsewhere, or forgotten by another window)
         except RecordsError as exc:
@@ -412,11 +468,92 @@ class Workspace:
 
     def delete(self, account: Account, instance_id: str, *, on_server: bool = True) -> DeleteResult:
         return self.store.delete(
-            account.api_root,
+            account.storage_host,
             instance_id,
             client=self.client(account),
             delete_on_server=on_server,
+            where=account.host,
         )
+
+    # --- the local sandbox -------------------------------------------------------------------
+
+    def reset_sandbox(self, account: Account) -> SandboxReset:
+        """Empty the local sandbox `account` is on: every instance there deleted, with its token
+        and this app's record, then what earlier sandboxes left (`forget_sandbox_leftovers`).
+
+        A part that fails is said in `problems` and leaves what depends on it (an instance not
+        deleted keeps its token and record), so the same call can be made again.
+        """
+        host = normalize_host(account.storage_host)
+        client = self.client(account)
+        instances = tokens = records = 0
+        problems: list[str] = []
+        ids: list[str] = []
+        with contextlib.suppress(NotFoundError):  # an empty sandbox lists nothing
+            for page in client.iter_instance_pages():
+                ids.extend(str(instance.id) for instance in page)
+        known = set(ids)
+        ids += [r.id for r in self.records.records() if r.host == host and r.id not in known]
+        for ident in ids:
+            if ident in known:
+                try:
+                    client.delete_instance(ident)
+                    instances += 1
+                except NotFoundError:
+                    pass  # deleted meanwhile: the goal is reached
+                except OpenConnectorsError as exc:
+                    problems.append(f"Instance {ident} was not deleted: {exc}")
+                    continue
+            token, record, problem = self._forget_instance(host, ident)
+            tokens += token
+            records += record
+            if problem:
+                problems.append(problem)
+        left = self.forget_sandbox_leftovers(account)
+        return SandboxReset(
+            instances=instances,
+            tokens=tokens + left.tokens,
+            records=records + left.records,
+            leftovers=left.records,
+            problems=(*problems, *left.problems),
+        )
+
+    def forget_sandbox_leftovers(self, account: Account) -> SandboxReset:
+        """Tokens and records of sandboxes gone for good: those this app filed for the sandbox
+        account (`account.name`) under a host on this machine (a sandbox that lived for one run
+        on a port of its own) or under another sandbox's name (its state was removed)."""
+        here = normalize_host(account.storage_host)
+        gone = [
+            r
+            for r in self.records.records()
+            if r.account == account.name
+            and r.host != here
+            and (is_sandbox_host(r.host) or is_loopback_host(_host_name(r.host)))
+        ]
+        tokens = records = 0
+        problems: list[str] = []
+        for record in gone[:MAX_LEFTOVERS]:
+            token, removed, problem = self._forget_instance(record.host, record.id)
+            tokens += token
+            records += removed
+            if problem:
+                problems.append(problem)
+        return SandboxReset(
+            tokens=tokens, records=records, leftovers=records, problems=tuple(problems)
+        )
+
+    def _forget_instance(self, host: str, ident: str) -> tuple[int, int, str]:
+        """The token, then the record (kept when the token could not be removed, so a retry
+        finds it): how many of each went, and what failed."""
+        try:
+            token = int(self.vault.delete_instance_token(host, ident))
+        except VaultError as exc:
+            return 0, 0, f"The token of instance {ident} was not removed: {exc}"
+        try:
+            record = int(self.records.remove(host, ident))
+        except RecordsError as exc:
+            return token, 0, exc.message
+        return token, record, ""
 
     # --- accounts --------------------------------------------------------------------------
 

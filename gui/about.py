@@ -36,6 +36,7 @@ class Locations:
     records: Path
     log: Path
     log_written: bool = True
+    sandbox: Path | None = None  # the local sandbox's state file, when it keeps one
 
 
 def about_text(where: Locations) -> str:
@@ -54,6 +55,7 @@ def about_text(where: Locations) -> str:
             f"Settings: {where.settings}",
             f"Records: {where.records}",
             f"Log: {where.log}{log_note}",
+            *([f"Local sandbox: {where.sandbox}"] if where.sandbox is not None else []),
         ]
     )
 

@@ -388,6 +388,10 @@ class AccountBar(QWidget):
         set_state(self.report, "role", "error" if error else "hint")
         show_message(self.report, text)
 
+    def tell(self, text: str, *, error: bool = False) -> None:
+        """What an account action of the window's did (Reset sandbox), until the next one."""
+        self._report(text, error=error)
+
     def _set_account(self, account: Account | None) -> None:
         self.account = account
         self._update_buttons()

@@ -11,8 +11,9 @@
    following the system from then on), the error hook, and SIGINT/SIGTERM turned into a
    normal quit.
 5. The window modules are imported (pydantic comes with the form's models), the local sandbox
-   is opened (always listed; chosen by --sandbox), and the main window is built and shown:
-   the first frame the app paints is the complete window.
+   is opened (always listed; chosen by --sandbox; its state kept in the data folder,
+   `core.sandbox.home`), and the main window is built and shown: the first frame the app
+   paints is the complete window.
 6. Once shown, the start-up heap is frozen out of the garbage collector (`settle_after_start`).
 7. After the event loop: the window shuts down (settings saved, workers and the events
    receiver stopped, a copied token cleared from the clipboard), the sandbox stops, every
@@ -155,12 +156,18 @@ def build_window(args: argparse.Namespace) -> tuple[MainWindow, OnDemandSandbox 
     was the last choice."""
     # Imported here, after `lean_imports.install()`: these bring in pydantic and the rest of
     # the window, and the patched hook keeps none of their sources in memory.
+    from core.sandbox.home import SandboxHome, SandboxUnavailable
     from core.sandbox.on_demand import OnDemandSandbox
     from core.workspace import Workspace
     from gui.main_window import MainWindow
 
     settings = QSettings()
-    sandbox = OnDemandSandbox(log_requests=False)
+    try:
+        # The one kept in the data folder: the same instances, secrets and ports as last time.
+        sandbox = OnDemandSandbox(log_requests=False, home=SandboxHome.default())
+    except (SandboxUnavailable, OSError) as exc:
+        log.warning("The local sandbox cannot be kept this run (%s): it starts empty", exc)
+        sandbox = OnDemandSandbox(log_requests=False)
     log.info("Local sandbox at %s", sandbox.base_url)
     window = MainWindow(
         Workspace(), settings=settings, sandbox=sandbox, select_sandbox=args.sandbox

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -75,12 +75,13 @@ class ConnectorForm(QWidget):
         self.check_button: QPushButton | None = None
         self.suggestion_button: QPushButton | None = None
         self.check_status: MessageLabel | None = None
+        self.sandbox_hint: MessageLabel | None = None  # where the local sandbox's ConnectWise is
         self._check_row: QWidget | None = None
         self._check_after = ""  # the field the check's row follows
         self._notes: dict[str, Note] = {}
         self._suggestion: Suggestion | None = None
         self._filled: dict[str, str] = {}
-        self._intro = ""  # what the check's row says before any check (the sandbox's site)
+        self._intro = ""  # what the check's row always says (the sandbox's site and logins)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -235,10 +236,14 @@ class ConnectorForm(QWidget):
         column.addLayout(buttons)
         status = message_label("connectwise_status", "hint")
         column.addWidget(status)
+        # Beside the check's answers, not instead of them: the logins are needed after it.
+        intro = message_label("connectwise_sandbox_hint", "hint")
+        intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        column.addWidget(intro)
         layout.addRow(row)
         self._check_row, self.check_button, self.suggestion_button = row, check, use
-        self.check_status = status
-        self._show_status(Note(self._intro) if self._intro else None)
+        self.check_status, self.sandbox_hint = status, intro
+        show_message(intro, self._intro)
 
     def _with_generate_button(self, secret: QWidget) -> QWidget:
         assert isinstance(secret, SecretEdit)
@@ -260,6 +265,7 @@ class ConnectorForm(QWidget):
     def _clear_fields(self) -> None:
         self._extra_targets.clear()
         self._check_row = self.check_button = self.suggestion_button = self.check_status = None
+        self.sandbox_hint = None
         self._check_after = ""
         self._notes.clear()
         self._suggestion = None
@@ -458,14 +464,10 @@ class ConnectorForm(QWidget):
     # --- ConnectWise checks ---------------------------------------------------------------
 
     def set_check_intro(self, text: str) -> None:
-        """What the check's row says until a check has run (e.g. the sandbox's site)."""
+        """What the check's row says whatever the checks say (the sandbox's site and logins)."""
         self._intro = text
-        if not self._notes and self.check_status is not None and not self._running:
-            self._show_status(Note(text) if text else None)
-
-    @property
-    def _running(self) -> bool:
-        return self.check_status is not None and self.check_status.property("running") is True
+        if self.sandbox_hint is not None:
+            show_message(self.sandbox_hint, text)
 
     def _show_status(self, note: Note | None, *, running: bool = False) -> None:
         if self.check_status is None:
@@ -535,7 +537,7 @@ class ConnectorForm(QWidget):
         self._suggestion = None
         if self.suggestion_button is not None:
             self.suggestion_button.setVisible(False)
-        self._show_status(Note(self._intro) if self._intro else None)
+        self._show_status(None)
         self.changed.emit()
 
     def use_suggestion(self) -> None:

@@ -7,6 +7,7 @@ comes up sooner.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
@@ -26,15 +27,15 @@ from PySide6.QtWidgets import (
 from core.app_info import APP_DISPLAY_NAME
 from core.models import Account, InstanceDraft
 from core.sandbox import connectwise_values as cw_sandbox
-from core.sandbox.on_demand import Sandbox
-from core.workspace import CreateOutcome, Workspace, row_from_record
+from core.sandbox.on_demand import Sandbox, sandbox_account
+from core.workspace import CreateOutcome, SandboxReset, Workspace, counted, row_from_record
 from gui.accounts import AccountBar
 from gui.clipboard import Clipboard
 from gui.create_tab import CreateTab
 from gui.focus import chain, tab_stops
-from gui.menus import Menus
+from gui.menus import FILL_SHORTCUT, Menus
 from gui.mnemonics import letter_of, letters_in
-from gui.settings import SANDBOX_ACCOUNT, Preferences
+from gui.settings import Preferences
 from gui.tasks import TaskRunner
 from gui.widgets import LazyPage, fit_to_screen
 
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from gui.batch_dialog import BatchDialog
     from gui.events_tab import EventsTab
     from gui.instances_tab import InstancesTab
+
+log = logging.getLogger(__name__)
 
 STATUS_TIMEOUT_MS = 15_000
 BATCH_STOP_WAIT_S = 10.0  # quitting by a signal during a batch: the rows in flight get this long
@@ -73,16 +76,8 @@ class MainWindow(QMainWindow):
         self._shut_down = False
         self._batch: BatchDialog | None = None  # File → Batch create…, made when first opened
         self._quit_after_batch = False
-        sandbox_account = (
-            Account(
-                name=SANDBOX_ACCOUNT,
-                api_root=sandbox.base_url,
-                user_secret=sandbox.user_secret,
-                organization_secret=sandbox.organization_secret,
-            )
-            if sandbox is not None
-            else None
-        )
+        self._resetting = False  # Account ▸ Reset sandbox runs
+        self.sandbox_account = sandbox_account(sandbox) if sandbox is not None else None
 
         self.create_tab = CreateTab(workspace, self.runner, self.clipboard, self)
         self.instances_page = LazyPage(self._build_instances_tab, self)
@@ -98,7 +93,7 @@ class MainWindow(QMainWindow):
             self.prefs,
             workspace,
             self.runner,
-            sandbox=sandbox_account,
+            sandbox=self.sandbox_account,
             select_sandbox=select_sandbox,
             parent=self,
         )
@@ -137,10 +132,14 @@ class MainWindow(QMainWindow):
         self._shortcut(QKeySequence(Qt.Key.Key_F5), self._refresh)
         self.menus = Menus(self)  # File (New instance, Quit: Ctrl+Q), Account, Help
 
-        self.create_tab.form.set_values(self.prefs.last_form())
+        remembered, moved = self._remembered_form()
+        self.create_tab.form.set_values(remembered)
         self._account_changed(self.account_bar.account)
         self._order_keys()
         self.create_tab.form.name.setFocus()  # what a person types first
+        if moved:
+            self.show_status(moved)
+        self._forget_sandbox_leftovers()
 
     # --- the tabs built on first use ---------------------------------------------------------
 
@@ -241,19 +240,159 @@ class MainWindow(QMainWindow):
         if self.instances_page.built:
             self.instances_tab.set_account(account)
 
+    # --- the local sandbox -------------------------------------------------------------------
+
+    def on_sandbox(self, account: Account | None = None) -> bool:
+        """Whether `account` (default: the chosen one) is this window's local sandbox."""
+        account = account or self.account_bar.account
+        return account is not None and account == self.sandbox_account
+
+    @property
+    def connectwise_site(self) -> str:
+        """The local sandbox's ConnectWise address ("" without one)."""
+        site = getattr(self.sandbox, "connectwise_site", "")
+        return site if isinstance(site, str) else ""
+
+    @property
+    def resetting_sandbox(self) -> bool:
+        return self._resetting
+
     def _sandbox_connectwise_intro(self, account: Account | None) -> str:
         """On the local sandbox, where its ConnectWise is: the check needs a site to ask."""
-        site = getattr(self.sandbox, "connectwise_site", None)
-        if account is None or self.sandbox is None or account.api_root != self.sandbox.base_url:
-            return ""
-        if not isinstance(site, str):
+        site = self.connectwise_site
+        if not site or not self.on_sandbox(account):
             return ""
         return (
             f"The local sandbox's ConnectWise site is {site}, company {cw_sandbox.COMPANY} "
             f"(SOAP login {cw_sandbox.USERNAME} / {cw_sandbox.PASSWORD}; REST keys "
             f"{cw_sandbox.PUBLIC_KEY} / {cw_sandbox.PRIVATE_KEY}, client ID "
-            f"{cw_sandbox.CLIENT_ID})."
+            f"{cw_sandbox.CLIENT_ID}). Account ▸ Fill with sandbox values ({FILL_SHORTCUT}) "
+            "types them in."
         )
+
+    def _remembered_form(self) -> tuple[dict[str, object], str]:
+        """The form as last left, with a ConnectWise address on this machine moved to this
+        run's sandbox (or dropped without one): an earlier run's sandbox listened elsewhere.
+        Also what to tell the user about it ("" when nothing moved)."""
+        values = self.prefs.last_form()
+        site = self.connectwise_site
+        told: list[str] = []
+        for name in cw_sandbox.ADDRESS_FIELDS:
+            value = values.get(name)
+            if not isinstance(value, str) or not value.strip():
+                continue
+            moved = cw_sandbox.moved_address(value, site)
+            if moved == value:
+                continue
+            if moved is None:
+                del values[name]
+                told.append(f"{value} (no sandbox runs now) was cleared")
+            else:
+                values[name] = moved
+                told.append(f"{value} is now {moved}")
+        if not told:
+            return values, ""
+        return values, (
+            "The remembered ConnectWise address was the sandbox's of an earlier run: "
+            + "; ".join(told)
+            + "."
+        )
+
+    def _forget_sandbox_leftovers(self) -> None:
+        """Tokens and records that sandboxes of earlier runs (each on a port of its own) left,
+        removed in the background: their instances are gone for good."""
+        account = self.sandbox_account
+        if account is None or not account.files_as:
+            return  # a sandbox kept for this run only: its records are filed as before
+
+        def done(result: SandboxReset) -> None:
+            if result.tokens or result.records:
+                self.show_status(
+                    "Removed what sandboxes of earlier runs left: "
+                    f"{counted(result.tokens, 'token')} and {counted(result.records, 'record')}."
+                )
+
+        self.runner.run(
+            lambda: self.workspace.forget_sandbox_leftovers(account),
+            done,
+            lambda error: log.warning("Sandbox leftovers not removed: %s", error),
+            name="sandbox-leftovers",
+        )
+
+    def fill_sandbox_values(self) -> None:
+        """Account ▸ Fill with sandbox values: the ConnectWise fields of the chosen connector,
+        with the local ConnectWise sandbox's site, company and logins."""
+        site = self.connectwise_site
+        if not site or not self.on_sandbox():
+            self.show_status(
+                "Choose the Local sandbox account first: the sandbox's values work only there."
+            )
+            return
+        if self.create_tab.busy:
+            self.show_status("A create runs: the form is locked until it is done.")
+            return
+        form = self.create_tab.form
+        form.set_values(cw_sandbox.form_values(form.field_names(), site))
+        self.show_tab(self.create_tab)
+        self.show_status(
+            f"Filled in the sandbox's ConnectWise values ({site}, company "
+            f"{cw_sandbox.COMPANY}): add a name, then Create."
+        )
+
+    def reset_sandbox(self) -> None:
+        """Account ▸ Reset sandbox…: after asking, delete every instance in the local sandbox
+        with its token and record, and say what went."""
+        account = self.account_bar.account
+        if account is None or not self.on_sandbox(account):
+            self.show_status("Choose the Local sandbox account first: Reset empties only it.")
+            return
+        if self._resetting or self.create_tab.busy or self.batch_running:
+            self.show_status("Wait until the sandbox's create, batch or reset is done.")
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Reset the local sandbox",
+            "Delete every instance in the local sandbox, with its token in the password "
+            "manager and its record in this app (and what earlier sandbox runs left)? This "
+            "cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        answer = box.exec()
+        box.deleteLater()
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self._resetting = True
+        self.menus.update_enabled()
+        self.show_status("Resetting the local sandbox…")
+
+        def done(result: SandboxReset) -> None:
+            self._reset_done()
+            text = result.summary
+            if result.problems:
+                more = len(result.problems) - 1
+                text += f" Not removed: {result.problems[0]}" + (
+                    f" (and {more} more)" if more else ""
+                )
+            self.show_status(text)
+            self.account_bar.tell(f"Reset sandbox: {text}", error=bool(result.problems))
+            if self.instances_page.built and self.on_sandbox(self.instances_tab.account):
+                self.instances_tab.refresh()
+
+        def failed(error: BaseException) -> None:
+            self._reset_done()
+            self.show_status(f"The sandbox was not reset: {error}")
+            self.account_bar.tell(f"The sandbox was not reset: {error}", error=True)
+
+        self.runner.run(
+            lambda: self.workspace.reset_sandbox(account), done, failed, name="reset-sandbox"
+        )
+
+    def _reset_done(self) -> None:
+        self._resetting = False
+        self.menus.update_enabled()
 
     def _token_stored(self, instance_id: str, stored: bool) -> None:
         if self.instances_page.built:  # else it reads the records when it is built

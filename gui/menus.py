@@ -4,7 +4,10 @@ already does.
 - File: New instance (Ctrl+N: a fresh form on the Create tab), Batch create… (Ctrl+B: one
   instance per row of a CSV file), Quit (Ctrl+Q: closes the window, which asks first while a
   create or a batch runs).
-- Account: Add account…, Test connection (the account bar's own actions).
+- Account: Add account…, Edit account…, Remove account…, Test connection (the account bar's
+  own actions); Fill with sandbox values (Ctrl+Shift+F: the local ConnectWise sandbox's values
+  in the form) and Reset sandbox… (asks, then empties the local sandbox), while the Local
+  sandbox is the account chosen.
 - Instance (while the Instances tab is in front): the tab's actions on the selected instance.
 - Help: About (versions and where the files are, with Copy), Open log folder.
 """
@@ -23,6 +26,9 @@ from PySide6.QtWidgets import QMenu
 
 from core.log_file import active_log_file
 from core.paths import LOG_FILE_NAME, default_log_dir
+
+# Account ▸ Fill with sandbox values: F for Fill (Ctrl+Shift+K is the check, Ctrl+Shift+C copy).
+FILL_SHORTCUT = "Ctrl+Shift+F"
 
 if TYPE_CHECKING:
     from gui.about import Locations
@@ -64,6 +70,24 @@ class Menus(QObject):
         self.account_menu.addAction(account_bar.remove_action)
         self.account_menu.addSeparator()
         self.account_menu.addAction(account_bar.test_action)
+        self.account_menu.addSeparator()
+        # The local sandbox's own: enabled while it is the account chosen.
+        self.fill_sandbox_action = self._action(
+            self.account_menu,
+            "&Fill with sandbox values",
+            "fill_sandbox",
+            window.fill_sandbox_values,
+            FILL_SHORTCUT,
+        )
+        self.fill_sandbox_action.setStatusTip(
+            "Type the local ConnectWise sandbox's site, company and logins into the form"
+        )
+        self.reset_sandbox_action = self._action(
+            self.account_menu, "Re&set sandbox…", "reset_sandbox", window.reset_sandbox
+        )
+        self.reset_sandbox_action.setStatusTip(
+            "Delete every instance in the local sandbox, with its tokens and records (asks first)"
+        )
 
         # The Instances tab's actions on the selected instance: shown while that tab is in
         # front (its letter is the Create form's otherwise), filled from the tab when opened.
@@ -83,7 +107,7 @@ class Menus(QObject):
         self.account_menu.aboutToShow.connect(self._update_enabled)
         window.create_tab.busy_changed.connect(self._update_enabled)
         window.account_bar.account_changed.connect(self._update_enabled)
-        self._update_enabled()
+        self.update_enabled()
 
     def _menu(self, menu: QMenu, name: str) -> QMenu:
         menu.setObjectName(name)
@@ -119,8 +143,20 @@ class Menus(QObject):
             else:
                 menu.addAction(action)
 
-    def _update_enabled(self) -> None:
-        self.new_action.setEnabled(not self._window.create_tab.busy)
+    def _update_enabled(self, *_: object) -> None:
+        self.update_enabled()
+
+    def update_enabled(self) -> None:
+        window = self._window
+        busy = window.create_tab.busy
+        self.new_action.setEnabled(not busy)
+        on_sandbox = window.on_sandbox()
+        self.fill_sandbox_action.setEnabled(
+            on_sandbox and bool(window.connectwise_site) and not busy
+        )
+        self.reset_sandbox_action.setEnabled(
+            on_sandbox and not busy and not window.batch_running and not window.resetting_sandbox
+        )
 
     # --- the actions that are the menu's own -------------------------------------------------
 
@@ -139,6 +175,7 @@ class Menus(QObject):
             records=self._window.workspace.records.path,
             log=log,
             log_written=written,
+            sandbox=getattr(self._window.sandbox, "state_file", None),
         )
 
     def show_about(self) -> None:

@@ -194,7 +194,8 @@ def _where_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None
         "--sandbox",
         dest=prefix + "sandbox",
         action="store_true",
-        help="the local sandbox (nothing leaves this machine)",
+        help="the local sandbox, as the window's (nothing leaves this machine; its "
+        "instances are kept between runs)",
     )
 
 
@@ -530,18 +531,21 @@ def resolve_account(
 
 
 def _sandbox_account(stack: contextlib.ExitStack) -> Account:
-    """The one place `--sandbox` is turned into an account: a sandbox for this run."""
-    from core.models import Account
-    from core.sandbox.server import SandboxServer
-    from core.saved_accounts import SANDBOX_ACCOUNT
+    """The window's local sandbox, kept in the data folder: served in this process for the
+    command (stopped with `stack`), or, while the window serves it, that window's."""
+    from core.sandbox.home import SandboxHome, SandboxUnavailable
+    from core.sandbox.on_demand import OnDemandSandbox, sandbox_account
 
-    server = stack.enter_context(SandboxServer())
-    return Account(
-        name=SANDBOX_ACCOUNT,
-        api_root=server.base_url,
-        user_secret=server.user_secret,
-        organization_secret=server.organization_secret,
-    )
+    try:
+        sandbox = OnDemandSandbox(home=SandboxHome.default(), take_over=False)
+    except SandboxUnavailable as exc:
+        raise CliError(str(exc), FAILED) from None
+    except OSError as exc:
+        raise CliError(
+            f"The local sandbox could not start: {exc.strerror or exc}.", FAILED
+        ) from None
+    stack.enter_context(sandbox)
+    return sandbox_account(sandbox)
 
 
 def where_words(args: argparse.Namespace) -> str:

@@ -22,6 +22,8 @@ from pathlib import Path
 from types import FrameType
 from typing import BinaryIO, NoReturn
 
+from .home import Claim, read_serving
+from .home import claim as claim_state
 from .server import HOST, SandboxServer
 from .store import InstanceStore, shared_folder_mode
 
@@ -254,6 +256,41 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
 
+    # One process serves a state file at a time (the window's sandbox too): the lock beside it.
+    claim: Claim | None = None
+    if args.state is not None:
+        state = Path(os.path.abspath(args.state))
+        try:
+            claim = claim_state(state)
+        except OSError as exc:
+            print(
+                _start_error(parser.prog, args.port, args.state, exc), file=sys.stderr, flush=True
+            )
+            return 1
+        if claim is None:
+            serving = read_serving(state)
+            where = f" at http://{HOST}:{serving.api}" if serving is not None else ""
+            print(
+                f"{parser.prog}: the state file {args.state} is in use by another sandbox{where} "
+                "(the app's window or cwdesk): stop that one first, or choose another --state",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
+    try:
+        return _serve(parser, args, user_secret, organization_secret, claim)
+    finally:
+        if claim is not None:
+            claim.release()
+
+
+def _serve(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    user_secret: str | None,
+    organization_secret: str | None,
+    claim: Claim | None,
+) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -277,6 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 log_requests=not args.quiet,
             )
             server.start()
+            if claim is not None:
+                claim.announce(server.port, 0)
         except (OSError, ValueError) as exc:
             print(
                 _start_error(parser.prog, args.port, args.state, exc), file=sys.stderr, flush=True

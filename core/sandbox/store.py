@@ -55,7 +55,10 @@ ACCOUNT_ID = 678
 COMPANY_ID = 910
 # Element ids differ between real environments (API.md §5); 117 is the devportal's.
 _ELEMENT_IDS = {"connectwisehd": 117, "connectwisecrm": 118, "connectwisecrmrest": 3104}
-_STATE_FORMAT = "cw-connector-desk-sandbox-state"
+STATE_FORMAT = "cw-connector-desk-sandbox-state"
+# A state file larger than this is not the sandbox's (10,000 instances weigh 4.4 MB).
+MAX_STATE_BYTES = 64 * 1024 * 1024
+SANDBOX_ID_RE = re.compile(r"^[a-z0-9]{8,32}$")
 _PAGE_TOKEN_PREFIX = "after:"  # noqa: S105 - a paging token, not a credential
 
 ConfigValue = str | None
@@ -412,6 +415,25 @@ def shared_folder_mode(folder: Path) -> int | None:
     return mode if mode & (stat.S_IWGRP | stat.S_IWOTH) else None
 
 
+def parse_sandbox_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not SANDBOX_ID_RE.match(value):
+        raise ValueError("sandboxId must be 8 to 32 lower-case letters or digits")
+    return value
+
+
+def parse_ports(value: Any) -> dict[str, int]:
+    """The ports a state file remembers; anything odd in it is forgotten, not fatal."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        str(k): v
+        for k, v in value.items()
+        if isinstance(v, int) and not isinstance(v, bool) and 0 < v < 65536
+    }
+
+
 # --- the store -----------------------------------------------------------------------------
 
 
@@ -432,6 +454,14 @@ class InstanceStore:
         self._next_id = FIRST_INSTANCE_ID
         self.user_secret: str | None = None
         self.organization_secret: str | None = None
+        # The persistent sandbox's own (`core.sandbox.home`): its name for the app's records
+        # and tokens, and the ports it last served on ({"api": …, "connectwise": …}).
+        self.sandbox_id: str | None = None
+        self.ports: dict[str, int] = {}
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
 
     # persistence
 
@@ -443,11 +473,15 @@ class InstanceStore:
             # A FIFO would never end and /dev/zero never fits: regular files only.
             if not self._path.is_file():
                 raise ValueError("not a regular file")
+            if self._path.stat().st_size > MAX_STATE_BYTES:
+                raise ValueError(f"larger than {MAX_STATE_BYTES // (1024 * 1024)} MB")
             data = parse_json(self._path.read_text(encoding="utf-8"))  # deep nesting: typed
-            if not isinstance(data, dict) or data.get("format") != _STATE_FORMAT:
+            if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
                 raise ValueError("not a sandbox state file")
             records = [SandboxInstance.from_state(item) for item in data.get("instances", [])]
             next_id = int(data.get("nextId", FIRST_INSTANCE_ID))
+            sandbox_id = parse_sandbox_id(data.get("sandboxId"))
+            ports = parse_ports(data.get("ports"))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"cannot load sandbox state {self._path}: {exc}") from None
         with self._lock:
@@ -459,6 +493,8 @@ class InstanceStore:
             self._next_id = max([next_id, *(i + 1 for i in self._ids)])
             self.user_secret = data.get("userSecret") or None
             self.organization_secret = data.get("organizationSecret") or None
+            self.sandbox_id = sandbox_id
+            self.ports = ports
 
     def save(self) -> None:
         """Write atomically (temporary file in the same folder, then os.replace)."""
@@ -466,11 +502,13 @@ class InstanceStore:
             return
         with self._lock:
             data = {
-                "format": _STATE_FORMAT,
+                "format": STATE_FORMAT,
                 "version": 1,
                 "nextId": self._next_id,
                 "userSecret": self.user_secret,
                 "organizationSecret": self.organization_secret,
+                "sandboxId": self.sandbox_id,
+                "ports": self.ports,
                 "instances": [self._instances[i].to_state() for i in self._ids],
             }
             make_private_folder(self._path.parent)

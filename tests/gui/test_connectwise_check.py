@@ -16,7 +16,7 @@ from core.sandbox import connectwise_values as cw
 from core.sandbox.connectwise import ConnectWiseFailure, ConnectWiseSandbox
 from core.sandbox.on_demand import OnDemandSandbox
 from gui.main_window import MainWindow
-from tests.gui.helpers import choose, fill, type_into, widget
+from tests.gui.helpers import choose, fill, label_text, type_into, widget
 
 PASSWORD = "pw-SENTINEL-2207"
 PRIVATE = "priv-SENTINEL-3318"
@@ -215,7 +215,7 @@ def test_on_the_local_sandbox_the_form_says_where_its_connectwise_is(
     sandbox = OnDemandSandbox()
     try:
         window = activate(qtbot, make_window(sandbox))
-        assert sandbox.connectwise_site in status(window)
+        assert sandbox.connectwise_site in label_text(window, "connectwise_sandbox_hint")
         soap_site(qtbot, window, sandbox.connectwise_site)
         wsdl = line(window, "wsdl_path")
         qtbot.waitUntil(lambda: wsdl.text() == "/v2025_1/apis/2.0/", timeout=WAIT_MS)

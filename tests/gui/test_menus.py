@@ -62,9 +62,17 @@ def log_file(tmp_path: Path) -> Iterator[LogFile]:
 def test_the_menu_bar_has_file_account_and_help(window: MainWindow) -> None:
     assert menu_entries(window) == {
         "&File": ["&New instance", "&Batch create…", "&Quit"],
-        "&Account": ["&Add account…", "&Edit account…", "&Remove account…", "&Test connection"],
+        "&Account": [
+            "&Add account…",
+            "&Edit account…",
+            "&Remove account…",
+            "&Test connection",
+            "&Fill with sandbox values",
+            "Re&set sandbox…",
+        ],
         "&Help": ["&About", "Open &log folder"],
     }
+    assert action(window, "fill_sandbox").shortcut().toString() == "Ctrl+Shift+F"
     assert action(window, "new_instance").shortcut().toString() == "Ctrl+N"
     assert action(window, "quit").shortcut().toString() == "Ctrl+Q"
     assert action(window, "batch_create").shortcut().toString() == "Ctrl+B"

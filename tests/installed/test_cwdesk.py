@@ -47,6 +47,7 @@ def test_installed_batch_on_the_sandbox_stores_every_token(
     source = write_csv(tmp_path / "customers.csv", soap_rows(12))
     env = base_env(installed.home, XDG_CONFIG_HOME=str(tmp_path / "config"))
     env["CW_CONNECTOR_DESK_DATA_DIR"] = str(tmp_path / "data")
+    env["CW_CONNECTOR_DESK_SANDBOX_PORT"] = "0"  # never this user's fixed port in a test
 
     done = run([str(installed.bin("cwdesk")), "batch", str(source), "--sandbox"], env=env)
 

@@ -194,6 +194,8 @@ def app(
         XDG_CONFIG_HOME=str(scratch / "config"),
         XDG_DATA_HOME=str(scratch / "data"),
         XDG_CACHE_HOME=str(scratch / "cache"),
+        # Any free port: a run beside another never fights over this user's sandbox port.
+        CW_CONNECTOR_DESK_SANDBOX_PORT="0",
         **{DATA_DIR_ENV: str(scratch / "desk")},
     )
     stdout, stderr = scratch / "stdout.txt", scratch / "stderr.txt"
@@ -292,7 +294,11 @@ def test_keyboard_create_copy_quit(
     )
     sandbox = re.search(r"Local sandbox at http://([^/\s]+)/", app.stderr.read_text())
     assert sandbox, app.output()
-    assert record["host"] == sandbox.group(1)
+    # Filed under the sandbox's own name, which stays when its port changes; the sandbox's
+    # state (and the port it served on) in the data folder.
+    state = json.loads((app.data_dir / "sandbox" / "state.json").read_text(encoding="utf-8"))
+    assert record["host"] == f"local-sandbox-{state['sandboxId']}"
+    assert sandbox.group(1) == f"127.0.0.1:{state['ports']['api']}"
     assert (record["name"], record["connector"], record["account"]) == (
         "Acme",
         "connectwisehd",
