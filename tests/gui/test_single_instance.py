@@ -23,7 +23,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from core.app_info import APP_ID
-from tests.gui.squatter import NOBODY, needs_root, squatting
+from tests.other_user import NOBODY, needs_root, squatting
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTED = "Local sandbox at http://127.0.0.1:"

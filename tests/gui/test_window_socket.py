@@ -21,7 +21,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from gui import single_instance as si
-from tests.gui.squatter import NOBODY, needs_root, squatting
+from tests.other_user import NOBODY, needs_root, squatting
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Another user's listener at the one-window socket's path, in a process of its own: it answers
+"""Another user on this machine, for the tests of what is private: `NOBODY` and `needs_root`, and
+another user's listener at the one-window socket's path, in a process of its own: it answers
 ``raised`` to whoever connects, at once, as a squatter who wants every launch to exit without a
 window would. Making a socket of another user's needs root (tests skip without it).
 
@@ -24,7 +25,7 @@ from typing import Literal
 import pytest
 
 NOBODY = 65534  # the uid of "nobody" on Debian and most Linux systems
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 needs_root = pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0,
