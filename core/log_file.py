@@ -2,7 +2,8 @@
 
 - Bounded: a rotating file of at most `MAX_BYTES` (1 MB), with `BACKUP_COUNT` (3) older files
   beside it (``….log.1`` … ``….log.3``): at most 4 MB on disk, whatever the run does.
-- Private: the file is created 0600 and its folder 0700 (it names instances and hosts).
+- Private: the file is created 0600 and its folder, with any parent it makes, 0700 (it names
+  instances and hosts).
 - Never a secret: it gets the same records as standard error, and nothing the app logs holds a
   secret (the secret-leak tests search this file too).
 - Never in the way: a folder that cannot be written is one warning on standard error, and the
@@ -19,6 +20,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from core.paths import LOG_FILE_NAME, default_log_dir
+from core.private_files import private_folder
 
 MAX_BYTES = 1024 * 1024
 BACKUP_COUNT = 3
@@ -78,7 +80,7 @@ def start_log_file(
     folder = directory if directory is not None else default_log_dir()
     path = folder / LOG_FILE_NAME
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_folder(folder)
         handler = PrivateRotatingFileHandler(
             path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
         )

@@ -23,6 +23,15 @@ assumed of a sender:
   ``+5``, `` 5``: 400) and each chunk ends with its line end; trailers are read and dropped.
   A connection that closes before its request is complete is not a request: no handler sees
   it.
+- **Callers.** Only this machine's own programs, never a web page (DNS rebinding, cross-site
+  requests): the ``Host`` must be the listening address or ``localhost`` with the server's
+  port, exactly once (none, or two: 400; another name: 421 Misdirected Request, since the
+  server holds nothing for that name), as must an absolute request target's authority; an
+  ``Origin`` other than the server's own, or a ``Sec-Fetch-Site`` other than ``same-origin``
+  and ``none`` (a browser's mark of a request a page made), is a 403. Checked once the
+  headers are in, before the body is read and before any handler sees the request. The
+  habit of webpack-dev-server (``allowedHosts``, "Invalid Host header") and of Jupyter's
+  host check (`JupyterHandler.check_host`), adopted after DNS-rebinding reports.
 
 Handlers subclass `LoopbackHandler`, a `BaseHTTPRequestHandler` whose `body` is already
 read; the server answers what never reaches them (400, 408, 413, 431, 501, 503, 505) with
@@ -49,8 +58,10 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from core.json_limits import parse_json
+from core.outside_text import capped, for_terminal
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -79,6 +90,12 @@ _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9])\.([
 _FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[^\x00-\x08\x0a-\x1f\x7f]*)?")
 _DIGITS = re.compile(r"[0-9]+")
+# A Host header's value: a name or IPv4 address, or an IPv6 one in brackets, and a port.
+_AUTHORITY = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:@/?#\s]+)(?::([0-9]{1,5}))?")
+# What a browser says of a request it makes for a page: only these come from the user (typed
+# into the address bar) or from a page of this very server, which serves no pages.
+_OWN_FETCH_SITES = ("same-origin", "none")
+_LOGGED_VALUE = 200  # characters of a refused Host or Origin written to the log
 
 
 @dataclass(frozen=True)
@@ -277,8 +294,14 @@ def _framing(fields: list[tuple[str, str]], version: tuple[int, int]) -> int | N
     return int(value) if len(value) <= 18 else 1 << 62
 
 
-def _read_request(reader: _Reader, limits: Limits) -> Incoming:
-    """One whole request, or RequestError (answered), or _Gone (closed without a word)."""
+Admit = Callable[[str, list[tuple[str, str]]], None]
+
+
+def _read_request(reader: _Reader, limits: Limits, admit: Admit) -> Incoming:
+    """One whole request, or RequestError (answered), or _Gone (closed without a word).
+
+    `admit` sees the request target and headers before the body is read; it raises
+    RequestError for a caller the server does not answer."""
     too_long = RequestError(414, "The request line is too long.")
     for _ in range(_MAX_EMPTY_LINES + 1):
         request_line = reader.line(limits.max_head_bytes, too_long)
@@ -293,6 +316,7 @@ def _read_request(reader: _Reader, limits: Limits) -> Incoming:
     if version[0] != 1:
         raise RequestError(505, "Only HTTP/1.0 and HTTP/1.1 are supported.")
     fields, lines, used, count = _fields(reader, limits, len(request_line) + 2, 0)
+    admit(match[2].decode("ascii"), fields)
     length = _framing(fields, version)
     head = b"\r\n".join([request_line, *lines]) + b"\r\n\r\n"
     too_big = RequestError(413, f"The body is larger than {limits.max_body_bytes} bytes.")
@@ -573,7 +597,7 @@ class LoopbackHTTPServer(socketserver.TCPServer):
         last_words = b""
         try:
             try:
-                incoming = _read_request(_Reader(conn, self.limits), self.limits)
+                incoming = _read_request(_Reader(conn, self.limits), self.limits, self._admit)
             except _Gone:
                 if conn.evicted:
                     last_words = self._busy()
@@ -606,6 +630,75 @@ class LoopbackHTTPServer(socketserver.TCPServer):
         if incoming is None:
             raise RuntimeError("no request is being handled on this thread")
         return incoming
+
+    # callers: this machine's programs, never a web page
+
+    def own_authorities(self) -> tuple[str, ...]:
+        """The Host values this server answers: its address and ``localhost``, with its port
+        (without it too when that port is 80, as clients then leave it out)."""
+        address = self.server_name
+        hosts = (f"[{address}]" if ":" in address else address, "localhost")
+        port = self.server_port
+        named = tuple(f"{host}:{port}" for host in hosts)
+        return (*named, *hosts) if port == 80 else named
+
+    def own_origins(self) -> tuple[str, ...]:
+        """The ``Origin`` of a page this server would have served (it serves none)."""
+        return tuple(f"http://{authority}" for authority in self.own_authorities())
+
+    def _is_own(self, authority: str) -> bool:
+        match = _AUTHORITY.fullmatch(authority)
+        if match is None:
+            return False
+        address = self.server_name
+        names = {f"[{address}]" if ":" in address else address, "localhost"}
+        port = int(match[2]) if match[2] is not None else 80  # http's, when left out
+        return match[1].lower() in names and port == self.server_port
+
+    def _admit(self, target: str, fields: list[tuple[str, str]]) -> None:
+        """Refuse what only another host's name or a web page would send (see the module's
+        text): RequestError with 400, 421 or 403."""
+        hosts = _values(fields, "host")
+        if len(hosts) != 1:
+            raise RequestError(400, "The request must carry exactly one Host header.")
+        own = " or ".join(a for a in self.own_authorities() if ":" in a)
+        if not self._is_own(hosts[0]):
+            self._log_refusal("a Host header naming another host", hosts[0])
+            raise RequestError(
+                421,
+                f"This server answers only requests addressed to {own} (this machine's own "
+                "programs); the Host header names another host, as a web page reaching it "
+                "through DNS rebinding would.",
+            )
+        if not target.startswith("/") and target != "*":
+            parts = urlsplit(target)
+            if parts.scheme.lower() != "http" or not self._is_own(parts.netloc):
+                self._log_refusal("a request target on another host", target)
+                raise RequestError(421, f"This server answers only requests addressed to {own}.")
+        origins = _values(fields, "origin")
+        if origins and (
+            len(origins) > 1
+            or origins[0].strip().lower() not in {o.lower() for o in self.own_origins()}
+        ):
+            self._log_refusal("a request from a web page (Origin)", ", ".join(origins))
+            raise RequestError(
+                403,
+                "This server does not answer web pages: the request came from a page "
+                "(its Origin is not this server's own).",
+            )
+        sites = [v.strip().lower() for v in _values(fields, "sec-fetch-site")]
+        if any(site not in _OWN_FETCH_SITES for site in sites):
+            self._log_refusal("a request from a web page (Sec-Fetch-Site)", ", ".join(sites))
+            raise RequestError(
+                403,
+                "This server does not answer web pages: the browser marked the request as "
+                "made by another site.",
+            )
+
+    def _log_refusal(self, what: str, value: str) -> None:
+        # The value is the sender's: cut, and shown without the controls a terminal acts on.
+        shown = for_terminal(capped(value, _LOGGED_VALUE))
+        log.warning("%s: refused %s: %s", self.name, what, shown)
 
     def _answer(self, status: int, message: str, *, retry_after: bool = False) -> bytes:
         body = self._error_body(status, message)

@@ -53,6 +53,7 @@ from core.app_info import APP_NAME
 from core.json_limits import parse_json
 from core.paths import DATA_DIR_ENV as DATA_DIR_ENV  # re-exported: its name for scripts and tests
 from core.paths import default_data_dir
+from core.private_files import private_folder
 
 if sys.platform == "win32":
     import msvcrt
@@ -432,7 +433,7 @@ class RecordsStore:
         """The exclusive lock on the lock file beside the records; RecordsError after the wait."""
         lock_path = self.lock_path
         try:
-            self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_folder(self._dir)
             fd = _open_lock_file(lock_path)
         except OSError as exc:
             reason = str(exc.strerror or exc)
@@ -716,7 +717,7 @@ def _aside_path(path: Path) -> Path:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder(folder)
     # mkstemp creates the file 0600 before anything is written into it.
     fd, tmp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=folder)
     tmp = Path(tmp_name)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.app_info import APP_NAME, ORGANIZATION
+from core.private_files import private_folder
 
 SANDBOX_ACCOUNT = "Local sandbox"
 MAX_SETTINGS_BYTES = 1024 * 1024
@@ -189,9 +190,12 @@ def save_accounts(accounts: list[SavedAccount], path: Path | None = None) -> Non
     import tempfile  # not at import: the window imports this module at start-up
 
     try:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # As the window keeps it (gui.settings): the folder 0700, the file 0600.
+        private_folder(target.parent, tighten=True)
         fd, temporary = tempfile.mkstemp(prefix=".settings-", dir=target.parent)
         try:
+            if os.name == "posix":
+                os.fchmod(fd, 0o600)  # mkstemp's 0600, less what a strict umask takes
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write("\n".join(lines) + "\n")
             os.replace(temporary, target)

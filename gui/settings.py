@@ -1,13 +1,22 @@
-"""Remembered preferences (QSettings). Never a secret: secrets live in the password manager."""
+"""Remembered preferences (QSettings). Never a secret: secrets live in the password manager.
+
+The settings file is private from its first write (`core.private_files`): its folder is made
+0700 and the file 0600 before QSettings writes into it, whatever the umask, and an older
+version's 0644 file in a 0755 folder is narrowed to the same.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import sys
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
 from core.clipboard import DEFAULT_CLEAR_SECONDS, clear_seconds
+from core.private_files import private_file, private_folder
 from core.saved_accounts import (
     CLEAR_SECONDS_KEY,
     SANDBOX_ACCOUNT,
@@ -16,12 +25,15 @@ from core.saved_accounts import (
     accounts_json,
 )
 
+log = logging.getLogger(__name__)
+
 __all__ = ["SANDBOX_ACCOUNT", "Preferences", "SavedAccount"]
 
 
 class Preferences:
     def __init__(self, settings: QSettings) -> None:
         self._s = settings
+        _make_private(settings)
 
     def location(self) -> str:
         """Where the settings are kept (a file on Linux and macOS, the registry on Windows)."""
@@ -84,3 +96,22 @@ class Preferences:
 
     def sync(self) -> None:
         self._s.sync()
+
+
+def _make_private(settings: QSettings) -> None:
+    """The settings file and its folder, private before QSettings first writes them. Only
+    where the settings are a file Qt writes itself: an INI file (Linux's native format too);
+    not the Windows registry, not macOS's preferences (written by the system)."""
+    native_ini = settings.format() == QSettings.Format.NativeFormat and sys.platform not in (
+        "win32",
+        "darwin",
+    )
+    if not (settings.format() == QSettings.Format.IniFormat or native_ini):
+        return
+    path = Path(settings.fileName())
+    try:
+        private_folder(path.parent, tighten=True)
+        private_file(path, tighten=True)
+    except OSError as exc:
+        # QSettings will say whether it can write; the window goes on either way.
+        log.warning("Could not make the settings file %s private: %s", path, exc.strerror)

@@ -11,13 +11,20 @@ that socket to raise the window:
   stale socket file is removed first), and starts normally;
 - something accepts the connection but does not answer in time (the window is frozen or the
   process is stopped): starting a second window beside it would defeat the point, so the
-  launch says so on standard error and exits 1 (`HandedOver` with status 1).
+  launch says so on standard error and exits 1 (`HandedOver` with status 1);
+- the listener is another user's (its process's uid, `SO_PEERCRED` on Linux, or the socket
+  file's owner differs from ours): nothing is said to it and its answer is never trusted; the
+  log warns, and this launch opens its own window (without listening: the path is taken).
 
 The name is per user and per place the app keeps its files: APP_ID, the user id and a hash
 of the settings file and the records folder. Runs with their own ``XDG_CONFIG_HOME`` (tests,
 a second profile) never meet each other or a person's real window. On Linux the socket is in
-``$XDG_RUNTIME_DIR`` (private to the user) when that is set, else in the temporary folder,
-and it accepts only the same user either way (the socket file is made 0600).
+``$XDG_RUNTIME_DIR`` when it is what the XDG spec asks (a folder of this user's, mode 0700),
+else in a private folder of this user's, ``<temporary folder>/cw-connector-desk-<uid>``
+(made 0700; the socket's path must fit in about 100 bytes, which a folder in the home may
+not). A folder for the socket that is not this user's alone (another owner, other users may
+enter it, a link) is not used: the log warns and the window opens without the socket. The
+socket file is made 0600 either way.
 
 Every wait is bounded: connecting `CONNECT_TIMEOUT_MS` (1 s), the answer `ANSWER_TIMEOUT_MS`
 (2 s) — a second launch gives up within 3 s. The running app drops a connection that sends
@@ -34,6 +41,7 @@ import logging
 import os
 import socket
 import stat
+import struct
 import sys
 import tempfile
 import time
@@ -44,7 +52,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
-from core.app_info import APP_ID
+from core.app_info import APP_ID, APP_NAME
 
 if TYPE_CHECKING:
     from PySide6.QtNetwork import QLocalSocket
@@ -65,18 +73,90 @@ def _user_id() -> str:
     return str(getuid()) if getuid is not None else getpass.getuser()
 
 
+def _folder_problem(path: str) -> str | None:
+    """What keeps `path` from being a folder of this user's alone; None when it is one."""
+    try:
+        found = os.lstat(path)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISLNK(found.st_mode):
+        return "is a link"
+    if not stat.S_ISDIR(found.st_mode):
+        return "is not a folder"
+    if found.st_uid != os.getuid():
+        return f"belongs to another user (uid {found.st_uid})"
+    if stat.S_IMODE(found.st_mode) & 0o077:
+        return f"is open to other users (mode {stat.S_IMODE(found.st_mode):04o})"
+    return None
+
+
+def _runtime_dir() -> str | None:
+    """``$XDG_RUNTIME_DIR`` when it is a folder of this user's alone, as the XDG spec asks."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    if not (runtime and os.path.isabs(runtime)):
+        return None
+    problem = _folder_problem(runtime)
+    if problem is not None:
+        log.warning("XDG_RUNTIME_DIR %s %s: not used for the window socket.", runtime, problem)
+        return None
+    return runtime
+
+
+def _private_temp_folder() -> str:
+    """``<temporary folder>/cw-connector-desk-<uid>``, made 0700 when missing (whether it is
+    usable, `claim` checks: another user may have made it first)."""
+    folder = os.path.join(tempfile.gettempdir(), f"{APP_NAME}-{os.getuid()}")
+    with contextlib.suppress(OSError):  # there already, or cannot be: `claim` says which
+        os.mkdir(folder, 0o700)  # the umask can only take bits away
+    return folder
+
+
 def server_name(settings_file: str, data_dir: str) -> str:
-    """The socket's name for this user and these files (a full path where it fits)."""
+    """The socket's name for this user and these files (a full path on Unix)."""
     digest = hashlib.sha256("\0".join((_user_id(), settings_file, data_dir)).encode()).hexdigest()
     name = f"{APP_ID}.{digest[:16]}"
     if sys.platform == "win32":
         return name  # a named pipe: QLocalServer's
-    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
-    if runtime and os.path.isdir(runtime):
+    runtime = _runtime_dir()
+    if runtime is not None:
         path = os.path.join(runtime, name)
         if len(os.fsencode(path)) <= _MAX_SOCKET_PATH:
             return path
-    return os.path.join(tempfile.gettempdir(), name)
+    return os.path.join(_private_temp_folder(), name)
+
+
+def _peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process listening at the other end (Linux); None where not known."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+    except OSError:
+        return None
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return int(uid)
+
+
+def _foreign_owner(sock: socket.socket, path: str) -> int | None:
+    """The uid of the other user behind a connected socket: the listener's (`SO_PEERCRED`),
+    else the socket file's owner; None when both are this user."""
+    mine = os.getuid()
+    peer = _peer_uid(sock)
+    if peer is not None and peer != mine:
+        return peer
+    try:
+        owner = os.lstat(path).st_uid
+    except OSError:
+        return None
+    return owner if owner != mine else None
+
+
+@dataclass(frozen=True)
+class _Foreign:
+    """Another user listens at the socket's path: never trusted, never talked to."""
+
+    uid: int
 
 
 @dataclass(frozen=True)
@@ -99,8 +179,9 @@ def _handed_over(answered: bool) -> HandedOver:
     return HandedOver(1)
 
 
-def _ask_running_window(name: str) -> HandedOver | None:
-    """None when no app listens on `name`; else what came of asking it to raise its window."""
+def _ask_running_window(name: str) -> HandedOver | _Foreign | None:
+    """None when no app listens on `name`; `_Foreign` when another user's process does;
+    else what came of asking it to raise its window."""
     if sys.platform == "win32":
         return _ask_over_qt(name)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -119,6 +200,9 @@ def _ask_running_window(name: str) -> HandedOver | None:
                 time.sleep(0.05)
             except OSError:  # no socket file, a stale one (refused), not a socket
                 return None
+        foreign = _foreign_owner(sock, name)
+        if foreign is not None:
+            return _Foreign(foreign)
         deadline = time.monotonic() + ANSWER_TIMEOUT_MS / 1000
         answer = b""
         with contextlib.suppress(OSError):  # timed out, reset: no answer
@@ -289,9 +373,31 @@ def _listen_unix(path: str, server: WindowServer) -> bool | None:
     return True
 
 
+def _ignored(name: str, foreign: _Foreign) -> WindowServer:
+    log.warning(
+        "The window socket %s is held by another user (uid %d): ignored. This window opens on "
+        "its own, without the socket: a second launch will open a second window.",
+        name,
+        foreign.uid,
+    )
+    return WindowServer()
+
+
 def claim(name: str) -> WindowServer | HandedOver:
     """Become the one window for `name`, or hand over to the one already running."""
+    if sys.platform != "win32":
+        problem = _folder_problem(os.path.dirname(name))
+        if problem is not None:
+            log.warning(
+                "The folder of the window socket, %s, %s: not used. This window opens without "
+                "the socket: a second launch will open a second window.",
+                os.path.dirname(name),
+                problem,
+            )
+            return WindowServer()
     answer = _ask_running_window(name)
+    if isinstance(answer, _Foreign):
+        return _ignored(name, answer)
     if answer is not None:
         return answer
     if sys.platform == "win32":
@@ -300,6 +406,8 @@ def claim(name: str) -> WindowServer | HandedOver:
     listening = _listen_unix(name, server)
     if listening is False:
         answer = _ask_running_window(name)  # another launch may have started meanwhile
+        if isinstance(answer, _Foreign):
+            return _ignored(name, answer)
         if answer is not None:
             return answer
         if _identity(name) is not None:  # a socket nobody listens on: a crashed run's
@@ -345,6 +453,8 @@ def _claim_over_qt(name: str) -> WindowServer | HandedOver:
     local.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
     if not local.listen(name):
         answer = _ask_running_window(name)
+        if isinstance(answer, _Foreign):
+            return _ignored(name, answer)
         if answer is not None:
             return answer
         QLocalServer.removeServer(name)

@@ -9,8 +9,10 @@ Plain HTTP on 127.0.0.1 only. It serves
   client ID; 404 under any other codebase (retired); 401 for other keys or company; 403 for
   the public key ``norole`` (a member without a security role); 401 naming the clientId when
   it is missing or not the known one;
-- ``/__sandbox/faults`` as the Open Connectors sandbox does (the same `FaultRule`s), and
-  `inject` for the failures ConnectWise itself produces ("SSL is required.", an HTML page).
+- ``/__sandbox/faults`` as the Open Connectors sandbox does (the same `FaultRule`s, the same
+  ``Authorization: User …, Organization …`` with this sandbox's `user_secret` and
+  `organization_secret`), and `inject` for the failures ConnectWise itself produces ("SSL is
+  required.", an HTML page).
 
 The Open Connectors sandbox asks it directly (no HTTP) to log in as the platform would, when a
 create names its address (`login_problem`).
@@ -26,6 +28,7 @@ import ipaddress
 import json
 import logging
 import re
+import secrets
 import socket
 import sys
 import threading
@@ -53,7 +56,7 @@ from .connectwise_values import (
     VERSION_CODE,
     VERSION_NUMBER,
 )
-from .faults import ControlRefused, FaultRule, FaultSet, control, is_control
+from .faults import ControlRefused, FaultRule, FaultSet, control, is_control, secrets_match
 from .store import AUTH_FAILED_MESSAGE, WSDL_PATH_MESSAGE, SandboxError
 
 log = logging.getLogger(__name__)
@@ -157,6 +160,11 @@ class _Handler(LoopbackHandler):
                 method,
                 path,
                 from_loopback=loopback,
+                authorized=secrets_match(
+                    self.headers.get("Authorization", ""),
+                    self.app.user_secret,
+                    self.app.organization_secret,
+                ),
                 rules_json=lambda: json.loads(self.body),
             )
         except ControlRefused as exc:
@@ -184,7 +192,9 @@ class ConnectWiseSandbox:
     """``with ConnectWiseSandbox() as cw: company_info(cw.site, "sandbox")``.
 
     The known values are the module's constants unless given. ``listen_socket``: serve on this
-    socket (bound to 127.0.0.1, listening) instead of opening one on ``port``.
+    socket (bound to 127.0.0.1, listening) instead of opening one on ``port``. The control
+    API's secrets are generated per run unless given (the Open Connectors sandbox beside it
+    passes its own, so one Authorization header serves both).
     """
 
     def __init__(
@@ -201,6 +211,8 @@ class ConnectWiseSandbox:
         listen_socket: socket.socket | None = None,
         log_requests: bool = False,
         limits: Limits | None = None,
+        user_secret: str | None = None,
+        organization_secret: str | None = None,
     ) -> None:
         self.company = company
         self.codebase = codebase
@@ -209,6 +221,8 @@ class ConnectWiseSandbox:
         self.client_id = client_id
         self.username = username
         self._password = password
+        self.user_secret = user_secret or secrets.token_urlsafe(24)
+        self.organization_secret = organization_secret or secrets.token_urlsafe(24)
         self.faults = FaultSet()
         # What reached it, the last MAX_SEEN requests: tests read what a check sent.
         self.seen: deque[SeenRequest] = deque(maxlen=MAX_SEEN)
@@ -284,6 +298,11 @@ class ConnectWiseSandbox:
         if self._listen_socket is not None:
             return int(self._listen_socket.getsockname()[1])
         raise RuntimeError("the ConnectWise sandbox is not started")
+
+    @property
+    def authorization(self) -> str:
+        """The Authorization header value its control API asks for."""
+        return f"User {self.user_secret}, Organization {self.organization_secret}"
 
     @property
     def site(self) -> str:

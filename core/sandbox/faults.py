@@ -3,11 +3,14 @@
 A rule matches a request by method and a regular expression searched in the URL path (query
 string excluded), e.g. ``r"/instances$"``. The first matching rule that still has uses left
 applies; it is consumed atomically, so ``times=1`` hits exactly one request even under
-concurrency. The control route ``/__sandbox/...`` is never subject to faults.
+concurrency. The control route ``/__sandbox/...`` is never subject to faults, and it needs
+the sandbox's own secrets (`control_authorized`): any program on this machine can connect, and
+a fault rule decides what the window is told.
 """
 
 from __future__ import annotations
 
+import hmac
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -198,6 +201,27 @@ class FaultSet:
 
 
 CONTROL_PREFIX = "/__sandbox"
+CONTROL_AUTH_MESSAGE = (
+    "The control API needs the sandbox's secrets: "
+    "Authorization: User <user secret>, Organization <organization secret>."
+)
+# "User <us>, Organization <os>[, Element <token>]"; words case-insensitive, spaces tolerated.
+AUTHORIZATION_RE = re.compile(
+    r"^\s*user\s+(?P<user>[^\s,]+)\s*,\s*organization\s+(?P<org>[^\s,]+)\s*"
+    r"(?:,\s*element\s+(?P<element>[^\s,]+)\s*)?$",
+    re.IGNORECASE,
+)
+
+
+def secrets_match(header: str, user_secret: str, organization_secret: str) -> bool:
+    """Whether an Authorization header carries these two account secrets (compared in
+    constant time); an Element part is the caller's to check."""
+    match = AUTHORIZATION_RE.match(header)
+    return (
+        match is not None
+        and hmac.compare_digest(match["user"].encode(), user_secret.encode())
+        and hmac.compare_digest(match["org"].encode(), organization_secret.encode())
+    )
 
 
 def is_control(path: str) -> bool:
@@ -220,13 +244,17 @@ def control(
     path: str,
     *,
     from_loopback: bool,
+    authorized: bool,
     rules_json: Callable[[], Any],
 ) -> dict[str, Any]:
     """``/__sandbox/faults`` for every sandbox: GET lists, POST adds (one rule or a list),
-    DELETE clears; the answer for a 200. `rules_json` reads the posted JSON (the server's own
-    body checks); a refusal is `ControlRefused`."""
+    DELETE clears; the answer for a 200. `authorized`: the request carried the sandbox's
+    secrets (`secrets_match`). `rules_json` reads the posted JSON (the server's own body
+    checks); a refusal is `ControlRefused`."""
     if not from_loopback:
         raise ControlRefused(403, "The control API only answers this machine.")
+    if not authorized:
+        raise ControlRefused(401, CONTROL_AUTH_MESSAGE)
     if path.rstrip("/") != CONTROL_PREFIX + "/faults":
         raise ControlRefused(404, f"No such resource: {path}")
     if method == "GET":

@@ -235,7 +235,10 @@ class OnDemandSandbox:
                 from core.sandbox.server import SandboxServer
 
                 connectwise = ConnectWiseSandbox(
-                    listen_socket=self._cw_socket, log_requests=self._log_requests
+                    listen_socket=self._cw_socket,
+                    log_requests=self._log_requests,
+                    user_secret=self.user_secret,
+                    organization_secret=self.organization_secret,
                 )
 
                 def make() -> SandboxServer:

@@ -9,7 +9,6 @@ injection (`faults`) and simulated webhook events (`simulate_change`).
 from __future__ import annotations
 
 import contextlib
-import hmac
 import ipaddress
 import json
 import logging
@@ -34,7 +33,15 @@ from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer, pars
 
 from .connectwise import ConnectWiseSandbox
 from .events import Deliverer, Delivery, build_notifications, check_event_request
-from .faults import ControlRefused, FaultRule, FaultSet, control, is_control
+from .faults import (
+    AUTHORIZATION_RE,
+    ControlRefused,
+    FaultRule,
+    FaultSet,
+    control,
+    is_control,
+    secrets_match,
+)
 from .store import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -53,12 +60,6 @@ MAX_BODY_BYTES = 1 << 20
 AUTH_MESSAGE = "Invalid Organization or User secret, or invalid Element token provided."
 NEEDS_ELEMENT_MESSAGE = (
     "This call acts on one instance: add its Element token to the Authorization header."
-)
-# "User <us>, Organization <os>[, Element <token>]"; words case-insensitive, spaces tolerated.
-_AUTH_RE = re.compile(
-    r"^\s*user\s+(?P<user>[^\s,]+)\s*,\s*organization\s+(?P<org>[^\s,]+)\s*"
-    r"(?:,\s*element\s+(?P<element>[^\s,]+)\s*)?$",
-    re.IGNORECASE,
 )
 
 JsonBody = Any
@@ -225,11 +226,11 @@ class _Handler(LoopbackHandler):
 
     def _authenticate(self) -> str | None:
         """Check the account secrets and any Element token; the token (None when not sent)."""
-        match = _AUTH_RE.match(self.headers.get("Authorization", ""))
+        header = self.headers.get("Authorization", "")
+        match = AUTHORIZATION_RE.match(header)
         ok = (
             match is not None
-            and hmac.compare_digest(match["user"].encode(), self.app.user_secret.encode())
-            and hmac.compare_digest(match["org"].encode(), self.app.organization_secret.encode())
+            and secrets_match(header, self.app.user_secret, self.app.organization_secret)
             # A token, when sent, must belong to a live instance (API.md §6: deleted → 401).
             and (match["element"] is None or self.app._store.has_token(match["element"]))
         )
@@ -257,6 +258,11 @@ class _Handler(LoopbackHandler):
                 method,
                 path,
                 from_loopback=loopback,
+                authorized=secrets_match(
+                    self.headers.get("Authorization", ""),
+                    self.app.user_secret,
+                    self.app.organization_secret,
+                ),
                 rules_json=lambda: self._parse_json(body),
             )
         except ControlRefused as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,21 @@ def test_the_log_lives_in_the_user_state_folder(
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     assert default_log_dir() == tmp_path / "state" / "cw-connector-desk" / "log"
+
+
+def test_the_folders_it_makes_are_private_whatever_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[LogFile]
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    previous = os.umask(0)  # the widest modes a folder could get
+    try:
+        started.append(log_file := start_log_file())
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(log_file.path.stat().st_mode) == 0o600
+    made = [log_file.path.parent, *log_file.path.parent.parents][:3]  # log, app, state
+    assert [p.name for p in made] == ["log", "cw-connector-desk", "state"]
+    assert [stat.S_IMODE(p.stat().st_mode) for p in made] == [0o700, 0o700, 0o700]
 
 
 def test_records_are_written_to_a_private_file(

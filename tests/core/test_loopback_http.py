@@ -23,7 +23,7 @@ import requests
 
 from core.loopback_http import Limits
 from core.receiver import EventReceiver
-from core.sandbox import SandboxServer
+from core.sandbox import ConnectWiseSandbox, SandboxServer
 
 TIMEOUT = 5.0
 # A valid body for both servers (the sandbox's fault-rule API takes a JSON list), 16 bytes:
@@ -62,7 +62,7 @@ def running(name: str, limits: Limits | None = None) -> Iterator[Target]:
                 name,
                 sandbox.port,
                 "/__sandbox/faults",
-                "Content-Type: application/json\r\n",
+                f"Content-Type: application/json\r\nAuthorization: {sandbox.authorization}\r\n",
                 lambda: len(sandbox.request_log()),
             )
 
@@ -433,7 +433,10 @@ def test_beyond_the_cap_of_busy_connections_a_sender_gets_a_prompt_503() -> None
 
     with EventReceiver(on_event=busy) as receiver, requests.Session() as session:
         session.trust_env = False
-        post = b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+        post = (
+            f"POST /events HTTP/1.1\r\nHost: 127.0.0.1:{receiver.port}\r\n"
+            "Content-Length: 2\r\n\r\n{}"
+        ).encode()
         posters = [
             threading.Thread(target=exchange, args=(receiver.port, post), kwargs={"timeout": 30})
             for _ in range(32)
@@ -486,3 +489,173 @@ def test_limits_are_checked() -> None:
         Limits(max_connections=0)
     with pytest.raises(ValueError, match="request_deadline"):
         Limits(request_deadline=0)
+
+
+# --- callers: this machine's programs, never a web page (DNS rebinding) ---------------------
+
+
+@dataclass
+class Door:
+    """A request each server answers with 200, and what its owner counts of it."""
+
+    port: int
+    line: str  # method and target
+    headers: str  # the extra header lines it needs, each ending in CRLF
+    body: bytes
+    handled: Callable[[], int]
+
+
+@contextlib.contextmanager
+def door(name: str) -> Iterator[Door]:
+    if name == "receiver":
+        with EventReceiver() as receiver:
+            yield Door(
+                receiver.port,
+                "POST /events",
+                "Content-Type: application/json\r\n",
+                b"{}",
+                lambda: receiver.received_count,
+            )
+    elif name == "sandbox":
+        # A web page's best prize: a fault rule whose text the window will show.
+        with SandboxServer() as sandbox:
+            yield Door(
+                sandbox.port,
+                "POST /__sandbox/faults",
+                f"Content-Type: application/json\r\nAuthorization: {sandbox.authorization}\r\n",
+                json.dumps({"path": "/instances$", "status": 500}).encode(),
+                lambda: len(sandbox.faults.rules()),
+            )
+    else:
+        with ConnectWiseSandbox() as cw:
+            yield Door(cw.port, "GET /login/companyinfo/sandbox", "", b"", lambda: len(cw.seen))
+
+
+@pytest.fixture(params=["receiver", "sandbox", "connectwise"])
+def entry(request: pytest.FixtureRequest) -> Iterator[Door]:
+    with door(request.param) as found:
+        yield found
+
+
+def knock(entry: Door, *lines: str, target: str | None = None) -> tuple[int | None, int, bytes]:
+    """A request with these header lines (Host among them, or not); its status, how many
+    requests the owner handled, and the whole answer."""
+    method, _, path = entry.line.partition(" ")
+    extra = "".join(line + "\r\n" for line in lines)
+    head = (
+        f"{method} {target or path} HTTP/1.1\r\n{extra}{entry.headers}"
+        f"Content-Length: {len(entry.body)}\r\n\r\n"
+    )
+    before = entry.handled()
+    answer = exchange(entry.port, head.encode("latin-1") + entry.body)
+    return status_of(answer), entry.handled() - before, answer
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}"])
+def test_its_own_names_with_its_port_are_answered(entry: Door, host: str) -> None:
+    status, handled, _ = knock(entry, "Host: " + host.format(port=entry.port))
+    assert (status, handled) == (200, 1)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "attacker.example",
+        "attacker.example:{port}",
+        "127.0.0.1",  # port 80
+        "127.0.0.1:{other}",
+        "localhost.:{port}",
+        "127.0.0.2:{port}",
+        "[::1]:{port}",
+        "2130706433:{port}",  # 127.0.0.1 as one number, as some resolvers read it
+        "user@127.0.0.1:{port}",
+        "",
+    ],
+)
+def test_another_host_name_is_misdirected(entry: Door, host: str) -> None:
+    shown = host.format(port=entry.port, other=entry.port + 1 if entry.port < 65535 else 1)
+    status, handled, answer = knock(entry, f"Host: {shown}")
+    assert (status, handled) == (421, 0)
+    message = message_of(answer)
+    assert f"127.0.0.1:{entry.port} or localhost:{entry.port}" in message
+    assert "DNS rebinding" in message
+
+
+@pytest.mark.parametrize("hosts", [(), ("127.0.0.1:{port}", "127.0.0.1:{port}")])
+def test_no_host_or_two_is_a_bad_request(entry: Door, hosts: tuple[str, ...]) -> None:
+    lines = [f"Host: {h.format(port=entry.port)}" for h in hosts]
+    status, handled, _ = knock(entry, *lines)
+    assert (status, handled) == (400, 0)
+
+
+def test_an_absolute_target_must_name_it_too(entry: Door) -> None:
+    own = f"Host: 127.0.0.1:{entry.port}"
+    path = entry.line.partition(" ")[2]
+    elsewhere = f"http://attacker.example:{entry.port}{path}"
+    assert knock(entry, own, target=elsewhere)[:2] == (421, 0)
+    assert knock(entry, own, target=f"http://localhost:{entry.port}{path}")[:2] == (200, 1)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://attacker.example",
+        "http://attacker.example:{port}",
+        "null",  # a sandboxed frame, a file:// page
+        "http://127.0.0.1:{other}",  # another local server's page
+        "https://127.0.0.1:{port}",
+    ],
+)
+def test_a_web_page_origin_is_forbidden(entry: Door, origin: str) -> None:
+    shown = origin.format(port=entry.port, other=entry.port + 1 if entry.port < 65535 else 1)
+    status, handled, answer = knock(entry, f"Host: 127.0.0.1:{entry.port}", f"Origin: {shown}")
+    assert (status, handled) == (403, 0)
+    assert "does not answer web pages" in message_of(answer)
+
+
+def test_its_own_origin_is_answered(entry: Door) -> None:
+    lines = (f"Host: localhost:{entry.port}", f"Origin: http://localhost:{entry.port}")
+    assert knock(entry, *lines)[:2] == (200, 1)
+
+
+@pytest.mark.parametrize(
+    ("site", "status"),
+    [
+        ("cross-site", 403),
+        ("same-site", 403),
+        ("Cross-Site", 403),
+        ("same-origin", 200),
+        ("none", 200),
+    ],
+)
+def test_sec_fetch_site_of_another_site_is_forbidden(entry: Door, site: str, status: int) -> None:
+    lines = (f"Host: 127.0.0.1:{entry.port}", f"Sec-Fetch-Site: {site}")
+    assert knock(entry, *lines)[:2] == (status, 1 if status == 200 else 0)
+
+
+def test_a_refused_caller_is_answered_before_its_body_is_read(entry: Door) -> None:
+    """The refusal comes once the headers are in: a page's 1 MiB upload is never read."""
+    head = (
+        f"POST /events HTTP/1.1\r\nHost: attacker.example:{entry.port}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
+    )
+    # The sender stops after the headers: a server that waited for the body would see a
+    # request that never completed and close without a word.
+    assert status_of(exchange(entry.port, head.encode())) == 421
+
+
+def test_a_refused_host_is_logged_without_its_controls(
+    entry: Door, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Header bytes beyond ASCII arrive as Latin-1: 0x9b is the C1 control that starts a
+    terminal escape sequence. The log (shown on a terminal, in the log file) escapes it."""
+    caplog.set_level(logging.WARNING, logger="core.loopback_http")
+    before = entry.handled()
+    head = (
+        f"{entry.line} HTTP/1.1\r\nHost: evil\x9b31m.example:{entry.port}\r\n{entry.headers}"
+        f"Content-Length: {len(entry.body)}\r\n\r\n"
+    ).encode("latin-1")
+    assert status_of(exchange(entry.port, head + entry.body)) == 421
+    assert entry.handled() == before
+    logged = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert logged and "evil\\x9b31m.example" in logged[0] and "\x9b" not in logged[0]

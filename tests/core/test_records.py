@@ -258,15 +258,17 @@ def test_file_is_0600_from_creation_whatever_the_umask(
     monkeypatch.setattr("core.records.os.replace", spy)
     old_umask = os.umask(0)
     try:
-        store = RecordsStore(tmp_path / "data")
+        store = RecordsStore(tmp_path / "share" / "data")  # a first start: no folder yet
         store.put(_record("1"))
         store.put(_record("2"))
     finally:
         os.umask(old_umask)
     assert temp_modes == [0o600, 0o600]
-    assert stat.S_IMODE((tmp_path / "data" / "instances.json").stat().st_mode) == 0o600
-    assert stat.S_IMODE((tmp_path / "data" / "instances.json.lock").stat().st_mode) == 0o600
-    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+    data = tmp_path / "share" / "data"
+    assert stat.S_IMODE((data / "instances.json").stat().st_mode) == 0o600
+    assert stat.S_IMODE((data / "instances.json.lock").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE(data.parent.stat().st_mode) == 0o700  # the parent it made, too
 
 
 def test_threads_do_not_lose_writes(tmp_path: Path) -> None:

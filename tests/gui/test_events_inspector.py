@@ -252,7 +252,7 @@ def test_an_event_without_a_type_is_listed_with_what_it_has(
 
 
 def post_raw(port: int, body: bytes) -> int:
-    head = f"POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n\r\n"
+    head = f"POST /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(head.encode() + body)
         answer = b""

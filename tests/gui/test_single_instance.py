@@ -2,7 +2,8 @@
 
 The first launch's log file (what a user finds through Help → Open log folder) says when
 another launch asked for its window; the second launch's exit status and standard error say
-what it did.
+what it did. Another user's listener or folder at the socket's place never keeps the window
+from opening.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from core.app_info import APP_ID
+from tests.other_user import NOBODY, needs_root, squatting
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTED = "Local sandbox at http://127.0.0.1:"
@@ -185,3 +188,60 @@ def test_help_and_the_desktop_entry_commands_do_not_need_the_window(
     removed, _ = desk.launch("--uninstall-desktop-entry")
     assert removed.returncode == 0, removed.stderr
     assert RAISED not in desk.log_text()
+
+
+@needs_root
+def test_another_users_listener_answering_raised_does_not_keep_the_window_from_opening(
+    qtbot: QtBot, desk: Desk
+) -> None:
+    """A squatter at the socket's very path (another user's process) answers "raised" at
+    once: the launch must not believe it, and paints its own window."""
+    first = desk.start(qtbot)
+    (name,) = desk.sockets()  # the path every launch on these folders uses
+    first.terminate()
+    assert first.wait(timeout=20) == 0
+
+    with squatting(str(desk.runtime / name), "peer") as heard:
+        done, _ = desk.launch("--quit-after-first-paint", "0")
+        assert heard() == b""  # not even asked
+    assert done.returncode == 0, done.stderr
+    assert "startup-probe:" in done.stdout  # its own window, painted
+    assert f"held by another user (uid {NOBODY}): ignored" in done.stderr
+    assert "already running" not in done.stderr
+
+
+@pytest.fixture
+def no_runtime_dir(desk: Desk, runtime_dir: Path) -> Path:
+    """No ``XDG_RUNTIME_DIR`` (a session without logind); the temporary folder is a fresh one."""
+    del desk.env["XDG_RUNTIME_DIR"]
+    desk.env["TMPDIR"] = str(runtime_dir)
+    desk.runtime = runtime_dir / f"cw-connector-desk-{os.getuid()}"
+    return desk.runtime
+
+
+def test_without_a_runtime_folder_the_socket_is_in_a_private_folder_of_the_user(
+    qtbot: QtBot, desk: Desk, no_runtime_dir: Path
+) -> None:
+    desk.start(qtbot)
+    folder = os.lstat(no_runtime_dir)
+    assert stat.S_ISDIR(folder.st_mode) and stat.S_IMODE(folder.st_mode) == 0o700
+    assert folder.st_uid == os.getuid()
+    (name,) = desk.sockets()
+    assert stat.S_IMODE(os.lstat(no_runtime_dir / name).st_mode) == 0o600
+
+    second, _ = desk.launch()
+    assert second.returncode == 0, second.stderr
+    qtbot.waitUntil(lambda: RAISED in desk.log_text(), timeout=10_000)
+
+
+@needs_root
+def test_a_private_folder_made_first_by_another_user_is_not_used(
+    qtbot: QtBot, desk: Desk, no_runtime_dir: Path
+) -> None:
+    no_runtime_dir.mkdir(mode=0o700)
+    os.chown(no_runtime_dir, NOBODY, NOBODY)
+    done, _ = desk.launch("--quit-after-first-paint", "0")
+    assert done.returncode == 0, done.stderr
+    assert "startup-probe:" in done.stdout
+    assert f"belongs to another user (uid {NOBODY})" in done.stderr
+    assert list(no_runtime_dir.iterdir()) == []

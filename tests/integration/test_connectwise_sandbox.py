@@ -107,7 +107,10 @@ def test_injected_ssl_required_and_html(cw: ConnectWiseSandbox):
 
 def test_faults_through_the_control_api(cw: ConnectWiseSandbox):
     rule = {"method": "GET", "path": "companyinfo", "status": 503, "times": 1}
-    answer = requests.post(f"{cw.site}/__sandbox/faults", json=rule, timeout=5)
+    refused = requests.post(f"{cw.site}/__sandbox/faults", json=rule, timeout=5)
+    assert refused.status_code == 401 and cw.faults.rules() == []  # not without the secrets
+    secrets = {"Authorization": cw.authorization}
+    answer = requests.post(f"{cw.site}/__sandbox/faults", json=rule, headers=secrets, timeout=5)
     assert answer.status_code == 200
     with pytest.raises(ConnectWiseCheckError) as caught:
         company_info(cw.site, "sandbox")

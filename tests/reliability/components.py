@@ -191,8 +191,13 @@ def client_secret_not_a_header(tmp: Path) -> str:
     raise AssertionError("the secret was accepted")
 
 
+_HOST_LINE = b"Host: 127.0.0.1\r\n"
+
+
 def _raw_exchange(port: int, request: bytes, *, close_early: bool = False) -> bytes:
-    """Send `request` as is over one connection; the answer's bytes (b"" when closed)."""
+    """Send `request` over one connection, its Host line naming the port it goes to (the
+    servers answer only their own address and port); the answer's bytes (b"" when closed)."""
+    request = request.replace(_HOST_LINE, f"Host: 127.0.0.1:{port}\r\n".encode(), 1)
     with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
         conn.sendall(request)
         if close_early:
@@ -256,7 +261,9 @@ def receiver_flood(tmp: Path) -> str:
         try:
             for _ in range(200):
                 conn = socket.create_connection(("127.0.0.1", receiver.port), timeout=5)
-                conn.sendall(b"POST /events HTTP/1.1\r\nHost: x\r\n")
+                conn.sendall(
+                    f"POST /events HTTP/1.1\r\nHost: 127.0.0.1:{receiver.port}\r\n".encode()
+                )
                 conns.append(conn)
             peak = threading.active_count() - before
             body = b'{"message": {"events": []}}'
@@ -294,7 +301,8 @@ def sandbox_idle_connections(tmp: Path) -> str:
             auth = f"Authorization: {server.authorization}\r\n"
             answer = _raw_exchange(
                 port,
-                f"GET /elements/api-v2/elements/connectwisehd HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode(),
+                f"GET /elements/api-v2/elements/connectwisehd HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{port}\r\n{auth}\r\n".encode(),
             )
         finally:
             for conn in conns:

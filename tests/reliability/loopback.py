@@ -157,9 +157,15 @@ class RelayProxy:
                 conn.sendall(bytes([byte]))
 
     def _forward(self, request: bytes) -> bytes:
-        """The sandbox's whole answer (it speaks HTTP/1.0 and closes after answering)."""
+        """The sandbox's whole answer (it speaks HTTP/1.0 and closes after answering). The Host
+        line names the sandbox, as a reverse proxy's does: it answers only its own address."""
+        head, _, body = request.partition(b"\r\n\r\n")
+        host = f"Host: {self._upstream[0]}:{self._upstream[1]}".encode()
+        lines = [
+            host if line.lower().startswith(b"host:") else line for line in head.split(b"\r\n")
+        ]
         with socket.create_connection(self._upstream, timeout=10) as upstream:
-            upstream.sendall(request)
+            upstream.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + body)
             parts: list[bytes] = []
             while chunk := upstream.recv(65536):
                 parts.append(chunk)

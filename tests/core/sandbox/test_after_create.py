@@ -267,6 +267,7 @@ def test_faults_apply_to_the_new_endpoints(
     control = api.session.post(
         server.root_url + "/__sandbox/faults",
         json={"method": method, "path": path, "drop": "before", "times": 1},
+        headers={"Authorization": server.authorization},
         timeout=5,
     )
     assert control.status_code == 200

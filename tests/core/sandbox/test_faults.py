@@ -15,6 +15,11 @@ def control(api: Api) -> str:
     return api.server.root_url + "/__sandbox/faults"
 
 
+def secrets(api: Api) -> dict[str, str]:
+    """The control API's Authorization: the sandbox's own account secrets."""
+    return {"Authorization": api.server.authorization}
+
+
 def test_delay_slows_only_matching_requests(api: Api, server: SandboxServer) -> None:
     rule = server.faults.add(method="GET", path=r"/instances$", delay=0.4)
     started = time.monotonic()
@@ -109,8 +114,9 @@ def test_rules_over_http(api: Api, server: SandboxServer, session: requests.Sess
             {"method": "GET", "path": "/elements/", "status": 429, "headers": {"Retry-After": "1"}},
             {"method": "POST", "path": "/instances$", "drop": "before", "times": 1},
         ],
+        headers=secrets(api),
         timeout=5,
-    )  # no Authorization needed
+    )
     assert added.status_code == 200, added.text
     assert [r["status"] for r in added.json()["rules"]] == [429, None]
 
@@ -118,10 +124,10 @@ def test_rules_over_http(api: Api, server: SandboxServer, session: requests.Sess
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
     with pytest.raises(requests.ConnectionError):
         api.post("/instances", json=hd_body())
-    listed = session.get(control(api), timeout=5).json()["rules"]
+    listed = session.get(control(api), headers=secrets(api), timeout=5).json()["rules"]
     assert [r["hits"] for r in listed] == [1, 1]
 
-    cleared = session.delete(control(api), timeout=5)
+    cleared = session.delete(control(api), headers=secrets(api), timeout=5)
     assert cleared.status_code == 200
     assert server.faults.rules() == []
     assert api.get("/elements/connectwisehd").status_code == 200
@@ -130,7 +136,7 @@ def test_rules_over_http(api: Api, server: SandboxServer, session: requests.Sess
 
 def test_control_route_is_never_faulted(api: Api, server: SandboxServer, session) -> None:
     server.faults.add(status=500)  # matches every path
-    assert session.delete(control(api), timeout=5).status_code == 200
+    assert session.delete(control(api), headers=secrets(api), timeout=5).status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -147,9 +153,34 @@ def test_control_route_is_never_faulted(api: Api, server: SandboxServer, session
     ],
 )
 def test_bad_rules_are_refused_over_http(api: Api, session, rule: dict) -> None:
-    response = session.post(control(api), json=rule, timeout=5)
+    response = session.post(control(api), json=rule, headers=secrets(api), timeout=5)
     assert_error(response, 400)
     assert api.server.faults.rules() == []
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "User nobody, Organization nothing",
+        "Basic dXNlcjpwYXNz",
+    ],
+    ids=["none", "wrong-secrets", "another-scheme"],
+)
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_the_control_api_needs_the_sandbox_secrets(
+    api: Api, server: SandboxServer, session: requests.Session, method: str, authorization: str
+) -> None:
+    server.faults.add(method="GET", path="/elements/", status=503)
+    headers = {} if authorization is None else {"Authorization": authorization}
+    rule = {"method": "POST", "path": "/instances$", "status": 500, "body": "<h1>Expired</h1>"}
+    answer = session.request(
+        method, control(api), json=rule if method == "POST" else None, headers=headers, timeout=5
+    )
+    body = assert_error(answer, 401)
+    assert "the sandbox's secrets" in body["message"]
+    assert [r.status for r in server.faults.rules()] == [503]  # neither added, listed nor cleared
+    assert "rules" not in body
 
 
 def test_bad_rules_are_refused_in_python() -> None:

@@ -48,7 +48,10 @@ sandbox = OnDemandSandbox()
 before = loaded()
 host, port = sandbox.base_url.split("/")[2].split(":")
 secrets = f"User {sandbox.user_secret}, Organization {sandbox.organization_secret}"
-request = f"GET {sandbox.base_url}/elements/connectwisehd HTTP/1.0\r\nAuthorization: {secrets}\r\n\r\n"
+request = (
+    f"GET {sandbox.base_url}/elements/connectwisehd HTTP/1.0\r\nHost: {host}:{port}\r\n"
+    f"Authorization: {secrets}\r\n\r\n"
+)
 with socket.create_connection((host, int(port)), timeout=10) as client:
     client.sendall(request.encode())
     status = client.makefile("rb").readline().decode().strip()
