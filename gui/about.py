@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import PySide6
-from PySide6.QtCore import qVersion
+from PySide6.QtCore import Qt, qVersion
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.app_info import APP_DISPLAY_NAME, APP_ID, VERSION
+from gui import outside
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,9 @@ class AboutDialog(QDialog):
         self._copy = copy
         heading = QLabel(f"<b>{APP_DISPLAY_NAME}</b> {VERSION}", self)
         heading.setObjectName("about_heading")
-        blurb = QLabel(
+        # Rich on purpose: the app's own name in bold, no text from outside in it.
+        heading.setTextFormat(Qt.TextFormat.RichText)
+        blurb = outside.Label(
             "Creates SAP Open Connectors instances for ConnectWise. No telemetry: nothing is "
             "sent anywhere but to the accounts you add.",
             self,

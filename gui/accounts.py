@@ -35,6 +35,7 @@ from core.hosts import HOST_PRESETS, api_root
 from core.models import Account, account_name_problem, field_errors
 from core.vault import AccountRemoval, BackendInfo
 from core.workspace import EditedAccount, Workspace
+from gui import outside
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from gui.tasks import TaskRunner
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
@@ -78,7 +79,9 @@ class AccountDialog(QDialog):
         self._editing = editing
         self._taken = taken
         self.setWindowTitle(
-            "Add Open Connectors account" if editing is None else f"Edit account “{editing.name}”"
+            "Add Open Connectors account"
+            if editing is None
+            else f"Edit account “{outside.name(editing.name)}”"
         )
         self.account: Account | None = None  # the valid account, when both secrets are typed
         self.values: AccountInput | None = None
@@ -117,7 +120,7 @@ class AccountDialog(QDialog):
             ),
         ]
         for key, text, widget, focus in rows:
-            label = QLabel(text)
+            label = outside.Label(text)
             label.setBuddy(focus)
             focus.setAccessibleName(text.replace("&", "").rstrip(":"))
             column = QVBoxLayout()
@@ -126,7 +129,7 @@ class AccountDialog(QDialog):
             self.errors[key] = error
             column.addWidget(error)
             layout.addRow(label, column)
-        where = QLabel(
+        where = outside.Label(
             "Find the secrets in Open Connectors under your profile → Secrets. "
             "They are kept in your system password manager, never in a file."
         )
@@ -221,7 +224,7 @@ class AccountDialog(QDialog):
                 set_state(edit, "state", "error" if shown else "")
         save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         save.setEnabled(not errors)
-        save.setToolTip("" if not errors else "Still needed: " + " ".join(errors.values()))
+        outside.set_tip(save, "" if not errors else "Still needed: " + " ".join(errors.values()))
 
     def _accept(self) -> None:
         if self._check():
@@ -267,7 +270,7 @@ class AccountBar(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
-        label = QLabel("Acc&ount:")  # Alt+A is the Account menu
+        label = outside.Label("Acc&ount:")  # Alt+A is the Account menu
         self.combo = QComboBox(self)
         self.combo.setObjectName("account")
         self.combo.setAccessibleName("Account")
@@ -299,7 +302,7 @@ class AccountBar(QWidget):
         row.addWidget(self.combo, 1)
         outer.addLayout(row)
         status_row = QHBoxLayout()
-        self.status = QLabel()
+        self.status = outside.Label()
         self.status.setObjectName("account_status")
         self.status.setProperty("role", "banner")
         self.status.setWordWrap(True)
@@ -331,7 +334,7 @@ class AccountBar(QWidget):
             ("Organization secret:", self.sandbox_org),
         ):
             edit.edit.setReadOnly(True)
-            secrets_row.addWidget(QLabel(caption))
+            secrets_row.addWidget(outside.Label(caption))
             secrets_row.addWidget(edit, 1)
         outer.addWidget(self.sandbox_secrets)
         self.cancel_button.clicked.connect(self.cancel_wait)
@@ -361,7 +364,10 @@ class AccountBar(QWidget):
         if self._sandbox is not None:
             self.combo.addItem(f"{SANDBOX_ACCOUNT} — nothing leaves this machine", SANDBOX_ACCOUNT)
         for saved in self._prefs.accounts():
-            self.combo.addItem(f"{saved.name} — {saved.api_root}", saved)
+            # From the settings file: capped and marked, as every name from outside.
+            self.combo.addItem(
+                f"{outside.name(saved.name)} — {outside.name(saved.api_root)}", saved
+            )
         index = 1 if self._sandbox is not None and self.combo.count() > 1 else 0
         for i in range(self.combo.count()):
             data = self.combo.itemData(i)
@@ -379,7 +385,7 @@ class AccountBar(QWidget):
             )
 
     def _show(self, text: str, state: str, *, cancel: bool = False, retry: bool = False) -> None:
-        self.status.setText(text)
+        outside.set_text(self.status, text)
         set_state(self.status, "state", state)
         self.cancel_button.setVisible(cancel)
         self.retry_button.setVisible(retry)
@@ -629,10 +635,10 @@ class AccountBar(QWidget):
         saved = self.current_saved()
         if saved is None or self._busy:
             return
-        answer = QMessageBox.question(
+        answer = outside.ask(
             self,
             "Remove account",
-            f"Remove the account “{saved.name}” ({saved.api_root})?\n\n"
+            f"Remove the account “{outside.name(saved.name)}” ({outside.name(saved.api_root)})?\n\n"
             "Its user and organization secrets are removed from the password manager. "
             "Instances created with it, and their tokens, are kept.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,

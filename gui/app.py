@@ -43,7 +43,7 @@ from core.app_info import APP_DISPLAY_NAME, APP_ID, APP_NAME, ORGANIZATION, VERS
 from core.log_file import active_log_file, start_log_file
 from core.paths import default_data_dir
 from core.process_end import end_process
-from gui import lean_imports, single_instance
+from gui import lean_imports, outside, single_instance
 
 if TYPE_CHECKING:
     from core.sandbox.on_demand import OnDemandSandbox
@@ -105,11 +105,13 @@ def install_excepthook() -> None:
         # Type, message and stack only: no locals, so no secret values end up in the log.
         log.error("Unexpected error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
         if QApplication.instance() is not None:
-            QMessageBox.critical(
+            outside.ask(  # the error's text may quote a server or a file: plain text
                 None,
                 "Unexpected error",
                 f"{kind.__name__}: {value}\n\nThe app keeps running; nothing you typed was lost. "
                 f"Details were written to the log ({active_log_file() or 'standard error'}).",
+                QMessageBox.StandardButton.Ok,
+                icon=QMessageBox.Icon.Critical,
             )
 
     sys.excepthook = hook
@@ -219,7 +221,13 @@ def main(argv: list[str] | None = None) -> int:
             window, sandbox = build_window(args)
         except Exception as exc:
             log.error("Start-up failed:\n%s", "".join(traceback.format_exception(exc)))
-            QMessageBox.critical(None, "Could not start", f"{type(exc).__name__}: {exc}")
+            outside.ask(
+                None,
+                "Could not start",
+                f"{type(exc).__name__}: {exc}",
+                QMessageBox.StandardButton.Ok,
+                icon=QMessageBox.Icon.Critical,
+            )
             return 1
         if args.quit_after_first_paint is not None:
             from gui.first_frame import FirstPaintProbe

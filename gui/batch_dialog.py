@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -53,6 +52,7 @@ from core.connectors import CONNECTORS
 from core.errors import OpenConnectorsError
 from core.models import Account
 from core.workspace import Workspace, row_from_record
+from gui import outside
 from gui.tasks import TaskRunner
 from gui.widgets import message_label, show_message
 
@@ -70,9 +70,10 @@ _STATUS_TEXT = {
 
 
 def _item(text: str, tip: str = "") -> QTableWidgetItem:
-    item = QTableWidgetItem(text)
+    # The file's and the server's words: a capped cell, an escaped tooltip (`gui.outside`).
+    item = QTableWidgetItem(outside.cell(text))
     item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
-    item.setToolTip(tip or text)
+    item.setToolTip(outside.tip(tip or text))
     return item
 
 
@@ -124,8 +125,9 @@ class BatchDialog(QDialog):
         self._stalled.setInterval(STALL_NOTICE_MS)
         self._stalled.timeout.connect(self._say_waiting)
 
-        intro = QLabel(
-            f"One instance per row of a CSV file, on {account.name} ({account.host}). Every row "
+        intro = outside.Label(
+            f"One instance per row of a CSV file, on {outside.name(account.name)} "
+            f"({account.host}). Every row "
             "is checked before anything is sent; rows whose name is already on the account are "
             "skipped, so running a file again creates nothing twice."
         )
@@ -161,7 +163,7 @@ class BatchDialog(QDialog):
         self.concurrency.setRange(1, MAX_CONCURRENCY)
         self.concurrency.setValue(DEFAULT_CONCURRENCY)
         self.concurrency.setAccessibleName("Creates at a time")
-        at_once = QLabel("Creates at a &time:", self)
+        at_once = outside.Label("Creates at a &time:", self)
         at_once.setBuddy(self.concurrency)
         options = QHBoxLayout()
         options.addWidget(self.skip_invalid)
@@ -401,10 +403,10 @@ class BatchDialog(QDialog):
         status = self.table.item(index, STATUS)
         ident = self.table.item(index, INSTANCE_ID)
         if status is not None:
-            status.setText(text)
-            status.setToolTip(text)
+            status.setText(outside.cell(text))
+            status.setToolTip(outside.tip(text))
         if ident is not None:
-            ident.setText(instance_id)
+            ident.setText(outside.cell(instance_id))
 
     def _finished(self, run: BatchRun, summary: BatchSummary) -> None:
         if run is not self._run:

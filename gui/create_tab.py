@@ -26,6 +26,7 @@ from core.models import Account, DraftCheck, InstanceDraft, check_draft
 from core.preview import body_preview, curl_command
 from core.records import InstanceRecord
 from core.workspace import CreateOutcome, Workspace
+from gui import outside
 from gui.clipboard import Clipboard
 from gui.connectwise_check import ConnectWiseChecker
 from gui.focus import tab_stops
@@ -50,10 +51,11 @@ def confirm_same_name(parent: QWidget, recent: InstanceRecord) -> bool:
             else ("1 minute ago" if minutes == 1 else f"{minutes} minutes ago")
         )
         when = f" {ago} (at {made.astimezone().strftime('%H:%M:%S')})"
-    answer = QMessageBox.question(
+    answer = outside.ask(
         parent,
         "Create another with the same name?",
-        f"An instance named “{recent.name}” (ID {recent.id}) was created on this account"
+        f"An instance named “{outside.name(recent.name)}” (ID {outside.name(recent.id)}) was "
+        "created on this account"
         f"{when}.\nCreate another instance with the same name?",
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         QMessageBox.StandardButton.No,

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 from core.receiver import EventReceiver, ReceivedEvent, Snapshot
 from core.sandbox.on_demand import Sandbox
 from core.webhooks import SIGNATURE_HEADER, SignatureStatus, check
+from gui import outside
 from gui.tasks import TaskRunner
 from gui.widgets import SecretEdit
 
@@ -67,7 +67,7 @@ class VerifyDialog(QDialog):
         self.header.setPlaceholderText("sha256=…")
         self.key = SecretEdit("verify_key", "Signature key", self)
         # Not `result`: that is QDialog.result(), how the dialog was closed.
-        self.verdict_label = QLabel(self)
+        self.verdict_label = outside.Label(self)
         self.verdict_label.setObjectName("verify_result")
         self.verdict_label.setProperty("role", "banner")
         for text, widget, focus in (
@@ -75,7 +75,7 @@ class VerifyDialog(QDialog):
             (f"{SIGNATURE_HEADER} &header:", self.header, self.header),
             ("Signature &key:", self.key, self.key.edit),
         ):
-            label = QLabel(text)
+            label = outside.Label(text)
             label.setBuddy(focus)
             layout.addRow(label, widget)
         layout.addRow(self.verdict_label)
@@ -154,7 +154,7 @@ class EventsTab(QWidget):
         self.detail.setReadOnly(True)
         self.detail.setProperty("role", "code")
         self.detail.setAccessibleName("Event details")
-        self.dropped_label = QLabel(self)
+        self.dropped_label = outside.Label(self)
         self.dropped_label.setObjectName("events_dropped")
         self.dropped_label.setProperty("role", "hint")
         self.dropped_label.hide()
@@ -163,10 +163,10 @@ class EventsTab(QWidget):
         url_row = QHBoxLayout()
         url_row.addWidget(self.url, 1)
         url_row.addWidget(self.use_button)
-        url_label = QLabel("Receiver:")
+        url_label = outside.Label("Receiver:")
         url_label.setBuddy(self.url)
         form.addRow(url_label, url_row)
-        key_label = QLabel("Check with &key:")
+        key_label = outside.Label("Check with &key:")
         key_label.setBuddy(self.key.edit)
         form.addRow(key_label, self.key)
         sim_row = QHBoxLayout()
@@ -175,13 +175,13 @@ class EventsTab(QWidget):
         sim_row.addWidget(self.simulate_button)
         sim_row.addStretch(1)
         sim_row.addWidget(self.verify_button)
-        sim_label = QLabel("Sandbox:")
+        sim_label = outside.Label("Sandbox:")
         form.addRow(sim_label, sim_row)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         layout = QVBoxLayout(self)
-        note = QLabel(
+        note = outside.Label(
             "Notifications posted to the receiver are listed here with their signature check. "
             "It listens on this machine only."
         )
@@ -217,7 +217,7 @@ class EventsTab(QWidget):
         self, instance_id: str, signature_key: str | None, callback_url: str | None
     ) -> None:
         """After a create: simulate for this instance; check with its key if it posts here."""
-        self.simulate_id.setText(instance_id)
+        self.simulate_id.setText(outside.field(instance_id))
         if signature_key and callback_url and callback_url.startswith(self.receiver.url):
             self.key.edit.setText(signature_key)
 
@@ -287,7 +287,8 @@ class EventsTab(QWidget):
             body = event.body.decode("utf-8", errors="replace")
         if len(body) > DETAIL_CHARS:
             body = f"{body[:DETAIL_CHARS]}\n… ({len(body) - DETAIL_CHARS:,} more characters)"
-        self.detail.setPlainText(f"Signature: {event.signature.text}\n\n{headers}\n\n{body}")
+        text = f"Signature: {event.signature.text}\n\n{headers}\n\n{body}"
+        self.detail.setPlainText(outside.shown(text, len(text)))  # the sender's words, marked
 
     def simulate(self) -> None:
         sandbox = self._sandbox
@@ -317,7 +318,7 @@ def _cells(event: ReceivedEvent) -> tuple[str, ...]:
         first.object_id if first else "",
         _signature_text(event.signature),
     )
-    return tuple(str(text or "") for text in cells)
+    return tuple(outside.cell(str(text or "")) for text in cells)  # the sender's words
 
 
 def _signature_text(status: SignatureStatus) -> str:

@@ -35,6 +35,7 @@ from core.connectwise_form import FormCheck, Note, Suggestion, site_field, watch
 from core.models import CONNECTOR, NAME, TAGS, DraftCheck, normalized_text
 from core.validation import is_address
 from core.webhooks import generate_signature_key
+from gui import outside
 from gui.focus import tab_stops
 from gui.widgets import MessageLabel, SecretEdit, message_label, set_state, show_message
 
@@ -140,7 +141,7 @@ class ConnectorForm(QWidget):
             label = None
             layout.addRow(column)
         else:
-            label = QLabel(label_text)
+            label = outside.Label(label_text)
             label.setBuddy(target)
             layout.addRow(label, column)
         self._rows[name] = (label, widget)
@@ -397,18 +398,20 @@ class ConnectorForm(QWidget):
             elif isinstance(widget, QSpinBox):
                 widget.setValue(int(value))
             elif isinstance(widget, QLineEdit):
-                widget.setText(str(value))
+                widget.setText(outside.field(str(value)))
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Restore values (connector first, since it decides which fields exist)."""
         key = values.get(CONNECTOR)
         if key in CONNECTORS and key != self._spec.key:
             self.connector.setCurrentIndex(self.connector.findData(key))
+        # Values may come from the settings file or an instance on the server: capped.
         if NAME in values:
-            self.name.setText(str(values[NAME]))
+            self.name.setText(outside.field(str(values[NAME])))
         if TAGS in values:
             tags = values[TAGS]
-            self.tags.setText(", ".join(tags) if isinstance(tags, list | tuple) else str(tags))
+            text = ", ".join(tags) if isinstance(tags, list | tuple) else str(tags)
+            self.tags.setText(outside.field(text))
         self._set_field_values(values)
 
     def reset(self) -> None:
@@ -515,8 +518,11 @@ class ConnectorForm(QWidget):
         button = self.suggestion_button
         if button is not None:
             if suggestion is not None:
-                button.setText(suggestion.label.replace("&", "&&"))
-                button.setToolTip(f"Put {suggestion.value} in {self.label_of(suggestion.field)}")
+                # The value is ConnectWise's: capped, marked, never markup.
+                button.setText(outside.name(suggestion.label).replace("&", "&&"))
+                outside.set_tip(
+                    button, f"Put {suggestion.value} in {self.label_of(suggestion.field)}"
+                )
             button.setVisible(suggestion is not None)
         self.changed.emit()  # the notes show with the next validation pass
 

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -26,6 +25,7 @@ from core.connectors import CONNECTORS
 from core.instance import SECRET_MASK, ConfigurationItem
 from core.models import NAME, TAGS, Account, InstanceDraft, check_draft, field_hints
 from core.workspace import InstanceRow
+from gui import outside
 from gui.connectwise_check import ConnectWiseChecker
 from gui.form import CHECK_SHORTCUT, ConnectorForm
 from gui.mnemonics import assign
@@ -50,7 +50,7 @@ class ReauthDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("reauth_dialog")
-        self.setWindowTitle(f"Re-authenticate “{row.name}”")
+        self.setWindowTitle(f"Re-authenticate “{outside.name(row.name)}”")
         self._account = account
         self.form = ConnectorForm(self)
         self.form.set_values(values)
@@ -60,9 +60,9 @@ class ReauthDialog(QDialog):
         check.activated.connect(self.form.request_check)
         # Same instance, same connector: the platform re-provisions it in place.
         self.form.connector.setEnabled(False)
-        intro = QLabel(
-            f"Instance {row.id} keeps its ID. {SECRETS_AGAIN} Whatever else changed (a new "
-            "password, new API keys) goes in here too."
+        intro = outside.Label(
+            f"Instance {outside.name(row.id)} keeps its ID. {SECRETS_AGAIN} Whatever else "
+            "changed (a new password, new API keys) goes in here too."
         )
         intro.setObjectName("reauth_intro")
         intro.setWordWrap(True)
@@ -151,16 +151,19 @@ class DetailsDialog(QDialog):
         self.text.setAccessibleName("Configuration")
         self.text.setReadOnly(True)
         self.text.setProperty("role", "code")
-        self.text.setPlainText(text)
+        # Each line capped and marked as shown (a name may be megabytes); Copy copies it whole.
+        self.text.setPlainText(
+            "\n".join(outside.shown(line, outside.LINE_CHARS) for line in text.split("\n"))
+        )
         self.text.setMinimumSize(420, 240)
-        label = QLabel("&Configuration on the platform (secrets masked):")
+        label = outside.Label("&Configuration on the platform (secrets masked):")
         label.setBuddy(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.copy_button = QPushButton("Co&py")
         self.copy_button.setObjectName("details_copy_button")
         self.copy_button.setToolTip("Copy the whole configuration as text (secrets masked)")
         buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
-        self.copy_button.clicked.connect(lambda: copy(self.text.toPlainText()))
+        self.copy_button.clicked.connect(lambda: copy(text))
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(label)
@@ -175,19 +178,19 @@ class RenameDialog(QDialog):
     def __init__(self, row: InstanceRow, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("rename_dialog")
-        self.setWindowTitle(f"Rename “{row.name}”")
+        self.setWindowTitle(f"Rename “{outside.name(row.name)}”")
         self._connector = row.connector
         layout = QFormLayout(self)
-        self.name = QLineEdit(row.name, self)
+        self.name = QLineEdit(outside.field(row.name), self)
         self.name.setObjectName("rename_name")
         self.name.setAccessibleName("Name")
-        self.tags = QLineEdit(", ".join(row.tags), self)
+        self.tags = QLineEdit(outside.field(", ".join(row.tags)), self)
         self.tags.setObjectName("rename_tags")
         self.tags.setAccessibleName("Tags")
         self.tags.setPlaceholderText("comma-separated; empty removes every tag")
-        name_label = QLabel("&Name:")
+        name_label = outside.Label("&Name:")
         name_label.setBuddy(self.name)
-        tags_label = QLabel("&Tags:")
+        tags_label = outside.Label("&Tags:")
         tags_label.setBuddy(self.tags)
         self.hint = message_label("rename_hint", "hint")
         self.error = message_label("rename_error", "error")

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QMenu,
     QMessageBox,
@@ -45,6 +44,7 @@ from core.instance_store import DeleteResult, SaveResult
 from core.models import Account, form_values_from
 from core.webhooks import generate_signature_key
 from core.workspace import InstanceChange, InstanceRow, ReauthOutcome, Workspace, row_from_record
+from gui import outside
 from gui.clipboard import Clipboard
 from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog, configuration_text
 from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
@@ -145,16 +145,18 @@ class Line:
 
 
 def prepare(row: InstanceRow, health: InstanceHealth | None = None) -> Line:
+    # What the server sent is capped and its invisible characters marked (`gui.outside`): a
+    # cell of a million characters takes seconds to draw, on every paint.
     cells = (
-        _text(row.name),
-        _text(row.id),
-        connector_label(row.connector),
-        ", ".join(row.tags),
+        outside.cell(_text(row.name)),
+        outside.cell(_text(row.id)),
+        outside.cell(connector_label(row.connector)),
+        outside.cell(", ".join(row.tags)),
         "disabled" if row.disabled else "enabled",
-        health_text(health),
+        outside.cell(health_text(health)),
         "on" if row.events_enabled else "off",
-        _text(row.callback_url),
-        (row.created or "")[:19].replace("T", " "),
+        outside.cell(_text(row.callback_url)),
+        outside.cell((row.created or "")[:19].replace("T", " ")),
         "yes" if row.token_stored else "no",
         _where(row),
     )
@@ -218,7 +220,7 @@ class InstancesModel(QAbstractTableModel):
             return self._lines[index.row()].row if index.isValid() else None
         tip = role == Qt.ItemDataRole.ToolTipRole
         if tip and index.isValid() and index.column() == HEALTH_COLUMN:
-            return health_tip(self._lines[index.row()].health)
+            return outside.tip(health_tip(self._lines[index.row()].health))
         return None
 
     def total(self) -> int:
@@ -374,12 +376,12 @@ class EventsDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._api_root = api_root  # the account's: a callback on this machine needs a local one
-        self.setWindowTitle(f"Events of “{row.name}”")
+        self.setWindowTitle(f"Events of “{outside.name(row.name)}”")
         layout = QFormLayout(self)
         self.enabled = QCheckBox("Enable events", self)
         self.enabled.setObjectName("dialog_events_enabled")
         self.enabled.setChecked(row.events_enabled)
-        self.callback = QLineEdit(row.callback_url or "", self)
+        self.callback = QLineEdit(outside.field(row.callback_url or ""), self)
         self.callback.setObjectName("dialog_callback_url")
         self.callback.setAccessibleName("Callback URL")
         self.key = SecretEdit("dialog_signature_key", "Signature key", self)
@@ -390,13 +392,13 @@ class EventsDialog(QDialog):
         key_layout.addWidget(generate)
         self.error = message_label("dialog_error", "error")
         layout.addRow(self.enabled)
-        callback_label = QLabel("&Callback URL:")
+        callback_label = outside.Label("&Callback URL:")
         callback_label.setBuddy(self.callback)
         layout.addRow(callback_label, self.callback)
-        key_label = QLabel("&Signature key:")
+        key_label = outside.Label("&Signature key:")
         key_label.setBuddy(self.key.edit)
         layout.addRow(key_label, self.key)
-        hint = QLabel("Leave the key empty to keep the current one.")
+        hint = outside.Label("Leave the key empty to keep the current one.")
         hint.setProperty("role", "hint")
         layout.addRow(hint)
         layout.addRow(self.error)
@@ -515,7 +517,7 @@ class InstancesTab(QWidget):
         self.more_button = QPushButton("&More")
         self.more_button.setObjectName("more_button")
         self.more_button.setToolTip("Re-authenticate, details, rename and tags, new from this")
-        self.count = QLabel(self)
+        self.count = outside.Label(self)
         self.count.setObjectName("instances_count")
 
         # Also in the context menu and the Instance menu: one action, three places.
@@ -542,7 +544,7 @@ class InstancesTab(QWidget):
         self.progress = QProgressBar(self.progress_row)
         self.progress.setObjectName("test_progress")
         self.progress.setAccessibleName("Test progress")
-        self.progress_label = QLabel(self.progress_row)
+        self.progress_label = outside.Label(self.progress_row)
         self.progress_label.setObjectName("test_progress_label")
         self.stop_button = QPushButton("Sto&p", self.progress_row)
         self.stop_button.setObjectName("stop_tests_button")
@@ -563,7 +565,7 @@ class InstancesTab(QWidget):
         self.outcome.setObjectName("instances_outcome_area")
 
         top = QHBoxLayout()
-        filter_label = QLabel("Fi&lter:")  # Alt+F is the File menu
+        filter_label = outside.Label("Fi&lter:")  # Alt+F is the File menu
         filter_label.setBuddy(self.filter)
         top.addWidget(filter_label)
         top.addWidget(self.filter, 1)
@@ -825,10 +827,11 @@ class InstancesTab(QWidget):
             if token:
                 self._copy(token, row)
                 return
-            answer = QMessageBox.question(
+            answer = outside.ask(
                 self,
                 "Token not stored",
-                f"The token of “{row.name}” ({row.id}) is not in the password manager.\n"
+                f"The token of “{outside.name(row.name)}” ({outside.name(row.id)}) is not in "
+                "the password manager.\n"
                 "Fetch it from the server and store it?",
             )
             if answer == QMessageBox.StandardButton.Yes:
@@ -842,10 +845,10 @@ class InstancesTab(QWidget):
         )
 
     def _fetch_offer(self, error: BaseException, row: InstanceRow, account: Account) -> None:
-        answer = QMessageBox.question(
+        answer = outside.ask(
             self,
             "Password manager problem",
-            f"{error}\n\nFetch the token of “{row.name}” from the server instead?",
+            f"{error}\n\nFetch the token of “{outside.name(row.name)}” from the server instead?",
         )
         if answer == QMessageBox.StandardButton.Yes:
             self._fetch(row, account)
@@ -955,7 +958,7 @@ class InstancesTab(QWidget):
             if generation != self._generation:
                 return
             self.model.set_health(row.id, _failed_health(error))
-            self._report(f"“{row.name}” could not be tested", error)
+            self._report(f"“{outside.name(row.name)}” could not be tested", error)
 
         self._runner.run(
             lambda: self._workspace.check_health(account, row.id), done, failed, name="test"
@@ -963,19 +966,19 @@ class InstancesTab(QWidget):
 
     def _show_health_problem(self, row: InstanceRow, health: InstanceHealth) -> None:
         if health.state is HealthState.DISABLED:
-            title = f"“{row.name}” is disabled"
+            title = f"“{outside.name(row.name)}” is disabled"
             step = "Enable it (the Enable button) for it to work again."
         elif health.state is HealthState.INVALID_CREDENTIALS:
-            title = f"“{row.name}” does not work: its login was refused"
+            title = f"“{outside.name(row.name)}” does not work: its login was refused"
             step = (
                 "If the ConnectWise password or API keys changed, re-authenticate the instance "
                 "(More ▸ Re-authenticate…)."
             )
         elif health.state is HealthState.UNREACHABLE:
-            title = f"“{row.name}” could not be reached"
+            title = f"“{outside.name(row.name)}” could not be reached"
             step = "Check the network connection, then test again."
         else:
-            title = f"“{row.name}” does not work"
+            title = f"“{outside.name(row.name)}” does not work"
             step = "Test again later; if it keeps failing, look at the instance on the platform."
         self.error_panel.show_text(
             title,
@@ -1090,7 +1093,9 @@ class InstancesTab(QWidget):
         def done(items: tuple[ConfigurationItem, ...]) -> None:
             self.status_message.emit(f"Configuration of “{row.name}” read from {account.host}.")
             text = configuration_text(row, account.host, items)
-            dialog = DetailsDialog(f"Configuration of “{row.name}”", text, self._copy_text, self)
+            dialog = DetailsDialog(
+                f"Configuration of “{outside.name(row.name)}”", text, self._copy_text, self
+            )
             dialog.exec()
             dialog.deleteLater()
 
@@ -1275,12 +1280,14 @@ class InstancesTab(QWidget):
             if on_server
             else ("its stored token and its record here (it is not on the server)")
         )
-        answer = QMessageBox.warning(
+        answer = outside.ask(
             self,
             "Delete instance",
-            f"Delete “{row.name}” (ID {row.id}) {where}?\nThis cannot be undone.",
+            f"Delete “{outside.name(row.name)}” (ID {outside.name(row.id)}) {where}?\n"
+            "This cannot be undone.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
+            icon=QMessageBox.Icon.Warning,
         )
         if answer != QMessageBox.StandardButton.Yes:
             return

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, cast
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -29,6 +28,7 @@ from core.models import Account, InstanceDraft
 from core.sandbox import connectwise_values as cw_sandbox
 from core.sandbox.on_demand import Sandbox, sandbox_account
 from core.workspace import CreateOutcome, SandboxReset, Workspace, counted, row_from_record
+from gui import outside
 from gui.accounts import AccountBar
 from gui.clipboard import Clipboard
 from gui.create_tab import CreateTab
@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-        self.status = QLabel(self)
+        self.status = outside.Label(self)
         self.status.setObjectName("status_message")
         self.busy = QProgressBar(self)
         self.busy.setObjectName("busy_indicator")
@@ -218,8 +218,8 @@ class MainWindow(QMainWindow):
     def show_status(self, text: str) -> None:
         """A line in the status bar; it goes after STATUS_TIMEOUT_MS unless a newer one came
         (a copied token's line stays until the clipboard is cleared: it says when)."""
-        self.status.setText(text)
-        self.status.setToolTip(text)
+        outside.set_text(self.status, text, one_line=True)  # a bar of one line
+        outside.set_tip(self.status, text)
         if "copied — clears in" in text:
             self._status_timer.stop()
         else:

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QScrollArea,
     QToolButton,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from core.errors import OpenConnectorsError
 from core.instance_store import SaveResult
+from gui import outside
 from gui.clipboard import Clipboard
 from gui.widgets import MessageLabel, SecretEdit, set_state
 
@@ -27,7 +27,7 @@ from gui.widgets import MessageLabel, SecretEdit, set_state
 OUTCOME_MAX_SHARE = 0.4
 
 
-def _selectable(name: str) -> QLabel:
+def _selectable(name: str) -> MessageLabel:
     label = MessageLabel()
     label.setObjectName(name)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -80,13 +80,13 @@ class ResultPanel(_Dismissable):
         self.host = _selectable("result_host")
         self.note = _selectable("result_note")
         self.note.setProperty("role", "hint")
-        layout.addRow("Name:", self.name)
-        layout.addRow("ID:", self.id)
-        layout.addRow("Connector:", self.connector)
-        layout.addRow("Host:", self.host)
+        layout.addRow(outside.Label("Name:"), self.name)
+        layout.addRow(outside.Label("ID:"), self.id)
+        layout.addRow(outside.Label("Connector:"), self.connector)
+        layout.addRow(outside.Label("Host:"), self.host)
         self.token = SecretEdit("token", "Instance token", self)
         self.token.edit.setReadOnly(True)
-        self.token_label = QLabel("T&oken:")
+        self.token_label = outside.Label("T&oken:")
         self.token_label.setBuddy(self.token.edit)
         layout.addRow(self.token_label, self.token)
         buttons = QHBoxLayout()
@@ -226,9 +226,10 @@ class ErrorPanel(_Dismissable):
         self._shown()
 
     def text(self) -> str:
-        """The problem as shown, one line a part: what "Copy message" copies."""
+        """The whole problem, one line a part (each part shown capped): what "Copy message"
+        copies."""
         labels = (self.title_label, self.message, self.provider, self.request_id, self.next_step)
-        return "\n".join(label.text() for label in labels if label.text())
+        return "\n".join(label.full_text() for label in labels if label.full_text())
 
     def copy_message(self) -> None:
         self._clipboard.copy_text(self.text())

@@ -1,5 +1,6 @@
-"""Small reusable widgets: a secret field with a show toggle, a message label (wraps, shows its
-whole text in a tooltip, "Copy message" on right-click), a tab page built on first use."""
+"""Small reusable widgets: a secret field with a show toggle, a message label (plain text, wraps,
+shows more of its text in a tooltip, "Copy message" on right-click), a tab page built on first
+use."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import outside
 from gui.clipboard import Clipboard
 
 
@@ -57,16 +59,20 @@ class SecretEdit(QWidget):
 
 
 class MessageLabel(QLabel):
-    """A label for a message: it wraps, its tooltip holds the whole text (also when a small
-    window cuts the label short), and right-click → "Copy message" copies all of it.
+    """A label for a message: plain text (its words may be a server's), it wraps, its tooltip
+    holds more of the text (also when a small window cuts the label short), and right-click
+    → "Copy message" copies all of it. The label and its tooltip show a capped form
+    (`gui.outside`): a message of megabytes would block the window while Qt lays it out.
 
     Messages never hold secrets (tokens and secrets never reach user-facing text), so
     copying one is a plain copy."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
         self.setWordWrap(True)
         self._clipboard: Clipboard | None = None
+        self._full = ""
         self.copy_action = QAction("Cop&y message", self)
         self.copy_action.triggered.connect(self.copy_message)
         self.addAction(self.copy_action)
@@ -74,14 +80,22 @@ class MessageLabel(QLabel):
         self.setText(text)
 
     def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setToolTip(text)
+        self._full = text
+        super().setText(outside.shown(text))
+        self.setToolTip(outside.tip(text))
         self.copy_action.setEnabled(bool(text))
+
+    def clear(self) -> None:
+        self.setText("")
+
+    def full_text(self) -> str:
+        """The whole message, as it was set: what "Copy message" copies."""
+        return self._full
 
     def copy_message(self) -> None:
         if self._clipboard is None:
             self._clipboard = Clipboard(self)
-        self._clipboard.copy_text(self.text())
+        self._clipboard.copy_text(self._full)
 
 
 def message_label(object_name: str, role: str) -> MessageLabel:
@@ -94,7 +108,10 @@ def message_label(object_name: str, role: str) -> MessageLabel:
 
 
 def show_message(label: QLabel, text: str) -> None:
-    label.setText(text)
+    if isinstance(label, MessageLabel):
+        label.setText(text)
+    else:
+        outside.set_text(label, text)
     label.setVisible(bool(text))
     window = label.window()
     if text and isinstance(window, QDialog) and window.isVisible():

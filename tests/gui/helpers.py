@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
+from PySide6 import QtGui
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QAction, QTextDocument
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QApplication,
@@ -82,6 +83,23 @@ def label_text(window: QWidget, name: str) -> str:
     label = widget(window, name)
     assert isinstance(label, QLabel), f"{name!r} is not a label"
     return label.text()
+
+
+class _NoResources(QTextDocument):
+    """A document that loads nothing: markup is read, `<img src>` is never fetched."""
+
+    def loadResource(self, kind: int, name: QUrl | str) -> Any:
+        return None
+
+
+def tip_text(tip: str) -> str:
+    """What a tooltip shows: its words, once Qt has read it (as rich text when it guesses so,
+    as the window's escaped tooltips are)."""
+    if not QtGui.Qt.mightBeRichText(tip):
+        return tip
+    document = _NoResources()
+    document.setHtml(tip)
+    return document.toPlainText()
 
 
 def error_text(window: QWidget, name: str) -> str:

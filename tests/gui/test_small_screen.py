@@ -32,7 +32,16 @@ from gui.instances_tab import EventsDialog
 from gui.main_window import MainWindow
 from gui.widgets import fit_to_screen
 from tests.gui.clipping import assert_readable
-from tests.gui.helpers import SEED_FORM, choose, fill, label_text, set_checked, type_into, widget
+from tests.gui.helpers import (
+    SEED_FORM,
+    choose,
+    fill,
+    label_text,
+    set_checked,
+    tip_text,
+    type_into,
+    widget,
+)
 
 SMALL = QSize(800, 600)
 # What the form's scroll area must keep at 800×600 with an outcome shown: several rows.
@@ -109,7 +118,7 @@ def test_every_text_can_be_read_at_800x600(qtbot: QtBot, no_keyring_window: Main
     assert form_height(window) >= FORM_MIN_HEIGHT
     # The whole message is also in the tooltip, for when it is cut anyway.
     storage = widget(window, "token_storage")
-    assert storage.toolTip() == label_text(window, "token_storage")
+    assert tip_text(storage.toolTip()) == label_text(window, "token_storage")
 
     type_into(qtbot, window, "name", "Second instance")  # a new name: no same-name question
     type_into(qtbot, window, "username", "reject")
