@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QComboBox,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QPlainTextEdit,
@@ -69,17 +70,23 @@ class ResourceWatch:
         )
         assert watch >= 0, "cannot watch the picture"
         self._seen = 0
-        self.words: list[str] = []  # the visible words of each hostile string made
+        # The visible words of each hostile string made, and how they read as text.
+        self.words: dict[str, str] = {}
 
     def hostile(self, what: str, *, escapes: bool = True) -> str:
         """A string that is markup and (unless not `escapes`: a form would refuse them)
         escapes; `what` is its visible word."""
-        self.words.append(f"EVIL_{what}")  # a word no text of the app's own has
+        self.mark(f"EVIL_{what}", self.heading(what))  # a word no text of the app's own has
         markup = (
             f"{self.heading(what)}<a href='https://evil.example/'>click here</a>"
             f"<img src='file://{self.picture}'>"
         )
         return markup + ("\x1b]52;c;ZXZpbA==\x07\u202eevil" if escapes else "")
+
+    def mark(self, word: str, as_text: str) -> None:
+        """`word` is what markup from outside shows when rendered; `as_text` (holding it) is
+        how it reads when shown as text. Rich text showing `word` alone renders markup."""
+        self.words[word] = as_text
 
     @staticmethod
     def heading(what: str) -> str:
@@ -154,10 +161,10 @@ class Walk:
         for place in self.places:
             if place.loads:
                 found.append(f"{place.where}: would load {', '.join(place.loads)}")
-            for word in self.watch.words if place.rich else ():
+            for word, as_text in self.watch.words.items() if place.rich else ():
                 alone = re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
-                if len(alone.findall(place.shown)) > place.shown.count(f"<h1>{word}</h1>"):
-                    found.append(f"{place.where}: renders markup ({word} as a heading)")
+                if len(alone.findall(place.shown)) > place.shown.count(as_text):
+                    found.append(f"{place.where}: renders markup (shows {word} without it)")
             if has_invisible(place.shown.replace("\n", "")):
                 found.append(f"{place.where}: shows a control or bidi character raw")
         return found
@@ -204,7 +211,9 @@ class Walk:
             if isinstance(widget, QComboBox):
                 for i in range(widget.count()):
                     self.add(Place(f"item {i} of {name}", widget.itemText(i)))
-            if isinstance(widget, QAbstractItemView) and widget.model() is not None:
+            # A header's model is its table's: read once, through the table.
+            header = isinstance(widget, QHeaderView)
+            if isinstance(widget, QAbstractItemView) and widget.model() is not None and not header:
                 self.items(name, widget)
 
     def items(self, name: str, view: QAbstractItemView) -> None:
@@ -223,7 +232,7 @@ class Walk:
     def tip(self, where: str, text: str, widget: QWidget) -> None:
         place = read(where, text)
         self.add(place)
-        if any(word in text for word in self.watch.words):
+        if "<" in text:
             # Shown for real: the watch sees whether Qt's tooltip loads the picture. The
             # offscreen platform warns that it cannot raise the tooltip: that is not ours.
             previous = qInstallMessageHandler(None)
