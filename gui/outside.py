@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 from core.outside_text import capped, marked
 from core.validation import MAX_NAME_LENGTH
 
-# The caps, in characters, all in one place (README: the trust boundary in the window).
+# The caps, in characters, all in one place (the docs: the trust boundary in the window).
 # A name or tag inside a message, a title or a message box: as long as the form accepts.
 NAME_CHARS = MAX_NAME_LENGTH
 CELL_CHARS = 300  # a table cell (the Instances, Events and Batch tables)
@@ -66,18 +66,15 @@ def field(text: str) -> str:
 
 
 def tip(text: str, limit: int = TIP_CHARS) -> str:
-    """A tooltip that shows `text` as written. Qt guesses rich text for tooltips too (from
-    the first line), so a plain tooltip could still render: this one is explicitly rich,
-    with every character of `text` escaped and its line breaks kept."""
+    """A tooltip that shows `text` as written. Qt guesses rich text for tooltips too (from a
+    tag in the first line), so a plain tooltip could still render: this one is explicitly
+    rich, every character of `text` escaped, its line breaks kept and long lines wrapped. A
+    short text without a tag stays plain (nothing to guess from, nothing to wrap)."""
     if not text:
         return ""
+    if "<" not in text and len(text) <= CELL_CHARS:
+        return shown(text, limit)  # Qt guesses rich text only from a tag: plain, and cheap
     return _TIP_OPEN + html.escape(shown(text, limit), quote=False) + _TIP_CLOSE
-
-
-def is_tip(text: str) -> bool:
-    """True when `text` is what `tip` makes: the wrapper around escaped text, no markup."""
-    inner = text.removeprefix(_TIP_OPEN).removesuffix(_TIP_CLOSE)
-    return text.startswith(_TIP_OPEN) and text.endswith(_TIP_CLOSE) and "<" not in inner
 
 
 def set_text(label: QLabel, text: str, limit: int = TEXT_CHARS, *, one_line: bool = False) -> None:
