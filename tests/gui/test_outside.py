@@ -36,7 +36,7 @@ from gui import outside
 from gui.accounts import AccountDialog
 from gui.batch_dialog import STATUS, BatchDialog
 from gui.events_tab import VerifyDialog
-from gui.instance_dialogs import DetailsDialog, RenameDialog
+from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog
 from gui.instances_tab import EventsDialog
 from gui.main_window import MainWindow
 from tests.gui.helpers import SEED_FORM, choose_account_action, fill, type_into, widget
@@ -461,6 +461,9 @@ def test_every_label_the_window_and_its_dialogs_make_is_plain_text(
         DetailsDialog("Configuration", "Name: x", lambda _text: None, window),
         VerifyDialog(window),
     ]
+    account = window.account_bar.account
+    assert account is not None
+    dialogs.append(ReauthDialog(row, {}, account, window.runner, window))
     window.open_batch()
     rich = [
         label.objectName() or label.text()
