@@ -29,5 +29,7 @@ def test_outside_is_held(
         record_property(OUTSIDE_ROW_PROPERTY, seen)
 
 
-def test_ids_are_unique() -> None:
+def test_ids_are_unique_and_the_table_holds_at_least_25_rows_in_every_area() -> None:
     assert len({r.id for r in ROWS}) == len(ROWS)
+    assert len(ROWS) >= 25
+    assert {r.area for r in ROWS} == {"window", "terminal", "files", "names", "neighbours"}
