@@ -35,6 +35,7 @@ from core.hosts import HOST_PRESETS, api_root
 from core.models import Account, field_errors
 from core.vault import AccountRemoval, BackendInfo
 from core.workspace import EditedAccount, Workspace
+from gui.mnemonics import letter_buttons
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from gui.tasks import TaskRunner
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
@@ -139,6 +140,7 @@ class AccountDialog(QDialog):
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         layout.addRow(self.buttons)
+        letter_buttons(self, self.buttons.buttons())
         self._touched: set[str] = set()
         if editing is not None:
             self._prefill(editing)
@@ -147,6 +149,16 @@ class AccountDialog(QDialog):
             edit.editingFinished.connect(lambda key=key: self._touch(key))
         self.host.currentIndexChanged.connect(self._host_changed)
         self.update_ui()
+
+    def unsaved_work(self) -> bool:
+        """Something typed that Save would keep and quitting would lose."""
+        secrets = self.user.edit.text() or self.organization.edit.text()
+        editing = self._editing
+        if editing is None:
+            return bool(self.name.text().strip() or self.custom.text().strip() or secrets)
+        host = self.host.currentData() or self.custom.text().strip()
+        moved = api_root(host) != editing.api_root if host else True
+        return bool(secrets) or self.name.text().strip() != editing.name or moved
 
     def _prefill(self, saved: SavedAccount) -> None:
         self.name.setText(saved.name)
@@ -549,7 +561,9 @@ class AccountBar(QWidget):
         if self._busy:
             return
         dialog = AccountDialog(self, taken=self._names())
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.account is None:
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.deleteLater()  # not left among the bar's children
+        if not accepted or dialog.account is None:
             return
         account = dialog.account
         self._background(
@@ -586,7 +600,9 @@ class AccountBar(QWidget):
         if old is None or self._busy:
             return
         dialog = AccountDialog(self, taken=self._names(besides=old), editing=old)
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.values is None:
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.deleteLater()  # not left among the bar's children
+        if not accepted or dialog.values is None:
             return
         values = dialog.values
         self._background(

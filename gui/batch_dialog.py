@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QDir, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -206,8 +206,6 @@ class BatchDialog(QDialog):
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(self.save_results)
         self.skip_invalid.toggled.connect(self._update_ui)
-        quit_app = QShortcut(QKeySequence("Ctrl+Q"), self)  # the window's Quit, from here too
-        quit_app.activated.connect(self._quit_app)
         self.resize(860, 520)
         self._update_ui()
 
@@ -464,11 +462,6 @@ class BatchDialog(QDialog):
             self.stop()
             return
         super().reject()
-
-    def _quit_app(self) -> None:
-        parent = self.parentWidget()
-        if parent is not None:
-            parent.window().close()  # asks first while the batch runs
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing while a batch runs stops it and closes once the rows being sent are stored:

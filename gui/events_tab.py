@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from core.receiver import EventReceiver, ReceivedEvent, Snapshot
 from core.sandbox.on_demand import Sandbox
 from core.webhooks import SIGNATURE_HEADER, SignatureStatus, check
+from gui.mnemonics import letter_buttons
 from gui.tasks import TaskRunner
 from gui.widgets import SecretEdit
 
@@ -82,6 +83,7 @@ class VerifyDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addRow(buttons)
+        letter_buttons(self, buttons.buttons())
         self.body.textChanged.connect(self._check)
         self.header.textChanged.connect(self._check)
         self.key.edit.textChanged.connect(self._check)

@@ -28,7 +28,7 @@ from core.models import NAME, TAGS, Account, InstanceDraft, check_draft, field_h
 from core.workspace import InstanceRow
 from gui.connectwise_check import ConnectWiseChecker
 from gui.form import CHECK_SHORTCUT, ConnectorForm
-from gui.mnemonics import assign
+from gui.mnemonics import assign, letter_buttons
 from gui.tasks import TaskRunner
 from gui.widgets import fit_to_screen, message_label, show_message
 
@@ -166,6 +166,7 @@ class DetailsDialog(QDialog):
         layout.addWidget(label)
         layout.addWidget(self.text, 1)
         layout.addWidget(buttons)
+        letter_buttons(self, buttons.buttons())
 
 
 class RenameDialog(QDialog):
@@ -201,6 +202,7 @@ class RenameDialog(QDialog):
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout.addRow(buttons)
+        letter_buttons(self, buttons.buttons())
         self.name.textChanged.connect(self._hint)
         self.tags.textChanged.connect(self._hint)
         self.name.selectAll()

@@ -47,6 +47,7 @@ from core.webhooks import generate_signature_key
 from core.workspace import InstanceChange, InstanceRow, ReauthOutcome, Workspace, row_from_record
 from gui.clipboard import Clipboard
 from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog, configuration_text
+from gui.mnemonics import letter_buttons
 from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
 from gui.widgets import SecretEdit, message_label, show_message
@@ -406,6 +407,7 @@ class EventsDialog(QDialog):
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout.addRow(buttons)
+        letter_buttons(self, buttons.buttons())
         self.enabled.toggled.connect(self.callback.setEnabled)
         self.enabled.toggled.connect(self.key.setEnabled)
         self.callback.setEnabled(row.events_enabled)

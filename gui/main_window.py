@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, cast
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     from gui.instances_tab import InstancesTab
 
 STATUS_TIMEOUT_MS = 15_000
+QUIT_KEYS = "Ctrl+Q"
+_QUITS = "quitsOnCtrlQ"  # a window given the Quit shortcut already
 BATCH_STOP_WAIT_S = 10.0  # quitting by a signal during a batch: the rows in flight get this long
 
 
@@ -136,6 +140,12 @@ class MainWindow(QMainWindow):
         self._shortcut(QKeySequence("Ctrl+Shift+C"), self._copy_token)
         self._shortcut(QKeySequence(Qt.Key.Key_F5), self._refresh)
         self.menus = Menus(self)  # File (New instance, Quit: Ctrl+Q), Account, Help
+        # Ctrl+Q from every window and dialog of the app, not only this one (a modal dialog
+        # blocks this window's shortcuts): each gets a Quit shortcut when it first has focus.
+        self._asking_to_quit = False
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._give_quit_shortcut)
 
         self.create_tab.form.set_values(self.prefs.last_form())
         self._account_changed(self.account_bar.account)
@@ -195,7 +205,7 @@ class MainWindow(QMainWindow):
         menus = {letter_of(a.text()) for a in shown_with_form}
         tabs = {letter_of(self.tabs.tabText(i)) for i in range(self.tabs.count())}
         self.create_tab.assign_mnemonics(
-            menus | tabs | letters_in(self.account_bar.findChildren(QWidget))
+            menus | tabs | letters_in(self.account_bar.findChildren(QWidget), window=self)
         )
 
     def _order_focus(self) -> None:
@@ -210,6 +220,18 @@ class MainWindow(QMainWindow):
                 *self.create_tab.tab_stops(),
             ]
         )
+
+    def _give_quit_shortcut(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """The window `new` is in (a dialog, a message box) quits the app on Ctrl+Q too."""
+        if new is None:
+            return
+        window = new.window()
+        if window is self or window.property(_QUITS) or not _ours(window, self):
+            return
+        window.setProperty(_QUITS, True)
+        quit_here = QShortcut(QKeySequence(QUIT_KEYS), window)
+        quit_here.setContext(Qt.ShortcutContext.WindowShortcut)
+        quit_here.activated.connect(self.close)
 
     def _shortcut(self, keys: QKeySequence, slot: Callable[[], object]) -> None:
         shortcut = QShortcut(keys, self)
@@ -352,47 +374,81 @@ class MainWindow(QMainWindow):
         if self._shut_down:  # quit by a signal already: nothing left to ask about
             super().closeEvent(event)
             return
+        if self._asking_to_quit:  # Ctrl+Q again in one of the questions below
+            event.ignore()
+            return
+        self._asking_to_quit = True
+        try:
+            quitting = self._may_quit()
+        finally:
+            self._asking_to_quit = False
+        if not quitting:
+            event.ignore()
+            return
+        self._close_dialogs()
+        self.shut_down()
+        super().closeEvent(event)
+
+    def _may_quit(self) -> bool:
+        """Ask first where quitting would lose work: typed into an open dialog, a batch, a
+        re-authentication or a create on their way. False: stay (a batch stopping first)."""
+        typed = [title for title, what in _open_dialogs(self) if callable(what) and what()]
+        if typed:
+            names = ", ".join(f"“{t}”" for t in typed)
+            answer = QMessageBox.question(
+                self._question_parent(),
+                "Quit and lose what you typed?",
+                f"What you typed in {names} is lost if you quit now. Quit anyway?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
         if self.batch_running and self._batch is not None:
             if not self._quit_after_batch:
                 answer = QMessageBox.question(
-                    self,
+                    self._question_parent(),
                     "A batch is running",
                     "A batch is creating instances. Stop it and quit once the rows being sent "
                     "are created and their tokens stored?",
                 )
                 if answer != QMessageBox.StandardButton.Yes:
-                    event.ignore()
-                    return
+                    return False
                 self._quit_after_batch = True
                 self._batch.stop()
                 self.show_status(
                     "Stopping the batch: the window closes once the rows being sent are stored."
                 )
-            event.ignore()
-            return
+            return False
         if self.instances_page.built and self.instances_tab.reauthenticating:
             answer = QMessageBox.question(
-                self,
+                self._question_parent(),
                 "A re-authentication is running",
                 "An instance is being re-authenticated. If you quit now a new token may not be "
                 "stored (the stored one may then no longer work; Copy token in the Instances "
                 "tab fetches the new one later). Quit anyway?",
             )
             if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
+                return False
         if self.create_tab.busy:
             answer = QMessageBox.question(
-                self,
+                self._question_parent(),
                 "A create is running",
                 "An instance is being created. If you quit now its token may not be stored "
                 "(you can fetch it later from the Instances tab). Quit anyway?",
             )
             if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
-        self.shut_down()
-        super().closeEvent(event)
+                return False
+        return True
+
+    def _question_parent(self) -> QWidget:
+        """Where a question about quitting goes: over the dialog in front, if one is."""
+        modal = QApplication.activeModalWidget()
+        return modal if modal is not None else self
+
+    def _close_dialogs(self) -> None:
+        """Quitting: every dialog of this window goes (one waiting for an answer as well:
+        its work is bounded and its answer is no longer shown)."""
+        for dialog in reversed([d for d, _ in _open_dialog_widgets(self)]):
+            dialog.done(QDialog.DialogCode.Rejected)
 
     def shut_down(self) -> None:
         """What quitting does, once, however the app quits (this window closed, a signal):
@@ -417,3 +473,27 @@ class MainWindow(QMainWindow):
         if self.events_page.built:
             self.events_tab.stop()
         self.clipboard.clear_secret()
+
+
+def _ours(window: QWidget, main: MainWindow) -> bool:
+    """A window this main window opened (a dialog, a message box), however deep."""
+    parent = window.parentWidget()
+    while parent is not None:
+        if parent is main:
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def _open_dialog_widgets(main: MainWindow) -> list[tuple[QDialog, str]]:
+    """The dialogs of `main` on screen, oldest first, with their titles."""
+    return [
+        (widget, widget.windowTitle())
+        for widget in QApplication.topLevelWidgets()
+        if isinstance(widget, QDialog) and widget.isVisible() and _ours(widget, main)
+    ]
+
+
+def _open_dialogs(main: MainWindow) -> list[tuple[str, Callable[[], object] | None]]:
+    """Each open dialog's title and its `unsaved_work` (what typed in it is lost), if any."""
+    return [(title, getattr(d, "unsaved_work", None)) for d, title in _open_dialog_widgets(main)]
