@@ -29,8 +29,8 @@ from core.workspace import CreateOutcome, Workspace
 from gui.clipboard import Clipboard
 from gui.connectwise_check import ConnectWiseChecker
 from gui.focus import tab_stops
-from gui.form import CHECK_SHORTCUT, ConnectorForm
-from gui.mnemonics import Target, assign
+from gui.form import CHECK_SHORTCUT, CREATE_TEXT, ConnectorForm
+from gui.mnemonics import Target, assign, letters_in
 from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
@@ -117,7 +117,7 @@ class CreateTab(QWidget):
         self.curl_button = QPushButton("Copy as c&URL")
         self.curl_button.setObjectName("copy_curl_button")
         self.curl_button.setToolTip("Copy a curl command; secrets are replaced by placeholders")
-        self.create_button = QPushButton("C&reate instance")
+        self.create_button = QPushButton(CREATE_TEXT)
         self.create_button.setObjectName("create_button")
         self.create_button.setDefault(True)
 
@@ -151,7 +151,11 @@ class CreateTab(QWidget):
 
     def assign_mnemonics(self, taken: set[str]) -> None:
         """Alt-letters for the tab, around `taken` (the menus', tabs' and account bar's):
-        Create first, then the fields top to bottom, then the other buttons and the panels'."""
+        Create first, then the fields top to bottom — worked out on their own, so a field has
+        the same letter in the Re-authenticate dialog (`FORM_LETTERS_BEFORE`) — then the
+        other buttons and the panels' around those."""
+        first: list[Target] = [self.create_button, *self.form.mnemonic_targets()]
+        assign(first, taken)
         panels: list[Target] = [
             self.result_panel.copy_token_button,
             self.result_panel.retry_button,
@@ -162,16 +166,7 @@ class CreateTab(QWidget):
             self.error_panel.copy_button,
             self.error_panel.close_button,
         ]
-        assign(
-            [
-                self.create_button,
-                *self.form.mnemonic_targets(),
-                self.preview_toggle,
-                self.curl_button,
-                *panels,
-            ],
-            taken,
-        )
+        assign([self.preview_toggle, self.curl_button, *panels], taken | letters_in(first))
 
     def tab_stops(self) -> list[QWidget]:
         """Top to bottom: the fields, Create, the other buttons, the preview, the panels."""

@@ -42,7 +42,7 @@ from core.connectors import CONNECTORS
 from core.errors import OpenConnectorsError
 from core.instance import ConfigurationItem, HealthState, InstanceHealth, utc_now
 from core.instance_store import DeleteResult, SaveResult
-from core.models import Account, form_values_from
+from core.models import Account, InstanceDraft, form_values_from, held_secrets
 from core.webhooks import generate_signature_key
 from core.workspace import InstanceChange, InstanceRow, ReauthOutcome, Workspace, row_from_record
 from gui.clipboard import Clipboard
@@ -456,11 +456,14 @@ class InstancesTab(QWidget):
         runner: TaskRunner,
         clipboard: Clipboard,
         parent: QWidget | None = None,
+        *,
+        form_letters_taken: Callable[[], set[str]] = set,
     ) -> None:
         super().__init__(parent)
         self._workspace = workspace
         self._runner = runner
         self._clipboard = clipboard
+        self._form_letters_taken = form_letters_taken  # the Create form's, for its dialog
         self.account: Account | None = None
         self._generation = 0  # results of an older account's request are dropped
         self._tests: threading.Event | None = None  # set: the running Test all stops
@@ -1127,28 +1130,64 @@ class InstancesTab(QWidget):
     ) -> None:
         if account is not self.account:
             return
-        self.status_message.emit(f"Re-authenticate “{row.name}”: type its secrets again.")
-        dialog = ReauthDialog(row, _form_values(row, row.name, items), account, self._runner, self)
+        self.status_message.emit(
+            f"Re-authenticate “{row.name}”: type its password or API keys again."
+        )
+        held = held_secrets(row.connector, [(item.key, item.value) for item in items])
+        dialog = ReauthDialog(
+            row,
+            _form_values(row, row.name, items),
+            account,
+            self._runner,
+            self,
+            held=held,
+            letters_taken=self._form_letters_taken(),
+        )
+        dialog.submitted.connect(
+            lambda draft, remove: self._send_reauth(dialog, row, account, draft, remove)
+        )
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
-        draft = dialog.draft
+        attempts = dialog.attempts
         dialog.deleteLater()
-        if not accepted or draft is None:
+        if accepted:
+            return  # the outcome is shown
+        if attempts:
+            self.status_message.emit(
+                f"“{row.name}” was not re-authenticated: the platform refused it, nothing changed."
+            )
+        else:
             self.status_message.emit(f"“{row.name}” was not re-authenticated: nothing was sent.")
-            return
+
+    def _send_reauth(
+        self,
+        dialog: ReauthDialog,
+        row: InstanceRow,
+        account: Account,
+        draft: InstanceDraft,
+        remove: tuple[str, ...],
+    ) -> None:
         self.status_message.emit(f"Re-authenticating “{row.name}”…")
         self.reauthenticating += 1  # quitting asks first: a new token may be on its way
 
         def done(outcome: ReauthOutcome) -> None:
             self.reauthenticating -= 1
+            if dialog.isVisible():
+                dialog.done_ok()
             if account is self.account:  # else stored, but shown under another account: not
                 self._reauthenticated(row, account, outcome)
 
         def failed(error: BaseException) -> None:
             self.reauthenticating -= 1
-            self._report("Not re-authenticated", error)
+            if dialog.isVisible():  # the problem stays beside the fields, for another try
+                dialog.failed(error)
+                self.status_message.emit(
+                    f"“{row.name}” was not re-authenticated: see the problem in the dialog."
+                )
+            else:
+                self._report("Not re-authenticated", error)
 
         self._runner.run(
-            lambda: self._workspace.reauthenticate(account, row.id, draft),
+            lambda: self._workspace.reauthenticate(account, row.id, draft, remove_secrets=remove),
             done,
             failed,
             name="reauthenticate",
@@ -1168,6 +1207,20 @@ class InstancesTab(QWidget):
             note = "Same ID, same token."
         if outcome.reconciled:
             note += " No answer came, but the server shows the change: nothing was sent twice."
+        spec = CONNECTORS.get(record.connector)
+        labels = {f.name: f.label for f in spec.fields} if spec is not None else {}
+        if outcome.kept:
+            kept = ", ".join(labels.get(n, n) for n in outcome.kept)
+            note += f" {kept}: kept as the platform holds it."
+        if outcome.removed:
+            removed = ", ".join(labels.get(n, n) for n in outcome.removed)
+            note += f" {removed}: removed."
+        if outcome.lost:
+            lost = ", ".join(labels.get(n, n) for n in outcome.lost)
+            note += (
+                f" The platform no longer holds the {lost.lower()} (it was left empty to keep "
+                "it): set it again with Change events…."
+            )
         self.result_panel.show_instance(
             name=outcome.instance.name or row.name,
             instance_id=record.id,
@@ -1177,7 +1230,13 @@ class InstancesTab(QWidget):
             note=note,
         )
         self.result_panel.show_save(save)
-        self.status_message.emit(f"Re-authenticated “{record.name}” (ID {record.id}).")
+        if outcome.lost:
+            self.status_message.emit(
+                f"Re-authenticated “{record.name}” (ID {record.id}), but the platform dropped "
+                "its signature key: see the note."
+            )
+        else:
+            self.status_message.emit(f"Re-authenticated “{record.name}” (ID {record.id}).")
 
     def _retry_store(self) -> None:
         account, instance_id, token = self.account, self._reauth_id, self._reauth_token

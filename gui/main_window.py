@@ -76,6 +76,9 @@ class MainWindow(QMainWindow):
         self.sandbox = sandbox
         self._shut_down = False
         self._batch: BatchDialog | None = None  # File → Batch create…, made when first opened
+        # The letters the Create form's fields are chosen around (the Re-authenticate dialog
+        # gives the same fields the same letters): worked out with the menus, in _order_keys.
+        self.form_letters_taken: set[str] = set()
         self._quit_after_batch = False
         sandbox_account = (
             Account(
@@ -157,7 +160,13 @@ class MainWindow(QMainWindow):
     def _build_instances_tab(self, page: QWidget) -> QWidget:
         from gui.instances_tab import InstancesTab
 
-        tab = InstancesTab(self.workspace, self.runner, self.clipboard, page)
+        tab = InstancesTab(
+            self.workspace,
+            self.runner,
+            self.clipboard,
+            page,
+            form_letters_taken=lambda: self.form_letters_taken,
+        )
         tab.status_message.connect(self.show_status)
         tab.new_from.connect(self._new_from)
         tab.set_account(self.account_bar.account)  # loads the remembered instances
@@ -204,9 +213,10 @@ class MainWindow(QMainWindow):
         ]
         menus = {letter_of(a.text()) for a in shown_with_form}
         tabs = {letter_of(self.tabs.tabText(i)) for i in range(self.tabs.count())}
-        self.create_tab.assign_mnemonics(
+        self.form_letters_taken = (
             menus | tabs | letters_in(self.account_bar.findChildren(QWidget), window=self)
         )
+        self.create_tab.assign_mnemonics(self.form_letters_taken)
 
     def _order_focus(self) -> None:
         """Tab reads the window top to bottom: the account bar, the tab bar, then the form."""

@@ -82,9 +82,13 @@ def _set_text(widget: Target, text: str) -> None:
         widget.setText(text)
 
 
-def assign(widgets: Sequence[Target], taken: set[str]) -> None:
-    """Give `widgets` (most important first) letters not in `taken` nor used twice."""
-    letters = choose([_text(w) for w in widgets], taken)
+def assign(widgets: Sequence[Target], taken: set[str], *, before: Sequence[str] = ()) -> None:
+    """Give `widgets` (most important first) letters not in `taken` nor used twice.
+
+    `before`: texts chosen for first though not shown here, so the widgets get the letters
+    they get where those texts are shown with them (the Create form's fields in the
+    Re-authenticate dialog: the same letters as on the Create tab, under its Create button)."""
+    letters = choose([*before, *(_text(w) for w in widgets)], taken)[len(before) :]
     for widget, letter in zip(widgets, letters, strict=True):
         _set_text(widget, marked(_text(widget), letter))
 
