@@ -255,6 +255,7 @@ class AccountBar(QWidget):
     """
 
     account_changed = Signal(object)  # Account | None
+    account_removed = Signal(str, str)  # name, api root
 
     def __init__(
         self,
@@ -662,6 +663,7 @@ class AccountBar(QWidget):
 
     def _removed(self, saved: SavedAccount, removal: AccountRemoval) -> None:
         self._prefs.set_accounts([a for a in self._prefs.accounts() if not a.same(saved)])
+        self.account_removed.emit(saved.name, saved.api_root)  # before another is chosen
         self._fill(select=self._prefs.last_account())
         self._report(f"Removed “{saved.name}”. {removal.summary}.")
 

@@ -447,6 +447,9 @@ class EventsDialog(QDialog):
 
 class InstancesTab(QWidget):
     status_message = Signal(str)
+    # An instance deleted from the server (or, not there, from here): api root, id, and
+    # whether its stored token was removed too.
+    instance_deleted = Signal(str, str, bool)
     # The Create form's values for a new instance like the selected one (New from this…).
     new_from = Signal(object)
 
@@ -1349,6 +1352,12 @@ class InstancesTab(QWidget):
         self.status_message.emit(f"Deleting “{row.name}”…")
 
         def done(result: DeleteResult) -> None:
+            if result.server.ok:
+                if row.id == self._reauth_id and account is self.account:
+                    # The re-authenticated instance shown is gone: so are its token and ID.
+                    self._reauth_token, self._reauth_id = "", ""
+                    self.result_panel.dismiss()
+                self.instance_deleted.emit(account.api_root, row.id, result.token.ok)
             if result.ok:
                 self.model.remove(row.id)
                 self._update_ui()

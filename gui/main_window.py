@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self.create_tab.created.connect(self._created)
         self.create_tab.token_stored.connect(self._token_stored)
         self.account_bar.account_changed.connect(self._account_changed)
+        self.account_bar.account_removed.connect(self.create_tab.account_removed)
         self.create_tab.tab_stops_changed.connect(self._order_keys)
         self.clipboard.expired.connect(self._clipboard_expired)
 
@@ -169,6 +170,7 @@ class MainWindow(QMainWindow):
         )
         tab.status_message.connect(self.show_status)
         tab.new_from.connect(self._new_from)
+        tab.instance_deleted.connect(self.create_tab.instance_deleted)
         tab.set_account(self.account_bar.account)  # loads the remembered instances
         return tab
 
