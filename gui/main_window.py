@@ -177,7 +177,7 @@ class MainWindow(QMainWindow):
     def _build_events_tab(self, page: QWidget) -> QWidget:
         from gui.events_tab import EventsTab
 
-        tab = EventsTab(self.runner, sandbox=self.sandbox, parent=page)
+        tab = EventsTab(self.runner, sandbox=self.sandbox, clipboard=self.clipboard, parent=page)
         tab.status_message.connect(self.show_status)
         tab.use_callback.connect(self._use_callback)
         tab.start()
