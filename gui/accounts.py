@@ -39,7 +39,7 @@ from gui.mnemonics import letter_buttons
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from gui.tasks import TaskRunner
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
-from gui.widgets import SecretEdit, message_label, set_state, show_message
+from gui.widgets import SecretEdit, message_label, open_fitted, set_state, show_message
 
 T = TypeVar("T")
 
@@ -149,6 +149,7 @@ class AccountDialog(QDialog):
             edit.editingFinished.connect(lambda key=key: self._touch(key))
         self.host.currentIndexChanged.connect(self._host_changed)
         self.update_ui()
+        open_fitted(self)
 
     def unsaved_work(self) -> bool:
         """Something typed that Save would keep and quitting would lose."""

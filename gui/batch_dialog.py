@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QDir, Qt, QTimer, Signal
+from PySide6.QtCore import QDir, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -54,7 +54,7 @@ from core.errors import OpenConnectorsError
 from core.models import Account
 from core.workspace import Workspace, row_from_record
 from gui.tasks import TaskRunner
-from gui.widgets import message_label, show_message
+from gui.widgets import fit_to_screen, message_label, show_message
 
 STALL_NOTICE_MS = 5000
 COLUMNS = ("Row", "Name", "Connector", "Check", "Status", "Instance ID")
@@ -206,7 +206,7 @@ class BatchDialog(QDialog):
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(self.save_results)
         self.skip_invalid.toggled.connect(self._update_ui)
-        self.resize(860, 520)
+        self.resize(fit_to_screen(self, QSize(860, 520)))
         self._update_ui()
 
     # --- state ----------------------------------------------------------------------------

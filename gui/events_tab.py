@@ -43,7 +43,7 @@ from core.webhooks import (
 from gui.clipboard import Clipboard
 from gui.mnemonics import letter_buttons
 from gui.tasks import TaskRunner
-from gui.widgets import SecretEdit
+from gui.widgets import SecretEdit, open_fitted
 
 EVENT_TYPES = ("UPDATED", "CREATED", "DELETED")
 NO_EVENT_TYPE = "(no event type)"
@@ -97,6 +97,7 @@ class VerifyDialog(QDialog):
         self.header.textChanged.connect(self._check)
         self.key.edit.textChanged.connect(self._check)
         self._check()
+        open_fitted(self)
 
     def _check(self) -> None:
         status = check(self.key.edit.text() or None, self.body.toPlainText(), self.header.text())

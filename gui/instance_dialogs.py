@@ -45,7 +45,7 @@ from gui.form import CHECK_SHORTCUT, FORM_LETTERS_BEFORE, ConnectorForm
 from gui.mnemonics import assign, letter_buttons
 from gui.panels import ErrorPanel
 from gui.tasks import TaskRunner
-from gui.widgets import fit_to_screen, message_label, show_message
+from gui.widgets import fit_to_screen, message_label, open_fitted, show_message
 
 # The platform never sends a secret back: a required one must be typed again; an optional one
 # left empty is kept as the platform holds it.
@@ -371,6 +371,7 @@ class DetailsDialog(QDialog):
         layout.addWidget(self.text, 1)
         layout.addWidget(buttons)
         letter_buttons(self, buttons.buttons())
+        open_fitted(self)
 
 
 class RenameDialog(QDialog):
@@ -412,6 +413,7 @@ class RenameDialog(QDialog):
         self.name.selectAll()
         self.values: tuple[str, tuple[str, ...]] | None = None
         self._hint()
+        open_fitted(self)
 
     def _hint(self) -> None:
         hints = field_hints(self._connector, {NAME: self.name.text(), TAGS: self.tags.text()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import heapq
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QAction, QShowEvent
+from PySide6.QtGui import Qt as QtGuiNamespace
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -50,9 +52,16 @@ from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog, conf
 from gui.mnemonics import letter_buttons
 from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
-from gui.widgets import SecretEdit, message_label, show_message
+from gui.widgets import SecretEdit, message_label, open_fitted, show_message
 
 _Index = QModelIndex | QPersistentModelIndex
+
+
+def plain_tip(text: str) -> str:
+    """A tooltip that shows `text` as written: a tooltip guesses rich text, so it is escaped
+    (line breaks kept, long lines wrapped)."""
+    return QtGuiNamespace.convertFromPlainText(text, Qt.WhiteSpaceMode.WhiteSpaceNormal)
+
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -82,8 +91,12 @@ HEADER_TIPS: dict[str, str] = {
     "where": "Whether the instance is on the server, remembered here, or both",
 }
 CREATED_COLUMN = next(n for n, (key, _title) in enumerate(COLUMNS) if key == "created")
-# Columns a little wider than their header, for their usual contents.
-_PREFERRED_WIDTHS = {"name": 220, "callback_url": 240, "created": 150}
+# Columns take the width of their widest texts (`fit_columns`), but at most this much: a
+# longer text is elided ("…") and whole in its tooltip, so the table still fits 800 px.
+_WIDEST = {"name": 260, "connector": 200, "tags": 160, "health": 220, "callback_url": 240}
+_DEFAULT_WIDEST = 160
+_CELL_PADDING = 16  # a cell's margins and the grid line beside the text
+_MEASURED = 8  # the longest texts of each column measured (by length): enough for the widest
 HEALTH_COLUMN = next(n for n, (key, _title) in enumerate(COLUMNS) if key == "health")
 _HEALTH_CHARS = 120  # a failing test's reason in its cell; the tooltip has all of it
 _SEPARATOR = "\x1f"  # between the columns of a search text: no typed filter contains it
@@ -167,6 +180,28 @@ def prepare_rows(rows: Iterable[InstanceRow]) -> list[Line]:
     return [prepare(row) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Rows ready for the table, and each column's longest texts (to size the columns by)."""
+
+    lines: list[Line]
+    longest: tuple[tuple[str, ...], ...]
+
+
+def prepare_table(rows: Iterable[InstanceRow]) -> Prepared:
+    """`prepare_rows`, and the longest texts of each column: on the worker thread too, so
+    sizing 10,000 rows' columns measures a few texts on the GUI thread, not all of them."""
+    lines = prepare_rows(rows)
+    longest = tuple(
+        tuple(
+            line.cells[column]
+            for line in heapq.nlargest(_MEASURED, lines, key=lambda ln: len(ln.cells[column]))
+        )
+        for column in range(len(COLUMNS))
+    )
+    return Prepared(lines, longest)
+
+
 class InstancesModel(QAbstractTableModel):
     """Every row, sorted as the view sorts them; the view sees those the filter keeps.
 
@@ -217,9 +252,14 @@ class InstancesModel(QAbstractTableModel):
             return self._lines[index.row()].cells[index.column()] if index.isValid() else None
         if role == Qt.ItemDataRole.UserRole:
             return self._lines[index.row()].row if index.isValid() else None
-        tip = role == Qt.ItemDataRole.ToolTipRole
-        if tip and index.isValid() and index.column() == HEALTH_COLUMN:
-            return health_tip(self._lines[index.row()].health)
+        if role == Qt.ItemDataRole.ToolTipRole and index.isValid():
+            # The whole text of a cell a narrow column elides. Escaped: a tooltip guesses rich
+            # text, and a name from the server is never markup.
+            line = self._lines[index.row()]
+            if index.column() == HEALTH_COLUMN:
+                return plain_tip(health_tip(line.health))
+            text = line.cells[index.column()]
+            return plain_tip(text) if text else None
         return None
 
     def total(self) -> int:
@@ -233,6 +273,10 @@ class InstancesModel(QAbstractTableModel):
     def shown_rows(self) -> list[InstanceRow]:
         """The rows the filter keeps, in the order shown."""
         return [line.row for line in self._lines]
+
+    def line_at(self, row: int) -> Line | None:
+        """The shown row's line."""
+        return self._lines[row] if 0 <= row < len(self._lines) else None
 
     def health(self, instance_id: str) -> InstanceHealth | None:
         return self._health.get(instance_id)
@@ -413,6 +457,7 @@ class EventsDialog(QDialog):
         self.callback.setEnabled(row.events_enabled)
         self.key.setEnabled(row.events_enabled)
         self.values: tuple[bool, str | None, str | None] | None = None
+        open_fitted(self)
 
     def _accept(self) -> None:
         on = self.enabled.isChecked()
@@ -499,6 +544,16 @@ class InstancesTab(QWidget):
         header.setSortIndicator(CREATED_COLUMN, Qt.SortOrder.DescendingOrder)
         self.view.setSortingEnabled(True)
         self._headers_fitted = False
+        self._longest: tuple[tuple[str, ...], ...] = ()  # of the rows shown, to size columns
+        self._fitting = False
+        self._user_sized: set[int] = set()
+        header.sectionResized.connect(self._section_resized)
+        self.model.rowsInserted.connect(
+            lambda _parent, first, last: self._rows_changed(first, last)
+        )
+        self.model.dataChanged.connect(
+            lambda top, bottom, *_roles: self._rows_changed(top.row(), bottom.row())
+        )
 
         self.refresh_button = QPushButton("&Refresh from server")
         self.refresh_button.setObjectName("refresh_button")
@@ -669,17 +724,33 @@ class InstancesTab(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         if not self._headers_fitted:  # once the style and font are known: at the first show
             self._headers_fitted = True
-            self.fit_headers()
+            self.fit_columns(self._longest)
         super().showEvent(event)
 
-    def fit_headers(self) -> None:
-        """Every column at least as wide as its header's text and sort arrow; some wider for
-        their usual contents. Measured from the headers alone: measuring 10,000 rows' contents
-        would stall the GUI thread."""
+    def fit_columns(self, longest: tuple[tuple[str, ...], ...] | list[tuple[str, ...]]) -> None:
+        """Each column as wide as its header and the longest texts given for it (`Prepared`),
+        at most its cap (`_WIDEST`): longer texts are elided, whole in their tooltips. A
+        column the user resized keeps the width given. Only a few texts are measured: 10,000
+        rows' contents would stall the GUI thread."""
         header = self.view.horizontalHeader()
-        for section, (key, _title) in enumerate(COLUMNS):
-            width = max(header.sectionSizeHint(section), _PREFERRED_WIDTHS.get(key, 0))
-            header.resizeSection(section, width)
+        metrics = self.view.fontMetrics()
+        self._fitting = True
+        try:
+            for section, (key, _title) in enumerate(COLUMNS):
+                if section in self._user_sized:
+                    continue
+                texts = longest[section] if section < len(longest) else ()
+                content = max((metrics.horizontalAdvance(t) for t in texts), default=0)
+                wanted = min(content + _CELL_PADDING, _WIDEST.get(key, _DEFAULT_WIDEST))
+                width = max(header.sectionSizeHint(section), wanted)
+                if width != header.sectionSize(section):
+                    header.resizeSection(section, width)
+        finally:
+            self._fitting = False
+
+    def _section_resized(self, section: int, _old: int, _new: int) -> None:
+        if not self._fitting:
+            self._user_sized.add(section)  # the person's width stays
 
     # --- state ------------------------------------------------------------------------------
 
@@ -740,10 +811,14 @@ class InstancesTab(QWidget):
             if row is not None:
                 self.view.selectRow(row)
 
-    def _replace_lines(self, lines: list[Line]) -> None:
-        """All rows at once (a load or a refresh), keeping the selected instance selected."""
+    def _replace_lines(self, prepared: Prepared) -> None:
+        """All rows at once (a load or a refresh), keeping the selected instance selected;
+        the columns sized for them."""
         selected = self.selected()
-        self.model.set_lines(lines)
+        self.model.set_lines(prepared.lines)
+        self._longest = prepared.longest
+        if self._headers_fitted:
+            self.fit_columns(prepared.longest)
         self._reselect(selected)
         self._update_ui()
 
@@ -760,18 +835,18 @@ class InstancesTab(QWidget):
         if account is not None:
             generation = self._generation
             self._runner.run(
-                lambda: prepare_rows(self._workspace.local_rows(account)),
-                lambda lines: self._show_rows(lines, generation),
+                lambda: prepare_table(self._workspace.local_rows(account)),
+                lambda prepared: self._show_rows(prepared, generation),
                 lambda error: self.status_message.emit(
                     f"Could not read remembered instances: {error}"
                 ),
                 name="local-rows",
             )
 
-    def _show_rows(self, lines: list[Line], generation: int) -> None:
+    def _show_rows(self, prepared: Prepared, generation: int) -> None:
         if generation != self._generation:
             return
-        self._replace_lines(lines)
+        self._replace_lines(prepared)
 
     def set_token_stored(self, instance_id: str, stored: bool) -> None:
         """A token stored (or lost) elsewhere, e.g. by Retry on the Create tab."""
@@ -780,9 +855,42 @@ class InstancesTab(QWidget):
             self.add_row(replace(row, token_stored=stored))
 
     def add_row(self, row: InstanceRow) -> None:
-        """Add the row, or replace the row with the same id."""
+        """Add the row, or replace the row with the same id (its columns grow for it in
+        `_rows_changed`)."""
         self.model.upsert(row)
         self._update_ui()
+
+    def _rows_changed(self, first: int, last: int) -> None:
+        """Rows added or changed one at a time (a create, a test's health): a column their
+        text is wider than grows for it, up to its cap."""
+        for row in range(first, min(last, first + _MEASURED) + 1):
+            line = self.model.line_at(row)
+            if line is None:
+                continue
+            if self._headers_fitted:
+                self._grow_columns(line)
+            else:  # sized when first shown: among the texts measured then
+                self._longest = tuple(
+                    tuple(sorted((*texts, line.cells[c]), key=len, reverse=True)[:_MEASURED])
+                    for c, texts in enumerate(self._longest or ((),) * len(COLUMNS))
+                )
+
+    def _grow_columns(self, line: Line) -> None:
+        header = self.view.horizontalHeader()
+        metrics = self.view.fontMetrics()
+        self._fitting = True
+        try:
+            for section, (key, _title) in enumerate(COLUMNS):
+                if section in self._user_sized:
+                    continue
+                wanted = min(
+                    metrics.horizontalAdvance(line.cells[section]) + _CELL_PADDING,
+                    _WIDEST.get(key, _DEFAULT_WIDEST),
+                )
+                if wanted > header.sectionSize(section):
+                    header.resizeSection(section, wanted)
+        finally:
+            self._fitting = False
 
     def _row(self, instance_id: str) -> InstanceRow | None:
         """The row as the table has it now (an action's answer may come after a refresh)."""
@@ -808,11 +916,11 @@ class InstancesTab(QWidget):
         self.refresh_button.setEnabled(False)
         self.status_message.emit(f"Loading instances from {account.host}…")
 
-        def done(lines: list[Line]) -> None:
+        def done(prepared: Prepared) -> None:
             self.refresh_button.setEnabled(True)
             if generation == self._generation:
-                self._replace_lines(lines)
-                loaded = plural(len(lines), "instance")
+                self._replace_lines(prepared)
+                loaded = plural(len(prepared.lines), "instance")
                 self.status_message.emit(f"{loaded} loaded from {account.host}.")
 
         def failed(error: BaseException) -> None:
@@ -821,7 +929,7 @@ class InstancesTab(QWidget):
 
         # The display and search texts are worked out on the worker thread too.
         self._runner.run(
-            lambda: prepare_rows(self._workspace.refresh(account)), done, failed, name="refresh"
+            lambda: prepare_table(self._workspace.refresh(account)), done, failed, name="refresh"
         )
 
     def copy_token(self) -> None:
