@@ -41,7 +41,7 @@ class OpenConnectorsError(Exception):
     def __str__(self) -> str:
         parts = [self.message]
         if self.provider_message:
-            parts.append(f"ConnectWise said: {self.provider_message}")
+            parts.append(provider_line(self.provider_message))
         if self.request_id:
             parts.append(f"Request ID: {self.request_id}")
         return " — ".join(parts)
@@ -190,6 +190,15 @@ class TooManyInstancesError(OpenConnectorsError):
         "no longer needed in Open Connectors; otherwise check the host address (the server "
         "kept sending more pages)."
     )
+
+
+def provider_line(provider: str) -> str:
+    """ConnectWise's own words introduced once: "ConnectWise said: …", but not "ConnectWise
+    said: ConnectWise: …" when they already start by naming it."""
+    text = " ".join(provider.split())
+    if text.lower().startswith("connectwise:"):
+        text = text[len("connectwise:") :].lstrip()
+    return f"ConnectWise said: {text}"
 
 
 def _duration(seconds: float) -> str:

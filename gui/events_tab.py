@@ -385,7 +385,9 @@ class EventsTab(QWidget):
         event_type = self.simulate_type.currentText()
         self._runner.run(
             lambda: sandbox.simulate_change(int(instance_id), event_type=event_type),
-            lambda _d: self.status_message.emit(f"Simulated a {event_type} change; sending…"),
+            lambda _d: self.status_message.emit(
+                f"Simulated a ConnectWise change ({event_type}): its event is on its way…"
+            ),
             lambda error: self.status_message.emit(f"Could not simulate: {error}"),
             name="simulate",
         )

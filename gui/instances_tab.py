@@ -1180,7 +1180,9 @@ class InstancesTab(QWidget):
                 f"Stopped after {tested} of {total}: {ok} OK, {bad} not working."
             )
         else:
-            self.status_message.emit(f"Tested {plural(total, 'instance')}: {ok} OK, {bad} not.")
+            self.status_message.emit(
+                f"Tested {plural(total, 'instance')}: {ok} OK, {bad} not working."
+            )
         self._update_ui()
 
     def stop_tests(self) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, SignalInstance
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -128,6 +128,8 @@ class MainWindow(QMainWindow):
         self._status_timer.setSingleShot(True)
         self._status_timer.setInterval(STATUS_TIMEOUT_MS)
         self._status_timer.timeout.connect(self._status_expired)
+        # The signal that ends the line shown, and what it calls (see show_status).
+        self._status_watch: tuple[SignalInstance, Callable[[], None]] | None = None
         self.statusBar().addPermanentWidget(self.busy)
 
         self.create_tab.status_message.connect(self.show_status)
@@ -250,15 +252,33 @@ class MainWindow(QMainWindow):
         shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         shortcut.activated.connect(slot)
 
-    def show_status(self, text: str) -> None:
+    def show_status(self, text: str, *, until: SignalInstance | None = None) -> None:
         """A line in the status bar; it goes after STATUS_TIMEOUT_MS unless a newer one came
-        (a copied token's line stays until the clipboard is cleared: it says when)."""
+        (a copied token's line stays until the clipboard is cleared: it says when). `until`:
+        a signal that ends what the line says ("the form is empty" until the form changes);
+        it goes then too."""
+        self._end_status_watch()
+        if until is not None:
+
+            def over() -> None:
+                if self.status.text() == text:
+                    self._status_expired()
+                self._end_status_watch()
+
+            until.connect(over)
+            self._status_watch = (until, over)
         self.status.setText(text)
         self.status.setToolTip(text)
         if "copied — clears in" in text:
             self._status_timer.stop()
         else:
             self._status_timer.start()
+
+    def _end_status_watch(self) -> None:
+        watch, self._status_watch = self._status_watch, None
+        if watch is not None:
+            signal, slot = watch
+            signal.disconnect(slot)
 
     def _status_expired(self) -> None:
         self.status.clear()

@@ -133,7 +133,10 @@ class Menus(QObject):
         window = self._window
         window.show_tab(window.create_tab)
         if window.create_tab.new_instance():
-            window.show_status("New instance: the form is empty.")
+            # True until something is typed: then it goes.
+            window.show_status(
+                "New instance: the form is empty.", until=window.create_tab.form.changed
+            )
 
     def locations(self) -> Locations:
         from gui.about import Locations

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import OpenConnectorsError
+from core.errors import OpenConnectorsError, provider_line
 from core.instance_store import SaveResult
 from gui.clipboard import Clipboard
 from gui.widgets import MessageLabel, SecretEdit, set_state
@@ -256,7 +256,7 @@ class ErrorPanel(_Dismissable):
     ) -> None:
         self.title_label.setText(title)
         self.message.setText(message)
-        self.provider.setText(f"ConnectWise said: {provider}" if provider else "")
+        self.provider.setText(provider_line(provider) if provider else "")
         self.provider.setVisible(bool(provider))
         self.request_id.setText(f"Request ID: {request_id}" if request_id else "")
         self.request_id.setVisible(bool(request_id))

@@ -2197,3 +2197,12 @@ def test_a_refresh_past_the_bound_says_so_instead_of_showing_part_of_the_list(
 
     with pytest.raises(TooManyInstancesError, match="the list was stopped there"):
         workspace.refresh(account)
+
+
+def test_connectwise_s_words_are_introduced_once() -> None:
+    from core.errors import BadRequestError
+
+    error = BadRequestError("Refused.", provider_message="ConnectWise: invalid login.")
+    assert str(error) == "Refused. — ConnectWise said: invalid login."
+    plain = BadRequestError("Refused.", provider_message="invalid login.")
+    assert str(plain) == "Refused. — ConnectWise said: invalid login."
