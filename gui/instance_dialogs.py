@@ -149,9 +149,9 @@ class ReauthDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(scroll, 3)  # the fields keep most of the height when the preview opens
         layout.addWidget(self.preview_toggle)
-        layout.addWidget(self.preview, 1)
+        layout.addWidget(self.preview, 2)
         layout.addWidget(self.problem)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
