@@ -10,7 +10,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -601,17 +601,25 @@ class OpenConnectorsClient:
 
     # --- after the create -------------------------------------------------------------------
 
-    def reauthenticate_instance(self, instance_id: int | str, draft: InstanceDraft) -> Instance:
+    def reauthenticate_instance(
+        self, instance_id: int | str, draft: InstanceDraft, *, remove_secrets: Collection[str] = ()
+    ) -> Instance:
         """``PUT /instances/{id}`` with the whole body a create sends: the platform logs in to
         ConnectWise again with it and keeps the id (the token too, unless it hands out a new
         one: compare). Sent once; on OutcomeUnknownError call `reconcile_reauthenticate`.
+
+        An optional secret the draft leaves empty (the signature key) is left out, so the
+        platform keeps the one it holds; one named in `remove_secrets` is sent empty, which
+        removes it (`InstanceDraft.reauthenticate_body`).
 
         A 400 is ConnectWise (or the platform) refusing the values: nothing was changed.
         A success whose answer cannot be used raises `UnreadableAnswerError`.
         """
         try:
             answer = self._request(
-                "PUT", f"/instances/{_segment(instance_id)}", body=draft.request_body()
+                "PUT",
+                f"/instances/{_segment(instance_id)}",
+                body=draft.reauthenticate_body(remove=remove_secrets),
             )
         except BadRequestError as exc:
             exc.title = "Instance not re-authenticated"

@@ -215,7 +215,7 @@ class TooManyInstancesError(OpenConnectorsError):
 def provider_said(provider_message: str) -> str:
     """ConnectWise's words, introduced once: "ConnectWise said: …", unless they already start
     with "ConnectWise" (the platform often forwards "ConnectWise: …")."""
-    text = provider_message.strip()
+    text = " ".join(provider_message.split())
     if text.casefold().startswith("connectwise"):
         return text
     return f"ConnectWise said: {text}"

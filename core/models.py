@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from core import validation as v
 from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, ConnectorSpec, FieldKind, FieldSpec
+from core.errors import WSDL_MESSAGE_MARK, BadRequestError
 from core.hosts import ApiRootError, api_root, host_of
 from core.instance import SECRET_MASK
 from core.outside_text import marked, name_key
@@ -193,9 +194,77 @@ class InstanceDraft(BaseModel):
         body["name"] = self.name
         return body
 
+    def reauthenticate_body(
+        self, *, remove: Collection[str] = (), mask_secrets: bool = False
+    ) -> dict[str, Any]:
+        """The body of ``PUT /instances/{id}``: the create's body, in which an optional secret
+        left empty is left out (the platform keeps the one it holds: README, re-authenticate)
+        and each secret named in `remove` is sent empty, which removes it."""
+        body = self.request_body(mask_secrets=mask_secrets)
+        for name in self.removals(remove):
+            body["configuration"][self.spec.field(name).config_key] = ""
+        return body
+
+    def removals(self, remove: Collection[str]) -> tuple[str, ...]:
+        """`remove`, checked: each an optional secret of the connector this draft leaves empty
+        (ValueError names the field otherwise, never a value)."""
+        optional = {f.name for f in optional_secrets(self.spec)}
+        for name in remove:
+            if name not in optional:
+                raise ValueError(f"{self.spec.label} has no optional secret called {name}.")
+            if self.values.get(name):
+                label = self.spec.field(name).label
+                raise ValueError(f"{label} cannot be both typed and removed.")
+        return tuple(f.name for f in self.spec.fields if f.name in set(remove))
+
+    def kept_secrets(self, held: Collection[str], remove: Collection[str] = ()) -> tuple[str, ...]:
+        """The optional secrets of `held` (those the platform holds) this draft leaves out of a
+        re-authentication: the platform keeps them."""
+        gone = set(remove)
+        return tuple(
+            f.name
+            for f in optional_secrets(self.spec)
+            if f.name in held and not self.values.get(f.name) and f.name not in gone
+        )
+
     def secret_values(self) -> list[str]:
         """Every secret in the draft, so callers can make sure none leaks anywhere."""
         return [x.get_secret_value() for x in self.values.values() if isinstance(x, SecretStr)]
+
+
+def optional_secrets(spec: ConnectorSpec) -> tuple[FieldSpec, ...]:
+    """The secrets a connector can do without (the webhook signature key): left empty in a
+    re-authentication, the platform keeps what it holds."""
+    return tuple(f for f in spec.fields if f.is_secret and not f.required)
+
+
+def held_secrets(
+    connector_key: str, configuration: Mapping[str, Any] | Iterable[tuple[str, Any]]
+) -> frozenset[str]:
+    """The optional secrets the platform holds for an instance, by field name: those its
+    configuration (``config key → value``, as read back: masked) shows with a value."""
+    spec = CONNECTORS.get(connector_key)
+    if spec is None:
+        return frozenset()
+    config = dict(configuration.items() if isinstance(configuration, Mapping) else configuration)
+    return frozenset(
+        f.name for f in optional_secrets(spec) if config.get(f.config_key) not in (None, "")
+    )
+
+
+def problem_field(connector_key: str, error: BaseException) -> str | None:
+    """The field a refusal is about, to show it beside that field: the WSDL path when the
+    platform names it, else the connector's first required secret when ConnectWise refused
+    the login (a 400 carrying ConnectWise's own words). None when it is about no one field."""
+    spec = CONNECTORS.get(connector_key)
+    if spec is None or not isinstance(error, BadRequestError):
+        return None
+    text = f"{error.message} {error.provider_message or ''}".lower()
+    if WSDL_MESSAGE_MARK in text and spec.has_field("wsdl_path"):
+        return "wsdl_path"
+    if error.provider_message:
+        return next((f.name for f in spec.fields if f.is_secret and f.required), None)
+    return None
 
 
 def field_hints(connector_key: str, raw: Mapping[str, Any]) -> dict[str, str]:

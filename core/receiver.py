@@ -19,7 +19,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, NamedTuple, Self
@@ -248,6 +248,12 @@ def build_event(
     )
 
 
+def signature_header(headers: Mapping[str, str]) -> str | None:
+    """The signature header of a kept event (its headers are merged: one per name)."""
+    wanted = SIGNATURE_HEADER.lower()
+    return next((value for name, value in headers.items() if name.lower() == wanted), None)
+
+
 # --- HTTP ----------------------------------------------------------------------------------
 
 
@@ -441,6 +447,25 @@ class EventReceiver:
         with self._cond:
             self._events.clear()
             self._kept_bytes = 0
+
+    def recheck(self, key: str | SecretStr | None) -> Snapshot:
+        """Check every kept event's signature again with `key` (the key to check against
+        changed) and keep that; the snapshot after. The checks (up to 32 MiB of bodies) run
+        outside the lock, so deliveries go on meanwhile; they are checked with the key the
+        provider gives then, and an event dropped meanwhile is simply gone."""
+        secret = key.get_secret_value() if isinstance(key, SecretStr) else key
+        with self._cond:
+            kept = list(self._events)
+        rechecked = {
+            id(event): replace(
+                event,
+                signature=check(secret or None, event.body, signature_header(event.headers)),
+            )
+            for event in kept
+        }
+        with self._cond:
+            self._events = deque(rechecked.get(id(event), event) for event in self._events)
+            return Snapshot(list(self._events), self._received, self._dropped)
 
     @property
     def received_count(self) -> int:

@@ -10,8 +10,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import secrets
+import uuid
+from datetime import UTC, datetime
 from enum import StrEnum
+
+from core.outside_text import shell_word
 
 SIGNATURE_HEADER = "Elements-Webhook-Signature"
 WEBHOOK_ID_HEADER = "Elements-Webhook-Id"
@@ -77,3 +82,41 @@ def verify(key: str | bytes, body: str | bytes, header: str | None) -> bool:
 def generate_signature_key(nbytes: int = 32) -> str:
     """A strong random signature key (URL-safe, 43 characters for 32 bytes)."""
     return secrets.token_urlsafe(nbytes)
+
+
+def sample_event_body(instance_id: str = "", event_type: str = "UPDATED") -> bytes:
+    """A notification as Open Connectors posts one (API.md §7), for one made-up change: what
+    a signed test command sends."""
+    ident: int | str = int(instance_id) if instance_id.isdecimal() else (instance_id or 0)
+    change = {
+        "elementKey": "connectwisehd",
+        "hubKey": "helpdesk",
+        "objectType": "incidents",
+        "objectId": "1",
+        "eventType": event_type,
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    message = {
+        "eventId": f"test-{uuid.uuid4()}",
+        "elementKey": "connectwisehd",
+        "instanceId": ident,
+        "events": [change],
+    }
+    return json.dumps({"message": message}, separators=(",", ":")).encode("utf-8")
+
+
+def signed_test_command(url: str, key: str, body: bytes) -> str:
+    """One shell line that posts `body` to `url` signed with `key`, as the platform signs:
+    the HMAC is computed by ``openssl`` from the key in the line, so the body may be edited
+    and still be signed right. It holds the key: treat it as a secret. Every value in it is
+    quoted (`shell_word`), whatever it holds."""
+    text = body.decode("utf-8")
+    return "; ".join(
+        [
+            f"KEY={shell_word(key)}",
+            f"BODY={shell_word(text)}",
+            'SIG=$(printf %s "$BODY" | openssl dgst -sha256 -hmac "$KEY" -binary | base64)',
+            f"curl -sS -X POST {shell_word(url)} -H 'Content-Type: application/json' "
+            f'-H "{SIGNATURE_HEADER}: {_PREFIX}$SIG" --data-binary "$BODY"',
+        ]
+    )

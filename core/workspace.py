@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from core.errors import (
 from core.hosts import is_loopback_host, is_sandbox_host
 from core.instance import ConfigurationItem, Instance, InstanceHealth, parse_date, utc_now
 from core.instance_store import DeleteResult, InstanceStore, MissingTokenError, SaveResult
-from core.models import Account, InstanceDraft, field_errors
+from core.models import Account, InstanceDraft, field_errors, held_secrets
 from core.outside_text import marked, name_key
 from core.records import InstanceRecord, RecordsError, RecordsStore
 from core.vault import (
@@ -86,6 +86,12 @@ class ReauthOutcome:
     token_changed: bool
     # True when the instance was found updated after an unknown outcome, not confirmed.
     reconciled: bool = False
+    # Optional secrets (field names) the platform held and the draft left out: `kept` still
+    # held afterwards, `lost` no longer (a platform that clears what a PUT leaves out: set it
+    # again with Change events…); `removed` sent empty on purpose.
+    kept: tuple[str, ...] = ()
+    lost: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -346,22 +352,31 @@ class Workspace:
         instance_id: str,
         draft: InstanceDraft,
         started: datetime | None = None,
+        *,
+        remove_secrets: Collection[str] = (),
     ) -> ReauthOutcome:
         """``PUT`` the draft once; after an unknown outcome look (never a second PUT). Then the
         record takes the server's description and a changed token replaces the stored one.
 
         `started`: taken before the call when not given. The instance is read first (its
-        ``updatedDate`` tells the lookup whether the PUT arrived, on the server's own clock).
+        ``updatedDate`` tells the lookup whether the PUT arrived, on the server's own clock;
+        its configuration which optional secrets it holds). An optional secret the draft
+        leaves empty is kept (left out of the body), one in `remove_secrets` removed (sent
+        empty); the outcome says which were kept, removed, or lost all the same.
         Any failure raises the client's typed error with `KEPT_AS_BEFORE` in its next step:
         nothing here was changed.
         """
         started = started or utc_now()
+        removed = draft.removals(remove_secrets)  # a wrong name fails before anything is sent
         client = self.client(account)
         reconciled = False
         before: datetime | None = None
+        held: frozenset[str] = frozenset()
         try:
-            before = client.get_instance(instance_id).updated_date
-            instance = client.reauthenticate_instance(instance_id, draft)
+            current = client.get_instance(instance_id)
+            before = current.updated_date
+            held = held_secrets(draft.connector, current.configuration)
+            instance = client.reauthenticate_instance(instance_id, draft, remove_secrets=removed)
         except OutcomeUnknownError as unknown:
             found: Instance | None = None
             with contextlib.suppress(OpenConnectorsError):  # the lookup's own failure: unknown
@@ -375,13 +390,20 @@ class Workspace:
         except OpenConnectorsError as exc:
             exc.next_step = f"{exc.next_step} {KEPT_AS_BEFORE}".strip()
             raise
-        if not instance.token:
-            # The answer left it out: the instance (GET) has it.
+        unsent = draft.kept_secrets(held, removed)
+        if not instance.token or (unsent and not instance.configuration):
+            # The answer left it (or the configuration) out: the instance (GET) has it.
             instance = client.get_instance(instance_id)
+        if instance.configuration:
+            still = held_secrets(draft.connector, instance.configuration)
+            kept = tuple(n for n in unsent if n in still)
+            lost = tuple(n for n in unsent if n not in still)
+        else:  # a server that shows no configuration: nothing tells otherwise
+            kept, lost = unsent, ()
         save, changed = self.store.save_reauthenticated(
             instance, host=account.storage_host, account=account.name
         )
-        return ReauthOutcome(instance, save, changed, reconciled)
+        return ReauthOutcome(instance, save, changed, reconciled, kept, lost, removed)
 
     def set_enabled(self, account: Account, instance_id: str, enabled: bool) -> InstanceChange:
         """Enable or disable on the server with the instance's token (fetched from the server

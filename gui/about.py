@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from core.app_info import APP_DISPLAY_NAME, APP_ID, VERSION
 from gui import outside
+from gui.mnemonics import letter_buttons
+from gui.widgets import open_fitted
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class AboutDialog(QDialog):
         layout.addWidget(blurb)
         layout.addWidget(self.details, 1)
         layout.addWidget(self.buttons)
+        letter_buttons(self, [b for b in self.buttons.buttons() if b is not self.copy_button])
+        open_fitted(self)
 
     def copy_details(self) -> None:
         self._copy(self.details.toPlainText())

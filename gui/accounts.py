@@ -36,10 +36,11 @@ from core.models import Account, account_name_problem, field_errors
 from core.vault import AccountRemoval, BackendInfo
 from core.workspace import EditedAccount, Workspace
 from gui import outside
+from gui.mnemonics import letter_buttons
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from gui.tasks import TaskRunner
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
-from gui.widgets import SecretEdit, message_label, set_state, show_message
+from gui.widgets import SecretEdit, message_label, open_fitted, set_state, show_message
 
 T = TypeVar("T")
 
@@ -142,6 +143,7 @@ class AccountDialog(QDialog):
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         layout.addRow(self.buttons)
+        letter_buttons(self, self.buttons.buttons())
         self._touched: set[str] = set()
         if editing is not None:
             self._prefill(editing)
@@ -150,6 +152,17 @@ class AccountDialog(QDialog):
             edit.editingFinished.connect(lambda key=key: self._touch(key))
         self.host.currentIndexChanged.connect(self._host_changed)
         self.update_ui()
+        open_fitted(self)
+
+    def unsaved_work(self) -> bool:
+        """Something typed that Save would keep and quitting would lose."""
+        secrets = self.user.edit.text() or self.organization.edit.text()
+        editing = self._editing
+        if editing is None:
+            return bool(self.name.text().strip() or self.custom.text().strip() or secrets)
+        host = self.host.currentData() or self.custom.text().strip()
+        moved = api_root(host) != editing.api_root if host else True
+        return bool(secrets) or self.name.text().strip() != editing.name or moved
 
     def _prefill(self, saved: SavedAccount) -> None:
         self.name.setText(saved.name)
@@ -245,6 +258,7 @@ class AccountBar(QWidget):
     """
 
     account_changed = Signal(object)  # Account | None
+    account_removed = Signal(str, str)  # name, api root
 
     def __init__(
         self,
@@ -561,7 +575,9 @@ class AccountBar(QWidget):
         if self._busy:
             return
         dialog = AccountDialog(self, taken=self._names())
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.account is None:
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.deleteLater()  # not left among the bar's children
+        if not accepted or dialog.account is None:
             return
         account = dialog.account
         self._background(
@@ -598,7 +614,9 @@ class AccountBar(QWidget):
         if old is None or self._busy:
             return
         dialog = AccountDialog(self, taken=self._names(besides=old), editing=old)
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.values is None:
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.deleteLater()  # not left among the bar's children
+        if not accepted or dialog.values is None:
             return
         values = dialog.values
         self._background(
@@ -658,6 +676,7 @@ class AccountBar(QWidget):
 
     def _removed(self, saved: SavedAccount, removal: AccountRemoval) -> None:
         self._prefs.set_accounts([a for a in self._prefs.accounts() if not a.same(saved)])
+        self.account_removed.emit(saved.name, saved.api_root)  # before another is chosen
         self._fill(select=self._prefs.last_account())
         self._report(f"Removed “{saved.name}”. {removal.summary}.")
 

@@ -13,8 +13,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QDir, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QDir, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -38,6 +38,7 @@ from core.batch import (
     BatchEvent,
     BatchFile,
     BatchFileError,
+    BatchRow,
     BatchRun,
     BatchSummary,
     Paused,
@@ -54,7 +55,7 @@ from core.models import Account
 from core.workspace import Workspace, row_from_record
 from gui import outside
 from gui.tasks import TaskRunner
-from gui.widgets import message_label, show_message
+from gui.widgets import fit_to_screen, message_label, show_message
 
 STALL_NOTICE_MS = 5000
 COLUMNS = ("Row", "Name", "Connector", "Check", "Status", "Instance ID")
@@ -67,6 +68,48 @@ _STATUS_TEXT = {
     RowStatus.UNKNOWN: "Unknown",
     RowStatus.NOT_STARTED: "Not started",
 }
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
+def summary_text(summary: BatchSummary) -> str:
+    """The batch's outcome in the dialog's words: "4 rows: 4 already there"."""
+    parts = [
+        f"{summary.count(status)} {_STATUS_TEXT[status].lower()}"
+        for status in RowStatus
+        if summary.count(status)
+    ]
+    stopped = " (stopped)" if summary.stopped else ""
+    return f"{_rows(len(summary.results))}{stopped}: " + ", ".join(parts or ["nothing to do"])
+
+
+def problems_text(row: BatchRow) -> str:
+    """A row's problems as sentences: each names its field (a message that does not is
+    introduced with the field's label)."""
+    spec = CONNECTORS.get(row.connector)
+    sentences = []
+    for name, text in row.problems.items():
+        label = spec.field(name).label if spec is not None and spec.has_field(name) else name
+        said = text.strip()
+        if label.lower() not in said.lower() and name not in said and name != "row":
+            said = f"{label}: {said}"
+        sentences.append(said if said.endswith((".", "!", "?")) else f"{said}.")
+    return " ".join(sentences)
+
+
+def status_text(result: RowResult) -> str:
+    """A row's status cell. Only a created row's label leads its message: the others'
+    messages say what happened themselves ("Already on the account …", "Not sent: …")."""
+    if result.status is RowStatus.INVALID:
+        return "Not sent: see Check."
+    if result.status is RowStatus.CREATED:
+        label = "Created" if result.token_stored else "Created, token not stored"
+        return f"{label}: {result.message}" if result.message else label
+    if result.status is RowStatus.NOT_STARTED:
+        return "Not started: the batch was stopped first. Running the file again creates it."
+    return result.message or _STATUS_TEXT[result.status]
 
 
 def _item(text: str, tip: str = "") -> QTableWidgetItem:
@@ -208,9 +251,7 @@ class BatchDialog(QDialog):
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(self.save_results)
         self.skip_invalid.toggled.connect(self._update_ui)
-        quit_app = QShortcut(QKeySequence("Ctrl+Q"), self)  # the window's Quit, from here too
-        quit_app.activated.connect(self._quit_app)
-        self.resize(860, 520)
+        self.resize(fit_to_screen(self, QSize(860, 520)))
         self._update_ui()
 
     # --- state ----------------------------------------------------------------------------
@@ -280,7 +321,7 @@ class BatchDialog(QDialog):
         for index, row in enumerate(batch.rows):
             self._rows_at[row.number] = index
             spec = CONNECTORS.get(row.connector)
-            problems = "; ".join(f"{name}: {text}" for name, text in row.problems.items())
+            problems = problems_text(row)
             self.table.setItem(index, ROW, _item(str(row.number)))
             self.table.setItem(index, NAME, _item(row.name))
             self.table.setItem(index, CONNECTOR, _item(spec.label if spec else row.connector))
@@ -294,7 +335,7 @@ class BatchDialog(QDialog):
         self.table.setUpdatesEnabled(True)
         valid = sum(r.valid for r in batch.rows)
         bad = len(batch.rows) - valid
-        text = f"{len(batch.rows)} rows: {valid} ready"
+        text = f"{_rows(len(batch.rows))}: {valid} ready"
         if bad:
             text += f", {bad} with problems (see Check; tick “Skip rows with problems” to send the rest)"
         show_message(self.summary, text + ".")
@@ -358,6 +399,8 @@ class BatchDialog(QDialog):
             index = self._rows_at.get(event.row)
             if index is not None:
                 self._set_status(index, "Sending…", "")
+            if self._done == 0 and not run.stopping:  # the listing is over: rows are sending
+                show_message(self.summary, self._progress_text())
         elif isinstance(event, RowFinished):
             self._stalled.start()  # progress: the notice waits again
             self._show_result(event.result)
@@ -382,19 +425,17 @@ class BatchDialog(QDialog):
             )
 
     def _progress_text(self) -> str:
+        if self._done == 0:
+            return f"Sending: 0 of {_rows(self._to_send)} done…"
         seconds = max(time.monotonic() - self._started, 0.001)
         rate = self._done / seconds
-        return f"{self._done} of {self._to_send} rows done ({rate:.1f} a second)."
+        return f"{self._done} of {_rows(self._to_send)} done ({rate:.1f} a second)."
 
     def _show_result(self, result: RowResult) -> None:
         self._results[result.row] = result
         index = self._rows_at.get(result.row)
         if index is not None:
-            label = _STATUS_TEXT[result.status]
-            if result.status is RowStatus.CREATED and not result.token_stored:
-                label = "Created, token not stored"
-            text = f"{label}: {result.message}" if result.message else label
-            self._set_status(index, text, result.instance_id)
+            self._set_status(index, status_text(result), result.instance_id)
         if result.status is RowStatus.CREATED and result.record is not None:
             record = replace(result.record, token_stored=result.token_stored)
             self.instance_created.emit(row_from_record(record, on_server=True))
@@ -416,7 +457,9 @@ class BatchDialog(QDialog):
                 self._show_result(result)
         self._run = None
         self._stalled.stop()
-        show_message(self.summary, summary.line() + ". Running the file again skips what is there.")
+        show_message(
+            self.summary, summary_text(summary) + ". Running the file again skips what is there."
+        )
         self._update_ui()
         self.batch_finished.emit()
         if self._close_when_done:
@@ -466,11 +509,6 @@ class BatchDialog(QDialog):
             self.stop()
             return
         super().reject()
-
-    def _quit_app(self) -> None:
-        parent = self.parentWidget()
-        if parent is not None:
-            parent.window().close()  # asks first while the batch runs
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing while a batch runs stops it and closes once the rows being sent are stored:

@@ -25,13 +25,14 @@ from core.instance_store import SaveResult
 from core.models import Account, DraftCheck, InstanceDraft, check_draft
 from core.preview import body_preview, curl_command
 from core.records import InstanceRecord
+from core.vault import normalize_host
 from core.workspace import CreateOutcome, Workspace
 from gui import outside
 from gui.clipboard import Clipboard
 from gui.connectwise_check import ConnectWiseChecker
 from gui.focus import tab_stops
-from gui.form import CHECK_SHORTCUT, ConnectorForm
-from gui.mnemonics import Target, assign
+from gui.form import CHECK_SHORTCUT, CREATE_TEXT, ConnectorForm
+from gui.mnemonics import Target, assign, letters_in
 from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
@@ -87,6 +88,10 @@ class CreateTab(QWidget):
         self._result: CreateOutcome | None = None
         self._token: str = ""
         self._shown_id: str = ""  # the instance the result panel shows
+        # The account it was made on, and whether that account was removed since.
+        self._shown_on: Account | None = None
+        self._shown_account_removed = False
+        self._sending_on: Account | None = None  # the account of the create on its way
         self._run: object = None  # the create whose answer the tab waits for
         self._store: Attempt | None = None  # the token store the storage line waits for
         self.notice_ms = NOTICE_MS
@@ -119,7 +124,7 @@ class CreateTab(QWidget):
         self.curl_button = QPushButton("Copy as c&URL")
         self.curl_button.setObjectName("copy_curl_button")
         self.curl_button.setToolTip("Copy a curl command; secrets are replaced by placeholders")
-        self.create_button = QPushButton("C&reate instance")
+        self.create_button = QPushButton(CREATE_TEXT)
         self.create_button.setObjectName("create_button")
         self.create_button.setDefault(True)
 
@@ -153,7 +158,11 @@ class CreateTab(QWidget):
 
     def assign_mnemonics(self, taken: set[str]) -> None:
         """Alt-letters for the tab, around `taken` (the menus', tabs' and account bar's):
-        Create first, then the fields top to bottom, then the other buttons and the panels'."""
+        Create first, then the fields top to bottom — worked out on their own, so a field has
+        the same letter in the Re-authenticate dialog (`FORM_LETTERS_BEFORE`) — then the
+        other buttons and the panels' around those."""
+        first: list[Target] = [self.create_button, *self.form.mnemonic_targets()]
+        assign(first, taken)
         panels: list[Target] = [
             self.result_panel.copy_token_button,
             self.result_panel.retry_button,
@@ -164,16 +173,7 @@ class CreateTab(QWidget):
             self.error_panel.copy_button,
             self.error_panel.close_button,
         ]
-        assign(
-            [
-                self.create_button,
-                *self.form.mnemonic_targets(),
-                self.preview_toggle,
-                self.curl_button,
-                *panels,
-            ],
-            taken,
-        )
+        assign([self.preview_toggle, self.curl_button, *panels], taken | letters_in(first))
 
     def tab_stops(self) -> list[QWidget]:
         """Top to bottom: the fields, Create, the other buttons, the preview, the panels."""
@@ -188,6 +188,47 @@ class CreateTab(QWidget):
     def set_account(self, account: Account | None) -> None:
         self.account = account
         self.update_ui()
+        self.result_panel.show_where(self._where_text())
+
+    def _where_text(self) -> str:
+        """What the result panel says when the account chosen is not the one its instance
+        was made on ("" when it is)."""
+        if self._shown_on is None:
+            return ""
+        name, root = self._shown_on.name, self._shown_on.api_root
+        host = normalize_host(root)
+        if self._shown_account_removed:
+            return (
+                f"Made on the account “{name}” ({host}), since removed from this app; the "
+                "instance and its token were kept."
+            )
+        account = self.account
+        if account is not None and (account.name, account.api_root) == (name, root):
+            return ""
+        return f"Made on the account “{name}” ({host}), not the one chosen now."
+
+    def account_removed(self, name: str, api_root: str) -> None:
+        """An account was removed: a result made on it says so."""
+        shown = self._shown_on
+        if shown is not None and (shown.name, shown.api_root) == (name, api_root):
+            self._shown_account_removed = True
+            self.result_panel.show_where(self._where_text())
+
+    def instance_deleted(self, api_root: str, instance_id: str, token_removed: bool) -> None:
+        """The instance was deleted (Instances tab): a result showing it says so and no
+        longer copies its token."""
+        shown = self._shown_on
+        if shown is None or instance_id != self._shown_id:
+            return
+        if normalize_host(shown.api_root) != normalize_host(api_root):
+            return
+        self._token = ""
+        self._store = None
+        kept = "" if token_removed else " Its token may still be in the password manager."
+        self.result_panel.mark_deleted(
+            f"Deleted from {normalize_host(api_root)}: this instance no longer exists and its "
+            f"token no longer works.{kept}"
+        )
 
     def update_ui(self) -> None:
         """The one place that recomputes validity and what may be pressed."""
@@ -296,20 +337,28 @@ class CreateTab(QWidget):
             return
         account, draft = self.account, check.draft
         self._set_busy(True)  # from here on, a second press sends nothing
+        last = self.outcome.shown()
         self.outcome.clear()  # what came of the last create no longer stands
         self._runner.run(
             lambda: self._workspace.recent_same_name(account, draft.name),
-            lambda recent: self._confirm_then_send(recent, account, draft),
+            lambda recent: self._confirm_then_send(recent, account, draft, last),
             lambda _error: self._send_create(account, draft),  # the create reports the records
             name="recent-same-name",
         )
 
     def _confirm_then_send(
-        self, recent: InstanceRecord | None, account: Account, draft: InstanceDraft
+        self,
+        recent: InstanceRecord | None,
+        account: Account,
+        draft: InstanceDraft,
+        last: QWidget | None = None,
     ) -> None:
         if recent is not None and not confirm_same_name(self, recent):
             self._set_busy(False)
-            self.status_message.emit(f"Not created: “{recent.name}” exists already.")
+            self.outcome.show_again(last)  # nothing was sent: the last outcome still stands
+            self.status_message.emit(
+                f"Not created: “{recent.name}” exists already (ID {recent.id})."
+            )
             return
         self._send_create(account, draft)
 
@@ -317,6 +366,7 @@ class CreateTab(QWidget):
         started = utc_now()
         self.status_message.emit(f"Creating “{draft.name}” on {account.host}…")
         run = self._run = object()
+        self._sending_on = account
         self._runner.run(
             lambda: self._workspace.create(account, draft, on_storing=self._on_storing(run, draft)),
             lambda outcome: self._created(outcome, draft, run=run),
@@ -516,21 +566,27 @@ class CreateTab(QWidget):
     ) -> None:
         self._token = token
         self._shown_id = str(instance.id)
+        account = self._sending_on or self.account
+        self._shown_on = account
+        self._shown_account_removed = False
         self.result_panel.show_instance(
             name=instance.name or draft.name,
             instance_id=str(instance.id),
             connector=self.form.spec.label
             if instance.element_key == draft.connector
             else instance.element_key,
-            host=self.account.host if self.account else "",
+            host=account.host if account else "",
             token=token,
             note=note,
         )
+        self.result_panel.show_where(self._where_text())
 
     def retry_store(self) -> None:
-        if not self._shown_id or not self._token or self.account is None:
+        # The token goes under the host it was made on, whichever account is chosen now.
+        account = self._shown_on
+        if not self._shown_id or not self._token or account is None:
             return
-        account, instance_id, token = self.account, self._shown_id, self._token
+        instance_id, token = self._shown_id, self._token
         self.result_panel.retry_button.setEnabled(False)
         self.result_panel.storage.setText("Storing the token…")
 
@@ -564,13 +620,16 @@ class CreateTab(QWidget):
         )
 
     def copy_token(self) -> None:
-        if not self._token:
+        """Copy the token the result panel shows; nothing when none is shown (dismissed,
+        deleted, or hidden while a create runs): a shortcut never copies what is not shown."""
+        if not self._token or self.result_panel.isHidden():
+            self.status_message.emit("No token is shown to copy.")
             return
         self._clipboard.copy_secret(self._token)
         seconds = self._clipboard.clear_after_seconds
         self.status_message.emit(f"Token copied — clears in {seconds} s")
 
     def copy_id(self) -> None:
-        if self._shown_id:
+        if self._shown_id and not self.result_panel.isHidden():
             self._clipboard.copy_text(self._shown_id)
             self.status_message.emit("Instance ID copied.")

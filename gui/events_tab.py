@@ -32,14 +32,24 @@ from PySide6.QtWidgets import (
 
 from core.receiver import EventReceiver, ReceivedEvent, Snapshot
 from core.sandbox.on_demand import Sandbox
-from core.webhooks import SIGNATURE_HEADER, SignatureStatus, check
+from core.webhooks import (
+    SIGNATURE_HEADER,
+    SignatureStatus,
+    check,
+    sample_event_body,
+    signed_test_command,
+)
 from gui import outside
+from gui.clipboard import Clipboard
+from gui.mnemonics import letter_buttons
 from gui.tasks import TaskRunner
-from gui.widgets import SecretEdit
+from gui.widgets import SecretEdit, open_fitted
 
 EVENT_TYPES = ("UPDATED", "CREATED", "DELETED")
 NO_EVENT_TYPE = "(no event type)"
 _COLUMNS = ("Received", "Instance", "Event", "Object type", "Object ID", "Signature")
+SIGNATURE_COLUMN = _COLUMNS.index("Signature")
+RECHECK_MS = 300  # after the last keystroke in the key, the listed events are checked again
 SYNC_MS = 100  # the table catches up with the receiver at most this often
 # The detail pane shows at most this much of a body (a 1 MB body pretty-printed is several MB
 # of text, and slow to lay out); the rest is counted.
@@ -82,10 +92,12 @@ class VerifyDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addRow(buttons)
+        letter_buttons(self, buttons.buttons())
         self.body.textChanged.connect(self._check)
         self.header.textChanged.connect(self._check)
         self.key.edit.textChanged.connect(self._check)
         self._check()
+        open_fitted(self)
 
     def _check(self) -> None:
         status = check(self.key.edit.text() or None, self.body.toPlainText(), self.header.text())
@@ -101,11 +113,20 @@ class EventsTab(QWidget):
         runner: TaskRunner,
         *,
         sandbox: Sandbox | None = None,
+        clipboard: Clipboard | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._runner = runner
         self._sandbox = sandbox
+        self._clipboard = clipboard or Clipboard(self)
+        # A changed key checks the listed events again, once typing pauses (on a worker:
+        # up to 32 MiB of bodies); `_rechecks` drops the answer of a key typed over since.
+        self._rechecks = 0
+        self._recheck_timer = QTimer(self)
+        self._recheck_timer.setSingleShot(True)
+        self._recheck_timer.setInterval(RECHECK_MS)
+        self._recheck_timer.timeout.connect(self._recheck)
         self._first_row = 1  # the receiver's number (`Snapshot`) of the event in row 0
         self._stale = threading.Event()  # set by the receiver's threads, cleared by a sync
         self._bridge = _Bridge(self)
@@ -139,6 +160,13 @@ class EventsTab(QWidget):
         self.simulate_type.addItems(EVENT_TYPES)
         self.simulate_button = QPushButton("&Simulate a ConnectWise change")
         self.simulate_button.setObjectName("simulate_button")
+        self.command_button = QPushButton("Copy a signed &test command")
+        self.command_button.setObjectName("copy_signed_command_button")
+        self.command_button.setToolTip(
+            "Copy a shell line (curl and openssl) that posts a test event to the receiver, "
+            "signed with the key as Open Connectors signs. It holds the key: the clipboard "
+            "is cleared after a delay."
+        )
 
         self.table = QTableWidget(0, len(_COLUMNS), self)
         self.table.setObjectName("events_table")
@@ -168,7 +196,10 @@ class EventsTab(QWidget):
         form.addRow(url_label, url_row)
         key_label = outside.Label("Check with &key:")
         key_label.setBuddy(self.key.edit)
-        form.addRow(key_label, self.key)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key, 1)
+        key_row.addWidget(self.command_button)
+        form.addRow(key_label, key_row)
         sim_row = QHBoxLayout()
         sim_row.addWidget(self.simulate_id)
         sim_row.addWidget(self.simulate_type)
@@ -183,7 +214,9 @@ class EventsTab(QWidget):
         layout = QVBoxLayout(self)
         note = outside.Label(
             "Notifications posted to the receiver are listed here with their signature check. "
-            "It listens on this machine only."
+            "It listens on this machine only. Open Connectors signs a notification with the "
+            f"header {SIGNATURE_HEADER}: sha256=<Base64 of the HMAC-SHA256 of the raw body, "
+            "keyed with the signature key>."
         )
         note.setWordWrap(True)
         note.setProperty("role", "hint")
@@ -195,6 +228,7 @@ class EventsTab(QWidget):
         self.use_button.clicked.connect(lambda: self.use_callback.emit(self.receiver.url))
         self.verify_button.clicked.connect(lambda: VerifyDialog(self).exec())
         self.simulate_button.clicked.connect(self.simulate)
+        self.command_button.clicked.connect(self.copy_signed_command)
         self.table.itemSelectionChanged.connect(self._show_selected)
         self.simulate_button.setEnabled(sandbox is not None)
         self.simulate_button.setToolTip(
@@ -206,12 +240,65 @@ class EventsTab(QWidget):
     def start(self) -> None:
         self.receiver.start()
         self.url.setText(self.receiver.url)
+        self.command_button.setEnabled(bool(self._key_value))
 
     def stop(self) -> None:
         self.receiver.stop()
 
     def _set_key(self, text: str) -> None:
         self._key_value = text  # read from the receiver's thread: a plain str swap is atomic
+        self._rechecks += 1  # an answer for the key before this one is no longer wanted
+        self.command_button.setEnabled(bool(text))
+        if self.table.rowCount():
+            self._recheck_timer.start()
+
+    def _recheck(self) -> None:
+        """Check every listed event again with the key now typed; their Signature cells
+        follow (and the detail pane, for the one selected)."""
+        key, ticket = self._key_value, self._rechecks
+        self._runner.run(
+            lambda: self.receiver.recheck(key or None),
+            lambda snapshot: self._rechecked(snapshot, ticket),
+            lambda error: self.status_message.emit(f"Could not check the events again: {error}"),
+            name="recheck-events",
+        )
+
+    def _rechecked(self, snapshot: Snapshot, ticket: int) -> None:
+        if ticket != self._rechecks:
+            return  # the key changed again: its own check follows
+        first = snapshot.received - len(snapshot.events) + 1
+        rows = self.table.rowCount()
+        valid = 0
+        for offset, event in enumerate(snapshot.events):
+            row = first + offset - self._first_row
+            if 0 <= row < rows:
+                self.table.setItem(
+                    row, SIGNATURE_COLUMN, QTableWidgetItem(_signature_text(event.signature))
+                )
+            valid += event.signature is SignatureStatus.VALID
+        self._show_selected()
+        count = len(snapshot.events)
+        listed = f"{count} listed event" + ("" if count == 1 else "s")
+        self.status_message.emit(
+            f"Checked the {listed} again with the key now typed: {valid} valid."
+            if self._key_value
+            else f"No key to check the {listed} against."
+        )
+
+    def copy_signed_command(self) -> None:
+        """Copy a shell line that posts a correctly signed test event to the receiver. It
+        holds the key typed: copied as a secret (cleared after a delay), never logged."""
+        key = self._key_value
+        if not key:
+            self.status_message.emit("Type the signature key first: the command signs with it.")
+            return
+        body = sample_event_body(self.simulate_id.text().strip())
+        self._clipboard.copy_secret(signed_test_command(self.receiver.url, key, body))
+        seconds = self._clipboard.clear_after_seconds
+        self.status_message.emit(
+            f"Signed test command copied (it holds the key) — clears in {seconds} s. Paste it "
+            "in a terminal: the event shows here."
+        )
 
     def remember(
         self, instance_id: str, signature_key: str | None, callback_url: str | None
@@ -299,7 +386,9 @@ class EventsTab(QWidget):
         event_type = self.simulate_type.currentText()
         self._runner.run(
             lambda: sandbox.simulate_change(int(instance_id), event_type=event_type),
-            lambda _d: self.status_message.emit(f"Simulated a {event_type} change; sending…"),
+            lambda _d: self.status_message.emit(
+                f"Simulated a ConnectWise change ({event_type}): its event is on its way…"
+            ),
             lambda error: self.status_message.emit(f"Could not simulate: {error}"),
             name="simulate",
         )

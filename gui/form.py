@@ -41,6 +41,10 @@ from gui.widgets import MessageLabel, SecretEdit, message_label, set_state, show
 
 # The check's button has no Alt-letter (the form uses them all): this, from anywhere in it.
 CHECK_SHORTCUT = "Ctrl+Shift+K"
+# The Create tab's button; its letter is chosen before the fields' (`FORM_LETTERS_BEFORE`),
+# so a field has the same letter in the Re-authenticate dialog, where there is no Create.
+CREATE_TEXT = "C&reate instance"
+FORM_LETTERS_BEFORE = (CREATE_TEXT,)
 
 _GROUP_TITLES = {
     Group.CONNECTION: "ConnectWise",
@@ -83,6 +87,8 @@ class ConnectorForm(QWidget):
         self._suggestion: Suggestion | None = None
         self._filled: dict[str, str] = {}
         self._intro = ""  # what the check's row always says (the sandbox's site and logins)
+        # What the server said about a field (a refused login), beside it until it is edited.
+        self._problems: dict[str, str] = {}
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -151,6 +157,7 @@ class ConnectorForm(QWidget):
         if isinstance(widget, SecretEdit):
             widget = widget.edit
         if isinstance(widget, QLineEdit):
+            widget.textEdited.connect(lambda _text: self._edited(name))
             widget.textChanged.connect(self.changed)
             edit = widget
             widget.editingFinished.connect(lambda: self._normalise(name, edit))
@@ -276,6 +283,7 @@ class ConnectorForm(QWidget):
             self._rows.pop(spec.name, None)
             self._errors.pop(spec.name, None)
             self._hints.pop(spec.name, None)
+            self._problems.pop(spec.name, None)
         while self._fields_layout.count():
             item = self._fields_layout.takeAt(0)
             if item is not None and (child := item.widget()) is not None:
@@ -318,6 +326,22 @@ class ConnectorForm(QWidget):
         self._normalised[name] = (typed, shown)
         edit.selectAll()
         edit.insert(shown)  # unlike setText, keeps the undo history
+
+    def _edited(self, name: str) -> None:
+        """Typed in: what the server said about the field's old value no longer stands."""
+        if self._problems.pop(name, None) is not None:
+            self.changed.emit()
+
+    def set_field_problem(self, name: str, text: str) -> None:
+        """Show what the server said about `name` beside it, until the field is edited."""
+        if name in self._inputs:
+            self._problems[name] = text
+            self.changed.emit()
+
+    def clear_field_problems(self) -> None:
+        if self._problems:
+            self._problems.clear()
+            self.changed.emit()
 
     def _touch(self, name: str) -> None:
         if name not in self._touched:
@@ -365,6 +389,12 @@ class ConnectorForm(QWidget):
     def input(self, name: str) -> QWidget:
         widget = self._inputs[name]
         return widget.edit if isinstance(widget, SecretEdit) else widget
+
+    def secret_edit(self, name: str) -> SecretEdit:
+        """The whole secret field (its edit, Show, and buttons beside it)."""
+        widget = self._inputs[name]
+        assert isinstance(widget, SecretEdit), f"{name} is not a secret"
+        return widget
 
     def _field_values(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -439,6 +469,7 @@ class ConnectorForm(QWidget):
     def show_check(self, check: DraftCheck) -> None:
         for name, label in self._errors.items():
             message = check.errors.get(name, "") if name in self._touched else ""
+            message = message or self._problems.get(name, "")
             show_message(label, message)
             set_state(self.input(name), "state", "error" if message else "")
         for name, label in self._hints.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import heapq
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -41,17 +42,19 @@ from core.connectors import CONNECTORS
 from core.errors import OpenConnectorsError
 from core.instance import ConfigurationItem, HealthState, InstanceHealth, utc_now
 from core.instance_store import DeleteResult, SaveResult
-from core.models import Account, form_values_from
+from core.models import Account, InstanceDraft, form_values_from, held_secrets
 from core.webhooks import generate_signature_key
 from core.workspace import InstanceChange, InstanceRow, ReauthOutcome, Workspace, row_from_record
 from gui import outside
 from gui.clipboard import Clipboard
 from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog, configuration_text
+from gui.mnemonics import letter_buttons
 from gui.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.tasks import TaskRunner
-from gui.widgets import SecretEdit, message_label, show_message
+from gui.widgets import SecretEdit, message_label, open_fitted, show_message
 
 _Index = QModelIndex | QPersistentModelIndex
+
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -81,8 +84,12 @@ HEADER_TIPS: dict[str, str] = {
     "where": "Whether the instance is on the server, remembered here, or both",
 }
 CREATED_COLUMN = next(n for n, (key, _title) in enumerate(COLUMNS) if key == "created")
-# Columns a little wider than their header, for their usual contents.
-_PREFERRED_WIDTHS = {"name": 220, "callback_url": 240, "created": 150}
+# Columns take the width of their widest texts (`fit_columns`), but at most this much: a
+# longer text is elided ("…") and whole in its tooltip, so the table still fits 800 px.
+_WIDEST = {"name": 260, "connector": 200, "tags": 160, "health": 220, "callback_url": 240}
+_DEFAULT_WIDEST = 160
+_CELL_PADDING = 16  # a cell's margins and the grid line beside the text
+_MEASURED = 8  # the longest texts of each column measured (by length): enough for the widest
 HEALTH_COLUMN = next(n for n, (key, _title) in enumerate(COLUMNS) if key == "health")
 _HEALTH_CHARS = 120  # a failing test's reason in its cell; the tooltip has all of it
 _SEPARATOR = "\x1f"  # between the columns of a search text: no typed filter contains it
@@ -168,6 +175,28 @@ def prepare_rows(rows: Iterable[InstanceRow]) -> list[Line]:
     return [prepare(row) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Rows ready for the table, and each column's longest texts (to size the columns by)."""
+
+    lines: list[Line]
+    longest: tuple[tuple[str, ...], ...]
+
+
+def prepare_table(rows: Iterable[InstanceRow]) -> Prepared:
+    """`prepare_rows`, and the longest texts of each column: on the worker thread too, so
+    sizing 10,000 rows' columns measures a few texts on the GUI thread, not all of them."""
+    lines = prepare_rows(rows)
+    longest = tuple(
+        tuple(
+            line.cells[column]
+            for line in heapq.nlargest(_MEASURED, lines, key=lambda ln: len(ln.cells[column]))
+        )
+        for column in range(len(COLUMNS))
+    )
+    return Prepared(lines, longest)
+
+
 class InstancesModel(QAbstractTableModel):
     """Every row, sorted as the view sorts them; the view sees those the filter keeps.
 
@@ -218,9 +247,14 @@ class InstancesModel(QAbstractTableModel):
             return self._lines[index.row()].cells[index.column()] if index.isValid() else None
         if role == Qt.ItemDataRole.UserRole:
             return self._lines[index.row()].row if index.isValid() else None
-        tip = role == Qt.ItemDataRole.ToolTipRole
-        if tip and index.isValid() and index.column() == HEALTH_COLUMN:
-            return outside.tip(health_tip(self._lines[index.row()].health))
+        if role == Qt.ItemDataRole.ToolTipRole and index.isValid():
+            # The whole text of a cell a narrow column elides. Escaped: a tooltip guesses rich
+            # text, and a name from the server is never markup.
+            line = self._lines[index.row()]
+            if index.column() == HEALTH_COLUMN:
+                return outside.tip(health_tip(line.health))
+            text = line.cells[index.column()]
+            return outside.tip(text) if text else None
         return None
 
     def total(self) -> int:
@@ -234,6 +268,10 @@ class InstancesModel(QAbstractTableModel):
     def shown_rows(self) -> list[InstanceRow]:
         """The rows the filter keeps, in the order shown."""
         return [line.row for line in self._lines]
+
+    def line_at(self, row: int) -> Line | None:
+        """The shown row's line."""
+        return self._lines[row] if 0 <= row < len(self._lines) else None
 
     def health(self, instance_id: str) -> InstanceHealth | None:
         return self._health.get(instance_id)
@@ -408,11 +446,13 @@ class EventsDialog(QDialog):
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout.addRow(buttons)
+        letter_buttons(self, buttons.buttons())
         self.enabled.toggled.connect(self.callback.setEnabled)
         self.enabled.toggled.connect(self.key.setEnabled)
         self.callback.setEnabled(row.events_enabled)
         self.key.setEnabled(row.events_enabled)
         self.values: tuple[bool, str | None, str | None] | None = None
+        open_fitted(self)
 
     def _accept(self) -> None:
         on = self.enabled.isChecked()
@@ -447,6 +487,9 @@ class EventsDialog(QDialog):
 
 class InstancesTab(QWidget):
     status_message = Signal(str)
+    # An instance deleted from the server (or, not there, from here): api root, id, and
+    # whether its stored token was removed too.
+    instance_deleted = Signal(str, str, bool)
     # The Create form's values for a new instance like the selected one (New from this…).
     new_from = Signal(object)
 
@@ -456,11 +499,14 @@ class InstancesTab(QWidget):
         runner: TaskRunner,
         clipboard: Clipboard,
         parent: QWidget | None = None,
+        *,
+        form_letters_taken: Callable[[], set[str]] = set,
     ) -> None:
         super().__init__(parent)
         self._workspace = workspace
         self._runner = runner
         self._clipboard = clipboard
+        self._form_letters_taken = form_letters_taken  # the Create form's, for its dialog
         self.account: Account | None = None
         self._generation = 0  # results of an older account's request are dropped
         self._tests: threading.Event | None = None  # set: the running Test all stops
@@ -493,6 +539,16 @@ class InstancesTab(QWidget):
         header.setSortIndicator(CREATED_COLUMN, Qt.SortOrder.DescendingOrder)
         self.view.setSortingEnabled(True)
         self._headers_fitted = False
+        self._longest: tuple[tuple[str, ...], ...] = ()  # of the rows shown, to size columns
+        self._fitting = False
+        self._user_sized: set[int] = set()
+        header.sectionResized.connect(self._section_resized)
+        self.model.rowsInserted.connect(
+            lambda _parent, first, last: self._rows_changed(first, last)
+        )
+        self.model.dataChanged.connect(
+            lambda top, bottom, *_roles: self._rows_changed(top.row(), bottom.row())
+        )
 
         self.refresh_button = QPushButton("&Refresh from server")
         self.refresh_button.setObjectName("refresh_button")
@@ -663,17 +719,33 @@ class InstancesTab(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         if not self._headers_fitted:  # once the style and font are known: at the first show
             self._headers_fitted = True
-            self.fit_headers()
+            self.fit_columns(self._longest)
         super().showEvent(event)
 
-    def fit_headers(self) -> None:
-        """Every column at least as wide as its header's text and sort arrow; some wider for
-        their usual contents. Measured from the headers alone: measuring 10,000 rows' contents
-        would stall the GUI thread."""
+    def fit_columns(self, longest: tuple[tuple[str, ...], ...] | list[tuple[str, ...]]) -> None:
+        """Each column as wide as its header and the longest texts given for it (`Prepared`),
+        at most its cap (`_WIDEST`): longer texts are elided, whole in their tooltips. A
+        column the user resized keeps the width given. Only a few texts are measured: 10,000
+        rows' contents would stall the GUI thread."""
         header = self.view.horizontalHeader()
-        for section, (key, _title) in enumerate(COLUMNS):
-            width = max(header.sectionSizeHint(section), _PREFERRED_WIDTHS.get(key, 0))
-            header.resizeSection(section, width)
+        metrics = self.view.fontMetrics()
+        self._fitting = True
+        try:
+            for section, (key, _title) in enumerate(COLUMNS):
+                if section in self._user_sized:
+                    continue
+                texts = longest[section] if section < len(longest) else ()
+                content = max((metrics.horizontalAdvance(t) for t in texts), default=0)
+                wanted = min(content + _CELL_PADDING, _WIDEST.get(key, _DEFAULT_WIDEST))
+                width = max(header.sectionSizeHint(section), wanted)
+                if width != header.sectionSize(section):
+                    header.resizeSection(section, width)
+        finally:
+            self._fitting = False
+
+    def _section_resized(self, section: int, _old: int, _new: int) -> None:
+        if not self._fitting:
+            self._user_sized.add(section)  # the person's width stays
 
     # --- state ------------------------------------------------------------------------------
 
@@ -734,10 +806,14 @@ class InstancesTab(QWidget):
             if row is not None:
                 self.view.selectRow(row)
 
-    def _replace_lines(self, lines: list[Line]) -> None:
-        """All rows at once (a load or a refresh), keeping the selected instance selected."""
+    def _replace_lines(self, prepared: Prepared) -> None:
+        """All rows at once (a load or a refresh), keeping the selected instance selected;
+        the columns sized for them."""
         selected = self.selected()
-        self.model.set_lines(lines)
+        self.model.set_lines(prepared.lines)
+        self._longest = prepared.longest
+        if self._headers_fitted:
+            self.fit_columns(prepared.longest)
         self._reselect(selected)
         self._update_ui()
 
@@ -754,18 +830,18 @@ class InstancesTab(QWidget):
         if account is not None:
             generation = self._generation
             self._runner.run(
-                lambda: prepare_rows(self._workspace.local_rows(account)),
-                lambda lines: self._show_rows(lines, generation),
+                lambda: prepare_table(self._workspace.local_rows(account)),
+                lambda prepared: self._show_rows(prepared, generation),
                 lambda error: self.status_message.emit(
                     f"Could not read remembered instances: {error}"
                 ),
                 name="local-rows",
             )
 
-    def _show_rows(self, lines: list[Line], generation: int) -> None:
+    def _show_rows(self, prepared: Prepared, generation: int) -> None:
         if generation != self._generation:
             return
-        self._replace_lines(lines)
+        self._replace_lines(prepared)
 
     def set_token_stored(self, instance_id: str, stored: bool) -> None:
         """A token stored (or lost) elsewhere, e.g. by Retry on the Create tab."""
@@ -774,9 +850,42 @@ class InstancesTab(QWidget):
             self.add_row(replace(row, token_stored=stored))
 
     def add_row(self, row: InstanceRow) -> None:
-        """Add the row, or replace the row with the same id."""
+        """Add the row, or replace the row with the same id (its columns grow for it in
+        `_rows_changed`)."""
         self.model.upsert(row)
         self._update_ui()
+
+    def _rows_changed(self, first: int, last: int) -> None:
+        """Rows added or changed one at a time (a create, a test's health): a column their
+        text is wider than grows for it, up to its cap."""
+        for row in range(first, min(last, first + _MEASURED) + 1):
+            line = self.model.line_at(row)
+            if line is None:
+                continue
+            if self._headers_fitted:
+                self._grow_columns(line)
+            else:  # sized when first shown: among the texts measured then
+                self._longest = tuple(
+                    tuple(sorted((*texts, line.cells[c]), key=len, reverse=True)[:_MEASURED])
+                    for c, texts in enumerate(self._longest or ((),) * len(COLUMNS))
+                )
+
+    def _grow_columns(self, line: Line) -> None:
+        header = self.view.horizontalHeader()
+        metrics = self.view.fontMetrics()
+        self._fitting = True
+        try:
+            for section, (key, _title) in enumerate(COLUMNS):
+                if section in self._user_sized:
+                    continue
+                wanted = min(
+                    metrics.horizontalAdvance(line.cells[section]) + _CELL_PADDING,
+                    _WIDEST.get(key, _DEFAULT_WIDEST),
+                )
+                if wanted > header.sectionSize(section):
+                    header.resizeSection(section, wanted)
+        finally:
+            self._fitting = False
 
     def _row(self, instance_id: str) -> InstanceRow | None:
         """The row as the table has it now (an action's answer may come after a refresh)."""
@@ -802,11 +911,11 @@ class InstancesTab(QWidget):
         self.refresh_button.setEnabled(False)
         self.status_message.emit(f"Loading instances from {account.host}…")
 
-        def done(lines: list[Line]) -> None:
+        def done(prepared: Prepared) -> None:
             self.refresh_button.setEnabled(True)
             if generation == self._generation:
-                self._replace_lines(lines)
-                loaded = plural(len(lines), "instance")
+                self._replace_lines(prepared)
+                loaded = plural(len(prepared.lines), "instance")
                 self.status_message.emit(f"{loaded} loaded from {account.host}.")
 
         def failed(error: BaseException) -> None:
@@ -815,7 +924,7 @@ class InstancesTab(QWidget):
 
         # The display and search texts are worked out on the worker thread too.
         self._runner.run(
-            lambda: prepare_rows(self._workspace.refresh(account)), done, failed, name="refresh"
+            lambda: prepare_table(self._workspace.refresh(account)), done, failed, name="refresh"
         )
 
     def copy_token(self) -> None:
@@ -1067,7 +1176,9 @@ class InstancesTab(QWidget):
                 f"Stopped after {tested} of {total}: {ok} OK, {bad} not working."
             )
         else:
-            self.status_message.emit(f"Tested {plural(total, 'instance')}: {ok} OK, {bad} not.")
+            self.status_message.emit(
+                f"Tested {plural(total, 'instance')}: {ok} OK, {bad} not working."
+            )
         self._update_ui()
 
     def stop_tests(self) -> None:
@@ -1130,28 +1241,64 @@ class InstancesTab(QWidget):
     ) -> None:
         if account is not self.account:
             return
-        self.status_message.emit(f"Re-authenticate “{row.name}”: type its secrets again.")
-        dialog = ReauthDialog(row, _form_values(row, row.name, items), account, self._runner, self)
+        self.status_message.emit(
+            f"Re-authenticate “{row.name}”: type its password or API keys again."
+        )
+        held = held_secrets(row.connector, [(item.key, item.value) for item in items])
+        dialog = ReauthDialog(
+            row,
+            _form_values(row, row.name, items),
+            account,
+            self._runner,
+            self,
+            held=held,
+            letters_taken=self._form_letters_taken(),
+        )
+        dialog.submitted.connect(
+            lambda draft, remove: self._send_reauth(dialog, row, account, draft, remove)
+        )
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
-        draft = dialog.draft
+        attempts = dialog.attempts
         dialog.deleteLater()
-        if not accepted or draft is None:
+        if accepted:
+            return  # the outcome is shown
+        if attempts:
+            self.status_message.emit(
+                f"“{row.name}” was not re-authenticated: the platform refused it, nothing changed."
+            )
+        else:
             self.status_message.emit(f"“{row.name}” was not re-authenticated: nothing was sent.")
-            return
+
+    def _send_reauth(
+        self,
+        dialog: ReauthDialog,
+        row: InstanceRow,
+        account: Account,
+        draft: InstanceDraft,
+        remove: tuple[str, ...],
+    ) -> None:
         self.status_message.emit(f"Re-authenticating “{row.name}”…")
         self.reauthenticating += 1  # quitting asks first: a new token may be on its way
 
         def done(outcome: ReauthOutcome) -> None:
             self.reauthenticating -= 1
+            if dialog.isVisible():
+                dialog.done_ok()
             if account is self.account:  # else stored, but shown under another account: not
                 self._reauthenticated(row, account, outcome)
 
         def failed(error: BaseException) -> None:
             self.reauthenticating -= 1
-            self._report("Not re-authenticated", error)
+            if dialog.isVisible():  # the problem stays beside the fields, for another try
+                dialog.failed(error)
+                self.status_message.emit(
+                    f"“{row.name}” was not re-authenticated: see the problem in the dialog."
+                )
+            else:
+                self._report("Not re-authenticated", error)
 
         self._runner.run(
-            lambda: self._workspace.reauthenticate(account, row.id, draft),
+            lambda: self._workspace.reauthenticate(account, row.id, draft, remove_secrets=remove),
             done,
             failed,
             name="reauthenticate",
@@ -1171,6 +1318,20 @@ class InstancesTab(QWidget):
             note = "Same ID, same token."
         if outcome.reconciled:
             note += " No answer came, but the server shows the change: nothing was sent twice."
+        spec = CONNECTORS.get(record.connector)
+        labels = {f.name: f.label for f in spec.fields} if spec is not None else {}
+        if outcome.kept:
+            kept = ", ".join(labels.get(n, n) for n in outcome.kept)
+            note += f" {kept}: kept as the platform holds it."
+        if outcome.removed:
+            removed = ", ".join(labels.get(n, n) for n in outcome.removed)
+            note += f" {removed}: removed."
+        if outcome.lost:
+            lost = ", ".join(labels.get(n, n) for n in outcome.lost)
+            note += (
+                f" The platform no longer holds the {lost.lower()} (it was left empty to keep "
+                "it): set it again with Change events…."
+            )
         self.result_panel.show_instance(
             name=outcome.instance.name or row.name,
             instance_id=record.id,
@@ -1180,7 +1341,13 @@ class InstancesTab(QWidget):
             note=note,
         )
         self.result_panel.show_save(save)
-        self.status_message.emit(f"Re-authenticated “{record.name}” (ID {record.id}).")
+        if outcome.lost:
+            self.status_message.emit(
+                f"Re-authenticated “{record.name}” (ID {record.id}), but the platform dropped "
+                "its signature key: see the note."
+            )
+        else:
+            self.status_message.emit(f"Re-authenticated “{record.name}” (ID {record.id}).")
 
     def _retry_store(self) -> None:
         account, instance_id, token = self.account, self._reauth_id, self._reauth_token
@@ -1295,6 +1462,12 @@ class InstancesTab(QWidget):
         self.status_message.emit(f"Deleting “{row.name}”…")
 
         def done(result: DeleteResult) -> None:
+            if result.server.ok:
+                if row.id == self._reauth_id and account is self.account:
+                    # The re-authenticated instance shown is gone: so are its token and ID.
+                    self._reauth_token, self._reauth_id = "", ""
+                    self.result_panel.dismiss()
+                self.instance_deleted.emit(account.api_root, row.id, result.token.ok)
             if result.ok:
                 self.model.remove(row.id)
                 self._update_ui()

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, SignalInstance
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATUS_TIMEOUT_MS = 15_000
+QUIT_KEYS = "Ctrl+Q"
+_QUITS = "quitsOnCtrlQ"  # a window given the Quit shortcut already
 BATCH_STOP_WAIT_S = 10.0  # quitting by a signal during a batch: the rows in flight get this long
 
 
@@ -75,6 +79,9 @@ class MainWindow(QMainWindow):
         self.sandbox = sandbox
         self._shut_down = False
         self._batch: BatchDialog | None = None  # File → Batch create…, made when first opened
+        # The letters the Create form's fields are chosen around (the Re-authenticate dialog
+        # gives the same fields the same letters): worked out with the menus, in _order_keys.
+        self.form_letters_taken: set[str] = set()
         self._quit_after_batch = False
         self._resetting = False  # Account ▸ Reset sandbox runs
         self.sandbox_account = sandbox_account(sandbox) if sandbox is not None else None
@@ -116,6 +123,8 @@ class MainWindow(QMainWindow):
         self._status_timer.setSingleShot(True)
         self._status_timer.setInterval(STATUS_TIMEOUT_MS)
         self._status_timer.timeout.connect(self._status_expired)
+        # The signal that ends the line shown, and what it calls (see show_status).
+        self._status_watch: tuple[SignalInstance, Callable[[], None]] | None = None
         self.statusBar().addPermanentWidget(self.busy)
 
         self.create_tab.status_message.connect(self.show_status)
@@ -123,6 +132,7 @@ class MainWindow(QMainWindow):
         self.create_tab.created.connect(self._created)
         self.create_tab.token_stored.connect(self._token_stored)
         self.account_bar.account_changed.connect(self._account_changed)
+        self.account_bar.account_removed.connect(self.create_tab.account_removed)
         self.create_tab.tab_stops_changed.connect(self._order_keys)
         self.clipboard.expired.connect(self._clipboard_expired)
 
@@ -131,6 +141,12 @@ class MainWindow(QMainWindow):
         self._shortcut(QKeySequence("Ctrl+Shift+C"), self._copy_token)
         self._shortcut(QKeySequence(Qt.Key.Key_F5), self._refresh)
         self.menus = Menus(self)  # File (New instance, Quit: Ctrl+Q), Account, Help
+        # Ctrl+Q from every window and dialog of the app, not only this one (a modal dialog
+        # blocks this window's shortcuts): each gets a Quit shortcut when it first has focus.
+        self._asking_to_quit = False
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._give_quit_shortcut)
 
         remembered, moved = self._remembered_form()
         self.create_tab.form.set_values(remembered)
@@ -146,16 +162,23 @@ class MainWindow(QMainWindow):
     def _build_instances_tab(self, page: QWidget) -> QWidget:
         from gui.instances_tab import InstancesTab
 
-        tab = InstancesTab(self.workspace, self.runner, self.clipboard, page)
+        tab = InstancesTab(
+            self.workspace,
+            self.runner,
+            self.clipboard,
+            page,
+            form_letters_taken=lambda: self.form_letters_taken,
+        )
         tab.status_message.connect(self.show_status)
         tab.new_from.connect(self._new_from)
+        tab.instance_deleted.connect(self.create_tab.instance_deleted)
         tab.set_account(self.account_bar.account)  # loads the remembered instances
         return tab
 
     def _build_events_tab(self, page: QWidget) -> QWidget:
         from gui.events_tab import EventsTab
 
-        tab = EventsTab(self.runner, sandbox=self.sandbox, parent=page)
+        tab = EventsTab(self.runner, sandbox=self.sandbox, clipboard=self.clipboard, parent=page)
         tab.status_message.connect(self.show_status)
         tab.use_callback.connect(self._use_callback)
         tab.start()
@@ -193,9 +216,10 @@ class MainWindow(QMainWindow):
         ]
         menus = {letter_of(a.text()) for a in shown_with_form}
         tabs = {letter_of(self.tabs.tabText(i)) for i in range(self.tabs.count())}
-        self.create_tab.assign_mnemonics(
-            menus | tabs | letters_in(self.account_bar.findChildren(QWidget))
+        self.form_letters_taken = (
+            menus | tabs | letters_in(self.account_bar.findChildren(QWidget), window=self)
         )
+        self.create_tab.assign_mnemonics(self.form_letters_taken)
 
     def _order_focus(self) -> None:
         """Tab reads the window top to bottom: the account bar, the tab bar, then the form."""
@@ -210,20 +234,51 @@ class MainWindow(QMainWindow):
             ]
         )
 
+    def _give_quit_shortcut(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """The window `new` is in (a dialog, a message box) quits the app on Ctrl+Q too."""
+        if new is None:
+            return
+        window = new.window()
+        if window is self or window.property(_QUITS) or not _ours(window, self):
+            return
+        window.setProperty(_QUITS, True)
+        quit_here = QShortcut(QKeySequence(QUIT_KEYS), window)
+        quit_here.setContext(Qt.ShortcutContext.WindowShortcut)
+        quit_here.activated.connect(self.close)
+
     def _shortcut(self, keys: QKeySequence, slot: Callable[[], object]) -> None:
         shortcut = QShortcut(keys, self)
         shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         shortcut.activated.connect(slot)
 
-    def show_status(self, text: str) -> None:
+    def show_status(self, text: str, *, until: SignalInstance | None = None) -> None:
         """A line in the status bar; it goes after STATUS_TIMEOUT_MS unless a newer one came
-        (a copied token's line stays until the clipboard is cleared: it says when)."""
+        (a copied token's line stays until the clipboard is cleared: it says when). `until`:
+        a signal that ends what the line says ("the form is empty" until the form changes);
+        it goes then too."""
+        self._end_status_watch()
         outside.set_text(self.status, text, one_line=True)  # a bar of one line
         outside.set_tip(self.status, text)
+        if until is not None:
+            shown = self.status.text()
+
+            def over() -> None:
+                if self.status.text() == shown:
+                    self._status_expired()
+                self._end_status_watch()
+
+            until.connect(over)
+            self._status_watch = (until, over)
         if "copied — clears in" in text:
             self._status_timer.stop()
         else:
             self._status_timer.start()
+
+    def _end_status_watch(self) -> None:
+        watch, self._status_watch = self._status_watch, None
+        if watch is not None:
+            signal, slot = watch
+            signal.disconnect(slot)
 
     def _status_expired(self) -> None:
         self.status.clear()
@@ -491,47 +546,81 @@ class MainWindow(QMainWindow):
         if self._shut_down:  # quit by a signal already: nothing left to ask about
             super().closeEvent(event)
             return
+        if self._asking_to_quit:  # Ctrl+Q again in one of the questions below
+            event.ignore()
+            return
+        self._asking_to_quit = True
+        try:
+            quitting = self._may_quit()
+        finally:
+            self._asking_to_quit = False
+        if not quitting:
+            event.ignore()
+            return
+        self._close_dialogs()
+        self.shut_down()
+        super().closeEvent(event)
+
+    def _may_quit(self) -> bool:
+        """Ask first where quitting would lose work: typed into an open dialog, a batch, a
+        re-authentication or a create on their way. False: stay (a batch stopping first)."""
+        typed = [title for title, what in _open_dialogs(self) if callable(what) and what()]
+        if typed:
+            names = ", ".join(f"“{t}”" for t in typed)
+            answer = QMessageBox.question(
+                self._question_parent(),
+                "Quit and lose what you typed?",
+                f"What you typed in {names} is lost if you quit now. Quit anyway?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
         if self.batch_running and self._batch is not None:
             if not self._quit_after_batch:
                 answer = QMessageBox.question(
-                    self,
+                    self._question_parent(),
                     "A batch is running",
                     "A batch is creating instances. Stop it and quit once the rows being sent "
                     "are created and their tokens stored?",
                 )
                 if answer != QMessageBox.StandardButton.Yes:
-                    event.ignore()
-                    return
+                    return False
                 self._quit_after_batch = True
                 self._batch.stop()
                 self.show_status(
                     "Stopping the batch: the window closes once the rows being sent are stored."
                 )
-            event.ignore()
-            return
+            return False
         if self.instances_page.built and self.instances_tab.reauthenticating:
             answer = QMessageBox.question(
-                self,
+                self._question_parent(),
                 "A re-authentication is running",
                 "An instance is being re-authenticated. If you quit now a new token may not be "
                 "stored (the stored one may then no longer work; Copy token in the Instances "
                 "tab fetches the new one later). Quit anyway?",
             )
             if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
+                return False
         if self.create_tab.busy:
             answer = QMessageBox.question(
-                self,
+                self._question_parent(),
                 "A create is running",
                 "An instance is being created. If you quit now its token may not be stored "
                 "(you can fetch it later from the Instances tab). Quit anyway?",
             )
             if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
-        self.shut_down()
-        super().closeEvent(event)
+                return False
+        return True
+
+    def _question_parent(self) -> QWidget:
+        """Where a question about quitting goes: over the dialog in front, if one is."""
+        modal = QApplication.activeModalWidget()
+        return modal if modal is not None else self
+
+    def _close_dialogs(self) -> None:
+        """Quitting: every dialog of this window goes (one waiting for an answer as well:
+        its work is bounded and its answer is no longer shown)."""
+        for dialog in reversed([d for d, _ in _open_dialog_widgets(self)]):
+            dialog.done(QDialog.DialogCode.Rejected)
 
     def shut_down(self) -> None:
         """What quitting does, once, however the app quits (this window closed, a signal):
@@ -556,3 +645,27 @@ class MainWindow(QMainWindow):
         if self.events_page.built:
             self.events_tab.stop()
         self.clipboard.clear_secret()
+
+
+def _ours(window: QWidget, main: MainWindow) -> bool:
+    """A window this main window opened (a dialog, a message box), however deep."""
+    parent = window.parentWidget()
+    while parent is not None:
+        if parent is main:
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def _open_dialog_widgets(main: MainWindow) -> list[tuple[QDialog, str]]:
+    """The dialogs of `main` on screen, oldest first, with their titles."""
+    return [
+        (widget, widget.windowTitle())
+        for widget in QApplication.topLevelWidgets()
+        if isinstance(widget, QDialog) and widget.isVisible() and _ours(widget, main)
+    ]
+
+
+def _open_dialogs(main: MainWindow) -> list[tuple[str, Callable[[], object] | None]]:
+    """Each open dialog's title and its `unsaved_work` (what typed in it is lost), if any."""
+    return [(title, getattr(d, "unsaved_work", None)) for d, title in _open_dialog_widgets(main)]

@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from gui.about import Locations
     from gui.main_window import MainWindow
 
+INSTANCE_MENU = "In&stance"
+
 
 def log_location() -> tuple[Path, bool]:
     """The log file of this run, or where it would be (False: not written in this run)."""
@@ -91,7 +93,7 @@ class Menus(QObject):
 
         # The Instances tab's actions on the selected instance: shown while that tab is in
         # front (its letter is the Create form's otherwise), filled from the tab when opened.
-        self.instance_menu = self._menu(bar.addMenu("In&stance"), "instance_menu")
+        self.instance_menu = self._menu(bar.addMenu(INSTANCE_MENU), "instance_menu")
         self.instance_menu.aboutToShow.connect(self._fill_instance_menu)
         window.tabs.currentChanged.connect(self._show_instance_menu)
         self._show_instance_menu()
@@ -132,7 +134,12 @@ class Menus(QObject):
     def _show_instance_menu(self) -> None:
         window = self._window
         shown = window.tabs.currentWidget() is window.instances_page
-        self.instance_menu.menuAction().setVisible(shown)
+        action = self.instance_menu.menuAction()
+        action.setVisible(shown)
+        # A hidden menu's letter stays registered with the menu bar: Alt+S would then be
+        # ambiguous on the other tabs, and Qt only moves the focus for an ambiguous letter
+        # (a button with it is never pressed). So the letter goes while the menu is hidden.
+        action.setText(INSTANCE_MENU if shown else INSTANCE_MENU.replace("&", ""))
 
     def _fill_instance_menu(self) -> None:
         menu = self.instance_menu
@@ -164,7 +171,10 @@ class Menus(QObject):
         window = self._window
         window.show_tab(window.create_tab)
         if window.create_tab.new_instance():
-            window.show_status("New instance: the form is empty.")
+            # True until something is typed: then it goes.
+            window.show_status(
+                "New instance: the form is empty.", until=window.create_tab.form.changed
+            )
 
     def locations(self) -> Locations:
         from gui.about import Locations

@@ -82,18 +82,32 @@ def _set_text(widget: Target, text: str) -> None:
         widget.setText(text)
 
 
-def assign(widgets: Sequence[Target], taken: set[str]) -> None:
-    """Give `widgets` (most important first) letters not in `taken` nor used twice."""
-    letters = choose([_text(w) for w in widgets], taken)
+def assign(widgets: Sequence[Target], taken: set[str], *, before: Sequence[str] = ()) -> None:
+    """Give `widgets` (most important first) letters not in `taken` nor used twice.
+
+    `before`: texts chosen for first though not shown here, so the widgets get the letters
+    they get where those texts are shown with them (the Create form's fields in the
+    Re-authenticate dialog: the same letters as on the Create tab, under its Create button)."""
+    letters = choose([*before, *(_text(w) for w in widgets)], taken)[len(before) :]
     for widget, letter in zip(widgets, letters, strict=True):
         _set_text(widget, marked(_text(widget), letter))
 
 
-def letters_in(widgets: Sequence[QWidget]) -> set[str]:
-    """The letters these widgets keep for themselves."""
+def letters_in(widgets: Sequence[QWidget], *, window: QWidget | None = None) -> set[str]:
+    """The letters these widgets keep for themselves; given `window`, only those in it (a
+    dialog that is a child of one of them has letters of its own window)."""
     found: set[str] = set()
     for widget in widgets:
+        if window is not None and widget.window() is not window:
+            continue
         letter = letter_of(_text(widget)) if isinstance(widget, Target) else ""
         if letter:
             found.add(letter)
     return found
+
+
+def letter_buttons(window: QWidget, buttons: Sequence[QAbstractButton]) -> None:
+    """Give a dialog's own buttons (Save, Cancel, Close: a button box's standard buttons have
+    no letter) letters none of its other widgets uses."""
+    others = [w for w in window.findChildren(QWidget) if w not in buttons]
+    assign(buttons, letters_in(others, window=window))

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import OpenConnectorsError
+from core.errors import OpenConnectorsError, provider_said
 from core.instance_store import SaveResult
 from gui import outside
 from gui.clipboard import Clipboard
@@ -71,9 +71,17 @@ class ResultPanel(_Dismissable):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Created instance", "result", parent)
+        self._base_title = "Created instance"
+        self.deleted = False  # the instance shown was deleted since
         self.setObjectName("result_panel")
         self.close_button.setObjectName("result_close_button")
         layout = QFormLayout(self)
+        # What changed since (the account, the instance deleted): the first thing read.
+        self.where = _selectable("result_where")
+        self.where.setProperty("role", "banner")
+        set_state(self.where, "state", "warning")
+        self.where.setVisible(False)
+        layout.addRow(self.where)
         self.name = _selectable("result_name")
         self.id = _selectable("result_id")
         self.connector = _selectable("result_connector")
@@ -125,9 +133,40 @@ class ResultPanel(_Dismissable):
         self.retry_button.clicked.connect(self.retry_store)
         self.cancel_button.clicked.connect(self.cancel_store)
 
+    def setTitle(self, title: str) -> None:  # Qt's name: the title without what marks it
+        self._base_title = title
+        super().setTitle(title)
+
+    def show_where(self, text: str) -> None:
+        """Mark the result as made on another account than the one chosen now ("" unmarks
+        it). A deleted one keeps its own mark."""
+        if self.deleted:
+            return
+        super().setTitle(self._base_title + (" — another account" if text else ""))
+        self.where.setText(text)
+        self.where.setVisible(bool(text))
+
+    def mark_deleted(self, text: str) -> None:
+        """The instance shown was deleted: say so; its token is gone from here, so nothing
+        copies it any more."""
+        self.deleted = True
+        super().setTitle(f"{self._base_title} — deleted")
+        self.token.edit.clear()
+        self.copy_token_button.setEnabled(False)
+        self.where.setText(text)
+        self.where.setVisible(True)
+        self.storage.setText("")
+        set_state(self.storage, "state", "")
+        self.retry_button.setVisible(False)
+        self.cancel_button.setVisible(False)
+
     def show_instance(
         self, *, name: str, instance_id: str, connector: str, host: str, token: str, note: str
     ) -> None:
+        self.deleted = False
+        super().setTitle(self._base_title)
+        self.where.setVisible(False)
+        self.copy_token_button.setEnabled(True)
         self.name.setText(name)
         self.id.setText(instance_id)
         self.connector.setText(connector)
@@ -217,7 +256,7 @@ class ErrorPanel(_Dismissable):
     ) -> None:
         self.title_label.setText(title)
         self.message.setText(message)
-        self.provider.setText(f"ConnectWise said: {provider}" if provider else "")
+        self.provider.setText(provider_said(provider) if provider else "")
         self.provider.setVisible(bool(provider))
         self.request_id.setText(f"Request ID: {request_id}" if request_id else "")
         self.request_id.setVisible(bool(request_id))
@@ -277,6 +316,19 @@ class OutcomeArea(QScrollArea):
         self.error_panel.setVisible(False)
         self.result_panel.setVisible(False)
         self._update()
+
+    def shown(self) -> QWidget | None:
+        """The panel shown now, if one is."""
+        for panel in (self.error_panel, self.result_panel):
+            if not panel.isHidden():
+                return panel
+        return None
+
+    def show_again(self, panel: QWidget | None) -> None:
+        """Bring back a panel `clear` hid (a create that was not sent after all)."""
+        if panel is not None:
+            panel.setVisible(True)
+            self._update()
 
     def _replace(self, old: QWidget) -> None:
         old.setVisible(False)

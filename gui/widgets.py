@@ -138,13 +138,27 @@ def grow_to_fit(window: QWidget) -> None:
 
 # Room left for the window manager's frame (title bar, borders) around a window's contents.
 FRAME_ALLOWANCE = QSize(16, 48)
+# What a title bar needs beside the title: its window menu and buttons at either end.
+TITLE_ROOM = 160
 
 
-def fit_to_screen(window: QWidget, wanted: QSize) -> QSize:
-    """`wanted` (a first or saved window size), cut to the screen the window shows on, so
-    the whole window, frame included, fits a small screen (800×600)."""
+def fit_to_screen(window: QWidget, wanted: QSize | None = None) -> QSize:
+    """`wanted` (a first or saved window size; else what the window's layout asks for),
+    widened to show the whole window title, then cut to the screen the window shows on,
+    so the whole window, frame included, fits a small screen (800×600)."""
+    size = wanted if wanted is not None else window.sizeHint()
+    title = window.fontMetrics().horizontalAdvance(window.windowTitle()) + TITLE_ROOM
     available = window.screen().availableGeometry().size() - FRAME_ALLOWANCE
-    return wanted.boundedTo(available).expandedTo(window.minimumSize())
+    return size.expandedTo(QSize(title, 0)).boundedTo(available).expandedTo(window.minimumSize())
+
+
+def open_fitted(window: QWidget) -> None:
+    """Give a dialog its first size: what its layout asks for, the whole title shown, within
+    the screen."""
+    layout = window.layout()
+    if layout is not None:
+        layout.activate()
+    window.resize(fit_to_screen(window))
 
 
 class LazyPage(QWidget):

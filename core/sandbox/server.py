@@ -338,12 +338,16 @@ class SandboxServer:
         limits: Limits | None = None,
         connectwise: ConnectWiseSandbox | None = None,
         reauthenticate_rotates_token: bool = False,
+        reauthenticate_keeps_secrets: bool = True,
     ) -> None:
         # Creates whose server URL or base URL points at it log in to it (`_connectwise_login`).
         self.connectwise = connectwise
         # Whether `PUT /instances/{id}` hands out a new token (the platform may; by default the
         # sandbox keeps it, as the console's Re-Authenticate does).
         self.reauthenticate_rotates_token = reauthenticate_rotates_token
+        # Whether that PUT keeps an optional secret (the signature key) it is not sent, as the
+        # app assumes of the platform; off: it clears it, as a platform might.
+        self.reauthenticate_keeps_secrets = reauthenticate_keeps_secrets
         self._store = InstanceStore(state_file)
         self._store.load()
         for name, value in (("user", user_secret), ("organization", organization_secret)):
@@ -587,6 +591,7 @@ class SandboxServer:
             body,
             login=self._connectwise_login,
             rotate_token=self.reauthenticate_rotates_token,
+            keep_unsent_secrets=self.reauthenticate_keeps_secrets,
         )
         return 200, record.to_api(), {}
 

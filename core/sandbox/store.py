@@ -209,7 +209,7 @@ class SandboxInstance:
         items = []
         for position, key in enumerate(keys, start=1):
             value = self.configuration.get(key, defaults.get(key))
-            if key in secret and value is not None:
+            if key in secret and not _blank(value):
                 value = SECRET_MASK
             items.append((self.id * 1000 + position, key, value))
         return items
@@ -656,10 +656,13 @@ class InstanceStore:
         *,
         login: Callable[[Mapping[str, ConfigValue]], None] | None = None,
         rotate_token: bool = False,
+        keep_unsent_secrets: bool = True,
     ) -> SandboxInstance:
         """PUT: re-authenticate with a whole create body. Checked like a create (configuration,
-        then the ConnectWise login); name, tags and configuration are replaced, not merged. The
-        id stays; the token stays unless `rotate_token`. A refusal changes nothing."""
+        then the ConnectWise login); name, tags and configuration are replaced, not merged,
+        except an optional secret the body leaves out, kept unless `keep_unsent_secrets` is
+        off (a platform that clears it). The id stays; the token stays unless `rotate_token`.
+        A refusal changes nothing."""
         if not isinstance(body, dict):
             raise SandboxError(400, "The request body must be a JSON object.")
         record = self.get(instance_id)
@@ -672,6 +675,14 @@ class InstanceStore:
         name = parse_name(body.get("name"))
         tags = parse_tags(body.get("tags"))
         config = parse_configuration(body.get("configuration"))
+        if keep_unsent_secrets:
+            # What the app assumes of the platform (README: re-authenticate): an optional
+            # secret it holds and the body leaves out is kept; one sent empty is removed.
+            for f in record.spec.fields:
+                held = record.configuration.get(f.config_key)
+                unsent = f.config_key not in config
+                if f.is_secret and not f.required and unsent and not _blank(held):
+                    config[f.config_key] = held
         check_configuration(record.spec, config)
         check_login(config, record.spec)
         if login is not None:

@@ -2266,3 +2266,12 @@ def test_a_fetched_token_or_listed_id_outside_printable_ascii_is_an_unusable_ans
         client.get_instance(12345)
     with pytest.raises(UnusableValueError, match="instance id"):
         client.list_instances()
+
+
+def test_connectwise_s_words_are_introduced_once() -> None:
+    from core.errors import BadRequestError
+
+    error = BadRequestError("Refused.", provider_message="ConnectWise: invalid login.")
+    assert str(error) == "Refused. — ConnectWise said: invalid login."
+    plain = BadRequestError("Refused.", provider_message="invalid login.")
+    assert str(plain) == "Refused. — ConnectWise said: invalid login."

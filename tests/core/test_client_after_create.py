@@ -104,6 +104,52 @@ def test_reauthenticate_puts_the_whole_create_body(
     assert instance.id == 12345 and instance.token == "ROTATED/token=="
 
 
+KEY = "event.notification.signature.key"
+
+
+def test_reauthenticate_leaves_an_empty_signature_key_out_so_the_platform_keeps_it(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+) -> None:
+    rsps.put(INSTANCE, json=created())
+
+    client.reauthenticate_instance(12345, seed_draft(signature_key=""))
+
+    sent = sent_json(rsps.calls[0])
+    assert KEY not in sent["configuration"]  # neither empty (a removal) nor the mask
+    expected = {k: v for k, v in SEED_BODY["configuration"].items() if k != KEY}
+    assert sent["configuration"] == expected
+
+
+def test_reauthenticate_sends_a_removed_signature_key_empty(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient
+) -> None:
+    rsps.put(INSTANCE, json=created())
+
+    client.reauthenticate_instance(
+        12345, seed_draft(signature_key=""), remove_secrets=["signature_key"]
+    )
+
+    assert sent_json(rsps.calls[0])["configuration"][KEY] == ""
+
+
+@pytest.mark.parametrize(
+    ("remove", "why"),
+    [
+        ("password", "has no optional secret called password"),  # required: typed again
+        ("company", "has no optional secret called company"),
+        ("signature_key", "Signature key cannot be both typed and removed"),
+    ],
+)
+def test_a_removal_that_makes_no_sense_is_refused_before_anything_is_sent(
+    rsps: responses.RequestsMock, client: OpenConnectorsClient, remove: str, why: str
+) -> None:
+    with pytest.raises(ValueError, match=why) as caught:
+        client.reauthenticate_instance(12345, secret_draft(), remove_secrets=[remove])
+
+    assert len(rsps.calls) == 0
+    assert SIG not in str(caught.value) and PW not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("status", "kind"),
     [

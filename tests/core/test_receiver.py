@@ -176,6 +176,26 @@ def test_tampered_body_is_invalid(receiver: EventReceiver) -> None:
     assert event.body == BODY + b" "
 
 
+def test_recheck_checks_every_kept_event_again_with_the_new_key() -> None:
+    key: list[str | None] = [None]
+    with EventReceiver(lambda: key[0]) as receiver:
+        for signer in (KEY, "another-key-entirely"):
+            header = [("elements-webhook-signature", signature(signer, BODY))]  # any case
+            assert raw_request(receiver.port, BODY, header)[0] == 200
+        raw_request(receiver.port, BODY)  # unsigned
+        assert [e.signature for e in receiver.events()] == [SignatureStatus.NO_KEY] * 2 + [
+            SignatureStatus.MISSING
+        ]
+
+        snapshot = receiver.recheck(SecretStr(KEY))
+
+        expected = [SignatureStatus.VALID, SignatureStatus.INVALID, SignatureStatus.MISSING]
+        assert [e.signature for e in snapshot.events] == expected
+        assert [e.signature for e in receiver.events()] == expected  # kept so
+        assert receiver.recheck(None).events[0].signature is SignatureStatus.NO_KEY
+        assert receiver.event(1) is not None and receiver.received_count == 3
+
+
 def test_signature_is_checked_on_raw_bytes_not_reserialised_json(receiver: EventReceiver) -> None:
     # Same JSON value, different bytes: only the bytes that were signed verify.
     spaced = b'{ "message" : { "instanceId" : 7 , "events" : [ ] } }'

@@ -1,10 +1,22 @@
 from __future__ import annotations
 
+import json
+import shlex
+import subprocess
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.webhooks import SignatureStatus, check, generate_signature_key, signature, verify
+from core.webhooks import (
+    SignatureStatus,
+    check,
+    generate_signature_key,
+    sample_event_body,
+    signature,
+    signed_test_command,
+    verify,
+)
 
 # The published test vector (Cloud Elements developer portal, events security guide).
 KEY = "MySecretEventSignatureKey"
@@ -64,3 +76,19 @@ def test_check_never_raises_and_only_own_signature_is_valid(
     if status is SignatureStatus.VALID:
         assert header is not None and header.strip()[7:] == signature(key, body)[7:]
     assert check(key, body, signature(key, body)) is SignatureStatus.VALID
+
+
+def test_the_signed_test_command_quotes_what_it_holds_and_signs_as_the_platform() -> None:
+    key = "it's $(rm -rf ~) `x`"
+    body = sample_event_body("42", "CREATED")
+    command = signed_test_command("http://127.0.0.1:9/events?a=1&b", key, body)
+    words = shlex.split(command.replace(";", " ; "))
+    assert f"KEY={key}" in words and f"BODY={body.decode()}" in words
+    assert "http://127.0.0.1:9/events?a=1&b" in words
+    message = json.loads(body)["message"]
+    assert message["instanceId"] == 42 and message["events"][0]["eventType"] == "CREATED"
+    # Run the signing part as a shell would, with the published test vector.
+    vector = signed_test_command("http://x", KEY, BODY)
+    sign = vector.rsplit("; curl", 1)[0] + '; printf %s "$SIG"'
+    done = subprocess.run(["sh", "-c", sign], capture_output=True, text=True, timeout=10)
+    assert "sha256=" + done.stdout == HEADER

@@ -17,7 +17,15 @@ from core.records import InstanceRecord, RecordsStore
 from core.vault import Vault, normalize_host
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from tests.core.fake_keyrings import MemoryKeyring, RefusingKeyring
-from tests.core.test_client import INSTANCES, ROOT, connection_aborted, created, iso, seed_draft
+from tests.core.test_client import (
+    INSTANCES,
+    ROOT,
+    connection_aborted,
+    created,
+    iso,
+    seed_draft,
+    sent_json,
+)
 
 HOST = "api.openconnectors.us2.ext.hana.ondemand.com"
 ACCOUNT = Account(name="Production", api_root=HOST, user_secret="u", organization_secret="o")
@@ -95,6 +103,80 @@ def test_an_unchanged_token_is_not_written_again(
     kept = record(ws)
     assert (kept.name, kept.tags, kept.token_stored) == ("API Instance", ("Docs",), True)
     assert kept.created_date == "2026-11-30T10:00:00+00:00" and kept.account == ACCOUNT.name
+
+
+def with_key(value: str | None, **changes: Any) -> dict[str, Any]:
+    """An instance answer whose configuration shows the signature key so (masked: held)."""
+    body = answer(**changes)
+    body["configuration"] = {**body["configuration"], SIGNATURE_KEY: value}
+    return body
+
+
+SIGNATURE_KEY = "event.notification.signature.key"
+
+
+def test_a_signature_key_left_empty_is_left_out_and_reported_kept(
+    tmp_path: Path, rsps: responses.RequestsMock
+) -> None:
+    ws, _keys = workspace(tmp_path)
+    rsps.get(
+        INSTANCE, json=with_key("********", token=OLD_TOKEN, updatedDate="2026-11-30T10:00:00Z")
+    )
+    put = rsps.put(INSTANCE, json=with_key("********", token=OLD_TOKEN))
+
+    outcome = ws.reauthenticate(ACCOUNT, "12345", seed_draft(signature_key=""))
+
+    assert SIGNATURE_KEY not in sent_json(put.calls[0])["configuration"]
+    assert (outcome.kept, outcome.lost, outcome.removed) == (("signature_key",), (), ())
+
+
+def test_a_platform_that_clears_what_a_put_leaves_out_is_reported(
+    tmp_path: Path, rsps: responses.RequestsMock
+) -> None:
+    ws, _keys = workspace(tmp_path)
+    rsps.get(
+        INSTANCE, json=with_key("********", token=OLD_TOKEN, updatedDate="2026-11-30T10:00:00Z")
+    )
+    rsps.put(INSTANCE, json=with_key(None, token=OLD_TOKEN))
+
+    outcome = ws.reauthenticate(ACCOUNT, "12345", seed_draft(signature_key=""))
+
+    assert (outcome.kept, outcome.lost) == ((), ("signature_key",))
+
+
+def test_remove_sends_the_key_empty_and_says_so(
+    tmp_path: Path, rsps: responses.RequestsMock
+) -> None:
+    ws, _keys = workspace(tmp_path)
+    rsps.get(
+        INSTANCE, json=with_key("********", token=OLD_TOKEN, updatedDate="2026-11-30T10:00:00Z")
+    )
+    put = rsps.put(INSTANCE, json=with_key(None, token=OLD_TOKEN))
+
+    outcome = ws.reauthenticate(
+        ACCOUNT, "12345", seed_draft(signature_key=""), remove_secrets=["signature_key"]
+    )
+
+    assert sent_json(put.calls[0])["configuration"][SIGNATURE_KEY] == ""
+    assert (outcome.kept, outcome.lost, outcome.removed) == ((), (), ("signature_key",))
+
+
+def test_a_key_typed_again_replaces_the_held_one_and_is_neither_kept_nor_lost(
+    tmp_path: Path, rsps: responses.RequestsMock
+) -> None:
+    ws, _keys = workspace(tmp_path)
+    rsps.get(
+        INSTANCE, json=with_key("********", token=OLD_TOKEN, updatedDate="2026-11-30T10:00:00Z")
+    )
+    put = rsps.put(INSTANCE, json=with_key("********", token=OLD_TOKEN))
+
+    outcome = ws.reauthenticate(ACCOUNT, "12345", seed_draft())
+
+    assert (
+        sent_json(put.calls[0])["configuration"][SIGNATURE_KEY]
+        == seed_draft().values["signature_key"].get_secret_value()
+    )
+    assert (outcome.kept, outcome.lost, outcome.removed) == ((), (), ())
 
 
 def test_a_new_token_replaces_the_stored_one(tmp_path: Path, rsps: responses.RequestsMock) -> None:

@@ -23,7 +23,18 @@ from PySide6.QtGui import (
     Qt,  # QtGui adds mightBeRichText to the Qt namespace
     QTextDocument,
 )
-from PySide6.QtWidgets import QAbstractScrollArea, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 
@@ -111,3 +122,76 @@ def assert_readable(qtbot: QtBot, window: QWidget, timeout: int = 1000) -> None:
     clipped = clipped_labels(window)
     # Spelled out: pytest rewrites asserts only in test modules, and this one is a helper.
     assert not clipped, "labels that cut their text off:\n" + "\n".join(clipped)
+
+
+def _scrolled(widget: QWidget, window: QWidget) -> bool:
+    """Inside a scroll area's viewport (below `window`): what it hides, the user scrolls to."""
+    parent = widget.parentWidget()
+    while parent is not None and parent is not window:
+        outer = parent.parentWidget()
+        if isinstance(outer, QAbstractScrollArea) and parent is outer.viewport():
+            return True
+        parent = outer
+    return False
+
+
+def control_problem(control: QWidget, window: QWidget) -> str | None:
+    """Why a person cannot read or reach `control` in `window`, or None."""
+    if isinstance(control, QCheckBox | QPushButton) and control.text():
+        text = control.text().replace("&&", "\0").replace("&", "").replace("\0", "&")
+        # A check box's text sits beside its box: its size hint holds both; a push button's
+        # text needs its width and a little room for the bevel.
+        needed = (
+            control.sizeHint().width()
+            if isinstance(control, QCheckBox)
+            else control.fontMetrics().horizontalAdvance(text) + 8
+        )
+        if control.width() < needed:
+            return f"text needs {needed} px, shown {control.width()}"
+    if _scrolled(control, window):
+        return None
+    where = QRect(control.mapTo(window, control.rect().topLeft()), control.size())
+    if not window.rect().contains(where):
+        return f"outside the window ({where.x()},{where.y()} {where.width()}×{where.height()})"
+    cut = _cut_by_ancestor_widget(control)
+    return cut
+
+
+def _cut_by_ancestor_widget(widget: QWidget) -> str | None:
+    rect = widget.rect()
+    child = widget
+    parent = widget.parentWidget()
+    while parent is not None and not child.isWindow():
+        mapped = QRect(child.mapTo(parent, rect.topLeft()), rect.size())
+        if not parent.rect().contains(mapped):
+            return f"cut off by {parent.objectName() or type(parent).__name__}"
+        rect, child, parent = mapped, parent, parent.parentWidget()
+    return None
+
+
+CONTROLS = (QAbstractButton, QLineEdit, QComboBox, QAbstractSpinBox, QAbstractItemView)
+
+
+def clipped_controls(window: QWidget) -> list[str]:
+    """Every visible button, field and list of `window` a person cannot read or reach."""
+    found: list[str] = []
+    for control in window.findChildren(QWidget):
+        if not isinstance(control, CONTROLS) or not control.isVisible():
+            continue
+        if control.window() is not window or _inside(control, (QComboBox, QAbstractSpinBox)):
+            continue  # a combo box's or spin box's own parts
+        problem = control_problem(control, window)
+        if problem is not None:
+            text = control.text() if isinstance(control, QAbstractButton) else ""
+            name = control.objectName() or type(control).__name__
+            found.append(f"{name} {text!r}: {problem}")
+    return found
+
+
+def _inside(widget: QWidget, kinds: tuple[type[QWidget], ...]) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, kinds):
+            return True
+        parent = parent.parentWidget()
+    return False

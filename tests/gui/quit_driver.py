@@ -244,6 +244,26 @@ def terminate_with_dialog_open() -> None:
     QTimer.singleShot(0, add.trigger)  # Account ▸ Add account…
 
 
+def quit_from_about() -> None:
+    """Help ▸ About is modal: Ctrl+Q in it quits the app all the same."""
+    window = main_window()
+
+    def about_open() -> bool:
+        modal = QApplication.activeModalWidget()
+        return isinstance(modal, QDialog) and modal.isActiveWindow()
+
+    def quit_in_it() -> None:
+        modal = QApplication.activeModalWidget()
+        assert modal is not None
+        say(dialog=type(modal).__name__)
+        QTest.keyClick(
+            modal.focusWidget() or modal, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier
+        )
+
+    when(about_open, quit_in_it)
+    QTimer.singleShot(0, window.menus.about_action.trigger)
+
+
 STATES: dict[str, Callable[[], None]] = {
     "copy-token": quit_after_copy_token,
     "during-create": quit_during_create,
@@ -251,6 +271,7 @@ STATES: dict[str, Callable[[], None]] = {
     "receiver-listening": quit_with_receiver_listening,
     "during-token-fetch": quit_during_token_fetch,
     "sigterm-dialog-open": terminate_with_dialog_open,
+    "ctrl-q-in-about": quit_from_about,
 }
 
 

@@ -88,3 +88,9 @@ def test_sigterm_with_a_modal_dialog_open_ends_normally(tmp_path: Path) -> None:
     status, facts, _ = quit_in("sigterm-dialog-open", tmp_path)
     assert status == 0
     assert facts["dialog"] == "AccountDialog"
+
+
+def test_ctrl_q_in_help_about_quits_the_app(tmp_path: Path) -> None:
+    status, facts, _ = quit_in("ctrl-q-in-about", tmp_path)
+    assert status == 0
+    assert facts["dialog"] == "AboutDialog"  # pressed in the modal dialog, not the window

@@ -137,7 +137,7 @@ def test_rows_with_problems_are_shown_and_only_sent_when_skipping_is_chosen(
     choose(qtbot, dialog, batch_csv(tmp_path, ["Good one"], bad=2), monkeypatch)
     checks = column(dialog, CHECK)
     assert checks[0] == "OK"
-    assert all("password" in c for c in checks[1:])
+    assert all("password" in c.lower() for c in checks[1:])
     assert PASSWORD not in "".join(checks)
     start = button(dialog, "batch_start_button")
     assert not start.isEnabled()
@@ -161,7 +161,10 @@ def test_running_the_file_again_creates_nothing_twice(
     choose(qtbot, dialog, batch_csv(tmp_path, ["Alpha", "Beta", "Gamma"]), monkeypatch)
     run_to_end(qtbot, dialog)
     run_to_end(qtbot, dialog)
-    assert all(s.startswith("Already there") for s in column(dialog, STATUS))
+    statuses = column(dialog, STATUS)
+    assert all(s.startswith("Already on the account (ID ") for s in statuses), statuses
+    assert not any("Already there: Already" in s for s in statuses)  # said once
+    assert summary(dialog).startswith("3 rows: 3 already there.")
     assert len(sandbox.instances()) == 3
 
 
@@ -185,7 +188,7 @@ def test_stop_lets_the_row_in_flight_finish_and_a_rerun_makes_the_rest(
     sandbox.faults.clear()
     run_to_end(qtbot, dialog)
     assert len(sandbox.instances()) == 8
-    assert sum(s.startswith("Already there") for s in column(dialog, STATUS)) == made
+    assert sum(s.startswith("Already on the account") for s in column(dialog, STATUS)) == made
 
 
 def test_the_results_file_names_each_row_and_holds_no_secret(
@@ -330,3 +333,38 @@ def test_a_quit_by_signal_during_a_batch_lets_the_rows_in_flight_be_stored(
     made = {i.name for i in sandbox.instances()}
     assert made == {r.name for r in window.workspace.records.records()}
     assert len(made) < 6  # stopped: the rest was not sent
+
+
+def test_while_rows_are_sending_the_summary_says_so_not_that_it_is_listing(
+    qtbot: QtBot,
+    window: MainWindow,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sandbox.faults.add("POST", r"/instances$", delay=2.0, times=1)  # the row sends 2 s
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, batch_csv(tmp_path, ["Slow one"]), monkeypatch)
+    qtbot.mouseClick(button(dialog, "batch_start_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: column(dialog, STATUS) == ["Sending…"], timeout=WAIT_MS)
+    assert summary(dialog) == "Sending: 0 of 1 row done…"  # not "Listing …, then sending…"
+    qtbot.waitUntil(lambda: not dialog.running, timeout=WAIT_MS)
+    assert summary(dialog).startswith("1 row: 1 created.")
+
+
+def test_a_row_s_problems_read_as_sentences_each_naming_its_field(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text(
+        "name,connector,server_url,company,username,password,base_url\n"
+        "Odd one,connectwisehd,,acme,integrator,pw,https://api-na.myconnectwise.net\n",
+        encoding="utf-8",
+    )
+    dialog = open_dialog(qtbot, window)
+    choose(qtbot, dialog, path, monkeypatch)
+    (check,) = column(dialog, CHECK)
+    # Not "base_url: … has no field called base_url.; server_url: Server URL is required."
+    assert check == (
+        "ConnectWise Help Desk (SOAP) has no field called base_url. Server URL is required."
+    )

@@ -5,13 +5,16 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QDialog,
     QDialogButtonBox,
@@ -23,7 +26,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
-from core.webhooks import SIGNATURE_HEADER
+from core.webhooks import SIGNATURE_HEADER, signature
 from gui.events_tab import VerifyDialog
 from gui.main_window import MainWindow
 from tests.gui.helpers import fill, type_into, widget
@@ -314,3 +317,57 @@ def test_a_flood_of_posts_keeps_the_table_to_what_the_receiver_keeps(
 
     # The first row is the oldest kept event, and its detail still shows.
     assert f'"objectId": "{dropped}"' in click_first_row(qtbot, window)
+
+
+def test_typing_the_key_checks_the_events_already_listed_again(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    show_tab(qtbot, window, 2)
+    body = b'{"message": {"events": [{"eventType": "UPDATED"}]}}'
+    post_to_receiver(window, body, {SIGNATURE_HEADER: signature(SIGNATURE_KEY, body)})
+    post_to_receiver(window, body, {SIGNATURE_HEADER: signature("another-key-entirely", body)})
+    qtbot.waitUntil(lambda: events_table(window).rowCount() == 2, timeout=5000)
+    assert [cell(window, r, SIGNATURE_COLUMN) for r in (0, 1)] == ["no key", "no key"]
+
+    type_into(qtbot, window, "inspector_key", SIGNATURE_KEY, leave=False)
+    qtbot.waitUntil(
+        lambda: [cell(window, r, SIGNATURE_COLUMN) for r in (0, 1)] == ["valid", "invalid"],
+        timeout=5000,
+    )
+    assert "Checked the 2 listed events again" in window.status.text()
+    assert click_first_row(qtbot, window).startswith("Signature: Signature valid")
+
+    line_edit(window, "inspector_key").clear()  # no key: back to "no key"
+    qtbot.waitUntil(
+        lambda: [cell(window, r, SIGNATURE_COLUMN) for r in (0, 1)] == ["no key", "no key"],
+        timeout=5000,
+    )
+
+
+# A key no shell may run: quotes, a command substitution, a newline.
+NASTY_KEY = "it's $(touch PWNED) `touch PWNED2`\nkey"
+
+
+@pytest.mark.parametrize("key", [SIGNATURE_KEY, NASTY_KEY], ids=["plain", "shell-hostile"])
+def test_the_signed_test_command_posts_an_event_the_receiver_finds_valid(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, key: str
+) -> None:
+    show_tab(qtbot, window, 2)
+    button = widget(window, "copy_signed_command_button")
+    assert not button.isEnabled()  # no key yet: nothing to sign with
+    line_edit(window, "inspector_key").setText(key)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    command = QApplication.clipboard().text()
+    assert "Elements-Webhook-Signature: sha256=$SIG" in command
+    assert "clears in" in window.status.text() and key not in window.status.text()
+    assert QApplication.clipboard().mimeData().hasFormat("x-kde-passwordManagerHint")
+
+    shell = tmp_path / "shell"
+    shell.mkdir()
+    done = subprocess.run(
+        ["bash", "-c", command], cwd=shell, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    qtbot.waitUntil(lambda: events_table(window).rowCount() == 1, timeout=5000)
+    assert cell(window, 0, SIGNATURE_COLUMN) == "valid"
+    assert list(shell.iterdir()) == []  # nothing in the key was run

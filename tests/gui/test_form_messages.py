@@ -165,7 +165,7 @@ def test_the_same_name_again_asks_first_and_no_sends_nothing(
     assert "less than a minute ago" in text
     assert seen["default"] is True
     qtbot.waitUntil(lambda: not window.create_tab.busy, timeout=5000)
-    assert window.status.text() == "Not created: “Acme help desk” exists already."
+    assert window.status.text() == f"Not created: “Acme help desk” exists already (ID {first})."
     assert posts(sandbox) == 1
     assert window.runner.active == 0
 

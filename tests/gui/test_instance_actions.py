@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QDialogButtonBox,
     QLabel,
     QLineEdit,
@@ -29,9 +30,11 @@ from core.vault import normalize_host
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog
 from gui.main_window import MainWindow
+from gui.mnemonics import letter_of
 from tests.core.fake_keyrings import MemoryKeyring
 from tests.gui.clipping import assert_readable
-from tests.gui.helpers import SEED_FORM, widget
+from tests.gui.helpers import SEED_FORM, label_text, widget
+from tests.gui.mnemonics import alt_letters_reaching_one_widget
 from tests.gui.modals import (
     ModalHandler,
     dialog_button,
@@ -46,7 +49,7 @@ from tests.gui.test_instances_tab import (
     show_instances_tab,
     table,
 )
-from tests.gui.test_keyboard import assert_letters
+from tests.gui.test_keyboard import assert_letters, form_letters
 from tests.gui.test_small_screen import SMALL
 
 pytestmark = pytest.mark.usefixtures("modal_watchdog")
@@ -399,17 +402,175 @@ def test_reauthenticate_failures_keep_the_old_token_and_say_so(
     old_token = sandbox_token(sandbox, ident)
     sandbox.reauthenticate_rotates_token = True
     sandbox.faults.add("PUT", r"/instances/\d+$", **FAULTS[fault])
-    handler = ModalHandler(ReauthDialog, lambda dialog: fill_reauth(qtbot, dialog, {}))
+    seen: dict[str, Any] = {}
+
+    def act(dialog: ReauthDialog) -> None:
+        fill_reauth(qtbot, dialog, {})
+        # The dialog stays open with the problem in it and what was typed still there.
+        qtbot.waitUntil(dialog.problem.isVisible, timeout=WAIT_MS)
+        seen["problem"] = dialog.problem.text()
+        seen["password"] = dialog.form.values()["password"]
+        seen["ok_enabled"] = dialog.ok_button.isEnabled()
+        press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
+
+    handler = ModalHandler(ReauthDialog, act)
     select_instance(qtbot, window, ident)
     window.instances_tab.reauth_action.trigger()
     handler.wait(qtbot)
-    text = wait_problem(qtbot, window)
+    text = str(seen["problem"])
     assert text.startswith("Not re-authenticated")
     assert KEPT_AS_BEFORE in text
+    assert seen["password"] == SEED_FORM["password"] and seen["ok_enabled"]
     assert not window.instances_tab.result_panel.isVisible()
     assert sandbox_token(sandbox, ident) == old_token
     assert old_token in keyring_backend.entries.values()
     assert_no_secret(text, old_token, SEED_FORM["password"], SEED_FORM["signature_key"])
+    qtbot.waitUntil(lambda: "the platform refused it" in window.status.text(), timeout=WAIT_MS)
+
+
+SIGNATURE_KEY = "event.notification.signature.key"
+
+
+def open_reauth(
+    qtbot: QtBot, window: MainWindow, ident: str, act: Any
+) -> ModalHandler[ReauthDialog]:
+    handler = ModalHandler(ReauthDialog, act)
+    select_instance(qtbot, window, ident)
+    window.instances_tab.reauth_action.trigger()  # More ▸ Re-authenticate…
+    handler.wait(qtbot)
+    return handler
+
+
+def type_secret(qtbot: QtBot, dialog: ReauthDialog, name: str, text: str) -> None:
+    edit = dialog.form.input(name)
+    assert isinstance(edit, QLineEdit)
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, text)
+
+
+def preview_text(qtbot: QtBot, dialog: ReauthDialog) -> str:
+    if not dialog.preview_toggle.isChecked():
+        qtbot.mouseClick(dialog.preview_toggle, Qt.MouseButton.LeftButton)
+    assert dialog.preview.isVisible()
+    return dialog.preview.toPlainText()
+
+
+def test_reauthenticate_typing_only_the_password_keeps_the_signature_key(
+    qtbot: QtBot, populated: Populated, sandbox: SandboxServer
+) -> None:
+    window, created, _seeded = populated
+    ident = created[0]
+    seen: dict[str, Any] = {}
+
+    def act(dialog: ReauthDialog) -> None:
+        key = dialog.form.input("signature_key")
+        assert isinstance(key, QLineEdit)
+        seen["placeholder"] = key.placeholderText()
+        seen["remove"] = widget(dialog, "signature_key_remove").isVisible()
+        type_secret(qtbot, dialog, "password", "a-new-password")
+        seen["preview"] = preview_text(qtbot, dialog)
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+
+    open_reauth(qtbot, window, ident, act)
+    assert seen["placeholder"] == "Leave empty to keep the current key"
+    assert seen["remove"] is True
+    preview = str(seen["preview"])
+    assert "Kept as the platform holds it (not sent): Signature key" in preview
+    assert SIGNATURE_KEY not in preview  # not in the body: neither empty nor masked
+    stored = sandbox.instance(int(ident))
+    assert stored is not None and stored.signature_key == SEED_FORM["signature_key"]
+    assert stored.configuration["helpdesk.connectwise.password"] == "a-new-password"
+    panel = window.instances_tab.result_panel
+    qtbot.waitUntil(panel.isVisible, timeout=WAIT_MS)
+    note = label_text(window, "reauth_result_note")
+    assert "Signature key: kept as the platform holds it." in note
+
+
+def test_remove_key_removes_it_on_purpose(
+    qtbot: QtBot, populated: Populated, sandbox: SandboxServer
+) -> None:
+    window, created, _seeded = populated
+    ident = created[0]
+    seen: dict[str, Any] = {}
+
+    def act(dialog: ReauthDialog) -> None:
+        type_secret(qtbot, dialog, "password", SEED_FORM["password"])
+        box = widget(dialog, "signature_key_remove")
+        box.setFocus()
+        qtbot.keyClick(box, Qt.Key.Key_Space)
+        seen["key_enabled"] = dialog.form.input("signature_key").isEnabled()
+        seen["preview"] = preview_text(qtbot, dialog)
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+
+    open_reauth(qtbot, window, ident, act)
+    assert seen["key_enabled"] is False
+    assert "Removed (sent empty): Signature key" in str(seen["preview"])
+    assert f'"{SIGNATURE_KEY}": ""' in str(seen["preview"])
+    stored = sandbox.instance(int(ident))
+    assert stored is not None and stored.signature_key is None
+    qtbot.waitUntil(window.instances_tab.result_panel.isVisible, timeout=WAIT_MS)
+    assert "Signature key: removed." in label_text(window, "reauth_result_note")
+
+
+def test_a_refused_login_keeps_the_dialog_open_with_the_problem_beside_the_password(
+    qtbot: QtBot, populated: Populated, sandbox: SandboxServer
+) -> None:
+    window, created, _seeded = populated
+    ident = created[0]
+    seen: dict[str, Any] = {}
+
+    def act(dialog: ReauthDialog) -> None:
+        type_secret(qtbot, dialog, "username", "reject")  # the sandbox's ConnectWise refuses
+        type_secret(qtbot, dialog, "password", SEED_FORM["password"])
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(dialog.problem.isVisible, timeout=WAIT_MS)
+        error = widget(dialog, "password_error")
+        seen["beside"] = error.property("text") if error.isVisible() else ""
+        seen["focus"] = QApplication.focusWidget() is dialog.form.input("password")
+        seen["problem"] = dialog.problem.text()
+        seen["typed"] = dialog.form.values()["password"]
+        # Fixed and pressed again: it goes through, and the dialog closes.
+        type_secret(qtbot, dialog, "username", SEED_FORM["username"])
+        qtbot.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+
+    open_reauth(qtbot, window, ident, act)
+    assert "ConnectWise refused the login" in str(seen["beside"])
+    assert seen["focus"] is True
+    assert "ConnectWise rejected the login" in str(seen["problem"])
+    assert seen["typed"] == SEED_FORM["password"]  # nothing to type again but the fix
+    qtbot.waitUntil(window.instances_tab.result_panel.isVisible, timeout=WAIT_MS)
+
+
+def test_the_re_authenticate_dialog_gives_each_field_its_create_tab_letter(
+    qtbot: QtBot, populated: Populated
+) -> None:
+    window, created, _seeded = populated
+    create_letters = form_letters(window)
+    seen: dict[str, Any] = {}
+
+    def act(dialog: ReauthDialog) -> None:
+        letters = {}
+        for name in dialog.form.field_names():
+            field = dialog.form.input(name)
+            for label in dialog.form.findChildren(QLabel):
+                if label.buddy() is field:
+                    letters[name] = letter_of(label.text())
+            if isinstance(field, QCheckBox):
+                letters[name] = letter_of(field.text())
+        seen["letters"] = letters
+        qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)  # keys go to the active window
+        seen["reach"] = alt_letters_reaching_one_widget(qtbot, dialog)
+        seen["buttons"] = [letter_of(b.text()) for b in dialog.buttons.buttons()]
+        press(qtbot, dialog, QDialogButtonBox.StandardButton.Cancel)
+
+    open_reauth(qtbot, window, created[0], act)
+    assert seen["letters"] == create_letters
+    assert seen["reach"] == {}
+    assert all(seen["buttons"]), seen["buttons"]
 
 
 def test_reauthenticate_cancelled_sends_nothing(
@@ -672,19 +833,25 @@ def test_quitting_while_a_re_authentication_runs_asks_first(
 ) -> None:
     window, created, _ = populated
     sandbox.faults.add("PUT", r"/instances/\d+$", delay=1.5)
-    handler = ModalHandler(ReauthDialog, lambda d: fill_reauth(qtbot, d, {}))
-    select_instance(qtbot, window, created[0])
-    window.instances_tab.reauth_action.trigger()
-    handler.wait(qtbot)
-    qtbot.waitUntil(lambda: window.instances_tab.reauthenticating == 1, timeout=5000)
     asked: list[str] = []
+    seen: dict[str, bool] = {}
 
     def answer(_parent: object, title: str, _text: str) -> QMessageBox.StandardButton:
         asked.append(title)
         return QMessageBox.StandardButton.No
 
-    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
-    window.close()
-    assert asked == ["A re-authentication is running"]
-    assert window.isVisible()
+    def act(dialog: ReauthDialog) -> None:
+        fill_reauth(qtbot, dialog, {})
+        qtbot.waitUntil(lambda: window.instances_tab.reauthenticating == 1, timeout=5000)
+        monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+        window.close()  # the dialog waits for the answer: quitting asks about it
+        seen["window"], seen["dialog"] = window.isVisible(), dialog.isVisible()
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)  # the answer came
+
+    handler = ModalHandler(ReauthDialog, act)
+    select_instance(qtbot, window, created[0])
+    window.instances_tab.reauth_action.trigger()
+    handler.wait(qtbot)
+    assert asked == ["A re-authentication is running"]  # not also "lose what you typed"
+    assert seen == {"window": True, "dialog": True}
     qtbot.waitUntil(lambda: window.instances_tab.reauthenticating == 0, timeout=10_000)

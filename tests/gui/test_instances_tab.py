@@ -748,6 +748,38 @@ def test_headers_fit_their_text_at_800_by_600_and_name_themselves_in_full(
     )
 
 
+def test_columns_take_the_width_of_their_texts_long_ones_elided_and_whole_in_the_tooltip(
+    qtbot: QtBot, window: MainWindow, sandbox: SandboxServer
+) -> None:
+    window.resize(800, 600)
+    long_name = "Acme <b>Widgets</b> International, help desk of the northern region and more"
+    sandbox.seed(1, long_name + " ")
+    tab = show_instances_tab(qtbot, window)
+    press_refresh(qtbot, window)
+    ident = next(i for i, row in table(window).items() if row["Name"].startswith("Acme"))
+    select_instance(qtbot, window, ident)
+    qtbot.mouseClick(widget(window, "test_button"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: table(window)[ident]["Health"].startswith("OK"), timeout=5000)
+
+    header = tab.view.horizontalHeader()
+    metrics = tab.view.fontMetrics()
+    row = next(r for r in range(tab.model.rowCount()) if tab.model.index(r, 1).data() == ident)
+    for column in ("Connector", "Health", "Created", "Where"):
+        section = HEADERS.index(column)
+        text = tab.model.index(row, section).data()
+        # Shown whole ("ConnectWise Help Desk (SOAP)", "OK — tested 12:00:00"), not "…".
+        assert header.sectionSize(section) > metrics.horizontalAdvance(text), column
+    name = HEADERS.index("Name")
+    shown = tab.model.index(row, name).data()
+    assert header.sectionSize(name) < metrics.horizontalAdvance(shown)  # capped: elided
+    tip = tab.model.index(row, name).data(Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;b&gt;Widgets&lt;/b&gt;" in tip and "<b>" not in tip  # whole, never markup
+    # A width the person sets stays through a refresh.
+    header.resizeSection(name, 90)
+    press_refresh(qtbot, window)
+    assert header.sectionSize(name) == 90
+
+
 def test_clipboard_cleared_takes_the_clears_in_message_away(
     qtbot: QtBot,
     populated: tuple[MainWindow, list[str], list[str]],

@@ -9,14 +9,34 @@ from collections.abc import Callable
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind, Group
 from core.sandbox import SandboxServer
+from gui.about import AboutDialog
+from gui.accounts import AccountDialog
 from gui.main_window import MainWindow
-from tests.gui.helpers import SEED_FORM, account_action, choose, fill, widget
-from tests.gui.mnemonics import visible_mnemonics
+from gui.mnemonics import letter_of
+from tests.gui.helpers import (
+    SEED_FORM,
+    account_action,
+    choose,
+    choose_account_action,
+    fill,
+    widget,
+)
+from tests.gui.mnemonics import alt_letters_reaching_one_widget, visible_mnemonics
+from tests.gui.modals import (
+    ModalHandler,
+    message_box_answer,
+    modal_watchdog,  # noqa: F401 - the fixture, used below
+)
+from tests.gui.test_accounts import add_account
+
+pytestmark = pytest.mark.usefixtures("modal_watchdog")
+
+ALT = Qt.KeyboardModifier.AltModifier
 
 
 def focused() -> str:
@@ -248,3 +268,136 @@ def test_tab_from_the_result_panel_never_lands_on_nothing(qtbot: QtBot, window: 
         # Not a frame a person cannot see or use (the outcome area's scroll frame).
         assert current.objectName() not in ("", "outcome_area"), f"Tab reached {current!r}"
         press(qtbot, Qt.Key.Key_Tab)
+
+
+# --- every Alt-letter presses what shows it --------------------------------------------------
+
+
+@pytest.mark.parametrize("key", list(CONNECTORS))
+def test_every_alt_letter_of_the_create_tab_reaches_its_one_widget(
+    qtbot: QtBot, window: MainWindow, key: str
+) -> None:
+    choose_connector(qtbot, window, key)
+    fill(qtbot, window, {"name": "Acme", "events_enabled": True})
+    assert alt_letters_reaching_one_widget(qtbot, window) == {}
+
+
+def test_every_alt_letter_of_the_instances_and_events_tabs_reaches_its_one_widget(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    for index in (1, 2):
+        window.tabs.setCurrentIndex(index)
+        qtbot.waitUntil(window.current_tab().isVisible, timeout=2000)
+        window.current_tab().setFocus()
+        assert alt_letters_reaching_one_widget(qtbot, window) == {}, window.tabs.tabText(index)
+
+
+def test_alt_s_on_the_events_tab_presses_simulate(qtbot: QtBot, window: MainWindow) -> None:
+    window.tabs.setCurrentIndex(2)
+    tab = window.events_tab
+    qtbot.waitUntil(tab.isVisible, timeout=2000)
+    tab.simulate_id.setFocus()
+    qtbot.keyClick(tab.simulate_id, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
+    # Pressed with no instance ID: it says what it needs (it only took the focus before).
+    qtbot.waitUntil(lambda: "Enter the ID" in window.status.text(), timeout=2000)
+
+
+def form_letters(window: MainWindow) -> dict[str, str]:
+    """Each field's Alt-letter on the Create tab, by field name."""
+    form = window.create_tab.form
+    letters: dict[str, str] = {}
+    for name in form.field_names():
+        field = form.input(name)
+        for label in form.findChildren(QLabel):
+            if label.buddy() is field:
+                letters[name] = letter_of(label.text())
+        if isinstance(field, QAbstractButton):
+            letters[name] = letter_of(field.text())
+    return letters
+
+
+def test_the_fields_keep_their_letters_after_an_account_is_added(
+    qtbot: QtBot, window: MainWindow, sandbox: SandboxServer
+) -> None:
+    before = form_letters(window)
+    assert before["username"] == "U"
+    add_account(
+        qtbot,
+        window,
+        name="Mine",
+        custom=sandbox.base_url,
+        user=sandbox.user_secret,
+        org=sandbox.organization_secret,
+    )
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # File ▸ New
+    qtbot.waitUntil(lambda: widget(window, "server_url").isVisible(), timeout=2000)
+    assert form_letters(window) == before
+    choose_connector(qtbot, window, "connectwisecrm")
+    assert form_letters(window) == before  # the same fields, the same letters
+
+
+def test_the_account_dialog_s_save_and_cancel_have_letters_that_press_them(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    seen: dict[str, object] = {}
+
+    def act(dialog: AccountDialog) -> None:
+        qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
+        found = visible_mnemonics(dialog)
+        seen["clashes"] = found.clashes()
+        buttons = {b.text().replace("&", ""): letter_of(b.text()) for b in dialog.buttons.buttons()}
+        seen["buttons"] = buttons
+        seen["reach"] = alt_letters_reaching_one_widget(qtbot, dialog)
+        qtbot.keyClick(dialog.name, getattr(Qt.Key, f"Key_{buttons['Cancel']}"), ALT)
+
+    handler = ModalHandler(AccountDialog, act)
+    choose_account_action(window, "add_account")
+    dialog = handler.wait(qtbot)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=2000)  # Alt+letter pressed Cancel
+    assert seen["clashes"] == {}
+    buttons = seen["buttons"]
+    assert isinstance(buttons, dict) and all(buttons.values()), buttons
+    assert seen["reach"] == {}
+
+
+# --- Ctrl+Q from every window ----------------------------------------------------------------
+
+
+def ctrl_q(qtbot: QtBot, dialog: QDialog) -> None:
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
+    target = dialog.focusWidget() or dialog
+    qtbot.keyClick(target, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_ctrl_q_quits_from_help_about(qtbot: QtBot, window: MainWindow) -> None:
+    handler = ModalHandler(AboutDialog, lambda dialog: ctrl_q(qtbot, dialog))
+    window.menus.about_action.trigger()
+    dialog = handler.wait(qtbot)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=3000)
+    assert not dialog.isVisible()
+
+
+def test_ctrl_q_in_a_dialog_with_typed_secrets_asks_first(qtbot: QtBot, window: MainWindow) -> None:
+    seen: dict[str, object] = {}
+    asked: list[str] = []
+
+    def act(dialog: AccountDialog) -> None:
+        qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
+        dialog.user.edit.setFocus()
+        qtbot.keyClicks(dialog.user.edit, "typed-user-secret")
+        no = message_box_answer(qtbot, QMessageBox.StandardButton.No, asked)
+        ctrl_q(qtbot, dialog)
+        no.wait(qtbot)
+        seen["after no"] = (dialog.isVisible(), window.isVisible())
+        yes = message_box_answer(qtbot, QMessageBox.StandardButton.Yes, asked)
+        dialog.activateWindow()  # back in the dialog, as a person clicking into it
+        dialog.user.edit.setFocus()
+        ctrl_q(qtbot, dialog)
+        yes.wait(qtbot)
+
+    handler = ModalHandler(AccountDialog, act)
+    choose_account_action(window, "add_account")
+    handler.wait(qtbot)
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=3000)
+    assert seen["after no"] == (True, True)  # No: nothing closed, the secret still typed
+    assert len(asked) == 2 and "Add Open Connectors account" in asked[0]

@@ -7,15 +7,18 @@ cut off mid-sentence. These tests look at the window at that size the way that t
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import keyring.backends.fail
 import pytest
-from PySide6.QtCore import QPoint, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QContextMenuEvent, QScreen
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QLabel,
     QMenu,
     QScrollArea,
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from core.connectors import CONNECTORS
 from core.records import RecordsStore
 from core.sandbox import SandboxServer
 from core.vault import Vault
@@ -30,8 +34,8 @@ from core.workspace import InstanceRow, Workspace
 from gui.accounts import AddAccountDialog
 from gui.instances_tab import EventsDialog
 from gui.main_window import MainWindow
-from gui.widgets import fit_to_screen
-from tests.gui.clipping import assert_readable
+from gui.widgets import FRAME_ALLOWANCE, fit_to_screen
+from tests.gui.clipping import assert_readable, clipped_controls
 from tests.gui.helpers import (
     SEED_FORM,
     choose,
@@ -42,6 +46,7 @@ from tests.gui.helpers import (
     type_into,
     widget,
 )
+from tests.gui.test_contrast import scheme  # noqa: F401 - the fixture: both schemes
 
 SMALL = QSize(800, 600)
 # What the form's scroll area must keep at 800×600 with an outcome shown: several rows.
@@ -333,3 +338,115 @@ def test_the_window_comes_back_at_the_size_it_was_closed_at_cut_to_the_screen(
     settings.setValue("window/size", "garbage")  # a hand-edited file: the first size again
     fourth = make_window(sandbox)
     assert fourth.size() == fit_to_screen(fourth, QSize(980, 860))
+
+
+# --- every dialog at 800×600, in both schemes ----------------------------------------------
+
+# What a dialog's contents get on an 800×600 screen: the screen less the window frame.
+SMALL_DIALOG = SMALL - FRAME_ALLOWANCE
+# A title bar's own room beside the title: the window menu and the buttons at its ends.
+TITLE_ROOM = 160
+LONG_NAME = "Acme Widgets International — help desk for the northern region"
+
+ROW = InstanceRow(
+    id="12345",
+    name=LONG_NAME,
+    connector="connectwisehd",
+    events_enabled=True,
+    callback_url="https://example.com/events",
+    created=None,
+    token_stored=True,
+    on_server=True,
+    remembered=True,
+)
+
+
+def make_dialog(kind: str, window: MainWindow, tmp_path: Path) -> QDialog:
+    from gui.about import AboutDialog
+    from gui.batch_dialog import BatchDialog
+    from gui.events_tab import VerifyDialog
+    from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog
+    from gui.settings import SavedAccount
+
+    account = window.account_bar.account
+    assert account is not None
+    if kind == "add account":
+        return AddAccountDialog(window)
+    if kind == "edit account":
+        return AddAccountDialog(window, editing=SavedAccount("Production", account.api_root))
+    if kind.startswith("re-authenticate"):
+        connector = kind.split()[-1]
+        row = replace(ROW, connector=connector)
+        values = {"connector": connector, "name": LONG_NAME, "events_enabled": True}
+        held = frozenset({"signature_key"}) if connector != "connectwisecrmrest" else frozenset()
+        return ReauthDialog(row, values, account, window.runner, window, held=held)
+    if kind == "details":
+        text = "\n".join(f"key.{n} = value {n}" for n in range(40))
+        return DetailsDialog(f"Configuration of “{LONG_NAME}”", text, lambda _t: None, window)
+    if kind == "rename":
+        return RenameDialog(ROW, window)
+    if kind == "events":
+        return EventsDialog(ROW, window)
+    if kind == "verify":
+        return VerifyDialog(window)
+    if kind == "about":
+        return AboutDialog(window.menus.locations(), lambda _t: None, window)
+    if kind == "batch":
+        dialog = BatchDialog(window.workspace, window.runner, account, window)
+        path = tmp_path / "customers.csv"
+        rows = ["name,tags,server_url,company,username,password\n"]
+        rows += [
+            f"{LONG_NAME} {n},a,https://api-na.myconnectwise.net,acme,u,p\n" for n in range(30)
+        ]
+        rows.append(f"{LONG_NAME} bad,,https://api-na.myconnectwise.net,acme,u,\n")
+        path.write_text("".join(rows), encoding="utf-8")
+        dialog.load(str(path))
+        return dialog
+    raise AssertionError(kind)
+
+
+DIALOGS = [
+    "add account",
+    "edit account",
+    *(f"re-authenticate {key}" for key in CONNECTORS),
+    "details",
+    "rename",
+    "events",
+    "verify",
+    "about",
+    "batch",
+]
+
+
+@pytest.mark.usefixtures("scheme")  # each dialog in the light and the dark scheme
+@pytest.mark.parametrize("kind", DIALOGS)
+def test_every_dialog_fits_800x600_with_every_control_readable_and_reachable(
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    window = make_window(sandbox)
+    # The screen the dialogs size themselves for (`fit_to_screen`): 800×600.
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda _screen: QRect(QPoint(0, 0), SMALL))
+    dialog = make_dialog(kind, window, tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)  # a batch file read
+    # Opened wide enough for its title (within the small screen), not tiny.
+    title = dialog.fontMetrics().horizontalAdvance(dialog.windowTitle()) + TITLE_ROOM
+    assert dialog.width() >= min(title, SMALL_DIALOG.width()), f"{kind}: title cut"
+    opened = dialog.size()
+    assert opened.width() <= SMALL_DIALOG.width(), f"{kind}: opens wider than the screen"
+    assert opened.height() <= SMALL_DIALOG.height(), f"{kind}: opens taller than the screen"
+    minimum = dialog.minimumSize().expandedTo(dialog.minimumSizeHint())
+    assert minimum.width() <= SMALL_DIALOG.width(), f"{kind}: cannot be narrow enough"
+    assert minimum.height() <= SMALL_DIALOG.height(), f"{kind}: cannot be short enough"
+    assert_readable(qtbot, dialog)
+    with contextlib.suppress(qtbot.TimeoutError):
+        qtbot.waitUntil(lambda: not clipped_controls(dialog), timeout=1000)
+    assert clipped_controls(dialog) == [], kind
+    dialog.close()

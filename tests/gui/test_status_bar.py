@@ -39,3 +39,16 @@ def test_the_copied_token_line_stays_until_the_clipboard_is_cleared(
     qtbot.wait(150)  # longer than the shortened timeout: the line is still there
     assert "clears in" in window.status.text()
     qtbot.waitUntil(lambda: window.status.text() == "", timeout=3000)  # the clipboard cleared
+
+
+def test_new_instance_s_line_goes_once_the_form_is_filled_in(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)  # File ▸ New
+    assert window.status.text() == "New instance: the form is empty."
+    name = window.create_tab.form.name
+    qtbot.keyClicks(name, "A")
+    assert window.status.text() == ""  # no longer true: it goes at once
+    window.show_status("Something else.")
+    qtbot.keyClicks(name, "B")
+    assert window.status.text() == "Something else."  # a later line is not taken with it

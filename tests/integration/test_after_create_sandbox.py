@@ -99,6 +99,52 @@ def test_rotated_password_then_reauthenticate_then_healthy(
     assert record is not None and record.name == "Acme, renewed" and record.token_stored
 
 
+SIGNATURE_KEY = "event.notification.signature.key"
+KEY = "a-signature-key-of-the-create-0123"
+WITH_EVENTS: dict[str, Any] = {"events_enabled": True, "callback_url": "http://127.0.0.1:9/e"}
+
+
+def test_a_reauthentication_typing_only_the_password_keeps_the_signature_key(
+    server: SandboxServer, ws: Workspace
+) -> None:
+    acct = account(server)
+    made = ws.create(acct, draft(**WITH_EVENTS, signature_key=KEY)).instance
+
+    outcome = ws.reauthenticate(acct, str(made.id), draft(**WITH_EVENTS, password="new-one"))
+
+    stored = server.instance(int(made.id))
+    assert stored is not None and stored.configuration[SIGNATURE_KEY] == KEY
+    assert stored.configuration["helpdesk.connectwise.password"] == "new-one"
+    assert outcome.kept == ("signature_key",) and outcome.lost == ()
+
+
+def test_remove_key_clears_it_on_the_platform(server: SandboxServer, ws: Workspace) -> None:
+    acct = account(server)
+    made = ws.create(acct, draft(**WITH_EVENTS, signature_key=KEY)).instance
+
+    outcome = ws.reauthenticate(
+        acct, str(made.id), draft(**WITH_EVENTS), remove_secrets=["signature_key"]
+    )
+
+    stored = server.instance(int(made.id))
+    assert stored is not None and stored.signature_key is None
+    assert outcome.removed == ("signature_key",) and outcome.kept == ()
+    (item,) = [i for i in ws.configuration(acct, str(made.id)) if i.key == SIGNATURE_KEY]
+    assert not item.value  # no longer shown as a held (masked) key
+
+
+def test_a_platform_that_clears_the_key_left_out_is_caught(ws: Workspace) -> None:
+    with SandboxServer(reauthenticate_keeps_secrets=False) as server:
+        acct = account(server)
+        made = ws.create(acct, draft(**WITH_EVENTS, signature_key=KEY)).instance
+
+        outcome = ws.reauthenticate(acct, str(made.id), draft(**WITH_EVENTS))
+
+        stored = server.instance(int(made.id))
+        assert stored is not None and stored.signature_key is None
+        assert outcome.lost == ("signature_key",) and outcome.kept == ()
+
+
 def test_a_rotated_token_is_stored_and_the_old_one_stops_working(
     ws: Workspace, tmp_path: Path
 ) -> None:
