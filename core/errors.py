@@ -213,11 +213,11 @@ class TooManyInstancesError(OpenConnectorsError):
 
 
 def provider_said(provider_message: str) -> str:
-    """ConnectWise's words, introduced once: "ConnectWise said: …", unless they already start
-    with "ConnectWise" (the platform often forwards "ConnectWise: …")."""
+    """ConnectWise's words, introduced once: "ConnectWise said: …", without the "ConnectWise:"
+    the platform often puts before them ("ConnectWise said: ConnectWise: …" no more)."""
     text = " ".join(provider_message.split())
-    if text.casefold().startswith("connectwise"):
-        return text
+    if text.casefold().startswith("connectwise:"):
+        text = text[len("connectwise:") :].lstrip()
     return f"ConnectWise said: {text}"
 
 

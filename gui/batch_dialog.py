@@ -109,6 +109,9 @@ def status_text(result: RowResult) -> str:
         return f"{label}: {result.message}" if result.message else label
     if result.status is RowStatus.NOT_STARTED:
         return "Not started: the batch was stopped first. Running the file again creates it."
+    if result.status is RowStatus.EXISTS:  # core says what was done; the window says where
+        there = f"Already on the account (ID {result.instance_id})"
+        return f"{there}: {result.message}" if result.message else f"{there}."
     return result.message or _STATUS_TEXT[result.status]
 
 

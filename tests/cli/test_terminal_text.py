@@ -75,7 +75,7 @@ def test_a_refusal_s_message_provider_message_and_request_id_are_escaped(cli: Cl
     assert ran.status == 1 and acts_on_terminal(ran.err) == []
     assert f"Refused {SHOWN}" in ran.err and f"Request ID: req-{SHOWN}" in ran.err
     assert "ConnectWise said: ConnectWise" not in ran.err  # the server's words, introduced once
-    assert f"ConnectWise: {SHOWN}" in ran.err
+    assert f"ConnectWise said: {SHOWN}" in ran.err
 
 
 def test_batch_lines_are_escaped_piped_and_beside_the_bar(cli: Cli, tmp_path: Path) -> None:

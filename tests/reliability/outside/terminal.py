@@ -173,7 +173,7 @@ def create_refusal_words(request: pytest.FixtureRequest) -> str:
     status, seen = _on_terminal(tmp, server, "create", "--name", "Acme", *SOAP)
     assert status == 1, _saw(seen)
     err = _clean(seen)
-    assert f"Request ID: req-{SHOWN}" in err and f"ConnectWise: {SHOWN}" in err
+    assert f"Request ID: req-{SHOWN}" in err and f"ConnectWise said: {SHOWN}" in err
     return f"exit {status}: " + _saw(err)
 
 
