@@ -214,10 +214,13 @@ class TooManyInstancesError(OpenConnectorsError):
 
 def provider_said(provider_message: str) -> str:
     """ConnectWise's words, introduced once: "ConnectWise said: …", without the "ConnectWise:"
-    the platform often puts before them ("ConnectWise said: ConnectWise: …" no more)."""
+    the platform often puts before them, and as they are when they name ConnectWise
+    themselves ("ConnectWise rejected the login: …")."""
     text = " ".join(provider_message.split())
     if text.casefold().startswith("connectwise:"):
         text = text[len("connectwise:") :].lstrip()
+    elif text.casefold().startswith("connectwise "):
+        return text
     return f"ConnectWise said: {text}"
 
 

@@ -8,6 +8,7 @@ from core.errors import BadRequestError, provider_said
 def test_connectwise_s_words_are_introduced_once() -> None:
     assert provider_said("invalid login") == "ConnectWise said: invalid login"
     assert provider_said("ConnectWise: invalid login") == "ConnectWise said: invalid login"
+    assert provider_said("ConnectWise rejected the login") == "ConnectWise rejected the login"
     error = BadRequestError(
         "Refused.", provider_message="ConnectWise: invalid login", request_id="r-1"
     )

@@ -167,7 +167,9 @@ def test_a_refused_login_shows_connectwise_words_and_what_to_do(
     )
     text = wait_problem(qtbot, window)
     assert "login was refused" in text
-    assert "ConnectWise said:" in text and "Request ID:" in text
+    # ConnectWise's words, once: they name ConnectWise themselves.
+    assert "ConnectWise rejected the login" in text and "ConnectWise said: Conn" not in text
+    assert "Request ID:" in text
     assert "Re-authenticate" in text
     assert_no_secret(text, sandbox_token(sandbox, ident), SEED_FORM["password"])
     # The cell's tooltip has the whole answer, request id included.
