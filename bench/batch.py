@@ -46,10 +46,10 @@ def measure_batch(
     rows: int = ROWS, delay: float = DELAY, concurrency: int = CONCURRENCY
 ) -> dict[str, object]:
     from core.batch import BatchRun, RowStatus, parse_batch
-    from core.models import Account
-    from core.records import RecordsStore
     from core.sandbox.server import SandboxServer
-    from core.vault import Vault
+    from core.spec.models import Account
+    from core.storage.records import RecordsStore
+    from core.storage.vault import Vault
     from core.workspace import Workspace
 
     with tempfile.TemporaryDirectory(prefix="cw-bench-batch-") as folder, SandboxServer() as server:
@@ -96,11 +96,11 @@ def measure_window_batch(
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from core.records import RecordsStore
     from core.sandbox.server import SandboxServer
-    from core.vault import Vault
+    from core.storage.records import RecordsStore
+    from core.storage.vault import Vault
     from core.workspace import Workspace
-    from gui.batch_dialog import BatchDialog
+    from gui.dialogs.batch import BatchDialog
     from gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])

@@ -131,11 +131,11 @@ def main() -> int:
     theme.follow_system(app)
 
     from bench.slow_keyring import SleepingKeyring
-    from core.records import RecordsStore
     from core.sandbox import SandboxServer
-    from core.vault import Vault
+    from core.storage.records import RecordsStore
+    from core.storage.vault import Vault
     from core.workspace import Workspace
-    from gui.instances_tab import COLUMNS
+    from gui.instances.tab import COLUMNS
     from gui.main_window import MainWindow
 
     keyring_backend = SleepingKeyring(delay=0.0)

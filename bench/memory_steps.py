@@ -92,9 +92,9 @@ def app() -> None:
     qt_app.setWindowIcon(app_icon())
     theme.follow_system(qt_app)
     steps.mark("QApplication, icon, stylesheet")
-    import core.models
+    import core.spec.models
 
-    steps.mark("pydantic and the form models (core.models)")
+    steps.mark("pydantic and the form models (core.spec.models)")
     import core.sandbox.on_demand
     import core.workspace
 
@@ -121,7 +121,7 @@ def app() -> None:
             for _ in range(3):
                 qt_app.processEvents()
             steps.mark(f"later: {name.replace('_', ' ')} opened")
-        import core.client  # noqa: F401
+        import core.openconnectors.client  # noqa: F401
 
         sandbox.server()
         steps.mark("later: the first server call (requests, the sandbox's server)")

@@ -15,15 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from core.client import OpenConnectorsClient
-    from core.connectors import (
-        CONNECTORS,
-        DEFAULT_CONNECTOR,
-        ConnectorSpec,
-        FieldKind,
-        FieldSpec,
-    )
-    from core.connectwise import (
+    from core.connectwise.check import (
         CheckKind,
         CheckOutcome,
         CompanyInfo,
@@ -32,7 +24,8 @@ if TYPE_CHECKING:
         check_rest_credentials,
         company_info,
     )
-    from core.errors import (
+    from core.openconnectors.client import OpenConnectorsClient
+    from core.openconnectors.errors import (
         AuthenticationError,
         BadRequestError,
         ConflictError,
@@ -51,50 +44,63 @@ if TYPE_CHECKING:
         UnexpectedResponseError,
         UnreadableAnswerError,
     )
-    from core.instance import ConfigurationItem, HealthState, Instance, InstanceHealth, utc_now
-    from core.models import Account, DraftCheck, InstanceDraft, check_draft, field_errors
+    from core.openconnectors.instance import (
+        ConfigurationItem,
+        HealthState,
+        Instance,
+        InstanceHealth,
+        utc_now,
+    )
+    from core.spec.connectors import (
+        CONNECTORS,
+        DEFAULT_CONNECTOR,
+        ConnectorSpec,
+        FieldKind,
+        FieldSpec,
+    )
+    from core.spec.models import Account, DraftCheck, InstanceDraft, check_draft, field_errors
 
 _WHERE = {
-    "OpenConnectorsClient": "core.client",
-    "CheckKind": "core.connectwise",
-    "CheckOutcome": "core.connectwise",
-    "CompanyInfo": "core.connectwise",
-    "ConnectWiseCheckError": "core.connectwise",
-    "CredentialCheck": "core.connectwise",
-    "check_rest_credentials": "core.connectwise",
-    "company_info": "core.connectwise",
-    "utc_now": "core.instance",
-    "CONNECTORS": "core.connectors",
-    "DEFAULT_CONNECTOR": "core.connectors",
-    "ConnectorSpec": "core.connectors",
-    "FieldKind": "core.connectors",
-    "FieldSpec": "core.connectors",
-    "AuthenticationError": "core.errors",
-    "BadRequestError": "core.errors",
-    "ConflictError": "core.errors",
-    "ForbiddenError": "core.errors",
-    "InsecureUrlError": "core.errors",
-    "InvalidSecretError": "core.errors",
-    "MalformedResponseError": "core.errors",
-    "NetworkError": "core.errors",
-    "NotFoundError": "core.errors",
-    "OpenConnectorsError": "core.errors",
-    "OutcomeUnknownError": "core.errors",
-    "ProvisioningError": "core.errors",
-    "RateLimitedError": "core.errors",
-    "ServerError": "core.errors",
-    "TooManyInstancesError": "core.errors",
-    "UnexpectedResponseError": "core.errors",
-    "UnreadableAnswerError": "core.errors",
-    "Instance": "core.instance",
-    "ConfigurationItem": "core.instance",
-    "HealthState": "core.instance",
-    "InstanceHealth": "core.instance",
-    "Account": "core.models",
-    "DraftCheck": "core.models",
-    "InstanceDraft": "core.models",
-    "check_draft": "core.models",
-    "field_errors": "core.models",
+    "OpenConnectorsClient": "core.openconnectors.client",
+    "CheckKind": "core.connectwise.check",
+    "CheckOutcome": "core.connectwise.check",
+    "CompanyInfo": "core.connectwise.check",
+    "ConnectWiseCheckError": "core.connectwise.check",
+    "CredentialCheck": "core.connectwise.check",
+    "check_rest_credentials": "core.connectwise.check",
+    "company_info": "core.connectwise.check",
+    "utc_now": "core.openconnectors.instance",
+    "CONNECTORS": "core.spec.connectors",
+    "DEFAULT_CONNECTOR": "core.spec.connectors",
+    "ConnectorSpec": "core.spec.connectors",
+    "FieldKind": "core.spec.connectors",
+    "FieldSpec": "core.spec.connectors",
+    "AuthenticationError": "core.openconnectors.errors",
+    "BadRequestError": "core.openconnectors.errors",
+    "ConflictError": "core.openconnectors.errors",
+    "ForbiddenError": "core.openconnectors.errors",
+    "InsecureUrlError": "core.openconnectors.errors",
+    "InvalidSecretError": "core.openconnectors.errors",
+    "MalformedResponseError": "core.openconnectors.errors",
+    "NetworkError": "core.openconnectors.errors",
+    "NotFoundError": "core.openconnectors.errors",
+    "OpenConnectorsError": "core.openconnectors.errors",
+    "OutcomeUnknownError": "core.openconnectors.errors",
+    "ProvisioningError": "core.openconnectors.errors",
+    "RateLimitedError": "core.openconnectors.errors",
+    "ServerError": "core.openconnectors.errors",
+    "TooManyInstancesError": "core.openconnectors.errors",
+    "UnexpectedResponseError": "core.openconnectors.errors",
+    "UnreadableAnswerError": "core.openconnectors.errors",
+    "Instance": "core.openconnectors.instance",
+    "ConfigurationItem": "core.openconnectors.instance",
+    "HealthState": "core.openconnectors.instance",
+    "InstanceHealth": "core.openconnectors.instance",
+    "Account": "core.spec.models",
+    "DraftCheck": "core.spec.models",
+    "InstanceDraft": "core.spec.models",
+    "check_draft": "core.spec.models",
+    "field_errors": "core.spec.models",
 }
 
 __all__ = [

@@ -34,16 +34,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
-from core.models import CONNECTOR, NAME, TAGS
 from core.outside_text import csv_cell, name_key, shell_word
+from core.spec.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
+from core.spec.models import CONNECTOR, NAME, TAGS
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from core.instance import Instance
-    from core.models import Account, InstanceDraft
-    from core.records import InstanceRecord
+    from core.openconnectors.instance import Instance
+    from core.spec.models import Account, InstanceDraft
+    from core.storage.records import InstanceRecord
     from core.workspace import CreateOutcome, Workspace
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -279,7 +279,7 @@ def _row(
     account: Account | None,
     seen_names: dict[str, int],
 ) -> BatchRow:
-    from core.models import check_draft
+    from core.spec.models import check_draft
 
     problems: dict[str, str] = {}
     if len(cells) > len(columns):
@@ -478,13 +478,13 @@ class BatchRun:
             self._sending.release()  # a 429 came while waiting for the slot
 
     def _create(self, row: BatchRow) -> RowResult:
-        from core.errors import (
+        from core.openconnectors.errors import (
             InvalidSecretError,
             OpenConnectorsError,
             OutcomeUnknownError,
             RateLimitedError,
         )
-        from core.instance import utc_now
+        from core.openconnectors.instance import utc_now
 
         assert row.draft is not None
         last: RateLimitedError | None = None
@@ -570,8 +570,8 @@ def _why(row: BatchRow) -> str:
 
 def _message(exc: BaseException) -> str:
     """Our errors' text is written never to hold a secret; anything else is named, not shown."""
-    from core.errors import OpenConnectorsError
-    from core.vault import VaultError
+    from core.openconnectors.errors import OpenConnectorsError
+    from core.storage.vault import VaultError
 
     if isinstance(exc, OpenConnectorsError):
         return " ".join(f"{exc.title}: {exc}".split())

@@ -18,20 +18,26 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr, ValidationError
 
-from core.connectors import CONNECTORS
-from core.errors import (
+from core.openconnectors.errors import (
     NotFoundError,
     OpenConnectorsError,
     OutcomeUnknownError,
     SavedAccountRefusedError,
 )
-from core.hosts import is_loopback_host, is_sandbox_host
-from core.instance import ConfigurationItem, Instance, InstanceHealth, parse_date, utc_now
-from core.instance_store import DeleteResult, InstanceStore, MissingTokenError, SaveResult
-from core.models import Account, InstanceDraft, field_errors, held_secrets
+from core.openconnectors.hosts import is_loopback_host, is_sandbox_host
+from core.openconnectors.instance import (
+    ConfigurationItem,
+    Instance,
+    InstanceHealth,
+    parse_date,
+    utc_now,
+)
 from core.outside_text import marked, name_key
-from core.records import InstanceRecord, RecordsError, RecordsStore
-from core.vault import (
+from core.spec.connectors import CONNECTORS
+from core.spec.models import Account, InstanceDraft, field_errors, held_secrets
+from core.storage.instance_store import DeleteResult, InstanceStore, MissingTokenError, SaveResult
+from core.storage.records import InstanceRecord, RecordsError, RecordsStore
+from core.storage.vault import (
     AccountRemoval,
     AccountSecrets,
     BackendInfo,
@@ -41,7 +47,7 @@ from core.vault import (
 )
 
 if TYPE_CHECKING:
-    from core.client import OpenConnectorsClient
+    from core.openconnectors.client import OpenConnectorsClient
 
 
 # A create with the name of an instance made this recently asks first (see recent_same_name).
@@ -199,7 +205,7 @@ class Workspace:
     def client(self, account: Account) -> OpenConnectorsClient:
         """One client (and connection pool) per account and secrets."""
         # Imported on first use: requests is a large import the window need not wait for.
-        from core.client import OpenConnectorsClient
+        from core.openconnectors.client import OpenConnectorsClient
 
         key = (
             account.api_root,

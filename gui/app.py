@@ -2,7 +2,7 @@
 
 1. Arguments. ``--install-desktop-entry`` and ``--uninstall-desktop-entry`` are done here,
    without a window (and ``--help``, ``--version``), before the log file and the lock below.
-2. The log file (`core.log_file`: rotating, in the user's log folder) beside standard error.
+2. The log file (`core.storage.log_file`: rotating, in the user's log folder) beside standard error.
 3. Identity (application name, organization, desktop file name), before anything reads
    settings: QSettings files them under these names.
 4. The QApplication, then one window per user (`gui.single_instance`): when the app already
@@ -40,10 +40,11 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.app_info import APP_DISPLAY_NAME, APP_ID, APP_NAME, ORGANIZATION, VERSION
-from core.log_file import active_log_file, start_log_file
-from core.paths import default_data_dir
 from core.process_end import end_process
-from gui import lean_imports, outside, single_instance
+from core.storage.log_file import active_log_file, start_log_file
+from core.storage.paths import default_data_dir
+from gui import lean_imports, single_instance
+from gui.widgets import outside
 
 if TYPE_CHECKING:
     from core.sandbox.on_demand import OnDemandSandbox

@@ -26,26 +26,26 @@ from PySide6.QtWidgets import (
 )
 
 from core.app_info import APP_DISPLAY_NAME
-from core.models import Account, InstanceDraft
 from core.sandbox import connectwise_values as cw_sandbox
 from core.sandbox.on_demand import Sandbox, sandbox_account
+from core.spec.models import Account, InstanceDraft
 from core.workspace import CreateOutcome, SandboxReset, Workspace, counted, row_from_record
-from gui import outside
-from gui.accounts import AccountBar
-from gui.clipboard import Clipboard
-from gui.create_tab import CreateTab
-from gui.focus import chain, tab_stops
+from gui.accounts.bar import AccountBar
+from gui.create.tab import CreateTab
 from gui.menus import FILL_SHORTCUT, Menus
-from gui.mnemonics import letter_of, letters_in
 from gui.settings import Preferences
 from gui.tasks import TaskRunner
-from gui.widgets import LazyPage, fit_to_screen
+from gui.widgets import outside
+from gui.widgets.basic import LazyPage, fit_to_screen
+from gui.widgets.clipboard import Clipboard
+from gui.widgets.focus import chain, tab_stops
+from gui.widgets.mnemonics import letter_of, letters_in
 
 if TYPE_CHECKING:
     from core.workspace import InstanceRow
-    from gui.batch_dialog import BatchDialog
-    from gui.events_tab import EventsTab
-    from gui.instances_tab import InstancesTab
+    from gui.dialogs.batch import BatchDialog
+    from gui.events.tab import EventsTab
+    from gui.instances.tab import InstancesTab
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
     # --- the tabs built on first use ---------------------------------------------------------
 
     def _build_instances_tab(self, page: QWidget) -> QWidget:
-        from gui.instances_tab import InstancesTab
+        from gui.instances.tab import InstancesTab
 
         tab = InstancesTab(
             self.workspace,
@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         return tab
 
     def _build_events_tab(self, page: QWidget) -> QWidget:
-        from gui.events_tab import EventsTab
+        from gui.events.tab import EventsTab
 
         tab = EventsTab(self.runner, sandbox=self.sandbox, clipboard=self.clipboard, parent=page)
         tab.status_message.connect(self.show_status)
@@ -504,7 +504,7 @@ class MainWindow(QMainWindow):
 
     def open_batch(self) -> None:
         """The batch dialog for the chosen account (one at a time; shown again if open)."""
-        from gui.batch_dialog import BatchDialog  # built when first asked for
+        from gui.dialogs.batch import BatchDialog  # built when first asked for
 
         dialog = self._batch
         if dialog is not None and (dialog.isVisible() or dialog.running):

@@ -24,14 +24,14 @@ from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from core.log_file import active_log_file
-from core.paths import LOG_FILE_NAME, default_log_dir
+from core.storage.log_file import active_log_file
+from core.storage.paths import LOG_FILE_NAME, default_log_dir
 
 # Account ▸ Fill with sandbox values: F for Fill (Ctrl+Shift+K is the check, Ctrl+Shift+C copy).
 FILL_SHORTCUT = "Ctrl+Shift+F"
 
 if TYPE_CHECKING:
-    from gui.about import Locations
+    from gui.dialogs.about import Locations
     from gui.main_window import MainWindow
 
 INSTANCE_MENU = "In&stance"
@@ -177,7 +177,7 @@ class Menus(QObject):
             )
 
     def locations(self) -> Locations:
-        from gui.about import Locations
+        from gui.dialogs.about import Locations
 
         log, written = log_location()
         return Locations(
@@ -189,7 +189,7 @@ class Menus(QObject):
         )
 
     def show_about(self) -> None:
-        from gui.about import AboutDialog  # built when first asked for, like the lazy tabs
+        from gui.dialogs.about import AboutDialog  # built when first asked for, like the lazy tabs
 
         dialog = AboutDialog(self.locations(), self._window.clipboard.copy_text, self._window)
         dialog.exec()

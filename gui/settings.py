@@ -1,6 +1,6 @@
 """Remembered preferences (QSettings). Never a secret: secrets live in the password manager.
 
-The settings file is private from its first write (`core.private_files`): its folder is made
+The settings file is private from its first write (`core.storage.private_files`): its folder is made
 0700 and the file 0600 before QSettings writes into it, whatever the umask, and an older
 version's 0644 file in a 0755 folder is narrowed to the same.
 """
@@ -16,14 +16,14 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from core.clipboard import DEFAULT_CLEAR_SECONDS, clear_seconds
-from core.private_files import private_file, private_folder
-from core.saved_accounts import (
+from core.storage.accounts import (
     CLEAR_SECONDS_KEY,
     SANDBOX_ACCOUNT,
     SavedAccount,
     accounts_from_json,
     accounts_json,
 )
+from core.storage.private_files import private_file, private_folder
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Preferences:
         return accounts_from_json(self._json("accounts", []))
 
     def set_accounts(self, accounts: list[SavedAccount]) -> None:
-        # The same file the command line reads and writes (core.saved_accounts).
+        # The same file the command line reads and writes (core.storage.accounts).
         self._s.setValue("accounts", accounts_json(accounts))
 
     def set_checked(self, account: SavedAccount, checked: bool) -> SavedAccount:

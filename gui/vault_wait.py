@@ -1,7 +1,7 @@
 """Waiting for a password manager that may be waiting for a person.
 
 A locked password manager shows an unlock prompt, and the call behind it answers only once
-someone types a password (core.vault bounds it at 60 s). `Attempt` is one such background call
+someone types a password (core.storage.vault bounds it at 60 s). `Attempt` is one such background call
 seen from the window: after `NOTICE_MS` without an answer the owner shows `WAITING_TEXT` and a
 Cancel button; Cancel means "stop waiting", because the call itself cannot be interrupted, so
 its answer may still arrive later and the owner decides what a late answer may change.

@@ -39,9 +39,9 @@ def main() -> int:
     app.setWindowIcon(app_icon())
     Theme(app, override=scheme)
 
-    from core.records import RecordsStore
     from core.sandbox import SandboxServer
-    from core.vault import Vault
+    from core.storage.records import RecordsStore
+    from core.storage.vault import Vault
     from core.workspace import Workspace
     from gui.main_window import MainWindow
     from tests.core.fake_keyrings import MemoryKeyring

@@ -26,7 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     data = tmp_path / "app-data"
     monkeypatch.setenv("CW_CONNECTOR_DESK_DATA_DIR", str(data))
-    # The log file (`core.log_file`) of any app a test starts, in this process or a child.
+    # The log file (`core.storage.log_file`) of any app a test starts, in this process or a child.
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     # The local sandbox on any free port: two test runs at once never fight over this user's.
     monkeypatch.setenv("CW_CONNECTOR_DESK_SANDBOX_PORT", "0")

@@ -7,7 +7,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import OpenConnectorsError
+from core.openconnectors.errors import OpenConnectorsError
 
 
 def exception_texts(exc: BaseException) -> str:

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any, NoReturn, TextIO
 
-    from core.models import Account
-    from core.saved_accounts import SavedAccount
+    from core.spec.models import Account
+    from core.storage.accounts import SavedAccount
     from core.workspace import Workspace
 
 PROG = "cwdesk"
@@ -152,7 +152,7 @@ def _sentence(text: str) -> str:
 
 class _Parser(argparse.ArgumentParser):
     """A parser whose epilog is worked out only when its help is shown (the connector list
-    needs core.connectors, which --help elsewhere need not import), and whose messages reach
+    needs core.spec.connectors, which --help elsewhere need not import), and whose messages reach
     the terminal escaped like every other line (they repeat what was typed)."""
 
     lazy_epilog: Callable[[], str] | None = None
@@ -200,7 +200,7 @@ def _where_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None
 
 
 def _connectors_epilog() -> str:
-    from core.connectors import CONNECTORS, DEFAULT_CONNECTOR
+    from core.spec.connectors import CONNECTORS, DEFAULT_CONNECTOR
 
     lines = [f"  {key:<20} {spec.label}" for key, spec in CONNECTORS.items()]
     fields = [
@@ -433,10 +433,10 @@ def _quiet_logging() -> None:
 def describe(exc: BaseException) -> str:
     """Our errors' own words (written never to hold a secret); anything else only named."""
     from core.batch import BatchFileError
-    from core.errors import OpenConnectorsError
-    from core.instance_store import MissingTokenError
-    from core.saved_accounts import SettingsError
-    from core.vault import VaultError
+    from core.openconnectors.errors import OpenConnectorsError
+    from core.storage.accounts import SettingsError
+    from core.storage.instance_store import MissingTokenError
+    from core.storage.vault import VaultError
 
     if isinstance(exc, OpenConnectorsError):
         step = f" {exc.next_step}" if exc.next_step else ""
@@ -452,7 +452,7 @@ def _is_input_error(exc: BaseException) -> bool:
     """Errors in what the user gave (a file, a secret no header can carry, an address that is
     not allowed): exit 2, like a usage error. Nothing was sent."""
     from core.batch import BatchFileError
-    from core.errors import InsecureUrlError, InvalidSecretError
+    from core.openconnectors.errors import InsecureUrlError, InvalidSecretError
 
     return isinstance(exc, BatchFileError | InvalidSecretError | InsecureUrlError)
 
@@ -496,7 +496,7 @@ def resolve_account(
 ) -> Account | None:
     """The account `--account`, `--api-root` or `--sandbox` names (a sandbox is started and
     stopped with `stack`); None when none is given and none is `required`."""
-    from core.models import Account
+    from core.spec.models import Account
 
     if args.sandbox:
         return _sandbox_account(stack)
@@ -567,7 +567,7 @@ def _word(value: object) -> str:
 def _account(cls: type[Account], **values: str) -> Account:
     from pydantic import ValidationError
 
-    from core.models import field_errors
+    from core.spec.models import field_errors
 
     try:
         return cls(**values)
@@ -577,7 +577,7 @@ def _account(cls: type[Account], **values: str) -> Account:
 
 
 def _saved(name: str) -> SavedAccount:
-    from core.saved_accounts import load_accounts
+    from core.storage.accounts import load_accounts
 
     wanted = name.strip()
     for saved in load_accounts():
@@ -590,8 +590,8 @@ def _saved(name: str) -> SavedAccount:
 
 
 def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) -> int:
-    from core.hosts import host_of
-    from core.saved_accounts import (
+    from core.openconnectors.hosts import host_of
+    from core.storage.accounts import (
         SavedAccount,
         load_accounts,
         save_accounts,
@@ -612,7 +612,7 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
             console.say_cells((a.name, host_of(a.api_root), state))
         return OK
     if args.action == "add":
-        from core.models import Account, account_name_problem
+        from core.spec.models import Account, account_name_problem
 
         name = args.name.strip()
         taken = account_name_problem(name, (a.name for a in accounts))
@@ -645,7 +645,7 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
             f"the account and add it again (cwdesk accounts add {_word(saved.name)} --host …).",
             FAILED,
         )
-    from core.errors import AuthenticationError
+    from core.openconnectors.errors import AuthenticationError
 
     try:
         workspace.test_connection(loaded)
@@ -658,7 +658,7 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
 
 
 def _set_checked(saved: SavedAccount, checked: bool) -> None:
-    from core.saved_accounts import SavedAccount, load_accounts, save_accounts
+    from core.storage.accounts import SavedAccount, load_accounts, save_accounts
 
     updated = SavedAccount(saved.name, saved.api_root, checked)
     save_accounts([updated if a.same(saved) else a for a in load_accounts()])
@@ -702,10 +702,10 @@ def _create(
     args: argparse.Namespace, console: Console, workspace: Workspace, account: Account
 ) -> int:
     from core.batch import boolean_cell
-    from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
-    from core.errors import OutcomeUnknownError, UnreadableAnswerError
-    from core.instance import utc_now
-    from core.models import check_draft
+    from core.openconnectors.errors import OutcomeUnknownError, UnreadableAnswerError
+    from core.openconnectors.instance import utc_now
+    from core.spec.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
+    from core.spec.models import check_draft
 
     spec = CONNECTORS.get(args.connector or DEFAULT_CONNECTOR)
     if spec is None:
@@ -818,7 +818,7 @@ def _stdin_fields(console: Console) -> dict[str, str]:
 def _list(
     args: argparse.Namespace, console: Console, workspace: Workspace, account: Account
 ) -> int:
-    from core.connectors import CONNECTORS
+    from core.spec.connectors import CONNECTORS
 
     rows = sorted(workspace.refresh(account), key=lambda r: r.created or "", reverse=True)
     if args.filter:
@@ -883,7 +883,7 @@ def _no_such(instance_id: str, account: Account) -> str:
 def _token(
     args: argparse.Namespace, console: Console, workspace: Workspace, account: Account
 ) -> int:
-    from core.errors import NotFoundError
+    from core.openconnectors.errors import NotFoundError
 
     if not (args.copy or args.reveal):
         if workspace.token(account, args.id) is not None:
@@ -924,7 +924,7 @@ def _token(
         console.say(token)  # printable ASCII as parsed; escaped all the same
         return OK
     assert tool is not None
-    from core.saved_accounts import load_clear_seconds
+    from core.storage.accounts import load_clear_seconds
 
     seconds = None if args.keep else load_clear_seconds()
     try:

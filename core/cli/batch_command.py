@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from core.batch import BatchEvent, BatchRow, BatchRun, BatchSummary, RowResult, RowStatus
     from core.cli.app import WorkspaceFactory
-    from core.models import Account
+    from core.spec.models import Account
     from core.workspace import Workspace
 
 BAR_WIDTH = 24

@@ -1,4 +1,4 @@
-"""A local stand-in for the two ConnectWise calls `core.connectwise` makes, beside the Open
+"""A local stand-in for the two ConnectWise calls `core.connectwise.check` makes, beside the Open
 Connectors sandbox, so the checks (and the sandbox's ConnectWise logins) work with no account.
 
 Plain HTTP on 127.0.0.1 only. It serves
@@ -40,7 +40,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
-from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer, json_error_body
+from core.net.loopback import Limits, LoopbackHandler, LoopbackHTTPServer, json_error_body
 
 from .connectwise_values import (
     CLIENT_ID,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from core.hosts import is_loopback_host
+from core.openconnectors.hosts import is_loopback_host
 
 COMPANY = "sandbox"
 COMPANY_NAME = "Sandbox Company"

@@ -22,8 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.app_info import APP_NAME, VERSION
-from core.hosts import is_loopback_host
-from core.webhooks import SIGNATURE_HEADER, WEBHOOK_ID_HEADER, signature
+from core.events.webhooks import SIGNATURE_HEADER, WEBHOOK_ID_HEADER, signature
+from core.openconnectors.hosts import is_loopback_host
 
 from .store import ACCOUNT_ID, COMPANY_ID, USER_ID, SandboxError, SandboxInstance, now_iso
 

@@ -18,7 +18,7 @@ set), each if free, else any free port; its ConnectWise stand-in the same with t
 one).
 
 Records and tokens of the sandbox's instances are filed under ``local-sandbox-<id>``
-(`core.hosts.sandbox_host`), a name that does not change with the port, so they follow the
+(`core.openconnectors.hosts.sandbox_host`), a name that does not change with the port, so they follow the
 sandbox wherever it listens.
 """
 
@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.paths import default_data_dir
-from core.records import RecordsError, let_go, try_hold
+from core.storage.paths import default_data_dir
+from core.storage.records import RecordsError, let_go, try_hold
 
 from .store import (
     MAX_STATE_BYTES,

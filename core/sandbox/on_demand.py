@@ -27,14 +27,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
-from core.hosts import API_PATH
+from core.openconnectors.hosts import API_PATH
 
 if TYPE_CHECKING:
-    from core.models import Account
     from core.sandbox.connectwise import ConnectWiseSandbox
     from core.sandbox.events import Delivery
     from core.sandbox.home import Claim, SandboxHome, StateHead
     from core.sandbox.server import SandboxServer
+    from core.spec.models import Account
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,8 @@ class Sandbox(Protocol):
 def sandbox_account(sandbox: Sandbox) -> Account:
     """The "Local sandbox" account on `sandbox`: its records and tokens filed under the
     sandbox's own name when it has one (`OnDemandSandbox.files_as`), else under its host."""
-    from core.models import Account
-    from core.saved_accounts import SANDBOX_ACCOUNT
+    from core.spec.models import Account
+    from core.storage.accounts import SANDBOX_ACCOUNT
 
     return Account(
         name=SANDBOX_ACCOUNT,
@@ -116,7 +116,7 @@ class OnDemandSandbox:
             self._waiter.start()
 
     def _open(self, home: SandboxHome) -> None:
-        from core.hosts import sandbox_host
+        from core.openconnectors.hosts import sandbox_host
         from core.sandbox.home import SandboxUnavailable, wait_for_serving
 
         claim = home.claim()

@@ -26,10 +26,10 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-from core.connectors import CONNECTORS, DEFAULT_CONNECTOR
-from core.hosts import API_PATH
-from core.json_limits import JsonTooDeepError
-from core.loopback_http import Limits, LoopbackHandler, LoopbackHTTPServer, parse_json_body
+from core.net.json_limits import JsonTooDeepError
+from core.net.loopback import Limits, LoopbackHandler, LoopbackHTTPServer, parse_json_body
+from core.openconnectors.hosts import API_PATH
+from core.spec.connectors import CONNECTORS, DEFAULT_CONNECTOR
 
 from .connectwise import ConnectWiseSandbox
 from .events import Deliverer, Delivery, build_notifications, check_event_request
@@ -319,7 +319,7 @@ class SandboxServer:
     ``delivery_delays`` are the waits between webhook delivery attempts (so at most
     ``len(delivery_delays) + 1`` attempts). ``listen_socket``: serve on this socket, already
     bound to 127.0.0.1 and listening, instead of opening one on ``port``. ``limits`` bounds
-    the HTTP server (`core.loopback_http.Limits`: 32 connections, 10 s per request, 5 s to a
+    the HTTP server (`core.net.loopback.Limits`: 32 connections, 10 s per request, 5 s to a
     first byte; the body cap is 1 MiB).
     """
 

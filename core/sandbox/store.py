@@ -22,10 +22,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from core.connectors import CONNECTORS, ConnectorSpec, FieldKind, connector
-from core.instance import SECRET_MASK
-from core.json_limits import parse_json
-from core.validation import strip_markup
+from core.net.json_limits import parse_json
+from core.openconnectors.instance import SECRET_MASK
+from core.spec.connectors import CONNECTORS, ConnectorSpec, FieldKind, connector
+from core.spec.validation import strip_markup
 
 # On-premises code bases (v2017_2) and the cloud one (v4_6_release).
 WSDL_PATH_RE = re.compile(r"^/v(?:\d{4}_\d+|\d+_\d+_release)/apis/\d+\.\d+/?$")

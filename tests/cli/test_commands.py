@@ -7,7 +7,7 @@ import csv
 import json
 from pathlib import Path
 
-from core.saved_accounts import SavedAccount, load_accounts
+from core.storage.accounts import SavedAccount, load_accounts
 from tests.batch_files import CREATE_PATH, password_of, soap_rows, write_csv
 from tests.cli.conftest import Cli
 

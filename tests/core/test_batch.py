@@ -16,7 +16,7 @@ from core.batch import (
     read_batch,
     write_results,
 )
-from core.models import Account
+from core.spec.models import Account
 from tests.batch_files import csv_text, password_of, soap_rows
 
 HEADER = "name,server_url,company,username,password"

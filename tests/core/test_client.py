@@ -1,4 +1,4 @@
-"""core.client as the wire sees it: every request is mocked with `responses` and checked as sent.
+"""core.openconnectors.client as the wire sees it: every request is mocked with `responses` and checked as sent.
 
 No test sleeps: the client gets a `sleep=` recorder, so retry delays are asserted, not waited for.
 """
@@ -22,9 +22,9 @@ import responses
 import urllib3.exceptions
 from pydantic import SecretStr, ValidationError
 
-from core import client as client_module
-from core.client import OpenConnectorsClient
-from core.errors import (
+from core.openconnectors import client as client_module
+from core.openconnectors.client import OpenConnectorsClient
+from core.openconnectors.errors import (
     WSDL_NEXT_STEP,
     AuthenticationError,
     BadRequestError,
@@ -43,8 +43,8 @@ from core.errors import (
     UnexpectedResponseError,
     UnreadableAnswerError,
 )
-from core.instance import Instance, utc_now
-from core.models import Account, InstanceDraft
+from core.openconnectors.instance import Instance, utc_now
+from core.spec.models import Account, InstanceDraft
 from tests.leaks import exception_texts
 from tests.seed import SEED_BODY, SEED_VALUES
 
@@ -2106,8 +2106,8 @@ def test_an_unusable_success_on_create_is_an_unknown_outcome(
 def test_after_an_unusable_success_the_workspace_looks_the_instance_up(
     rsps: responses.RequestsMock, tmp_path: Any
 ) -> None:
-    from core.records import RecordsStore
-    from core.vault import Vault
+    from core.storage.records import RecordsStore
+    from core.storage.vault import Vault
     from core.workspace import Workspace
     from tests.core.fake_keyrings import MemoryKeyring
 
@@ -2212,8 +2212,8 @@ def test_a_refresh_past_the_bound_says_so_instead_of_showing_part_of_the_list(
     rsps: responses.RequestsMock, tmp_path: Any
 ) -> None:
     """A partial list would mark every remembered instance it lacks as "not on the server"."""
-    from core.records import RecordsStore
-    from core.vault import Vault
+    from core.storage.records import RecordsStore
+    from core.storage.vault import Vault
     from core.workspace import Workspace
     from tests.core.fake_keyrings import MemoryKeyring
 
@@ -2241,7 +2241,7 @@ UNUSABLE_TOKENS = {
 def test_a_created_token_outside_printable_ascii_is_an_unknown_outcome_never_returned(
     rsps: responses.RequestsMock, client: OpenConnectorsClient, token: str
 ):
-    from core.errors import UnreadableAnswerError
+    from core.openconnectors.errors import UnreadableAnswerError
     from tests.leaks import exception_texts
 
     rsps.post(INSTANCES, json=created(token=token))
@@ -2257,7 +2257,7 @@ def test_a_created_token_outside_printable_ascii_is_an_unknown_outcome_never_ret
 def test_a_fetched_token_or_listed_id_outside_printable_ascii_is_an_unusable_answer(
     rsps: responses.RequestsMock, client: OpenConnectorsClient
 ):
-    from core.errors import UnusableValueError
+    from core.openconnectors.errors import UnusableValueError
 
     rsps.get(f"{INSTANCES}/12345", json=created(token=UNUSABLE_TOKENS["osc52"]))
     rsps.get(INSTANCES, json=[{**CREATED, "id": "7\x1b[2J"}])
@@ -2269,7 +2269,7 @@ def test_a_fetched_token_or_listed_id_outside_printable_ascii_is_an_unusable_ans
 
 
 def test_connectwise_s_words_are_introduced_once() -> None:
-    from core.errors import BadRequestError
+    from core.openconnectors.errors import BadRequestError
 
     error = BadRequestError("Refused.", provider_message="ConnectWise: invalid login.")
     assert str(error) == "Refused. — ConnectWise said: invalid login."

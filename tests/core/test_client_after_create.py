@@ -1,4 +1,4 @@
-"""core.client after the create, as the wire sees it (`responses`): re-authenticate (PUT),
+"""core.openconnectors.client after the create, as the wire sees it (`responses`): re-authenticate (PUT),
 enable and disable, ping, the stored configuration, and the lookup by the stored name."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import responses
 
-from core.client import OpenConnectorsClient
-from core.errors import (
+from core.openconnectors.client import OpenConnectorsClient
+from core.openconnectors.errors import (
     AuthenticationError,
     BadRequestError,
     ForbiddenError,
@@ -23,7 +23,7 @@ from core.errors import (
     ServerError,
     UnreadableAnswerError,
 )
-from core.instance import HealthState
+from core.openconnectors.instance import HealthState
 from tests.core.test_client import (
     AUTHORIZATION,
     HOST,
@@ -502,7 +502,7 @@ def test_rename_and_retag_through_patch(
 
 
 def test_instance_json_carries_disabled_valid_updated_and_hub() -> None:
-    from core.instance import Instance
+    from core.openconnectors.instance import Instance
 
     instance = Instance.from_json(
         created(disabled=True, valid=False, updatedDate="2026-12-01T12:00:00Z")

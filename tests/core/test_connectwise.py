@@ -1,4 +1,4 @@
-"""core.connectwise as the wire sees it: every request mocked with `responses`, one test per
+"""core.connectwise.check as the wire sees it: every request mocked with `responses`, one test per
 outcome, and the keys never in any text of a result or an error."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import requests
 import responses
 from pydantic import SecretStr
 
-from core.connectwise import (
+from core.connectwise.check import (
     CheckKind,
     CompanyInfo,
     ConnectWiseCheckError,
@@ -97,7 +97,7 @@ def test_company_info_gives_the_wsdl_path_and_the_rest_base_url(rsps: responses.
 
 
 def test_the_wsdl_path_fits_the_wsdl_field_and_the_base_url_the_base_url_field():
-    from core.validation import absolute_url, wsdl_path
+    from core.spec.validation import absolute_url, wsdl_path
 
     info = CompanyInfo(SITE, COMPANY, "Acme", "v2017_3/", "", "", "", None)
     assert info.wsdl_path is not None

@@ -1,4 +1,4 @@
-"""core.connectwise_form: what a ConnectWise check fills in and says beside each field, with
+"""core.connectwise.form: what a ConnectWise check fills in and says beside each field, with
 ConnectWise mocked by `responses` (what goes over the wire is asserted too)."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 import responses
 
-from core.connectors import connector
-from core.connectwise import CheckKind
-from core.connectwise_form import (
+from core.connectwise.check import CheckKind
+from core.connectwise.form import (
     can_check_keys,
     can_look_up,
     run_check,
     watched_fields,
 )
+from core.spec.connectors import connector
 
 SITE = "https://api-na.myconnectwise.net"
 INFO = {

@@ -1,8 +1,8 @@
-"""core.errors: one line of the server's words, ConnectWise's introduced once."""
+"""core.openconnectors.errors: one line of the server's words, ConnectWise's introduced once."""
 
 from __future__ import annotations
 
-from core.errors import BadRequestError, provider_said
+from core.openconnectors.errors import BadRequestError, provider_said
 
 
 def test_connectwise_s_words_are_introduced_once() -> None:

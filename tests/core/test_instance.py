@@ -1,4 +1,4 @@
-"""core.instance: lenient parsing of what the server says about an instance."""
+"""core.openconnectors.instance: lenient parsing of what the server says about an instance."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from core.errors import MalformedResponseError
-from core.instance import Instance, parse_date, parse_id
+from core.openconnectors.errors import MalformedResponseError
+from core.openconnectors.instance import Instance, parse_date, parse_id
 
 TOKEN = "SENTINEL-TOKEN/Zx+9="
 
@@ -98,7 +98,7 @@ def test_repr_hides_token_and_configuration():
     ids=["osc", "bel", "bidi", "space", "space-in-command", "too-long", "non-ascii"],
 )
 def test_parse_id_refuses_text_that_is_not_one_printable_ascii_word(value: str):
-    from core.errors import UnusableValueError
+    from core.openconnectors.errors import UnusableValueError
 
     with pytest.raises(UnusableValueError) as info:
         parse_id(value)
@@ -112,7 +112,7 @@ def test_parse_id_keeps_printable_ids_as_they_are(value: str):
 
 
 def test_a_token_must_be_printable_ascii_without_commas():
-    from core.errors import UnusableValueError
+    from core.openconnectors.errors import UnusableValueError
 
     good = "BUIWhN8NTPaeyYo7Kblo91CJ1tCG6PUonwnV/XJjy2A="
     assert Instance.from_json({"id": 1, "token": good}).token == good

@@ -1,4 +1,4 @@
-"""core/instance_store.py: nothing is lost after a create, whatever the password manager does."""
+"""core/storage/instance_store.py: nothing is lost after a create, whatever the password manager does."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 
-from core.instance_store import (
+from core.storage.instance_store import (
     InstanceStore,
     MissingTokenError,
     PartStatus,
     SaveResult,
     record_from_instance,
 )
-from core.records import InstanceRecord, RecordsError, RecordsStore
-from core.vault import AccountSecrets, Vault, VaultError, VaultErrorKind
+from core.storage.records import InstanceRecord, RecordsError, RecordsStore
+from core.storage.vault import AccountSecrets, Vault, VaultError, VaultErrorKind
 from tests.core.fake_keyrings import (
     FakeWindowsKeyring,
     HangingKeyring,
@@ -38,7 +38,7 @@ SERVICE = f"cw-connector-desk:{HOST}"
 
 @dataclass(frozen=True)
 class FakeInstance:
-    """Shaped like core.client.Instance."""
+    """Shaped like core.openconnectors.client.Instance."""
 
     id: int | str = 12345
     name: str = "API Instance"

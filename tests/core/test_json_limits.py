@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.json_limits import MAX_JSON_DEPTH, JsonTooDeepError, parse_json
+from core.net.json_limits import MAX_JSON_DEPTH, JsonTooDeepError, parse_json
 
 
 def nested(depth: int) -> str:

@@ -1,4 +1,4 @@
-"""The log file: written where `core.paths` says, private, rotated at its cap, never in the way."""
+"""The log file: written where `core.storage.paths` says, private, rotated at its cap, never in the way."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.log_file import BACKUP_COUNT, MAX_BYTES, LogFile, active_log_file, start_log_file
-from core.paths import LOG_FILE_NAME, default_log_dir
+from core.storage.log_file import BACKUP_COUNT, MAX_BYTES, LogFile, active_log_file, start_log_file
+from core.storage.paths import LOG_FILE_NAME, default_log_dir
 
 log = logging.getLogger("log-file-test")
 

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import requests
 
-from core.loopback_http import Limits
-from core.receiver import EventReceiver
+from core.events.receiver import EventReceiver
+from core.net.loopback import Limits
 from core.sandbox import ConnectWiseSandbox, SandboxServer
 
 TIMEOUT = 5.0
@@ -649,7 +649,7 @@ def test_a_refused_host_is_logged_without_its_controls(
 ) -> None:
     """Header bytes beyond ASCII arrive as Latin-1: 0x9b is the C1 control that starts a
     terminal escape sequence. The log (shown on a terminal, in the log file) escapes it."""
-    caplog.set_level(logging.WARNING, logger="core.loopback_http")
+    caplog.set_level(logging.WARNING, logger="core.net.loopback")
     before = entry.handled()
     head = (
         f"{entry.line} HTTP/1.1\r\nHost: evil\x9b31m.example:{entry.port}\r\n{entry.headers}"

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr, ValidationError
 
-from core.connectors import CONNECTORS
-from core.hosts import ApiRootError, api_root
-from core.models import (
+from core.openconnectors.hosts import ApiRootError, api_root
+from core.spec.connectors import CONNECTORS
+from core.spec.models import (
     Account,
     InstanceDraft,
     account_name_problem,

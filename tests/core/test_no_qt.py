@@ -42,4 +42,4 @@ def test_small_core_modules_load_without_the_heavy_libraries() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["[]", "core.models core.client"]
+    assert result.stdout.splitlines() == ["[]", "core.spec.models core.openconnectors.client"]

@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 import shlex
 
-from core.models import InstanceDraft
-from core.preview import body_preview, curl_command
+from core.spec.models import InstanceDraft
+from core.spec.preview import body_preview, curl_command
 
 SECRET_PW = "SENTINEL-PW-4711"
 SECRET_SIG = "SENTINEL-SIG-0123456789"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.private_files import private_file, private_folder
+from core.storage.private_files import private_file, private_folder
 from tests.other_user import NOBODY, needs_root
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX's")

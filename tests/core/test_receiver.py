@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from core.receiver import (
+from core.events.receiver import (
     MAX_BODY_BYTES,
     MAX_KEPT_BYTES,
     MAX_SUMMARY_ITEMS,
@@ -32,8 +32,8 @@ from core.receiver import (
     merge_headers,
     parse_json,
 )
+from core.events.webhooks import SignatureStatus, signature
 from core.sandbox import DeliveryStatus, SandboxServer
-from core.webhooks import SignatureStatus, signature
 from tests.core.sandbox.helpers import hd_config
 
 KEY = "a-signature-key-of-some-length"
@@ -515,7 +515,7 @@ def test_a_receiver_with_no_room_at_all_is_refused() -> None:
 
 _MEMORY_CHILD = """
 import json, sys
-from core.receiver import EventReceiver
+from core.events.receiver import EventReceiver
 
 def peak():  # this process's peak resident memory in KiB (ru_maxrss would include the parent's)
     with open("/proc/self/status") as status:

@@ -1,4 +1,4 @@
-"""core/records.py: round trip, damaged files set aside, atomic writes (killed for real), 0600,
+"""core/storage/records.py: round trip, damaged files set aside, atomic writes (killed for real), 0600,
 shared files (two stores, two processes, a held lock), bounded reads (size, pipes, devices)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import platformdirs
 import pytest
 
-from core.records import (
+from core.storage.records import (
     DATA_DIR_ENV,
     SCHEMA_VERSION,
     InstanceRecord,
@@ -202,7 +202,7 @@ def test_damaged_file_that_cannot_be_moved_is_never_overwritten(
             raise PermissionError(13, "Permission denied")
         real_replace(src, dst)
 
-    monkeypatch.setattr("core.records.os.replace", no_moving_aside)
+    monkeypatch.setattr("core.storage.records.os.replace", no_moving_aside)
     store = RecordsStore(tmp_path)
     result = store.load()
     assert result.set_aside is None
@@ -231,7 +231,7 @@ def test_failed_write_keeps_the_old_file_and_memory(
     def disk_full(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("core.records.os.replace", disk_full)
+    monkeypatch.setattr("core.storage.records.os.replace", disk_full)
     with pytest.raises(RecordsError) as caught:
         store.put(_record("2"))
     assert caught.value.message == (
@@ -240,7 +240,7 @@ def test_failed_write_keeps_the_old_file_and_memory(
     )
     assert (tmp_path / "instances.json").read_bytes() == before
     assert [r.id for r in store.records()] == ["1"]  # memory does not claim the lost write
-    # The temp file is removed; the lock file stays (it is never removed, see core.records).
+    # The temp file is removed; the lock file stays (it is never removed, see core.storage.records).
     assert sorted(p.name for p in tmp_path.iterdir()) == ["instances.json", "instances.json.lock"]
 
 
@@ -255,7 +255,7 @@ def test_file_is_0600_from_creation_whatever_the_umask(
         temp_modes.append(stat.S_IMODE(os.stat(src).st_mode))
         real_replace(src, dst)
 
-    monkeypatch.setattr("core.records.os.replace", spy)
+    monkeypatch.setattr("core.storage.records.os.replace", spy)
     old_umask = os.umask(0)
     try:
         store = RecordsStore(tmp_path / "share" / "data")  # a first start: no folder yet
@@ -289,7 +289,7 @@ def test_threads_do_not_lose_writes(tmp_path: Path) -> None:
 _WRITER = textwrap.dedent(
     """
     import sys
-    from core.records import InstanceRecord, RecordsStore
+    from core.storage.records import InstanceRecord, RecordsStore
 
     store = RecordsStore(sys.argv[1])
     pad = "x" * 400  # large writes make a torn file likely if writes were not atomic
@@ -416,7 +416,7 @@ _SAVER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from core.records import InstanceRecord, RecordsStore
+    from core.storage.records import InstanceRecord, RecordsStore
 
     folder, tag, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     store = RecordsStore(folder)
@@ -572,7 +572,7 @@ _LOAD_IN_CHILD = textwrap.dedent(
     """
     import json, resource, sys
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB: no machine-wide harm
-    from core.records import InstanceRecord, RecordsError, RecordsStore
+    from core.storage.records import InstanceRecord, RecordsError, RecordsStore
 
     def peak_rss_mb():
         # VmHWM, not ru_maxrss: after exec, ru_maxrss still counts the parent's memory.
@@ -722,9 +722,9 @@ def test_a_file_just_over_the_cap_is_set_aside_and_one_at_it_is_read(
     store = RecordsStore(tmp_path)
     store.put(_record("1"))
     size = store.path.stat().st_size
-    monkeypatch.setattr("core.records.MAX_FILE_BYTES", size)
+    monkeypatch.setattr("core.storage.records.MAX_FILE_BYTES", size)
     assert RecordsStore(tmp_path).load().records == (_record("1"),)
-    monkeypatch.setattr("core.records.MAX_FILE_BYTES", size - 1)
+    monkeypatch.setattr("core.storage.records.MAX_FILE_BYTES", size - 1)
     result = RecordsStore(tmp_path).load()
     assert result.set_aside is not None and result.problem is not None
     assert f"is too big ({size / 1024 / 1024:.1f} MB; an instance list is at most" in result.problem
@@ -737,7 +737,7 @@ def test_a_file_that_grows_past_the_cap_while_read_is_not_read_further(
     path = tmp_path / "instances.json"
     path.symlink_to("/proc/self/status")  # a regular file that says its size is 0
     assert path.stat().st_size == 0
-    monkeypatch.setattr("core.records.MAX_FILE_BYTES", 100)
+    monkeypatch.setattr("core.storage.records.MAX_FILE_BYTES", 100)
     result = RecordsStore(tmp_path).load()
     assert result.set_aside is not None and result.problem is not None
     assert "is too big (an instance list is at most 0.0 MB)" in result.problem

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.saved_accounts import (
+from core.storage.accounts import (
     MAX_SETTINGS_BYTES,
     SavedAccount,
     SettingsError,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.webhooks import (
+from core.events.webhooks import (
     SignatureStatus,
     check,
     generate_signature_key,

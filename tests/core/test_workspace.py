@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.models import Account
-from core.records import InstanceRecord, RecordsStore
-from core.vault import Vault, normalize_host
+from core.spec.models import Account
+from core.storage.records import InstanceRecord, RecordsStore
+from core.storage.vault import Vault, normalize_host
 from core.workspace import Workspace
 from tests.core.fake_keyrings import MemoryKeyring
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from core.models import Account
-from core.records import RecordsStore
-from core.vault import AccountRemoval, Vault, VaultError, VaultErrorKind
+from core.spec.models import Account
+from core.storage.records import RecordsStore
+from core.storage.vault import AccountRemoval, Vault, VaultError, VaultErrorKind
 from core.workspace import Workspace
 from tests.core.fake_keyrings import LockableKeyring, MemoryKeyring
 
@@ -116,8 +116,8 @@ def test_remove_reports_each_secret(tmp_path: Path) -> None:
 
 
 def test_a_saved_account_todays_rules_refuse_is_a_typed_error_in_our_words(tmp_path: Path):
-    from core.errors import SavedAccountRefusedError
-    from core.vault import AccountSecrets
+    from core.openconnectors.errors import SavedAccountRefusedError
+    from core.storage.vault import AccountSecrets
 
     ws = Workspace(Vault(MemoryKeyring(), timeout=1.0), RecordsStore(tmp_path))
     root = "https://api.openconnectors.us2.ext.hana.ondemand.com"

@@ -10,11 +10,16 @@ from typing import Any
 import pytest
 import responses
 
-from core.errors import AuthenticationError, ForbiddenError, OutcomeUnknownError, ServerError
-from core.instance import HealthState, utc_now
-from core.models import Account
-from core.records import InstanceRecord, RecordsStore
-from core.vault import Vault, normalize_host
+from core.openconnectors.errors import (
+    AuthenticationError,
+    ForbiddenError,
+    OutcomeUnknownError,
+    ServerError,
+)
+from core.openconnectors.instance import HealthState, utc_now
+from core.spec.models import Account
+from core.storage.records import InstanceRecord, RecordsStore
+from core.storage.vault import Vault, normalize_host
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from tests.core.fake_keyrings import MemoryKeyring, RefusingKeyring
 from tests.core.test_client import (

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from core.models import InstanceDraft, check_draft
-from core.records import InstanceRecord, RecordsStore
 from core.sandbox import connectwise_values as cw
 from core.sandbox.home import SandboxHome
 from core.sandbox.on_demand import OnDemandSandbox, sandbox_account
-from core.vault import Vault
+from core.spec.models import InstanceDraft, check_draft
+from core.storage.records import InstanceRecord, RecordsStore
+from core.storage.vault import Vault
 from core.workspace import Workspace
 from tests.core.fake_keyrings import LockableKeyring, MemoryKeyring
 from tests.core.sandbox.helpers import hd_config

@@ -12,9 +12,9 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from core.records import RecordsStore
 from core.sandbox import SandboxServer
-from core.vault import Vault
+from core.storage.records import RecordsStore
+from core.storage.vault import Vault
 from core.workspace import Workspace
 from gui.main_window import MainWindow
 from tests.core.fake_keyrings import MemoryKeyring

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from gui.mnemonics import letter_of as letter  # what Qt itself reads from the '&'
+from gui.widgets.mnemonics import letter_of as letter  # what Qt itself reads from the '&'
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLabel, QLineEdit, QMessageBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from core.models import Account
 from core.sandbox import SandboxServer
+from core.spec.models import Account
 from core.workspace import Workspace
-from gui.accounts import CUSTOM_HOST, AccountDialog
+from gui.accounts.bar import CUSTOM_HOST, AccountDialog
 from gui.main_window import MainWindow
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from tests.core.fake_keyrings import MemoryKeyring

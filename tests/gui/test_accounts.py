@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.workspace import Workspace
-from gui.accounts import CUSTOM_HOST, AddAccountDialog
+from gui.accounts.bar import CUSTOM_HOST, AddAccountDialog
 from gui.main_window import MainWindow
 from gui.settings import SANDBOX_ACCOUNT
 from tests.core.fake_keyrings import MemoryKeyring
@@ -279,9 +279,9 @@ def test_a_locked_keyring_at_start_says_so_and_choosing_the_account_again_retrie
     settings: QSettings,
     make_window: Callable[..., MainWindow],
 ) -> None:
-    from core.models import Account
-    from core.records import RecordsStore
-    from core.vault import Vault
+    from core.spec.models import Account
+    from core.storage.records import RecordsStore
+    from core.storage.vault import Vault
     from gui.settings import Preferences, SavedAccount
     from tests.core.fake_keyrings import LockableKeyring
 
@@ -329,8 +329,8 @@ def test_a_saved_account_no_longer_accepted_says_why_in_our_words(
 ) -> None:
     """Saved by an earlier version, refused by today's rules: the banner says what is wrong
     with it and what to do, never pydantic's text, and the window still works."""
-    from core.records import RecordsStore
-    from core.vault import AccountSecrets, Vault
+    from core.storage.records import RecordsStore
+    from core.storage.vault import AccountSecrets, Vault
     from gui.settings import Preferences, SavedAccount
 
     api_root = host or "https://api.openconnectors.us2.ext.hana.ondemand.com"

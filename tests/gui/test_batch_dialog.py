@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMessageBox, QP
 from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
-from gui.batch_dialog import CHECK, STATUS, BatchDialog
+from gui.dialogs.batch import CHECK, STATUS, BatchDialog
 from gui.main_window import MainWindow
 from tests.reliability.faults import TickRecorder
 
@@ -303,7 +303,7 @@ def test_rows_made_after_the_window_moved_to_another_account_are_not_listed_ther
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from core.models import Account
+    from core.spec.models import Account
 
     window.tabs.setCurrentIndex(1)
     qtbot.waitUntil(window.current_tab().isVisible, timeout=2000)

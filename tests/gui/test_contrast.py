@@ -34,11 +34,11 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.sandbox.connectwise import ConnectWiseSandbox
-from gui.accounts import AddAccountDialog
-from gui.batch_dialog import BatchDialog
-from gui.events_tab import VerifyDialog
-from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog
-from gui.instances_tab import EventsDialog
+from gui.accounts.bar import AddAccountDialog
+from gui.dialogs.batch import BatchDialog
+from gui.events.tab import VerifyDialog
+from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
+from gui.instances.tab import EventsDialog
 from gui.main_window import MainWindow
 from gui.theme import Scheme, Theme, contrast, dark_palette, follow_system, luminance
 from tests.gui.helpers import (

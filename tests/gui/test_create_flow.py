@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPlainTextEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
-from core.models import Account
+from core.spec.models import Account
 from core.workspace import Workspace
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
@@ -326,8 +326,8 @@ def test_locked_keyring_still_shows_and_copies_the_token_and_retry_stores_it(
     mocked: responses.RequestsMock,
     tmp_path: Any,
 ) -> None:
-    from core.records import RecordsStore
-    from core.vault import Vault
+    from core.storage.records import RecordsStore
+    from core.storage.vault import Vault
 
     backend = LockableKeyring()  # unlocked while the account secrets are saved
     ws = Workspace(Vault(backend, timeout=1.0), RecordsStore(tmp_path / "locked"))

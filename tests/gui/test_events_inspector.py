@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from core.events.webhooks import SIGNATURE_HEADER, signature
 from core.sandbox import SandboxServer
-from core.webhooks import SIGNATURE_HEADER, signature
-from gui.events_tab import VerifyDialog
+from gui.events.tab import VerifyDialog
 from gui.main_window import MainWindow
 from tests.gui.helpers import fill, type_into, widget
 from tests.gui.modals import (

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.workspace import Workspace
-from gui.instances_tab import EventsDialog
+from gui.instances.tab import EventsDialog
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.gui.helpers import SEED_FORM, error_text, fill, label_text, type_into, widget
@@ -241,8 +241,8 @@ def test_the_events_dialog_refuses_a_loopback_callback_only_off_this_machine(
 def test_the_events_dialog_refuses_a_loopback_callback_on_an_account_elsewhere(
     qtbot: QtBot, remote_window: MainWindow, workspace: Workspace
 ) -> None:
-    from core.records import InstanceRecord
-    from core.vault import normalize_host
+    from core.storage.records import InstanceRecord
+    from core.storage.vault import normalize_host
 
     window = remote_window
     host = normalize_host(ACCOUNT.api_root)

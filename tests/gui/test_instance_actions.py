@@ -26,11 +26,11 @@ from pytestqt.qtbot import QtBot
 from core.sandbox import SandboxServer
 from core.sandbox import connectwise_values as cw
 from core.sandbox.connectwise import ConnectWiseSandbox
-from core.vault import normalize_host
+from core.storage.vault import normalize_host
 from core.workspace import KEPT_AS_BEFORE, Workspace
-from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog
+from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
 from gui.main_window import MainWindow
-from gui.mnemonics import letter_of
+from gui.widgets.mnemonics import letter_of
 from tests.core.fake_keyrings import MemoryKeyring
 from tests.gui.clipping import assert_readable
 from tests.gui.helpers import SEED_FORM, label_text, widget

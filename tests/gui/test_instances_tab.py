@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
-from core.vault import normalize_host
+from core.storage.vault import normalize_host
 from core.workspace import Workspace
-from gui.instances_tab import COLUMNS, EventsDialog, InstancesTab
+from gui.instances.tab import COLUMNS, EventsDialog, InstancesTab
 from gui.main_window import MainWindow
 from tests.core.fake_keyrings import MemoryKeyring
 from tests.gui.helpers import SEED_FORM, fill, type_into, widget
@@ -660,7 +660,7 @@ def test_a_created_instance_shows_its_connector_label_and_tags(
 def remember(
     workspace: Workspace, sandbox: SandboxServer, ident: str, name: str, when: str
 ) -> None:
-    from core.records import InstanceRecord
+    from core.storage.records import InstanceRecord
 
     workspace.records.put(
         InstanceRecord(

@@ -12,12 +12,12 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QDialog, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from core.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind, Group
 from core.sandbox import SandboxServer
-from gui.about import AboutDialog
-from gui.accounts import AccountDialog
+from core.spec.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind, Group
+from gui.accounts.bar import AccountDialog
+from gui.dialogs.about import AboutDialog
 from gui.main_window import MainWindow
-from gui.mnemonics import letter_of
+from gui.widgets.mnemonics import letter_of
 from tests.gui.helpers import (
     SEED_FORM,
     account_action,

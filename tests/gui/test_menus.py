@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QMenu, QPushButton
 from pytestqt.qtbot import QtBot
 
 from core.app_info import APP_DISPLAY_NAME, VERSION
-from core.log_file import LogFile, start_log_file
-from gui.about import AboutDialog
-from gui.accounts import AddAccountDialog
+from core.storage.log_file import LogFile, start_log_file
+from gui.accounts.bar import AddAccountDialog
+from gui.dialogs.about import AboutDialog
 from gui.main_window import MainWindow
 from tests.gui.helpers import SEED_FORM, error_text, fill, widget
 from tests.gui.modals import ModalHandler, modal_watchdog  # noqa: F401 - the fixture

@@ -1,4 +1,4 @@
-"""The window's trust boundary (`gui.outside`), as a person meets it: against a server (and a
+"""The window's trust boundary (`gui.widgets.outside`), as a person meets it: against a server (and a
 ConnectWise site, an event sender, a CSV file, a settings file) whose every string is HTML
 and escapes, every flow shows those strings as text. After each flow the walk
 (`tests.gui.outside_walk`) reads every label, tooltip, cell, cell tooltip, message box and
@@ -32,13 +32,13 @@ from pytestqt.qtbot import QtBot
 from core.sandbox import SandboxServer
 from core.sandbox.connectwise import ConnectWiseSandbox
 from core.workspace import InstanceRow
-from gui import outside
-from gui.accounts import AccountDialog
-from gui.batch_dialog import STATUS, BatchDialog
-from gui.events_tab import VerifyDialog
-from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog
-from gui.instances_tab import EventsDialog
+from gui.accounts.bar import AccountDialog
+from gui.dialogs.batch import STATUS, BatchDialog
+from gui.events.tab import VerifyDialog
+from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
+from gui.instances.tab import EventsDialog
 from gui.main_window import MainWindow
+from gui.widgets import outside
 from tests.gui.helpers import SEED_FORM, choose_account_action, fill, type_into, widget
 from tests.gui.modals import (
     ModalHandler,

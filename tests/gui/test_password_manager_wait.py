@@ -15,10 +15,10 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
-from core.models import Account
-from core.records import RecordsStore
 from core.sandbox import SandboxServer
-from core.vault import Vault
+from core.spec.models import Account
+from core.storage.records import RecordsStore
+from core.storage.vault import Vault
 from core.workspace import Workspace
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount

@@ -15,10 +15,10 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from core.records import InstanceRecord
 from core.sandbox import connectwise_values as cw
 from core.sandbox.home import SandboxHome
 from core.sandbox.on_demand import OnDemandSandbox
+from core.storage.records import InstanceRecord
 from core.workspace import Workspace
 from gui.main_window import MainWindow
 from tests.core.fake_keyrings import MemoryKeyring

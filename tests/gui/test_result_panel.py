@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
-from gui.instance_dialogs import ReauthDialog
+from gui.instances.dialogs import ReauthDialog
 from gui.main_window import MainWindow
 from tests.gui.helpers import choose_account_action, label_text, widget
 from tests.gui.modals import (

@@ -58,7 +58,7 @@ def test_accounts_remember_a_passed_check_and_older_files_read_as_unchecked(
 def test_the_command_line_and_the_window_share_the_accounts_in_the_settings_file(
     tmp_path: Path,
 ) -> None:
-    from core.saved_accounts import SavedAccount, load_accounts, save_accounts
+    from core.storage.accounts import SavedAccount, load_accounts, save_accounts
 
     path = tmp_path / "settings.conf"
     settings = QSettings(str(path), QSettings.Format.IniFormat)
@@ -83,7 +83,7 @@ def test_the_command_line_and_the_window_share_the_accounts_in_the_settings_file
 def test_the_command_line_writes_accounts_into_a_settings_file_that_has_none(
     tmp_path: Path,
 ) -> None:
-    from core.saved_accounts import SavedAccount, save_accounts
+    from core.storage.accounts import SavedAccount, save_accounts
 
     path = tmp_path / "new" / "settings.conf"
     save_accounts([SavedAccount("Only", "https://a.test/elements/api-v2")], path)
@@ -155,7 +155,7 @@ def test_an_older_versions_open_settings_file_is_narrowed(
 def test_the_command_line_writes_the_settings_private_whatever_the_umask(
     tmp_path: Path, mask: int
 ) -> None:
-    from core.saved_accounts import SavedAccount, save_accounts
+    from core.storage.accounts import SavedAccount, save_accounts
 
     path = tmp_path / "config" / "cw-connector-desk" / "cw-connector-desk.conf"
     with umask(mask):

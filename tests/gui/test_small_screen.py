@@ -26,15 +26,15 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from core.connectors import CONNECTORS
-from core.records import RecordsStore
 from core.sandbox import SandboxServer
-from core.vault import Vault
+from core.spec.connectors import CONNECTORS
+from core.storage.records import RecordsStore
+from core.storage.vault import Vault
 from core.workspace import InstanceRow, Workspace
-from gui.accounts import AddAccountDialog
-from gui.instances_tab import EventsDialog
+from gui.accounts.bar import AddAccountDialog
+from gui.instances.tab import EventsDialog
 from gui.main_window import MainWindow
-from gui.widgets import FRAME_ALLOWANCE, fit_to_screen
+from gui.widgets.basic import FRAME_ALLOWANCE, fit_to_screen
 from tests.gui.clipping import assert_readable, clipped_controls
 from tests.gui.helpers import (
     SEED_FORM,
@@ -362,10 +362,10 @@ ROW = InstanceRow(
 
 
 def make_dialog(kind: str, window: MainWindow, tmp_path: Path) -> QDialog:
-    from gui.about import AboutDialog
-    from gui.batch_dialog import BatchDialog
-    from gui.events_tab import VerifyDialog
-    from gui.instance_dialogs import DetailsDialog, ReauthDialog, RenameDialog
+    from gui.dialogs.about import AboutDialog
+    from gui.dialogs.batch import BatchDialog
+    from gui.events.tab import VerifyDialog
+    from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
     from gui.settings import SavedAccount
 
     account = window.account_bar.account

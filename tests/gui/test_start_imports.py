@@ -17,7 +17,7 @@ from gui import app as desk
 window, sandbox = desk.build_window(desk.parse_args(["--sandbox"]))
 window.show()
 app.processEvents()
-print(sorted(m for m in ("requests", "urllib3", "core.connectwise") if m in sys.modules))
+print(sorted(m for m in ("requests", "urllib3", "core.connectwise.check") if m in sys.modules))
 window.close()
 if sandbox is not None:
     sandbox.stop()

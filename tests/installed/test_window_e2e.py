@@ -27,8 +27,8 @@ from keyring.backends import SecretService
 from PySide6.QtGui import QImage
 
 from core.app_info import APP_DISPLAY_NAME
-from core.records import DATA_DIR_ENV, FILE_NAME
-from core.vault import instance_username, service_name
+from core.storage.records import DATA_DIR_ENV, FILE_NAME
+from core.storage.vault import instance_username, service_name
 from gui.resources import DESKTOP_ENTRY, WINDOW_ICON_SIZES
 from tests.installed.conftest import (
     COMMAND_TIMEOUT,

@@ -20,7 +20,7 @@ from core.batch import (
     RowStatus,
     parse_batch,
 )
-from core.errors import ServerError
+from core.openconnectors.errors import ServerError
 from core.sandbox import SandboxServer
 from tests.batch_files import CREATE_PATH, BatchBench, batch_bench, csv_text, soap_rows
 

@@ -24,12 +24,12 @@ from core import (
     OutcomeUnknownError,
     utc_now,
 )
-from core.errors import WSDL_NEXT_STEP
-from core.receiver import EventReceiver
-from core.records import RecordsStore
+from core.events.receiver import EventReceiver
+from core.events.webhooks import SignatureStatus
+from core.openconnectors.errors import WSDL_NEXT_STEP
 from core.sandbox import SandboxInstance, SandboxServer
-from core.vault import Vault
-from core.webhooks import SignatureStatus
+from core.storage.records import RecordsStore
+from core.storage.vault import Vault
 from core.workspace import Workspace
 from tests.core.fake_keyrings import MemoryKeyring
 

@@ -25,14 +25,14 @@ from typing import Any
 import pytest
 import requests
 
-from core.client import OpenConnectorsClient
-from core.errors import (
+from core.openconnectors.client import OpenConnectorsClient
+from core.openconnectors.errors import (
     MalformedResponseError,
     NetworkError,
     OutcomeUnknownError,
     UnreadableAnswerError,
 )
-from core.models import InstanceDraft
+from core.spec.models import InstanceDraft
 from tests.reliability.loopback import read_request
 
 BODY = b'{"id": 1, "name": "slow", "token": "t", "pad": "' + b"a" * 400 + b'"}'

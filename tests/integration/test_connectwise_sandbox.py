@@ -21,7 +21,7 @@ from core import (
     check_rest_credentials,
     company_info,
 )
-from core.errors import WSDL_NEXT_STEP
+from core.openconnectors.errors import WSDL_NEXT_STEP
 from core.sandbox import ConnectWiseFailure, ConnectWiseSandbox, OnDemandSandbox, SandboxServer
 from core.sandbox import connectwise_values as cw_values
 from tests.leaks import exception_texts

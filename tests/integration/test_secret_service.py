@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from keyring.backends import SecretService
 
-from core.instance_store import InstanceStore
-from core.records import InstanceRecord, RecordsStore
-from core.vault import AccountSecrets, Vault, VaultError, VaultErrorKind
+from core.storage.instance_store import InstanceStore
+from core.storage.records import InstanceRecord, RecordsStore
+from core.storage.vault import AccountSecrets, Vault, VaultError, VaultErrorKind
 
 pytestmark = pytest.mark.secret_service
 

@@ -23,8 +23,7 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from core.client import NEXT_PAGE_HEADER, OpenConnectorsClient
-from core.connectwise import (
+from core.connectwise.check import (
     CheckKind,
     CompanyInfo,
     ConnectWiseCheckError,
@@ -32,7 +31,9 @@ from core.connectwise import (
     check_rest_credentials,
     company_info,
 )
-from core.errors import (
+from core.events.receiver import EventReceiver
+from core.openconnectors.client import NEXT_PAGE_HEADER, OpenConnectorsClient
+from core.openconnectors.errors import (
     AuthenticationError,
     ForbiddenError,
     InvalidSecretError,
@@ -42,14 +43,13 @@ from core.errors import (
     ServerError,
     TooManyInstancesError,
 )
-from core.instance import HealthState
-from core.models import Account, InstanceDraft
-from core.receiver import EventReceiver
-from core.records import InstanceRecord, RecordsStore
+from core.openconnectors.instance import HealthState
 from core.sandbox import connectwise_values as cw_values
 from core.sandbox.connectwise import ConnectWiseFailure, ConnectWiseSandbox
 from core.sandbox.server import SandboxServer
-from core.vault import Vault, VaultError, VaultErrorKind, normalize_host
+from core.spec.models import Account, InstanceDraft
+from core.storage.records import InstanceRecord, RecordsStore
+from core.storage.vault import Vault, VaultError, VaultErrorKind, normalize_host
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from tests.core.fake_keyrings import (
     HangingKeyring,
@@ -420,7 +420,7 @@ def vault_hung_backend(tmp: Path) -> str:
     return f"20 calls: each “{errors[-1].message}”; {extra} thread held"
 
 
-# --- the ConnectWise checks (core.connectwise) against the ConnectWise sandbox ---------------
+# --- the ConnectWise checks (core.connectwise.check) against the ConnectWise sandbox ---------------
 
 CW_TIMEOUT = (1.0, 1.0)  # connect, read: the whole answer within 2 s
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.records import RecordsStore
-from core.vault import Vault
+from core.storage.records import RecordsStore
+from core.storage.vault import Vault
 from core.workspace import Workspace
 from tests.core.fake_keyrings import MemoryKeyring
 from tests.gui.conftest import keyring_backend, make_window, sandbox, settings

@@ -32,8 +32,8 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 from pytestqt.exceptions import TimeoutError as QtWaitTimeout
 from pytestqt.qtbot import QtBot
 
-from core.models import Account
 from core.sandbox import SandboxServer
+from core.spec.models import Account
 from core.workspace import Workspace
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount

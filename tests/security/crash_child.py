@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from core.models import Account, InstanceDraft
-from core.records import RecordsStore
-from core.vault import Vault
+from core.spec.models import Account, InstanceDraft
+from core.storage.records import RecordsStore
+from core.storage.vault import Vault
 from core.workspace import Workspace
 from tests.core.fake_keyrings import MemoryKeyring
 

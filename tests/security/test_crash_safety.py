@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from core.models import Account
-from core.records import RecordsStore
 from core.sandbox import SandboxServer
-from core.vault import Vault
+from core.spec.models import Account
+from core.storage.records import RecordsStore
+from core.storage.vault import Vault
 from core.workspace import Workspace
 from tests.core.fake_keyrings import MemoryKeyring
 

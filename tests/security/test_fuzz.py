@@ -11,11 +11,11 @@ import responses
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.client import OpenConnectorsClient
-from core.connectors import CONNECTORS
-from core.errors import OpenConnectorsError
-from core.instance import Instance
-from core.models import InstanceDraft, check_draft
+from core.openconnectors.client import OpenConnectorsClient
+from core.openconnectors.errors import OpenConnectorsError
+from core.openconnectors.instance import Instance
+from core.spec.connectors import CONNECTORS
+from core.spec.models import InstanceDraft, check_draft
 
 ROOT = "https://api.example.com/elements/api-v2"
 FIELDS = [(key, f.name) for key, spec in CONNECTORS.items() for f in spec.fields]
@@ -97,7 +97,7 @@ def test_account_takes_anything_and_never_echoes_its_secrets(
 ) -> None:
     from pydantic import ValidationError
 
-    from core.models import Account, field_errors
+    from core.spec.models import Account, field_errors
 
     user, org = "Zq9§u" + user, "Zq9§o" + org  # markers no message could contain by chance
     try:

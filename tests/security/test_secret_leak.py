@@ -16,15 +16,15 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from core.client import OpenConnectorsClient
-from core.errors import InvalidSecretError
-from core.log_file import start_log_file
-from core.models import Account, InstanceDraft, field_errors
-from core.records import RecordsStore
+from core.openconnectors.client import OpenConnectorsClient
+from core.openconnectors.errors import InvalidSecretError
 from core.sandbox import SandboxServer
-from core.vault import Vault
+from core.spec.models import Account, InstanceDraft, field_errors
+from core.storage.log_file import start_log_file
+from core.storage.records import RecordsStore
+from core.storage.vault import Vault
 from core.workspace import Workspace
-from gui.accounts import AddAccountDialog
+from gui.accounts.bar import AddAccountDialog
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.core.fake_keyrings import MemoryKeyring

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from core.events.webhooks import verify
 from core.sandbox import DeliveryStatus, SandboxError, SandboxServer
-from core.webhooks import verify
 from tests.core.sandbox.helpers import Api, assert_error, hd_config
 
 KEY = "a-signature-key-of-some-length"

@@ -1,6 +1,6 @@
 """Rows of the "text and neighbours from outside" table: see `__init__.py`.
 
-The window's trust boundary (`gui.outside`): a server, a ConnectWise site, an event sender, a
+The window's trust boundary (`gui.widgets.outside`): a server, a ConnectWise site, an event sender, a
 CSV file and the settings file send markup, escapes, a right-to-left override and names of a
 million characters. Each row drives a real window offscreen against a real loopback sandbox
 (or site, or receiver); markup names a real picture whose opening an inotify watch would see
@@ -23,9 +23,9 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.sandbox.connectwise import ConnectWiseSandbox
-from gui import outside
-from gui.batch_dialog import NAME, STATUS, BatchDialog
+from gui.dialogs.batch import NAME, STATUS, BatchDialog
 from gui.main_window import MainWindow
+from gui.widgets import outside
 from tests.gui.helpers import SEED_FORM, fill, type_into, widget
 from tests.gui.modals import ModalHandler
 from tests.gui.outside_walk import ResourceWatch, Walk

@@ -1,0 +1,1 @@
+"""Webhook events: the local receiver and the signatures."""

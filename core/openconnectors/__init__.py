@@ -1,0 +1,1 @@
+"""The Open Connectors platform: its client, its errors, what it says about an instance, and its hosts."""

@@ -1,0 +1,1 @@
+"""The account bar and the account dialog."""

@@ -1,0 +1,1 @@
+"""The Events tab: the local receiver's notifications, checked and shown."""

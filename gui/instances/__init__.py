@@ -1,0 +1,1 @@
+"""The Instances tab: its table and the dialogs for one instance."""
