@@ -22,7 +22,7 @@ from core.storage.records import InstanceRecord, RecordsStore
 from core.storage.vault import Vault, normalize_host
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from tests.core.fake_keyrings import MemoryKeyring, RefusingKeyring
-from tests.core.test_client import (
+from tests.core.openconnectors.test_client import (
     INSTANCES,
     ROOT,
     connection_aborted,

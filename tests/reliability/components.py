@@ -57,7 +57,7 @@ from tests.core.fake_keyrings import (
     RawValueKeyring,
     UnprintableErrorKeyring,
 )
-from tests.core.test_records import _load_in_child, save_from_two_processes
+from tests.core.storage.test_records import _load_in_child, save_from_two_processes
 from tests.leaks import exception_texts
 from tests.reliability.batch_faults import batch_answer_lost, batch_rate_limited, batch_stopped
 from tests.reliability.loopback import ConnectionRecorder, refused_port

@@ -542,7 +542,7 @@ def test_1100_posts_of_1_mb_keep_memory_bounded(tmp_path: Path) -> None:
         }
     ).encode()
     assert len(body) <= MAX_BODY_BYTES
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[3])}
     with subprocess.Popen(
         [sys.executable, "-c", _MEMORY_CHILD],
         stdin=subprocess.PIPE,

@@ -24,7 +24,7 @@ from core.openconnectors.errors import (
     UnreadableAnswerError,
 )
 from core.openconnectors.instance import HealthState
-from tests.core.test_client import (
+from tests.core.openconnectors.test_client import (
     AUTHORIZATION,
     HOST,
     HTML_PAGE,

@@ -29,7 +29,7 @@ from core.storage.records import (
     RecordsStore,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 HOST = "api.example.test"
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and signals")
 _T = TypeVar("_T")

@@ -21,7 +21,11 @@ from core.connectwise.check import (
     check_rest_credentials,
     company_info,
 )
-from tests.core.test_client import connection_aborted, connection_refused, dns_failure
+from tests.core.openconnectors.test_client import (
+    connection_aborted,
+    connection_refused,
+    dns_failure,
+)
 from tests.leaks import exception_texts
 
 SITE = "https://api-na.myconnectwise.net"
