@@ -40,7 +40,7 @@ from core.spec.models import Account, account_name_problem, field_errors
 from core.storage.vault import AccountRemoval, BackendInfo
 from core.workspace import EditedAccount, Workspace
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
-from gui.tasks import TaskRunner
+from gui.tasks import TaskRunner, Tickets
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
 from gui.widgets import outside
 from gui.widgets.basic import SecretEdit, message_label, open_fitted, set_state, show_message
@@ -281,7 +281,10 @@ class AccountBar(QWidget):
         self._runner = runner
         self._sandbox = sandbox
         self._notice_ms = notice_ms
-        self._load: Attempt | None = None  # the secrets being loaded for the current account
+        # The secrets being loaded for the account chosen: an answer for one chosen before is
+        # not wanted. The attempt is kept for Cancel.
+        self._loads = Tickets()
+        self._load: Attempt | None = None
         self._busy = False  # saving or removing an account
         self._testing = False
         self.account: Account | None = None
@@ -443,7 +446,7 @@ class AccountBar(QWidget):
 
     def _selected(self, index: int, known: Account | None = None, *, remember: bool = True) -> None:
         data: Any = self.combo.itemData(index)
-        self._load = None  # an answer still on its way is for an account no longer chosen
+        self._loads.void()  # an answer still on its way is for an account no longer chosen
         is_sandbox = data == SANDBOX_ACCOUNT and self._sandbox is not None
         self.sandbox_secrets.setVisible(is_sandbox)
         if is_sandbox:
@@ -467,15 +470,19 @@ class AccountBar(QWidget):
             return
         self._set_account(None)
         self._show(f"Loading the secrets of “{data.name}” from the password manager…", "")
-        attempt = Attempt(self, lambda: self._load_slow(attempt), notice_ms=self._notice_ms)
-        self._load = attempt
+        attempt = self._load = Attempt(
+            self,
+            lambda: self._show(WAITING_TEXT, "waiting", cancel=True),
+            notice_ms=self._notice_ms,
+            ticket=self._loads.new(),
+        )
 
         def loaded(account: Account | None) -> None:
-            if attempt is self._load and attempt.answer():
+            if attempt.answer():
                 self._loaded(data, account)
 
         def failed(error: BaseException) -> None:
-            if attempt is self._load and attempt.answer():
+            if attempt.answer():
                 if isinstance(error, SavedAccountRefusedError):  # retrying cannot help
                     self._show(f"{error.message} {error.next_step}", "warning")
                     return
@@ -489,10 +496,6 @@ class AccountBar(QWidget):
             failed,
             name="load-account",
         )
-
-    def _load_slow(self, attempt: Attempt) -> None:
-        if attempt is self._load:
-            self._show(WAITING_TEXT, "waiting", cancel=True)
 
     def cancel_wait(self) -> None:
         """Stop waiting for the password manager: the account is not loaded. Its answer, if it

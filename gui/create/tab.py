@@ -34,7 +34,7 @@ from core.workspace import CreateOutcome, Workspace
 from gui.create.connectwise_check import ConnectWiseChecker
 from gui.create.form import CHECK_SHORTCUT, CREATE_TEXT, ConnectorForm
 from gui.create.panels import ErrorPanel, OutcomeArea, ResultPanel
-from gui.tasks import TaskRunner
+from gui.tasks import TaskRunner, Ticket, Tickets
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
 from gui.widgets import outside
 from gui.widgets.clipboard import Clipboard
@@ -96,8 +96,9 @@ class CreateTab(QWidget):
         self._shown_on: Account | None = None
         self._shown_account_removed = False
         self._sending_on: Account | None = None  # the account of the create on its way
-        self._run: object = None  # the create whose answer the tab waits for
-        self._store: Attempt | None = None  # the token store the storage line waits for
+        self._runs = Tickets()  # the create whose answer the tab waits for
+        self._stores = Tickets()  # the token store the storage line waits for…
+        self._store: Attempt | None = None  # …and its attempt, for Cancel
         self.notice_ms = NOTICE_MS
 
         self.form = ConnectorForm(self)
@@ -227,7 +228,7 @@ class CreateTab(QWidget):
         if normalize_host(shown.api_root) != normalize_host(api_root):
             return
         self._token = ""
-        self._store = None
+        self._stores.void()
         kept = "" if token_removed else " Its token may still be in the password manager."
         self.result_panel.mark_deleted(
             f"Deleted from {normalize_host(api_root)}: this instance no longer exists and its "
@@ -369,7 +370,7 @@ class CreateTab(QWidget):
     def _send_create(self, account: Account, draft: InstanceDraft) -> None:
         started = utc_now()
         self.status_message.emit(f"Creating “{draft.name}” on {account.host}…")
-        run = self._run = object()
+        run = self._runs.new()
         self._sending_on = account
         self._runner.run(
             lambda: self._workspace.create(account, draft, on_storing=self._on_storing(run, draft)),
@@ -380,27 +381,25 @@ class CreateTab(QWidget):
 
     # --- the token goes to the password manager, which may wait for a person -----------------
 
-    def _on_storing(self, run: object, draft: InstanceDraft) -> Callable[[Instance], None]:
+    def _on_storing(self, run: Ticket, draft: InstanceDraft) -> Callable[[Instance], None]:
         """What the worker calls once the instance exists, before its token is stored."""
 
         def storing(instance: Instance) -> None:
-            self._runner.post(lambda: self._storing(run, instance, draft))
+            self._runner.post(lambda: self._storing(instance, draft), ticket=run)
 
         return storing
 
-    def _storing(self, run: object, instance: Instance, draft: InstanceDraft) -> None:
-        if run is not self._run:
-            return
-        attempt = Attempt(
-            self, lambda: self._store_slow(attempt, instance, draft), notice_ms=self.notice_ms
+    def _storing(self, instance: Instance, draft: InstanceDraft) -> None:
+        self._store = Attempt(
+            self,
+            lambda: self._store_slow(instance, draft),
+            notice_ms=self.notice_ms,
+            ticket=self._stores.new(),
         )
-        self._store = attempt
 
-    def _store_slow(self, attempt: Attempt, instance: Instance, draft: InstanceDraft) -> None:
-        """No answer yet: show the instance and its token (copy it now if you like), and that
-        the password manager is waiting, with Cancel."""
-        if attempt is not self._store:
-            return
+    def _store_slow(self, instance: Instance, draft: InstanceDraft) -> None:
+        """No answer yet (and still waited for): show the instance and its token (copy it now
+        if you like), and that the password manager is waiting, with Cancel."""
         self._show_instance(instance, draft, instance.token or "", note="")
         self.result_panel.show_waiting(WAITING_TEXT)
         self.status_message.emit(
@@ -415,7 +414,6 @@ class CreateTab(QWidget):
         if attempt is None or not attempt.waiting:
             return
         attempt.cancel()
-        self._store = None
         self.result_panel.show_storage(
             "Not saved: you stopped waiting for the password manager, so the token is not "
             "stored. The token is shown here: copy it now if you need it. Use “Retry” to store "
@@ -424,7 +422,7 @@ class CreateTab(QWidget):
             retry=True,
         )
         if self._busy:
-            self._run = None  # its answer, when it comes, is late: see _late
+            self._runs.void()  # its answer, when it comes, is late: see _late
             self._set_busy(False)
         self.status_message.emit(
             "Stopped waiting for the password manager: the token is not stored."
@@ -435,7 +433,7 @@ class CreateTab(QWidget):
         instance_id = str(outcome.instance.id)
         if outcome.save.token_stored and instance_id == self._shown_id:
             self._result = outcome
-            self._store = None  # a Retry still waiting would only say the same
+            self._stores.void()  # a Retry still waiting would only say the same
             self.result_panel.show_save(outcome.save)
             self.status_message.emit(f"The token of instance {instance_id} was stored after all.")
         self.created.emit(outcome, draft)  # the Instances tab lists it as it is
@@ -446,9 +444,9 @@ class CreateTab(QWidget):
         account: Account,
         draft: InstanceDraft,
         started: datetime,
-        run: object = None,
+        run: Ticket,
     ) -> None:
-        if run is not self._run:
+        if not run.wanted:
             return  # the user stopped waiting for this create's token; nothing to show now
         if not isinstance(error, OutcomeUnknownError):
             self._set_busy(False)
@@ -481,7 +479,7 @@ class CreateTab(QWidget):
         found: CreateOutcome | None,
         draft: InstanceDraft,
         unknown: OutcomeUnknownError,
-        run: object = None,
+        run: Ticket,
     ) -> None:
         if found is not None:
             self._created(found, draft, unknown, run=run)
@@ -542,12 +540,12 @@ class CreateTab(QWidget):
         draft: InstanceDraft,
         unknown: OutcomeUnknownError | None = None,
         *,
-        run: object = None,
+        run: Ticket,
     ) -> None:
-        if run is not self._run:
+        if not run.wanted:
             self._late(outcome, draft)
             return
-        self._store = None
+        self._stores.void()
         self._set_busy(False)
         self._result = outcome
         instance = outcome.instance
@@ -594,26 +592,26 @@ class CreateTab(QWidget):
         self.result_panel.retry_button.setEnabled(False)
         self.result_panel.storage.setText("Storing the token…")
 
-        def slow() -> None:
-            if attempt is self._store:
-                self.result_panel.show_waiting(WAITING_TEXT)
-
-        attempt = Attempt(self, slow, notice_ms=self.notice_ms)
-        self._store = attempt
+        attempt = self._store = Attempt(
+            self,
+            lambda: self.result_panel.show_waiting(WAITING_TEXT),
+            notice_ms=self.notice_ms,
+            ticket=self._stores.new(),
+        )
 
         def done(save: SaveResult) -> None:
-            waited = attempt is self._store and attempt.answer()
+            waited = attempt.answer()
             shown = instance_id == self._shown_id
             # A token stored is news whenever it comes; "not stored" only while waited for.
             if shown and (waited or save.token_stored):
-                self._store = None
+                self._stores.void()
                 self.result_panel.show_save(save)
             if waited or save.token_stored:
                 self.token_stored.emit(instance_id, save.token_stored)
 
         def failed(error: BaseException) -> None:
-            if attempt is self._store and attempt.answer():
-                self._store = None
+            if attempt.answer():
+                self._stores.void()
                 self.result_panel.show_storage(f"Not saved: {error}", stored=False, retry=True)
 
         self._runner.run(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,7 +39,7 @@ from core.events.webhooks import (
     signed_test_command,
 )
 from core.sandbox.on_demand import Sandbox
-from gui.tasks import TaskRunner
+from gui.tasks import TaskRunner, Tickets
 from gui.widgets import outside
 from gui.widgets.basic import SecretEdit, open_fitted
 from gui.widgets.clipboard import Clipboard
@@ -54,12 +54,6 @@ SYNC_MS = 100  # the table catches up with the receiver at most this often
 # The detail pane shows at most this much of a body (a 1 MB body pretty-printed is several MB
 # of text, and slow to lay out); the rest is counted.
 DETAIL_CHARS = 200_000
-
-
-class _Bridge(QObject):
-    """Tells the GUI thread that the receiver has news (queued signal, no payload)."""
-
-    changed = Signal()
 
 
 class VerifyDialog(QDialog):
@@ -121,20 +115,18 @@ class EventsTab(QWidget):
         self._sandbox = sandbox
         self._clipboard = clipboard or Clipboard(self)
         # A changed key checks the listed events again, once typing pauses (on a worker:
-        # up to 32 MiB of bodies); `_rechecks` drops the answer of a key typed over since.
-        self._rechecks = 0
+        # up to 32 MiB of bodies); the answer for a key typed over since is not wanted.
+        self._rechecks = Tickets()
         self._recheck_timer = QTimer(self)
         self._recheck_timer.setSingleShot(True)
         self._recheck_timer.setInterval(RECHECK_MS)
         self._recheck_timer.timeout.connect(self._recheck)
         self._first_row = 1  # the receiver's number (`Snapshot`) of the event in row 0
         self._stale = threading.Event()  # set by the receiver's threads, cleared by a sync
-        self._bridge = _Bridge(self)
         self._sync_timer = QTimer(self)
         self._sync_timer.setSingleShot(True)
         self._sync_timer.setInterval(SYNC_MS)
         self._sync_timer.timeout.connect(self.sync)
-        self._bridge.changed.connect(self._schedule_sync)
         self.key = SecretEdit("inspector_key", "Signature key to check against", self)
         self._key_value = ""
         self.key.edit.textChanged.connect(self._set_key)
@@ -247,7 +239,7 @@ class EventsTab(QWidget):
 
     def _set_key(self, text: str) -> None:
         self._key_value = text  # read from the receiver's thread: a plain str swap is atomic
-        self._rechecks += 1  # an answer for the key before this one is no longer wanted
+        self._rechecks.void()  # an answer for the key before this one is no longer wanted
         self.command_button.setEnabled(bool(text))
         if self.table.rowCount():
             self._recheck_timer.start()
@@ -255,17 +247,16 @@ class EventsTab(QWidget):
     def _recheck(self) -> None:
         """Check every listed event again with the key now typed; their Signature cells
         follow (and the detail pane, for the one selected)."""
-        key, ticket = self._key_value, self._rechecks
+        key, ticket = self._key_value, self._rechecks.new()
         self._runner.run(
             lambda: self.receiver.recheck(key or None),
-            lambda snapshot: self._rechecked(snapshot, ticket),
+            # A stale answer is dropped: the key changed again, and its own check follows.
+            lambda snapshot: self._rechecked(snapshot) if ticket.wanted else None,
             lambda error: self.status_message.emit(f"Could not check the events again: {error}"),
             name="recheck-events",
         )
 
-    def _rechecked(self, snapshot: Snapshot, ticket: int) -> None:
-        if ticket != self._rechecks:
-            return  # the key changed again: its own check follows
+    def _rechecked(self, snapshot: Snapshot) -> None:
         first = snapshot.received - len(snapshot.events) + 1
         rows = self.table.rowCount()
         valid = 0
@@ -311,10 +302,11 @@ class EventsTab(QWidget):
     # --- received events ------------------------------------------------------------------------
 
     def _on_event(self, event: ReceivedEvent) -> None:
-        """On a receiver thread: one queued signal at most until the table has caught up."""
+        """On a receiver thread: one word to the GUI thread at most until the table has
+        caught up."""
         if not self._stale.is_set():
             self._stale.set()
-            self._bridge.changed.emit()
+            self._runner.post(self._schedule_sync)
 
     def _schedule_sync(self) -> None:
         if not self._sync_timer.isActive():

@@ -39,6 +39,7 @@ from tests.gui.clipping import assert_readable, clipped_controls
 from tests.gui.helpers import (
     SEED_FORM,
     choose,
+    idle,
     fill,
     label_text,
     set_checked,
@@ -435,7 +436,7 @@ def test_every_dialog_fits_800x600_with_every_control_readable_and_reachable(
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)  # a batch file read
+    idle(qtbot, window)  # a batch file read
     # Opened wide enough for its title (within the small screen), not tiny.
     title = dialog.fontMetrics().horizontalAdvance(dialog.windowTitle()) + TITLE_ROOM
     assert dialog.width() >= min(title, SMALL_DIALOG.width()), f"{kind}: title cut"
