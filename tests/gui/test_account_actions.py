@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from core.sandbox import SandboxServer
 from core.spec.models import Account
 from core.workspace import Workspace
-from gui.accounts.bar import CUSTOM_HOST, AccountDialog
+from gui.accounts.dialog import CUSTOM_HOST, AccountDialog
 from gui.main_window import MainWindow
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from tests.core.fake_keyrings import MemoryKeyring

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.workspace import Workspace
-from gui.accounts.bar import CUSTOM_HOST, AddAccountDialog
+from gui.accounts.dialog import CUSTOM_HOST, AddAccountDialog
 from gui.main_window import MainWindow
 from gui.settings import SANDBOX_ACCOUNT
 from tests.core.fake_keyrings import MemoryKeyring

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.workspace import Workspace
-from gui.instances.tab import EventsDialog
+from gui.instances.events_dialog import EventsDialog
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.gui.helpers import SEED_FORM, error_text, fill, label_text, type_into, widget

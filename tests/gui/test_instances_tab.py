@@ -23,7 +23,9 @@ from pytestqt.qtbot import QtBot
 from core.sandbox import SandboxServer
 from core.storage.vault import normalize_host
 from core.workspace import Workspace
-from gui.instances.tab import COLUMNS, EventsDialog, InstancesTab
+from gui.instances.events_dialog import EventsDialog
+from gui.instances.model import COLUMNS
+from gui.instances.tab import InstancesTab
 from gui.main_window import MainWindow
 from tests.core.fake_keyrings import MemoryKeyring
 from tests.gui.helpers import SEED_FORM, fill, idle, type_into, widget

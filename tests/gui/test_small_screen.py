@@ -31,16 +31,16 @@ from core.spec.connectors import CONNECTORS
 from core.storage.records import RecordsStore
 from core.storage.vault import Vault
 from core.workspace import InstanceRow, Workspace
-from gui.accounts.bar import AddAccountDialog
-from gui.instances.tab import EventsDialog
+from gui.accounts.dialog import AddAccountDialog
+from gui.instances.events_dialog import EventsDialog
 from gui.main_window import MainWindow
 from gui.widgets.basic import FRAME_ALLOWANCE, fit_to_screen
 from tests.gui.clipping import assert_readable, clipped_controls
 from tests.gui.helpers import (
     SEED_FORM,
     choose,
-    idle,
     fill,
+    idle,
     label_text,
     set_checked,
     tip_text,
