@@ -26,9 +26,7 @@ from PySide6.QtWidgets import QMenu, QMenuBar, QTabWidget, QWidget
 
 from core.storage.log_file import active_log_file
 from core.storage.paths import LOG_FILE_NAME, default_log_dir
-
-# Account ▸ Fill with sandbox values: F for Fill (Ctrl+Shift+K is the check, Ctrl+Shift+C copy).
-FILL_SHORTCUT = "Ctrl+Shift+F"
+from gui.local_sandbox import FILL_SHORTCUT
 
 if TYPE_CHECKING:
     from core.sandbox.on_demand import Sandbox

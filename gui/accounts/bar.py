@@ -375,10 +375,8 @@ class AccountBar(QWidget):
         """Ask for a new account; store its secrets, then list and choose it."""
         if self._busy:
             return
-        dialog = AccountDialog(self, taken=self._names())
-        accepted = dialog.exec() == QDialog.DialogCode.Accepted
-        dialog.deleteLater()  # not left among the bar's children
-        if not accepted or dialog.account is None:
+        dialog = self._ask(taken=self._names())
+        if dialog is None or dialog.account is None:
             return
         account = dialog.account
         self._background(
@@ -388,6 +386,15 @@ class AccountBar(QWidget):
             name="save-account",
             doing=f"Saving the secrets of “{account.name}” in the password manager…",
         )
+
+    def _ask(
+        self, *, taken: frozenset[str], editing: SavedAccount | None = None
+    ) -> AccountDialog | None:
+        """The account dialog, once it was accepted (None: cancelled)."""
+        dialog = AccountDialog(self, taken=taken, editing=editing)
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.deleteLater()  # not left among the bar's children
+        return dialog if accepted else None
 
     def _saved(self, account: Account, info: BackendInfo) -> None:
         accounts = [a for a in self._prefs.accounts() if a.name != account.name]
@@ -414,10 +421,8 @@ class AccountBar(QWidget):
         old = self.current_saved()
         if old is None or self._busy:
             return
-        dialog = AccountDialog(self, taken=self._names(besides=old), editing=old)
-        accepted = dialog.exec() == QDialog.DialogCode.Accepted
-        dialog.deleteLater()  # not left among the bar's children
-        if not accepted or dialog.values is None:
+        dialog = self._ask(taken=self._names(besides=old), editing=old)
+        if dialog is None or dialog.values is None:
             return
         values = dialog.values
         self._background(

@@ -16,8 +16,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
@@ -34,16 +32,15 @@ from core.events.receiver import EventReceiver, ReceivedEvent, Snapshot
 from core.events.webhooks import (
     SIGNATURE_HEADER,
     SignatureStatus,
-    check,
     sample_event_body,
     signed_test_command,
 )
 from core.sandbox.on_demand import Sandbox
+from gui.events.verify_dialog import VerifyDialog
 from gui.tasks import TaskRunner, Tickets
 from gui.widgets import outside
-from gui.widgets.basic import SecretEdit, open_fitted
+from gui.widgets.basic import SecretEdit
 from gui.widgets.clipboard import Clipboard
-from gui.widgets.mnemonics import letter_buttons
 
 EVENT_TYPES = ("UPDATED", "CREATED", "DELETED")
 NO_EVENT_TYPE = "(no event type)"
@@ -54,48 +51,6 @@ SYNC_MS = 100  # the table catches up with the receiver at most this often
 # The detail pane shows at most this much of a body (a 1 MB body pretty-printed is several MB
 # of text, and slow to lay out); the rest is counted.
 DETAIL_CHARS = 200_000
-
-
-class VerifyDialog(QDialog):
-    """Paste a body, a signature header and a key; see whether they match."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Verify a webhook signature")
-        layout = QFormLayout(self)
-        self.body = QPlainTextEdit(self)
-        self.body.setObjectName("verify_body")
-        self.body.setAccessibleName("Raw body")
-        self.header = QLineEdit(self)
-        self.header.setObjectName("verify_header")
-        self.header.setPlaceholderText("sha256=…")
-        self.key = SecretEdit("verify_key", "Signature key", self)
-        # Not `result`: that is QDialog.result(), how the dialog was closed.
-        self.verdict_label = outside.Label(self)
-        self.verdict_label.setObjectName("verify_result")
-        self.verdict_label.setProperty("role", "banner")
-        for text, widget, focus in (
-            ("Raw &body:", self.body, self.body),
-            (f"{SIGNATURE_HEADER} &header:", self.header, self.header),
-            ("Signature &key:", self.key, self.key.edit),
-        ):
-            label = outside.Label(text)
-            label.setBuddy(focus)
-            layout.addRow(label, widget)
-        layout.addRow(self.verdict_label)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout.addRow(buttons)
-        letter_buttons(self, buttons.buttons())
-        self.body.textChanged.connect(self._check)
-        self.header.textChanged.connect(self._check)
-        self.key.edit.textChanged.connect(self._check)
-        self._check()
-        open_fitted(self)
-
-    def _check(self) -> None:
-        status = check(self.key.edit.text() or None, self.body.toPlainText(), self.header.text())
-        self.verdict_label.setText(status.text)
 
 
 class EventsTab(QWidget):

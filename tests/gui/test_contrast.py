@@ -36,7 +36,7 @@ from core.sandbox import SandboxServer
 from core.sandbox.connectwise import ConnectWiseSandbox
 from gui.accounts.dialog import AddAccountDialog
 from gui.dialogs.batch import BatchDialog
-from gui.events.tab import VerifyDialog
+from gui.events.verify_dialog import VerifyDialog
 from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
 from gui.instances.events_dialog import EventsDialog
 from gui.main_window import MainWindow

@@ -34,7 +34,7 @@ from core.sandbox.connectwise import ConnectWiseSandbox
 from core.workspace import InstanceRow
 from gui.accounts.dialog import AccountDialog
 from gui.dialogs.batch import STATUS, BatchDialog
-from gui.events.tab import VerifyDialog
+from gui.events.verify_dialog import VerifyDialog
 from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
 from gui.instances.events_dialog import EventsDialog
 from gui.main_window import MainWindow

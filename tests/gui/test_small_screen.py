@@ -365,7 +365,7 @@ ROW = InstanceRow(
 def make_dialog(kind: str, window: MainWindow, tmp_path: Path) -> QDialog:
     from gui.dialogs.about import AboutDialog
     from gui.dialogs.batch import BatchDialog
-    from gui.events.tab import VerifyDialog
+    from gui.events.verify_dialog import VerifyDialog
     from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
     from gui.settings import SavedAccount
 
