@@ -291,14 +291,14 @@ class InstancesTab(QWidget):
         self.model.set_rows([])
         self._update_ui()
         if account is not None:
+            ticket = self._answers.current()
             self._runner.run(
                 lambda: prepare_table(self._workspace.local_rows(account)),
-                self._replace_lines,
+                lambda prepared: self._replace_lines(prepared) if ticket.wanted else None,
                 lambda error: self.status_message.emit(
                     f"Could not read remembered instances: {error}"
                 ),
                 name="local-rows",
-                ticket=self._answers.current(),
             )
 
     def set_token_stored(self, instance_id: str, stored: bool) -> None:
