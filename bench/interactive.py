@@ -135,7 +135,7 @@ def main() -> int:
     from core.storage.records import RecordsStore
     from core.storage.vault import Vault
     from core.workspace import Workspace
-    from gui.instances.tab import COLUMNS
+    from gui.instances.model import COLUMNS
     from gui.main_window import MainWindow
 
     keyring_backend = SleepingKeyring(delay=0.0)

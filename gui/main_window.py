@@ -16,7 +16,6 @@ from PySide6.QtCore import QSettings, QSize, Qt, QTimer, SignalInstance
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
-    QDialog,
     QMainWindow,
     QMessageBox,
     QProgressBar,
@@ -32,7 +31,9 @@ from core.spec.models import Account, InstanceDraft
 from core.workspace import CreateOutcome, SandboxReset, Workspace, counted, row_from_record
 from gui.accounts.bar import AccountBar
 from gui.create.tab import CreateTab
-from gui.menus import FILL_SHORTCUT, Menus
+from gui.local_sandbox import connectwise_intro, moved_to_this_run
+from gui.menus import Menus
+from gui.quitting import ask, close_dialogs, ours, typed_in
 from gui.settings import Preferences
 from gui.tasks import TaskRunner
 from gui.widgets import outside
@@ -239,7 +240,7 @@ class MainWindow(QMainWindow):
         if new is None:
             return
         window = new.window()
-        if window is self or window.property(_QUITS) or not _ours(window, self):
+        if window is self or window.property(_QUITS) or not ours(window, self):
             return
         window.setProperty(_QUITS, True)
         quit_here = QShortcut(QKeySequence(QUIT_KEYS), window)
@@ -317,41 +318,13 @@ class MainWindow(QMainWindow):
         site = self.connectwise_site
         if not site or not self.on_sandbox(account):
             return ""
-        return (
-            f"The local sandbox's ConnectWise site is {site}, company {cw_sandbox.COMPANY} "
-            f"(SOAP login {cw_sandbox.USERNAME} / {cw_sandbox.PASSWORD}; REST keys "
-            f"{cw_sandbox.PUBLIC_KEY} / {cw_sandbox.PRIVATE_KEY}, client ID "
-            f"{cw_sandbox.CLIENT_ID}). Account ▸ Fill with sandbox values ({FILL_SHORTCUT}) "
-            "types them in."
-        )
+        return connectwise_intro(site)
 
     def _remembered_form(self) -> tuple[dict[str, object], str]:
         """The form as last left, with a ConnectWise address on this machine moved to this
         run's sandbox (or dropped without one): an earlier run's sandbox listened elsewhere.
         Also what to tell the user about it ("" when nothing moved)."""
-        values = self.prefs.last_form()
-        site = self.connectwise_site
-        told: list[str] = []
-        for name in cw_sandbox.ADDRESS_FIELDS:
-            value = values.get(name)
-            if not isinstance(value, str) or not value.strip():
-                continue
-            moved = cw_sandbox.moved_address(value, site)
-            if moved == value:
-                continue
-            if moved is None:
-                del values[name]
-                told.append(f"{value} (no sandbox runs now) was cleared")
-            else:
-                values[name] = moved
-                told.append(f"{value} is now {moved}")
-        if not told:
-            return values, ""
-        return values, (
-            "The remembered ConnectWise address was the sandbox's of an earlier run: "
-            + "; ".join(told)
-            + "."
-        )
+        return moved_to_this_run(self.prefs.last_form(), self.connectwise_site)
 
     def _forget_sandbox_leftovers(self) -> None:
         """Tokens and records that sandboxes of earlier runs (each on a port of its own) left,
@@ -557,32 +530,29 @@ class MainWindow(QMainWindow):
         if not quitting:
             event.ignore()
             return
-        self._close_dialogs()
+        close_dialogs(self)
         self.shut_down()
         super().closeEvent(event)
 
     def _may_quit(self) -> bool:
         """Ask first where quitting would lose work: typed into an open dialog, a batch, a
         re-authentication or a create on their way. False: stay (a batch stopping first)."""
-        typed = [title for title, what in _open_dialogs(self) if callable(what) and what()]
-        if typed:
-            names = ", ".join(f"“{t}”" for t in typed)
-            answer = QMessageBox.question(
-                self._question_parent(),
-                "Quit and lose what you typed?",
-                f"What you typed in {names} is lost if you quit now. Quit anyway?",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
+        typed = typed_in(self)
+        if typed and not ask(
+            self,
+            "Quit and lose what you typed?",
+            f"What you typed in {', '.join(f'“{t}”' for t in typed)} is lost if you quit now. "
+            "Quit anyway?",
+        ):
+            return False
         if self.batch_running and self._batch is not None:
             if not self._quit_after_batch:
-                answer = QMessageBox.question(
-                    self._question_parent(),
+                if not ask(
+                    self,
                     "A batch is running",
                     "A batch is creating instances. Stop it and quit once the rows being sent "
                     "are created and their tokens stored?",
-                )
-                if answer != QMessageBox.StandardButton.Yes:
+                ):
                     return False
                 self._quit_after_batch = True
                 self._batch.stop()
@@ -590,37 +560,24 @@ class MainWindow(QMainWindow):
                     "Stopping the batch: the window closes once the rows being sent are stored."
                 )
             return False
-        if self.instances_page.built and self.instances_tab.reauthenticating:
-            answer = QMessageBox.question(
-                self._question_parent(),
+        if (
+            self.instances_page.built
+            and self.instances_tab.reauthenticating
+            and not ask(
+                self,
                 "A re-authentication is running",
                 "An instance is being re-authenticated. If you quit now a new token may not be "
                 "stored (the stored one may then no longer work; Copy token in the Instances "
                 "tab fetches the new one later). Quit anyway?",
             )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
-        if self.create_tab.busy:
-            answer = QMessageBox.question(
-                self._question_parent(),
-                "A create is running",
-                "An instance is being created. If you quit now its token may not be stored "
-                "(you can fetch it later from the Instances tab). Quit anyway?",
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
-        return True
-
-    def _question_parent(self) -> QWidget:
-        """Where a question about quitting goes: over the dialog in front, if one is."""
-        modal = QApplication.activeModalWidget()
-        return modal if modal is not None else self
-
-    def _close_dialogs(self) -> None:
-        """Quitting: every dialog of this window goes (one waiting for an answer as well:
-        its work is bounded and its answer is no longer shown)."""
-        for dialog in reversed([d for d, _ in _open_dialog_widgets(self)]):
-            dialog.done(QDialog.DialogCode.Rejected)
+        ):
+            return False
+        return not self.create_tab.busy or ask(
+            self,
+            "A create is running",
+            "An instance is being created. If you quit now its token may not be stored "
+            "(you can fetch it later from the Instances tab). Quit anyway?",
+        )
 
     def shut_down(self) -> None:
         """What quitting does, once, however the app quits (this window closed, a signal):
@@ -645,27 +602,3 @@ class MainWindow(QMainWindow):
         if self.events_page.built:
             self.events_tab.stop()
         self.clipboard.clear_secret()
-
-
-def _ours(window: QWidget, main: MainWindow) -> bool:
-    """A window this main window opened (a dialog, a message box), however deep."""
-    parent = window.parentWidget()
-    while parent is not None:
-        if parent is main:
-            return True
-        parent = parent.parentWidget()
-    return False
-
-
-def _open_dialog_widgets(main: MainWindow) -> list[tuple[QDialog, str]]:
-    """The dialogs of `main` on screen, oldest first, with their titles."""
-    return [
-        (widget, widget.windowTitle())
-        for widget in QApplication.topLevelWidgets()
-        if isinstance(widget, QDialog) and widget.isVisible() and _ours(widget, main)
-    ]
-
-
-def _open_dialogs(main: MainWindow) -> list[tuple[str, Callable[[], object] | None]]:
-    """Each open dialog's title and its `unsaved_work` (what typed in it is lost), if any."""
-    return [(title, getattr(d, "unsaved_work", None)) for d, title in _open_dialog_widgets(main)]

@@ -18,23 +18,60 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject, QUrl
+from PySide6.QtCore import QObject, QUrl, SignalInstance
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QMenuBar, QTabWidget, QWidget
 
 from core.storage.log_file import active_log_file
 from core.storage.paths import LOG_FILE_NAME, default_log_dir
-
-# Account ▸ Fill with sandbox values: F for Fill (Ctrl+Shift+K is the check, Ctrl+Shift+C copy).
-FILL_SHORTCUT = "Ctrl+Shift+F"
+from gui.local_sandbox import FILL_SHORTCUT
 
 if TYPE_CHECKING:
+    from core.sandbox.on_demand import Sandbox
+    from core.spec.models import Account
+    from core.workspace import Workspace
+    from gui.accounts.bar import AccountBar
+    from gui.create.tab import CreateTab
     from gui.dialogs.about import Locations
-    from gui.main_window import MainWindow
+    from gui.instances.tab import InstancesTab
+    from gui.settings import Preferences
+    from gui.widgets.basic import LazyPage
+    from gui.widgets.clipboard import Clipboard
 
 INSTANCE_MENU = "In&stance"
+
+
+class MenuHost(Protocol):
+    """What the menus need of the window (`gui.main_window.MainWindow`): the menus call what
+    the window already does, and know it by no more than this."""
+
+    account_bar: AccountBar
+    create_tab: CreateTab
+    tabs: QTabWidget
+    instances_page: LazyPage
+    prefs: Preferences
+    workspace: Workspace
+    sandbox: Sandbox | None
+    clipboard: Clipboard
+
+    @property
+    def instances_tab(self) -> InstancesTab: ...
+    @property
+    def connectwise_site(self) -> str: ...
+    @property
+    def batch_running(self) -> bool: ...
+    @property
+    def resetting_sandbox(self) -> bool: ...
+    def menuBar(self) -> QMenuBar: ...
+    def close(self) -> bool: ...
+    def open_batch(self) -> None: ...
+    def fill_sandbox_values(self) -> None: ...
+    def reset_sandbox(self) -> None: ...
+    def on_sandbox(self, account: Account | None = None) -> bool: ...
+    def show_tab(self, tab: QWidget) -> None: ...
+    def show_status(self, text: str, *, until: SignalInstance | None = None) -> None: ...
 
 
 def log_location() -> tuple[Path, bool]:
@@ -46,10 +83,11 @@ def log_location() -> tuple[Path, bool]:
 
 
 class Menus(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, window: MenuHost) -> None:
         bar = window.menuBar()
+        super().__init__(bar)
+        self._window = window
+        self._bar = bar
 
         self.file_menu = self._menu(bar.addMenu("&File"), "file_menu")
         self.new_action = self._action(
@@ -123,7 +161,7 @@ class Menus(QObject):
         slot: Callable[[], object],
         keys: str | None = None,
     ) -> QAction:
-        action = QAction(text, self._window)
+        action = QAction(text, self._bar)
         action.setObjectName(f"{name}_action")
         if keys is not None:
             action.setShortcut(QKeySequence(keys))
@@ -191,7 +229,8 @@ class Menus(QObject):
     def show_about(self) -> None:
         from gui.dialogs.about import AboutDialog  # built when first asked for, like the lazy tabs
 
-        dialog = AboutDialog(self.locations(), self._window.clipboard.copy_text, self._window)
+        # Over the window the menu bar is in.
+        dialog = AboutDialog(self.locations(), self._window.clipboard.copy_text, self._bar.window())
         dialog.exec()
         dialog.deleteLater()
 

@@ -5,6 +5,8 @@ someone types a password (core.storage.vault bounds it at 60 s). `Attempt` is on
 seen from the window: after `NOTICE_MS` without an answer the owner shows `WAITING_TEXT` and a
 Cancel button; Cancel means "stop waiting", because the call itself cannot be interrupted, so
 its answer may still arrive later and the owner decides what a late answer may change.
+An attempt given a `Ticket` is no longer waited for once the ticket is stale (a newer attempt,
+another account chosen).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
+from gui.tasks import Ticket
+
 NOTICE_MS = 1000
 WAITING_TEXT = "Waiting for your password manager (it may be asking you to unlock it)…"
 
@@ -20,9 +24,17 @@ WAITING_TEXT = "Waiting for your password manager (it may be asking you to unloc
 class Attempt:
     """One background password-manager call the user may stop waiting for."""
 
-    def __init__(self, context: QObject, on_slow: Callable[[], None], *, notice_ms: int) -> None:
+    def __init__(
+        self,
+        context: QObject,
+        on_slow: Callable[[], None],
+        *,
+        notice_ms: int,
+        ticket: Ticket | None = None,
+    ) -> None:
         self.answered = False
         self.cancelled = False
+        self._ticket = ticket
         self.slow = False  # the waiting notice was shown
         self._on_slow = on_slow
         # A timer of the context object's own: it never fires into a widget that is gone, and
@@ -34,9 +46,14 @@ class Attempt:
         self._timer.start(notice_ms)
 
     @property
+    def wanted(self) -> bool:
+        """Its answer is still wanted: not cancelled, its ticket (if any) not stale."""
+        return not self.cancelled and (self._ticket is None or self._ticket.wanted)
+
+    @property
     def waiting(self) -> bool:
-        """Still waited for: not answered, not cancelled."""
-        return not self.answered and not self.cancelled
+        """Still waited for: not answered, and wanted."""
+        return not self.answered and self.wanted
 
     def _notice(self) -> None:
         self._drop_timer()
@@ -51,10 +68,10 @@ class Attempt:
             self._timer = None
 
     def answer(self) -> bool:
-        """The answer arrived. True when the user was still waiting for it (not cancelled)."""
+        """The answer arrived. True when the user was still waiting for it (`wanted`)."""
         self.answered = True
         self._drop_timer()
-        return not self.cancelled
+        return self.wanted
 
     def cancel(self) -> None:
         self.cancelled = True

@@ -1,5 +1,5 @@
-"""The account bar (which Open Connectors account to use; add, edit, remove, test it) and the
-account dialog.
+"""The account bar: which Open Connectors account to use; add, edit, remove and test it (the
+dialog that asks for an account is `gui.accounts.dialog`).
 
 The Local sandbox is always listed when the window has one. A saved account's secrets load from
 the password manager in the background: the form is never held up by a locked keyring, only
@@ -10,7 +10,6 @@ the password manager and offers Cancel (see gui/vault_wait.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -19,11 +18,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
-    QLabel,
-    QLineEdit,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -35,223 +30,22 @@ from core.openconnectors.errors import (
     OpenConnectorsError,
     SavedAccountRefusedError,
 )
-from core.openconnectors.hosts import HOST_PRESETS, api_root
-from core.spec.models import Account, account_name_problem, field_errors
+from core.spec.models import Account, field_errors
 from core.storage.vault import AccountRemoval, BackendInfo
 from core.workspace import EditedAccount, Workspace
+from gui.accounts.dialog import AccountDialog, AccountInput
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
-from gui.tasks import TaskRunner
+from gui.tasks import TaskRunner, Tickets
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
 from gui.widgets import outside
-from gui.widgets.basic import SecretEdit, message_label, open_fitted, set_state, show_message
-from gui.widgets.mnemonics import letter_buttons
+from gui.widgets.basic import (
+    SecretEdit,
+    message_label,
+    set_state,
+    show_message,
+)
 
 T = TypeVar("T")
-
-CUSTOM_HOST = "Custom address…"
-KEEP_HINT = "Leave empty to keep the stored secret"
-# Stands in for a secret left empty while editing ("keep the stored one"), only to check the
-# other fields: it is never stored or sent.
-_KEPT = "kept-secret"
-
-
-@dataclass(frozen=True)
-class AccountInput:
-    """What the dialog accepted. A secret is None when editing left it empty (keep it)."""
-
-    name: str
-    api_root: str
-    user_secret: str | None
-    organization_secret: str | None
-
-
-class AccountDialog(QDialog):
-    """Name, host preset or custom URL, user secret and organization secret (masked).
-
-    Every field is checked as you type; its message shows once the field was first left and
-    goes as soon as it is fixed. Save is enabled only when everything is valid. Editing
-    (`editing` given) shows the secrets empty, meaning "keep the stored ones".
-    """
-
-    def __init__(
-        self,
-        parent: QWidget | None = None,
-        *,
-        taken: frozenset[str] = frozenset(),
-        editing: SavedAccount | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self._editing = editing
-        self._taken = taken
-        self.setWindowTitle(
-            "Add Open Connectors account"
-            if editing is None
-            else f"Edit account “{outside.name(editing.name)}”"
-        )
-        self.account: Account | None = None  # the valid account, when both secrets are typed
-        self.values: AccountInput | None = None
-        layout = QFormLayout(self)
-        self.name = QLineEdit(self)
-        self.name.setObjectName("account_name")
-        self.name.setPlaceholderText("e.g. Production")
-        self.host = QComboBox(self)
-        self.host.setObjectName("account_host")
-        for preset in HOST_PRESETS:
-            self.host.addItem(f"{preset.label} — {preset.host}", preset.host)
-        self.host.addItem(CUSTOM_HOST, "")
-        self.custom = QLineEdit(self)
-        self.custom.setObjectName("account_custom_host")
-        self.custom.setPlaceholderText("https://api.example.com/elements/api-v2")
-        self.custom.setEnabled(False)
-        self.user = SecretEdit("user_secret", "User secret", self)
-        self.organization = SecretEdit("organization_secret", "Organization secret", self)
-        self.errors: dict[str, QLabel] = {}
-        self._inputs: dict[str, QLineEdit] = {
-            "name": self.name,
-            "custom": self.custom,
-            "user_secret": self.user.edit,
-            "organization_secret": self.organization.edit,
-        }
-        rows: list[tuple[str, str, QWidget, QWidget]] = [
-            ("name", "Account &name:", self.name, self.name),
-            ("host", "&Host:", self.host, self.host),
-            ("custom", "&Custom address:", self.custom, self.custom),
-            ("user_secret", "&User secret:", self.user, self.user.edit),
-            (
-                "organization_secret",
-                "&Organization secret:",
-                self.organization,
-                self.organization.edit,
-            ),
-        ]
-        for key, text, widget, focus in rows:
-            label = outside.Label(text)
-            label.setBuddy(focus)
-            focus.setAccessibleName(text.replace("&", "").rstrip(":"))
-            column = QVBoxLayout()
-            column.addWidget(widget)
-            error = message_label(f"account_{key}_error", "error")
-            self.errors[key] = error
-            column.addWidget(error)
-            layout.addRow(label, column)
-        where = outside.Label(
-            "Find the secrets in Open Connectors under your profile → Secrets. "
-            "They are kept in your system password manager, never in a file."
-        )
-        where.setWordWrap(True)
-        where.setProperty("role", "hint")
-        layout.addRow(where)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self._accept)
-        self.buttons.rejected.connect(self.reject)
-        layout.addRow(self.buttons)
-        letter_buttons(self, self.buttons.buttons())
-        self._touched: set[str] = set()
-        if editing is not None:
-            self._prefill(editing)
-        for key, edit in self._inputs.items():
-            edit.textChanged.connect(self.update_ui)
-            edit.editingFinished.connect(lambda key=key: self._touch(key))
-        self.host.currentIndexChanged.connect(self._host_changed)
-        self.update_ui()
-        open_fitted(self)
-
-    def unsaved_work(self) -> bool:
-        """Something typed that Save would keep and quitting would lose."""
-        secrets = self.user.edit.text() or self.organization.edit.text()
-        editing = self._editing
-        if editing is None:
-            return bool(self.name.text().strip() or self.custom.text().strip() or secrets)
-        host = self.host.currentData() or self.custom.text().strip()
-        moved = api_root(host) != editing.api_root if host else True
-        return bool(secrets) or self.name.text().strip() != editing.name or moved
-
-    def _prefill(self, saved: SavedAccount) -> None:
-        self.name.setText(saved.name)
-        index = -1
-        for i in range(self.host.count() - 1):
-            if api_root(str(self.host.itemData(i))) == saved.api_root:
-                index = i
-        if index < 0:
-            self.host.setCurrentIndex(self.host.count() - 1)
-            self.custom.setEnabled(True)
-            self.custom.setText(saved.api_root)
-        else:
-            self.host.setCurrentIndex(index)
-        for edit in (self.user.edit, self.organization.edit):
-            edit.setPlaceholderText(KEEP_HINT)
-            edit.setToolTip(KEEP_HINT)
-
-    def _host_changed(self, _index: int) -> None:
-        self.custom.setEnabled(self.host.currentData() == "")
-        self.update_ui()
-
-    def _touch(self, key: str) -> None:
-        if key not in self._touched:
-            self._touched.add(key)
-            self.update_ui()
-
-    def _check(self) -> dict[str, str]:
-        """{field: message} for what is wrong now; sets `account` and `values` when nothing is."""
-        host = self.host.currentData() or self.custom.text()
-        secrets = {
-            "user_secret": self.user.edit.text(),
-            "organization_secret": self.organization.edit.text(),
-        }
-        keep = {k for k, v in secrets.items() if self._editing is not None and not v}
-        self.account = None
-        self.values = None
-        account: Account | None = None
-        errors: dict[str, str] = {}
-        try:
-            account = Account(
-                name=self.name.text(),
-                api_root=host,
-                **{k: (_KEPT if k in keep else v) for k, v in secrets.items()},
-            )
-        except ValidationError as exc:
-            errors = field_errors(exc)
-            if "host" in errors and self.host.currentData() == "":
-                errors["custom"] = errors.pop("host")
-        name = account.name if account is not None else self.name.text().strip()
-        taken = account_name_problem(name, self._taken) if "name" not in errors else None
-        if taken is not None:
-            errors["name"] = taken
-        if errors or account is None:
-            return errors
-        self.account = None if keep else account
-        self.values = AccountInput(
-            account.name,
-            account.api_root,
-            None if "user_secret" in keep else secrets["user_secret"],
-            None if "organization_secret" in keep else secrets["organization_secret"],
-        )
-        return {}
-
-    def update_ui(self) -> None:
-        """The one place that recomputes validity, the field messages and Save."""
-        errors = self._check()
-        for key, label in self.errors.items():
-            shown = errors.get(key, "") if key in self._touched or key == "host" else ""
-            show_message(label, shown)
-            edit = self._inputs.get(key)
-            if edit is not None:
-                set_state(edit, "state", "error" if shown else "")
-        save = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        save.setEnabled(not errors)
-        outside.set_tip(save, "" if not errors else "Still needed: " + " ".join(errors.values()))
-
-    def _accept(self) -> None:
-        if self._check():
-            self._touched.update(self._inputs)
-            self.update_ui()
-            return
-        self.accept()
-
-
-AddAccountDialog = AccountDialog  # the name it had when it could only add
 
 
 class AccountBar(QWidget):
@@ -281,7 +75,10 @@ class AccountBar(QWidget):
         self._runner = runner
         self._sandbox = sandbox
         self._notice_ms = notice_ms
-        self._load: Attempt | None = None  # the secrets being loaded for the current account
+        # The secrets being loaded for the account chosen: an answer for one chosen before is
+        # not wanted. The attempt is kept for Cancel.
+        self._loads = Tickets()
+        self._load: Attempt | None = None
         self._busy = False  # saving or removing an account
         self._testing = False
         self.account: Account | None = None
@@ -443,7 +240,7 @@ class AccountBar(QWidget):
 
     def _selected(self, index: int, known: Account | None = None, *, remember: bool = True) -> None:
         data: Any = self.combo.itemData(index)
-        self._load = None  # an answer still on its way is for an account no longer chosen
+        self._loads.void()  # an answer still on its way is for an account no longer chosen
         is_sandbox = data == SANDBOX_ACCOUNT and self._sandbox is not None
         self.sandbox_secrets.setVisible(is_sandbox)
         if is_sandbox:
@@ -467,15 +264,19 @@ class AccountBar(QWidget):
             return
         self._set_account(None)
         self._show(f"Loading the secrets of “{data.name}” from the password manager…", "")
-        attempt = Attempt(self, lambda: self._load_slow(attempt), notice_ms=self._notice_ms)
-        self._load = attempt
+        attempt = self._load = Attempt(
+            self,
+            lambda: self._show(WAITING_TEXT, "waiting", cancel=True),
+            notice_ms=self._notice_ms,
+            ticket=self._loads.new(),
+        )
 
         def loaded(account: Account | None) -> None:
-            if attempt is self._load and attempt.answer():
+            if attempt.answer():
                 self._loaded(data, account)
 
         def failed(error: BaseException) -> None:
-            if attempt is self._load and attempt.answer():
+            if attempt.answer():
                 if isinstance(error, SavedAccountRefusedError):  # retrying cannot help
                     self._show(f"{error.message} {error.next_step}", "warning")
                     return
@@ -489,10 +290,6 @@ class AccountBar(QWidget):
             failed,
             name="load-account",
         )
-
-    def _load_slow(self, attempt: Attempt) -> None:
-        if attempt is self._load:
-            self._show(WAITING_TEXT, "waiting", cancel=True)
 
     def cancel_wait(self) -> None:
         """Stop waiting for the password manager: the account is not loaded. Its answer, if it
@@ -578,10 +375,8 @@ class AccountBar(QWidget):
         """Ask for a new account; store its secrets, then list and choose it."""
         if self._busy:
             return
-        dialog = AccountDialog(self, taken=self._names())
-        accepted = dialog.exec() == QDialog.DialogCode.Accepted
-        dialog.deleteLater()  # not left among the bar's children
-        if not accepted or dialog.account is None:
+        dialog = self._ask(taken=self._names())
+        if dialog is None or dialog.account is None:
             return
         account = dialog.account
         self._background(
@@ -591,6 +386,15 @@ class AccountBar(QWidget):
             name="save-account",
             doing=f"Saving the secrets of “{account.name}” in the password manager…",
         )
+
+    def _ask(
+        self, *, taken: frozenset[str], editing: SavedAccount | None = None
+    ) -> AccountDialog | None:
+        """The account dialog, once it was accepted (None: cancelled)."""
+        dialog = AccountDialog(self, taken=taken, editing=editing)
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.deleteLater()  # not left among the bar's children
+        return dialog if accepted else None
 
     def _saved(self, account: Account, info: BackendInfo) -> None:
         accounts = [a for a in self._prefs.accounts() if a.name != account.name]
@@ -617,10 +421,8 @@ class AccountBar(QWidget):
         old = self.current_saved()
         if old is None or self._busy:
             return
-        dialog = AccountDialog(self, taken=self._names(besides=old), editing=old)
-        accepted = dialog.exec() == QDialog.DialogCode.Accepted
-        dialog.deleteLater()  # not left among the bar's children
-        if not accepted or dialog.values is None:
+        dialog = self._ask(taken=self._names(besides=old), editing=old)
+        if dialog is None or dialog.values is None:
             return
         values = dialog.values
         self._background(

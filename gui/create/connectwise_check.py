@@ -24,7 +24,7 @@ from core.connectwise.form import (
     run_check,
 )
 from gui.create.form import ConnectorForm
-from gui.tasks import TaskRunner
+from gui.tasks import TaskRunner, Ticket, Tickets
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,10 @@ class ConnectWiseChecker(QObject):
         super().__init__(parent)
         self._form = form
         self._runner = runner
-        self._generation = 0  # bumped by every edit of the site or company, and by a rebuild
-        self._keys_edits = 0  # bumped by every edit of a REST key or the client ID
+        # A check's answer is wanted until the site or company is edited, the form rebuilt or
+        # a newer check started; what it said of the REST keys, until a key is edited.
+        self._checks = Tickets()
+        self._keys = Tickets()
         self.timeout: tuple[float, float] | None = None  # None: core's (5 s, 10 s)
         self.running = False
         form.connectwise_left.connect(self._left)
@@ -48,16 +50,16 @@ class ConnectWiseChecker(QObject):
         form.rebuilt.connect(self._rebuilt)
 
     def _rebuilt(self) -> None:
-        self._generation += 1
+        self._checks.void()
         self.running = False
 
     def _edited(self, name: str) -> None:
         if name in REST_KEYS:
             # What the look-up found still stands; what was said of the keys does not.
-            self._keys_edits += 1
+            self._keys.void()
             self._form.clear_connectwise(only=REST_KEYS)
             return
-        self._generation += 1
+        self._checks.void()
         self.running = False
         self._form.clear_connectwise()
 
@@ -74,48 +76,40 @@ class ConnectWiseChecker(QObject):
         """Check what the form holds now; a check already running is superseded."""
         values = self._form.values()
         key = str(values["connector"])
-        self._generation += 1
-        generation = self._generation
+        ticket, keys = self._checks.new(), self._keys.current()
         filled = self._form.filled_by_check()
         asked = asked_for(key, values)
-        keys_edits = self._keys_edits
         timeout = self.timeout
         self.running = True
         self._form.show_check_running()
         self._runner.run(
             lambda: run_check(key, values, credentials=True, filled=filled, timeout=timeout),
-            lambda result: self._done(generation, asked, keys_edits, result, values),
-            lambda error: self._failed(generation, asked, error),
+            lambda result: self._done(asked, keys, result, values),
+            lambda error: self._failed(asked, error),
             name="connectwise-check",
+            ticket=ticket,  # the values changed while it ran: a later check (or none) stands
         )
 
-    def _current(self, generation: int, asked: tuple[str, ...]) -> bool:
+    def _current(self, asked: tuple[str, ...]) -> bool:
         if not shiboken6.isValid(self._form):
             return False  # its dialog was closed while the check ran: nobody to tell
         values = self._form.values()
-        return generation == self._generation and asked == asked_for(
-            str(values["connector"]), values
-        )
+        return asked == asked_for(str(values["connector"]), values)
 
     def _done(
-        self,
-        generation: int,
-        asked: tuple[str, ...],
-        keys_edits: int,
-        result: FormCheck,
-        seen: dict[str, Any],
+        self, asked: tuple[str, ...], keys: Ticket, result: FormCheck, seen: dict[str, Any]
     ) -> None:
-        if not self._current(generation, asked):
-            return  # the values changed while it ran: a later check (or none) stands
-        if keys_edits != self._keys_edits and result.lookup is not None:
+        if not self._current(asked):
+            return  # the values asked about are no longer those in the form
+        if not keys.wanted and result.lookup is not None:
             result = result.lookup  # the keys it checked are no longer those in the form
         self.running = False
         self._form.show_connectwise(result, seen)
 
-    def _failed(self, generation: int, asked: tuple[str, ...], error: BaseException) -> None:
+    def _failed(self, asked: tuple[str, ...], error: BaseException) -> None:
         # run_check turns every ConnectWise answer into a result: this is a bug of ours.
         log.error("ConnectWise check failed: %s", type(error).__name__)
-        if self._current(generation, asked):
+        if self._current(asked):
             from core.connectwise.check import CheckKind  # loaded by then: the check imported it
 
             self.running = False

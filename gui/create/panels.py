@@ -277,6 +277,14 @@ class ErrorPanel(_Dismissable):
         self.dismiss()
 
 
+def prefix_names(panel: QWidget, prefix: str) -> None:
+    """Name a second panel's widgets apart (`prefix` before each name): a search by name must
+    find one widget, and the Create tab's panels have the names the panels give."""
+    for child in [panel, *panel.findChildren(QWidget)]:
+        if child.objectName():
+            child.setObjectName(prefix + child.objectName())
+
+
 class OutcomeArea(QScrollArea):
     """The error panel or the result panel, whichever came last, under the form.
 

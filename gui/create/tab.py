@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -27,15 +26,16 @@ from core.openconnectors.errors import (
 from core.openconnectors.instance import Instance, parse_date, utc_now
 from core.spec.models import Account, DraftCheck, InstanceDraft, check_draft
 from core.spec.preview import body_preview, curl_command
-from core.storage.instance_store import SaveResult
 from core.storage.records import InstanceRecord
 from core.storage.vault import normalize_host
 from core.workspace import CreateOutcome, Workspace
 from gui.create.connectwise_check import ConnectWiseChecker
 from gui.create.form import CHECK_SHORTCUT, CREATE_TEXT, ConnectorForm
 from gui.create.panels import ErrorPanel, OutcomeArea, ResultPanel
-from gui.tasks import TaskRunner
-from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt
+from gui.create.preview import fill_preview, point_toggle, preview_text, preview_toggle
+from gui.create.result import ShownInstance
+from gui.tasks import TaskRunner, Ticket, Tickets
+from gui.vault_wait import WAITING_TEXT
 from gui.widgets import outside
 from gui.widgets.clipboard import Clipboard
 from gui.widgets.focus import tab_stops
@@ -90,15 +90,9 @@ class CreateTab(QWidget):
         self._busy = False
         self._check: DraftCheck = check_draft({})
         self._result: CreateOutcome | None = None
-        self._token: str = ""
-        self._shown_id: str = ""  # the instance the result panel shows
-        # The account it was made on, and whether that account was removed since.
-        self._shown_on: Account | None = None
-        self._shown_account_removed = False
+        self._shown_account_removed = False  # the account of the result shown, since
         self._sending_on: Account | None = None  # the account of the create on its way
-        self._run: object = None  # the create whose answer the tab waits for
-        self._store: Attempt | None = None  # the token store the storage line waits for
-        self.notice_ms = NOTICE_MS
+        self._runs = Tickets()  # the create whose answer the tab waits for
 
         self.form = ConnectorForm(self)
         self.connectwise = ConnectWiseChecker(self.form, runner, self)
@@ -116,12 +110,7 @@ class CreateTab(QWidget):
         scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        self.preview_toggle = QToolButton(self)
-        self.preview_toggle.setObjectName("preview_toggle")
-        self.preview_toggle.setText("Request preview")
-        self.preview_toggle.setCheckable(True)
-        self.preview_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.preview_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.preview_toggle = preview_toggle("preview_toggle", self)
         # Built when first shown: most creates never open it, and a text editor is not free.
         self.preview: QPlainTextEdit | None = None
         self._preview_slot = QVBoxLayout()  # empty until then: takes no room
@@ -140,6 +129,9 @@ class CreateTab(QWidget):
 
         self.error_panel = ErrorPanel(self)
         self.result_panel = ResultPanel(self)
+        self.shown = ShownInstance(
+            self.result_panel, workspace, runner, clipboard, self.status_message.emit, self
+        )
         # Under the form, in its own capped scroll area: the form keeps most of the height.
         self.outcome = OutcomeArea(self.error_panel, self.result_panel, self)
 
@@ -154,9 +146,7 @@ class CreateTab(QWidget):
         self.preview_toggle.toggled.connect(self._toggle_preview)
         self.curl_button.clicked.connect(self.copy_curl)
         self.create_button.clicked.connect(self.start_create)
-        self.result_panel.copy_token.connect(self.copy_token)
-        self.result_panel.copy_id.connect(self.copy_id)
-        self.result_panel.retry_store.connect(self.retry_store)
+        self.shown.token_stored.connect(self.token_stored)
         self.result_panel.cancel_store.connect(self.cancel_store)
         self.update_ui()
 
@@ -197,9 +187,10 @@ class CreateTab(QWidget):
     def _where_text(self) -> str:
         """What the result panel says when the account chosen is not the one its instance
         was made on ("" when it is)."""
-        if self._shown_on is None:
+        made_on = self.shown.account
+        if made_on is None:
             return ""
-        name, root = self._shown_on.name, self._shown_on.api_root
+        name, root = made_on.name, made_on.api_root
         host = normalize_host(root)
         if self._shown_account_removed:
             return (
@@ -213,7 +204,7 @@ class CreateTab(QWidget):
 
     def account_removed(self, name: str, api_root: str) -> None:
         """An account was removed: a result made on it says so."""
-        shown = self._shown_on
+        shown = self.shown.account
         if shown is not None and (shown.name, shown.api_root) == (name, api_root):
             self._shown_account_removed = True
             self.result_panel.show_where(self._where_text())
@@ -221,13 +212,12 @@ class CreateTab(QWidget):
     def instance_deleted(self, api_root: str, instance_id: str, token_removed: bool) -> None:
         """The instance was deleted (Instances tab): a result showing it says so and no
         longer copies its token."""
-        shown = self._shown_on
-        if shown is None or instance_id != self._shown_id:
+        shown = self.shown.account
+        if shown is None or instance_id != self.shown.instance_id:
             return
         if normalize_host(shown.api_root) != normalize_host(api_root):
             return
-        self._token = ""
-        self._store = None
+        self.shown.forget(keep_id=True)
         kept = "" if token_removed else " Its token may still be in the password manager."
         self.result_panel.mark_deleted(
             f"Deleted from {normalize_host(api_root)}: this instance no longer exists and its "
@@ -260,18 +250,11 @@ class CreateTab(QWidget):
         return shown + [name for name in check.errors if name not in shown]
 
     def _toggle_preview(self, shown: bool) -> None:
-        self.preview_toggle.setArrowType(
-            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
-        )
+        point_toggle(self.preview_toggle, shown)
         if self.preview is None:
             if not shown:
                 return
-            self.preview = QPlainTextEdit(self)
-            self.preview.setObjectName("request_preview")
-            self.preview.setAccessibleName("Request preview")
-            self.preview.setReadOnly(True)
-            self.preview.setProperty("role", "code")
-            self.preview.setMinimumHeight(160)
+            self.preview = preview_text("request_preview", self, min_height=160)
             self._preview_slot.addWidget(self.preview)
             self.tab_stops_changed.emit()
         self.preview.setVisible(shown)
@@ -279,16 +262,8 @@ class CreateTab(QWidget):
             self._fill_preview()
 
     def _fill_preview(self) -> None:
-        if self.preview is None:
-            return
-        draft = self._check.draft
-        if draft is None:
-            problems = "\n".join(f"• {m}" for m in self._check.errors.values())
-            text = f"The form is not complete yet:\n{problems}"
-        else:
-            text = body_preview(draft)
-        if self.preview.toPlainText() != text:
-            self.preview.setPlainText(text)
+        if self.preview is not None:
+            fill_preview(self.preview, self._check, body_preview)
 
     def copy_curl(self) -> None:
         if self._check.draft is None or self.account is None:
@@ -369,7 +344,7 @@ class CreateTab(QWidget):
     def _send_create(self, account: Account, draft: InstanceDraft) -> None:
         started = utc_now()
         self.status_message.emit(f"Creating “{draft.name}” on {account.host}…")
-        run = self._run = object()
+        run = self._runs.new()
         self._sending_on = account
         self._runner.run(
             lambda: self._workspace.create(account, draft, on_storing=self._on_storing(run, draft)),
@@ -380,27 +355,20 @@ class CreateTab(QWidget):
 
     # --- the token goes to the password manager, which may wait for a person -----------------
 
-    def _on_storing(self, run: object, draft: InstanceDraft) -> Callable[[Instance], None]:
+    def _on_storing(self, run: Ticket, draft: InstanceDraft) -> Callable[[Instance], None]:
         """What the worker calls once the instance exists, before its token is stored."""
 
         def storing(instance: Instance) -> None:
-            self._runner.post(lambda: self._storing(run, instance, draft))
+            self._runner.post(lambda: self._storing(instance, draft), ticket=run)
 
         return storing
 
-    def _storing(self, run: object, instance: Instance, draft: InstanceDraft) -> None:
-        if run is not self._run:
-            return
-        attempt = Attempt(
-            self, lambda: self._store_slow(attempt, instance, draft), notice_ms=self.notice_ms
-        )
-        self._store = attempt
+    def _storing(self, instance: Instance, draft: InstanceDraft) -> None:
+        self.shown.wait_for_store(lambda: self._store_slow(instance, draft))
 
-    def _store_slow(self, attempt: Attempt, instance: Instance, draft: InstanceDraft) -> None:
-        """No answer yet: show the instance and its token (copy it now if you like), and that
-        the password manager is waiting, with Cancel."""
-        if attempt is not self._store:
-            return
+    def _store_slow(self, instance: Instance, draft: InstanceDraft) -> None:
+        """No answer yet (and still waited for): show the instance and its token (copy it now
+        if you like), and that the password manager is waiting, with Cancel."""
         self._show_instance(instance, draft, instance.token or "", note="")
         self.result_panel.show_waiting(WAITING_TEXT)
         self.status_message.emit(
@@ -411,20 +379,14 @@ class CreateTab(QWidget):
     def cancel_store(self) -> None:
         """Stop waiting for the password manager. The call itself runs on to its bound: if it
         stores the token after all, the storage line says so then; otherwise Retry stores it."""
-        attempt = self._store
-        if attempt is None or not attempt.waiting:
-            return
-        attempt.cancel()
-        self._store = None
-        self.result_panel.show_storage(
+        if not self.shown.cancel_store(
             "Not saved: you stopped waiting for the password manager, so the token is not "
             "stored. The token is shown here: copy it now if you need it. Use “Retry” to store "
-            "it once the password manager is ready.",
-            stored=False,
-            retry=True,
-        )
+            "it once the password manager is ready."
+        ):
+            return
         if self._busy:
-            self._run = None  # its answer, when it comes, is late: see _late
+            self._runs.void()  # its answer, when it comes, is late: see _late
             self._set_busy(False)
         self.status_message.emit(
             "Stopped waiting for the password manager: the token is not stored."
@@ -433,9 +395,9 @@ class CreateTab(QWidget):
     def _late(self, outcome: CreateOutcome, draft: InstanceDraft) -> None:
         """A create whose token store the user stopped waiting for has ended after all."""
         instance_id = str(outcome.instance.id)
-        if outcome.save.token_stored and instance_id == self._shown_id:
+        if outcome.save.token_stored and instance_id == self.shown.instance_id:
             self._result = outcome
-            self._store = None  # a Retry still waiting would only say the same
+            self.shown.stores.void()  # a Retry still waiting would only say the same
             self.result_panel.show_save(outcome.save)
             self.status_message.emit(f"The token of instance {instance_id} was stored after all.")
         self.created.emit(outcome, draft)  # the Instances tab lists it as it is
@@ -446,9 +408,9 @@ class CreateTab(QWidget):
         account: Account,
         draft: InstanceDraft,
         started: datetime,
-        run: object = None,
+        run: Ticket,
     ) -> None:
-        if run is not self._run:
+        if not run.wanted:
             return  # the user stopped waiting for this create's token; nothing to show now
         if not isinstance(error, OutcomeUnknownError):
             self._set_busy(False)
@@ -481,7 +443,7 @@ class CreateTab(QWidget):
         found: CreateOutcome | None,
         draft: InstanceDraft,
         unknown: OutcomeUnknownError,
-        run: object = None,
+        run: Ticket,
     ) -> None:
         if found is not None:
             self._created(found, draft, unknown, run=run)
@@ -542,12 +504,12 @@ class CreateTab(QWidget):
         draft: InstanceDraft,
         unknown: OutcomeUnknownError | None = None,
         *,
-        run: object = None,
+        run: Ticket,
     ) -> None:
-        if run is not self._run:
+        if not run.wanted:
             self._late(outcome, draft)
             return
-        self._store = None
+        self.shown.stores.void()
         self._set_busy(False)
         self._result = outcome
         instance = outcome.instance
@@ -568,72 +530,24 @@ class CreateTab(QWidget):
     def _show_instance(
         self, instance: Instance, draft: InstanceDraft, token: str, *, note: str
     ) -> None:
-        self._token = token
-        self._shown_id = str(instance.id)
-        account = self._sending_on or self.account
-        self._shown_on = account
         self._shown_account_removed = False
-        self.result_panel.show_instance(
+        self.shown.show(
             name=instance.name or draft.name,
             instance_id=str(instance.id),
             connector=self.form.spec.label
             if instance.element_key == draft.connector
             else instance.element_key,
-            host=account.host if account else "",
+            account=self._sending_on or self.account,
             token=token,
             note=note,
         )
         self.result_panel.show_where(self._where_text())
 
-    def retry_store(self) -> None:
-        # The token goes under the host it was made on, whichever account is chosen now.
-        account = self._shown_on
-        if not self._shown_id or not self._token or account is None:
-            return
-        instance_id, token = self._shown_id, self._token
-        self.result_panel.retry_button.setEnabled(False)
-        self.result_panel.storage.setText("Storing the token…")
-
-        def slow() -> None:
-            if attempt is self._store:
-                self.result_panel.show_waiting(WAITING_TEXT)
-
-        attempt = Attempt(self, slow, notice_ms=self.notice_ms)
-        self._store = attempt
-
-        def done(save: SaveResult) -> None:
-            waited = attempt is self._store and attempt.answer()
-            shown = instance_id == self._shown_id
-            # A token stored is news whenever it comes; "not stored" only while waited for.
-            if shown and (waited or save.token_stored):
-                self._store = None
-                self.result_panel.show_save(save)
-            if waited or save.token_stored:
-                self.token_stored.emit(instance_id, save.token_stored)
-
-        def failed(error: BaseException) -> None:
-            if attempt is self._store and attempt.answer():
-                self._store = None
-                self.result_panel.show_storage(f"Not saved: {error}", stored=False, retry=True)
-
-        self._runner.run(
-            lambda: self._workspace.retry_store_token(account, instance_id, token),
-            done,
-            failed,
-            name="retry-store",
-        )
-
     def copy_token(self) -> None:
-        """Copy the token the result panel shows; nothing when none is shown (dismissed,
-        deleted, or hidden while a create runs): a shortcut never copies what is not shown."""
-        if not self._token or self.result_panel.isHidden():
+        """Ctrl+Shift+C on this tab: the token the result panel shows; nothing when none is
+        shown (dismissed, deleted, or hidden while a create runs): a shortcut never copies
+        what is not shown."""
+        if self.result_panel.isHidden():
             self.status_message.emit("No token is shown to copy.")
             return
-        self._clipboard.copy_secret(self._token)
-        seconds = self._clipboard.clear_after_seconds
-        self.status_message.emit(f"Token copied — clears in {seconds} s")
-
-    def copy_id(self) -> None:
-        if self._shown_id and not self.result_panel.isHidden():
-            self._clipboard.copy_text(self._shown_id)
-            self.status_message.emit("Instance ID copied.")
+        self.shown.copy_token()

@@ -53,7 +53,7 @@ from core.openconnectors.errors import OpenConnectorsError
 from core.spec.connectors import CONNECTORS
 from core.spec.models import Account
 from core.workspace import Workspace, row_from_record
-from gui.tasks import TaskRunner
+from gui.tasks import TaskRunner, Tickets
 from gui.widgets import outside
 from gui.widgets.basic import fit_to_screen, message_label, show_message
 
@@ -162,7 +162,8 @@ class BatchDialog(QDialog):
         self._done = 0
         self._to_send = 0
         self._close_when_done = False
-        self._reading: object = None  # the file read whose rows the table waits for
+        self._reads = Tickets()  # the file read whose rows the table waits for
+        self._runs = Tickets()  # the batch whose events the table shows
         self._folder = ""  # where the file dialogs start: the last file's folder, else home
         # No row finished for a while: say what may be waiting (a locked password manager
         # asks its person; a slow server is bounded by the client's deadline).
@@ -300,7 +301,6 @@ class BatchDialog(QDialog):
         if self.running:
             return  # the table belongs to the batch being sent until it ends
         account = self.account
-        reading = self._reading = object()  # a later choice supersedes this one
         self._batch = None  # nothing can be started until this file's rows are shown
         self._results.clear()
         self.table.setRowCount(0)
@@ -310,9 +310,10 @@ class BatchDialog(QDialog):
         self._update_ui()
         self._runner.run(
             lambda: read_batch(path, account=account),
-            lambda batch: self._loaded(batch) if reading is self._reading else None,
-            lambda error: self._load_failed(error) if reading is self._reading else None,
+            self._loaded,
+            self._load_failed,
             name="batch-read",
+            ticket=self._reads.new(),  # a later choice supersedes this one
         )
 
     def _loaded(self, batch: BatchFile) -> None:
@@ -367,13 +368,13 @@ class BatchDialog(QDialog):
         self._to_send = sum(r.valid for r in rows)
         self.progress.setRange(0, max(self._to_send, 1))
         self.progress.setValue(0)
-        runner = self._runner
+        runner, ticket = self._runner, self._runs.new()
         run = BatchRun(
             self._workspace,
             self.account,
             rows,
             concurrency=self.concurrency.value(),
-            on_event=lambda event: runner.post(lambda: self._event(run, event)),
+            on_event=lambda event: runner.post(lambda: self._event(run, event), ticket=ticket),
         )
         self._run = run
         self._started = time.monotonic()
@@ -383,9 +384,10 @@ class BatchDialog(QDialog):
         self._stalled.start()
         runner.run(
             run.run,
-            lambda summary: self._finished(run, summary),
-            lambda error: self._failed(run, error),
+            self._finished,
+            self._failed,
             name="batch",
+            ticket=ticket,
         )
 
     def stop(self) -> None:
@@ -396,8 +398,6 @@ class BatchDialog(QDialog):
         self._update_ui()
 
     def _event(self, run: BatchRun, event: BatchEvent) -> None:
-        if run is not self._run:
-            return
         if isinstance(event, RowStarted):
             index = self._rows_at.get(event.row)
             if index is not None:
@@ -452,9 +452,8 @@ class BatchDialog(QDialog):
         if ident is not None:
             ident.setText(outside.cell(instance_id))
 
-    def _finished(self, run: BatchRun, summary: BatchSummary) -> None:
-        if run is not self._run:
-            return
+    def _finished(self, summary: BatchSummary) -> None:
+        self._runs.void()  # its events are all shown: none comes after the summary
         for result in summary.results:  # rows left when stopped come with no event
             if self._results.get(result.row) != result:
                 self._show_result(result)
@@ -468,9 +467,8 @@ class BatchDialog(QDialog):
         if self._close_when_done:
             self.close()
 
-    def _failed(self, run: BatchRun, error: BaseException) -> None:
-        if run is not self._run:
-            return
+    def _failed(self, error: BaseException) -> None:
+        self._runs.void()
         self._run = None
         self._stalled.stop()
         show_message(self.summary, "")

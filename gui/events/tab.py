@@ -12,12 +12,10 @@ from __future__ import annotations
 import json
 import threading
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
@@ -34,16 +32,15 @@ from core.events.receiver import EventReceiver, ReceivedEvent, Snapshot
 from core.events.webhooks import (
     SIGNATURE_HEADER,
     SignatureStatus,
-    check,
     sample_event_body,
     signed_test_command,
 )
 from core.sandbox.on_demand import Sandbox
-from gui.tasks import TaskRunner
+from gui.events.verify_dialog import VerifyDialog
+from gui.tasks import TaskRunner, Tickets
 from gui.widgets import outside
-from gui.widgets.basic import SecretEdit, open_fitted
+from gui.widgets.basic import SecretEdit
 from gui.widgets.clipboard import Clipboard
-from gui.widgets.mnemonics import letter_buttons
 
 EVENT_TYPES = ("UPDATED", "CREATED", "DELETED")
 NO_EVENT_TYPE = "(no event type)"
@@ -54,54 +51,6 @@ SYNC_MS = 100  # the table catches up with the receiver at most this often
 # The detail pane shows at most this much of a body (a 1 MB body pretty-printed is several MB
 # of text, and slow to lay out); the rest is counted.
 DETAIL_CHARS = 200_000
-
-
-class _Bridge(QObject):
-    """Tells the GUI thread that the receiver has news (queued signal, no payload)."""
-
-    changed = Signal()
-
-
-class VerifyDialog(QDialog):
-    """Paste a body, a signature header and a key; see whether they match."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Verify a webhook signature")
-        layout = QFormLayout(self)
-        self.body = QPlainTextEdit(self)
-        self.body.setObjectName("verify_body")
-        self.body.setAccessibleName("Raw body")
-        self.header = QLineEdit(self)
-        self.header.setObjectName("verify_header")
-        self.header.setPlaceholderText("sha256=…")
-        self.key = SecretEdit("verify_key", "Signature key", self)
-        # Not `result`: that is QDialog.result(), how the dialog was closed.
-        self.verdict_label = outside.Label(self)
-        self.verdict_label.setObjectName("verify_result")
-        self.verdict_label.setProperty("role", "banner")
-        for text, widget, focus in (
-            ("Raw &body:", self.body, self.body),
-            (f"{SIGNATURE_HEADER} &header:", self.header, self.header),
-            ("Signature &key:", self.key, self.key.edit),
-        ):
-            label = outside.Label(text)
-            label.setBuddy(focus)
-            layout.addRow(label, widget)
-        layout.addRow(self.verdict_label)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout.addRow(buttons)
-        letter_buttons(self, buttons.buttons())
-        self.body.textChanged.connect(self._check)
-        self.header.textChanged.connect(self._check)
-        self.key.edit.textChanged.connect(self._check)
-        self._check()
-        open_fitted(self)
-
-    def _check(self) -> None:
-        status = check(self.key.edit.text() or None, self.body.toPlainText(), self.header.text())
-        self.verdict_label.setText(status.text)
 
 
 class EventsTab(QWidget):
@@ -121,20 +70,18 @@ class EventsTab(QWidget):
         self._sandbox = sandbox
         self._clipboard = clipboard or Clipboard(self)
         # A changed key checks the listed events again, once typing pauses (on a worker:
-        # up to 32 MiB of bodies); `_rechecks` drops the answer of a key typed over since.
-        self._rechecks = 0
+        # up to 32 MiB of bodies); the answer for a key typed over since is not wanted.
+        self._rechecks = Tickets()
         self._recheck_timer = QTimer(self)
         self._recheck_timer.setSingleShot(True)
         self._recheck_timer.setInterval(RECHECK_MS)
         self._recheck_timer.timeout.connect(self._recheck)
         self._first_row = 1  # the receiver's number (`Snapshot`) of the event in row 0
         self._stale = threading.Event()  # set by the receiver's threads, cleared by a sync
-        self._bridge = _Bridge(self)
         self._sync_timer = QTimer(self)
         self._sync_timer.setSingleShot(True)
         self._sync_timer.setInterval(SYNC_MS)
         self._sync_timer.timeout.connect(self.sync)
-        self._bridge.changed.connect(self._schedule_sync)
         self.key = SecretEdit("inspector_key", "Signature key to check against", self)
         self._key_value = ""
         self.key.edit.textChanged.connect(self._set_key)
@@ -247,7 +194,7 @@ class EventsTab(QWidget):
 
     def _set_key(self, text: str) -> None:
         self._key_value = text  # read from the receiver's thread: a plain str swap is atomic
-        self._rechecks += 1  # an answer for the key before this one is no longer wanted
+        self._rechecks.void()  # an answer for the key before this one is no longer wanted
         self.command_button.setEnabled(bool(text))
         if self.table.rowCount():
             self._recheck_timer.start()
@@ -255,17 +202,16 @@ class EventsTab(QWidget):
     def _recheck(self) -> None:
         """Check every listed event again with the key now typed; their Signature cells
         follow (and the detail pane, for the one selected)."""
-        key, ticket = self._key_value, self._rechecks
+        key, ticket = self._key_value, self._rechecks.new()
         self._runner.run(
             lambda: self.receiver.recheck(key or None),
-            lambda snapshot: self._rechecked(snapshot, ticket),
+            # A stale answer is dropped: the key changed again, and its own check follows.
+            lambda snapshot: self._rechecked(snapshot) if ticket.wanted else None,
             lambda error: self.status_message.emit(f"Could not check the events again: {error}"),
             name="recheck-events",
         )
 
-    def _rechecked(self, snapshot: Snapshot, ticket: int) -> None:
-        if ticket != self._rechecks:
-            return  # the key changed again: its own check follows
+    def _rechecked(self, snapshot: Snapshot) -> None:
         first = snapshot.received - len(snapshot.events) + 1
         rows = self.table.rowCount()
         valid = 0
@@ -311,10 +257,11 @@ class EventsTab(QWidget):
     # --- received events ------------------------------------------------------------------------
 
     def _on_event(self, event: ReceivedEvent) -> None:
-        """On a receiver thread: one queued signal at most until the table has caught up."""
+        """On a receiver thread: one word to the GUI thread at most until the table has
+        caught up."""
         if not self._stale.is_set():
             self._stale.set()
-            self._bridge.changed.emit()
+            self._runner.post(self._schedule_sync)
 
     def _schedule_sync(self) -> None:
         if not self._sync_timer.isActive():

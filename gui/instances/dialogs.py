@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -41,10 +40,17 @@ from core.spec.preview import reauthenticate_preview
 from core.workspace import InstanceRow
 from gui.create.connectwise_check import ConnectWiseChecker
 from gui.create.form import CHECK_SHORTCUT, FORM_LETTERS_BEFORE, ConnectorForm
-from gui.create.panels import ErrorPanel
+from gui.create.panels import ErrorPanel, prefix_names
+from gui.create.preview import fill_preview, point_toggle, preview_text, preview_toggle
 from gui.tasks import TaskRunner
 from gui.widgets import outside
-from gui.widgets.basic import fit_to_screen, message_label, open_fitted, show_message
+from gui.widgets.basic import (
+    fit_to_screen,
+    message_label,
+    open_fitted,
+    save_cancel,
+    show_message,
+)
 from gui.widgets.mnemonics import assign, letter_buttons
 
 # The platform never sends a secret back: a required one must be typed again; an optional one
@@ -120,24 +126,12 @@ class ReauthDialog(QDialog):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form)
         self._scroll = scroll
-        self.preview_toggle = QToolButton(self)
-        self.preview_toggle.setObjectName("reauth_preview_toggle")
-        self.preview_toggle.setText("Request preview")
-        self.preview_toggle.setCheckable(True)
-        self.preview_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.preview_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.preview = QPlainTextEdit(self)
-        self.preview.setObjectName("reauth_preview")
-        self.preview.setAccessibleName("Request preview")
-        self.preview.setReadOnly(True)
-        self.preview.setProperty("role", "code")
-        self.preview.setMinimumHeight(120)
+        self.preview_toggle = preview_toggle("reauth_preview_toggle", self)
+        self.preview = preview_text("reauth_preview", self, min_height=120)
         self.preview.setVisible(False)
         self.error = message_label("reauth_error", "error")
         self.problem = ErrorPanel(self)
-        for child in [self.problem, *self.problem.findChildren(QWidget)]:
-            if child.objectName():  # one name, one widget: the tab has an error panel too
-                child.setObjectName("reauth_" + child.objectName())
+        prefix_names(self.problem, "reauth_")  # the tab has an error panel too
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.addButton(
             "Re-authenticate", QDialogButtonBox.ButtonRole.AcceptRole
@@ -223,24 +217,19 @@ class ReauthDialog(QDialog):
         } != {k: v for k, v in self._values.items() if k not in secrets}
 
     def _toggle_preview(self, shown: bool) -> None:
-        self.preview_toggle.setArrowType(
-            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
-        )
+        point_toggle(self.preview_toggle, shown)
         self.preview.setVisible(shown)
         if shown:
             self._fill_preview()
 
     def _fill_preview(self) -> None:
-        check = check_draft(self.form.values(), account=self._account)
-        if check.draft is None:
-            problems = "\n".join(f"• {m}" for m in check.errors.values())
-            text = f"The form is not complete yet:\n{problems}"
-        else:
-            text = reauthenticate_preview(
-                self._instance_id, check.draft, held=self.held, remove=self.removals()
-            )
-        if self.preview.toPlainText() != text:
-            self.preview.setPlainText(text)
+        fill_preview(
+            self.preview,
+            check_draft(self.form.values(), account=self._account),
+            lambda draft: reauthenticate_preview(
+                self._instance_id, draft, held=self.held, remove=self.removals()
+            ),
+        )
 
     def _check(self) -> None:
         check = check_draft(self.form.values(), account=self._account)
@@ -404,13 +393,7 @@ class RenameDialog(QDialog):
         layout.addRow(tags_label, self.tags)
         layout.addRow(self.hint)
         layout.addRow(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        layout.addRow(buttons)
-        letter_buttons(self, buttons.buttons())
+        layout.addRow(save_cancel(self, self._accept))
         self.name.textChanged.connect(self._hint)
         self.tags.textChanged.connect(self._hint)
         self.name.selectAll()

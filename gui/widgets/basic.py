@@ -10,6 +10,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from gui.widgets import outside
 from gui.widgets.clipboard import Clipboard
+from gui.widgets.mnemonics import letter_buttons
 
 
 def set_state(widget: QWidget, prop: str, value: str) -> None:
@@ -159,6 +161,19 @@ def open_fitted(window: QWidget) -> None:
     if layout is not None:
         layout.activate()
     window.resize(fit_to_screen(window))
+
+
+def save_cancel(dialog: QDialog, on_save: Callable[[], object]) -> QDialogButtonBox:
+    """A dialog's Save and Cancel, made once its other widgets are: Save calls `on_save`
+    (which accepts once the values are good), Cancel rejects, and both get letters none of the
+    dialog's other widgets uses."""
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, dialog
+    )
+    buttons.accepted.connect(on_save)
+    buttons.rejected.connect(dialog.reject)
+    letter_buttons(dialog, buttons.buttons())
+    return buttons
 
 
 class LazyPage(QWidget):

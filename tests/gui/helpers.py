@@ -78,6 +78,12 @@ def fill(qtbot: QtBot, window: MainWindow, values: dict[str, Any]) -> None:
             type_into(qtbot, window, name, str(value))
 
 
+def idle(qtbot: QtBot, window: MainWindow) -> None:
+    """Wait until every answer of the window's background work so far is delivered (not only
+    until its worker threads end: a thread ends just after it queued its answer)."""
+    qtbot.waitUntil(lambda: window.runner.pending == 0, timeout=5000)
+
+
 def label_text(window: QWidget, name: str) -> str:
     """The text of the label called `name`, as shown (or not) in the window."""
     label = widget(window, name)

@@ -120,7 +120,7 @@ def quit_after_copy_token() -> None:
     def copy_then_quit() -> None:
         copy = main_window().create_tab.result_panel.copy_token_button
         QTest.mouseClick(copy, Qt.MouseButton.LeftButton)
-        token = main_window().create_tab._token
+        token = main_window().create_tab.shown.token
         clip = QGuiApplication.clipboard().text()
         say(copied=bool(token) and clip == token)
         press_ctrl(Qt.Key.Key_Q)
@@ -217,7 +217,7 @@ def quit_during_token_fetch() -> None:
         def fetch() -> None:
             row, account = tab.selected(), tab.account
             assert row is not None and account is not None
-            tab._fetch(row, account)  # what "Fetch it from the server?" Yes does
+            tab.token.fetch(row, account)  # what "Fetch it from the server?" Yes does
             say(fetching=window.runner.active)
             press_ctrl(Qt.Key.Key_Q)
 

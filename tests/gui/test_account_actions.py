@@ -14,11 +14,11 @@ from pytestqt.qtbot import QtBot
 from core.sandbox import SandboxServer
 from core.spec.models import Account
 from core.workspace import Workspace
-from gui.accounts.bar import CUSTOM_HOST, AccountDialog
+from gui.accounts.dialog import CUSTOM_HOST, AccountDialog
 from gui.main_window import MainWindow
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from tests.core.fake_keyrings import MemoryKeyring
-from tests.gui.helpers import account_action, choose_account_action
+from tests.gui.helpers import account_action, choose_account_action, idle
 from tests.gui.modals import (
     ModalHandler,
     dialog_button,
@@ -48,10 +48,6 @@ def report(window: MainWindow) -> str:
     label = window.findChild(QLabel, "account_report")
     assert label is not None
     return label.text() if label.isVisible() else ""
-
-
-def idle(qtbot: QtBot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)
 
 
 def leave_typed(qtbot: QtBot, dialog: AccountDialog, name: str, text: str) -> None:

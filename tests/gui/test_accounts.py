@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.workspace import Workspace
-from gui.accounts.bar import CUSTOM_HOST, AddAccountDialog
+from gui.accounts.dialog import CUSTOM_HOST, AddAccountDialog
 from gui.main_window import MainWindow
 from gui.settings import SANDBOX_ACCOUNT
 from tests.core.fake_keyrings import MemoryKeyring
@@ -86,7 +86,7 @@ def add_account(
             combo.currentText().startswith(f"{name} — ")
             and window.create_tab.account is not None
             and window.create_tab.account.name == name
-            and window.runner.active == 0
+            and window.runner.pending == 0
         ),
         timeout=5000,
     )
@@ -229,7 +229,7 @@ def test_last_account_and_form_values_come_back_but_never_the_password(
 
     second = make_window(sandbox)
     qtbot.waitUntil(
-        lambda: second.create_tab.account is not None and second.runner.active == 0,
+        lambda: second.create_tab.account is not None and second.runner.pending == 0,
         timeout=5000,
     )
     assert second.create_tab.account.name == "Mine"  # type: ignore[union-attr]

@@ -34,11 +34,11 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.sandbox.connectwise import ConnectWiseSandbox
-from gui.accounts.bar import AddAccountDialog
+from gui.accounts.dialog import AddAccountDialog
 from gui.dialogs.batch import BatchDialog
-from gui.events.tab import VerifyDialog
+from gui.events.verify_dialog import VerifyDialog
 from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
-from gui.instances.tab import EventsDialog
+from gui.instances.events_dialog import EventsDialog
 from gui.main_window import MainWindow
 from gui.theme import Scheme, Theme, contrast, dark_palette, follow_system, luminance
 from tests.gui.helpers import (

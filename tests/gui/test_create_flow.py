@@ -21,7 +21,7 @@ from core.workspace import Workspace
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.core.fake_keyrings import LockableKeyring, MemoryKeyring
-from tests.gui.helpers import SEED_FORM, error_text, fill, label_text, type_into, widget
+from tests.gui.helpers import SEED_FORM, error_text, fill, idle, label_text, type_into, widget
 from tests.seed import SEED_BODY
 
 ROOT = "https://api.openconnectors.us2.ext.hana.ondemand.com/elements/api-v2"
@@ -277,7 +277,7 @@ def test_ctrl_return_creates_but_qt_create_only_sets_the_widget_up(
     fill(qtbot, window, SEED_FORM)
     tab = window.create_tab
     tab.create()  # QWidget.create(): Qt's native window set-up, which must send nothing
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)
+    idle(qtbot, window)
     assert not [c for c in mocked.calls if c.request.method == "POST"]
     assert not widget(window, "result_panel").isVisible()
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)

@@ -27,7 +27,7 @@ from pytestqt.qtbot import QtBot
 
 from core.events.webhooks import SIGNATURE_HEADER, signature
 from core.sandbox import SandboxServer
-from gui.events.tab import VerifyDialog
+from gui.events.verify_dialog import VerifyDialog
 from gui.main_window import MainWindow
 from tests.gui.helpers import fill, type_into, widget
 from tests.gui.modals import (

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.workspace import Workspace
-from gui.instances.tab import EventsDialog
+from gui.instances.events_dialog import EventsDialog
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.gui.helpers import SEED_FORM, error_text, fill, label_text, type_into, widget
@@ -167,7 +167,7 @@ def test_the_same_name_again_asks_first_and_no_sends_nothing(
     qtbot.waitUntil(lambda: not window.create_tab.busy, timeout=5000)
     assert window.status.text() == f"Not created: “Acme help desk” exists already (ID {first})."
     assert posts(sandbox) == 1
-    assert window.runner.active == 0
+    assert window.runner.pending == 0
 
 
 def test_the_same_name_again_answered_yes_creates_a_second(
@@ -267,7 +267,7 @@ def test_the_events_dialog_refuses_a_loopback_callback_on_an_account_elsewhere(
     qtbot.mouseClick(widget(window, "change_events_button"), Qt.MouseButton.LeftButton)
     handler.wait(qtbot)
     assert seen == {"error": UNREACHABLE, "open": True}
-    assert window.runner.active == 0
+    assert window.runner.pending == 0
 
 
 def test_markup_in_a_name_or_tags_is_announced_with_what_will_be_stored(

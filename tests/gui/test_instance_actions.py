@@ -33,7 +33,7 @@ from gui.main_window import MainWindow
 from gui.widgets.mnemonics import letter_of
 from tests.core.fake_keyrings import MemoryKeyring
 from tests.gui.clipping import assert_readable
-from tests.gui.helpers import SEED_FORM, label_text, widget
+from tests.gui.helpers import SEED_FORM, idle, label_text, widget
 from tests.gui.mnemonics import alt_letters_reaching_one_widget
 from tests.gui.modals import (
     ModalHandler,
@@ -822,7 +822,7 @@ def test_cancelling_re_authenticate_while_its_check_runs_leaves_nothing_broken(
         select_instance(qtbot, window, created[0])
         window.instances_tab.reauth_action.trigger()
         handler.wait(qtbot)
-        qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)  # its answer came
+        idle(qtbot, window)  # its answer came
         qtbot.wait(100)
         errors = [w.text() for w in window.findChildren(QLabel) if "Unexpected" in w.text()]
     finally:

@@ -23,10 +23,12 @@ from pytestqt.qtbot import QtBot
 from core.sandbox import SandboxServer
 from core.storage.vault import normalize_host
 from core.workspace import Workspace
-from gui.instances.tab import COLUMNS, EventsDialog, InstancesTab
+from gui.instances.events_dialog import EventsDialog
+from gui.instances.model import COLUMNS
+from gui.instances.tab import InstancesTab
 from gui.main_window import MainWindow
 from tests.core.fake_keyrings import MemoryKeyring
-from tests.gui.helpers import SEED_FORM, fill, type_into, widget
+from tests.gui.helpers import SEED_FORM, fill, idle, type_into, widget
 from tests.gui.modals import (
     ModalHandler,
     message_box_answer,
@@ -382,7 +384,7 @@ def test_copy_token_of_a_server_only_instance_declined_copies_nothing(
     answer = message_box_answer(qtbot, QMessageBox.StandardButton.No)
     qtbot.mouseClick(widget(window, "copy_selected_token_button"), Qt.MouseButton.LeftButton)
     answer.wait(qtbot)
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)
+    idle(qtbot, window)
     assert clipboard.text() == "what the user had"
     assert sandbox_token(sandbox, seeded[1]) not in keyring_backend.entries.values()
 
@@ -460,7 +462,7 @@ def test_delete_cancelled_deletes_nothing(
     qtbot.mouseClick(widget(window, "delete_button"), Qt.MouseButton.LeftButton)
     answer.wait(qtbot)
     qtbot.wait(300)  # proving that nothing happens: give a wrongly started delete time to run
-    assert window.runner.active == 0
+    assert window.runner.pending == 0
     assert not [r for r in sandbox.request_log() if r.method == "DELETE"]
     assert sandbox.instance(int(victim)) is not None
     assert token in keyring_backend.entries.values()
@@ -576,7 +578,7 @@ def test_change_events_with_a_bad_callback_url_keeps_the_dialog_open(
     handler.wait(qtbot)
     assert seen["open"] is True
     assert seen["error"] == "Callback URL must use https:// (http:// only for this machine)."
-    assert window.runner.active == 0
+    assert window.runner.pending == 0
     assert not [r for r in sandbox.request_log() if r.method == "PATCH"]
     instance = sandbox.instance(int(target))
     assert instance is not None and not instance.events_enabled

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.spec.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind, Group
-from gui.accounts.bar import AccountDialog
+from gui.accounts.dialog import AccountDialog
 from gui.dialogs.about import AboutDialog
 from gui.main_window import MainWindow
 from gui.widgets.mnemonics import letter_of

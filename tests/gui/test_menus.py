@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from core.app_info import APP_DISPLAY_NAME, VERSION
 from core.storage.log_file import LogFile, start_log_file
-from gui.accounts.bar import AddAccountDialog
+from gui.accounts.dialog import AddAccountDialog
 from gui.dialogs.about import AboutDialog
 from gui.main_window import MainWindow
 from tests.gui.helpers import SEED_FORM, error_text, fill, widget

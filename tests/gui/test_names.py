@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
-from gui.accounts.bar import CUSTOM_HOST, AccountDialog
+from gui.accounts.dialog import CUSTOM_HOST, AccountDialog
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.core.fake_keyrings import MemoryKeyring

@@ -32,11 +32,11 @@ from pytestqt.qtbot import QtBot
 from core.sandbox import SandboxServer
 from core.sandbox.connectwise import ConnectWiseSandbox
 from core.workspace import InstanceRow
-from gui.accounts.bar import AccountDialog
+from gui.accounts.dialog import AccountDialog
 from gui.dialogs.batch import STATUS, BatchDialog
-from gui.events.tab import VerifyDialog
+from gui.events.verify_dialog import VerifyDialog
 from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
-from gui.instances.tab import EventsDialog
+from gui.instances.events_dialog import EventsDialog
 from gui.main_window import MainWindow
 from gui.widgets import outside
 from tests.gui.helpers import SEED_FORM, choose_account_action, fill, type_into, widget

@@ -24,7 +24,7 @@ from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from gui.vault_wait import WAITING_TEXT
 from tests.core.fake_keyrings import HangingKeyring
-from tests.gui.helpers import SEED_FORM, fill, type_into, widget
+from tests.gui.helpers import SEED_FORM, fill, idle, type_into, widget
 from tests.gui.modals import modal_watchdog  # noqa: F401 - the fixture, used below
 from tests.gui.test_accounts import account_status
 
@@ -119,7 +119,7 @@ def test_a_late_failure_leaves_the_cancel_message_and_retry_stores_it(
     click(qtbot, window, "cancel_store_button")
     cancelled = text_of(window, "token_storage")
     # The vault gives up at its bound; that late "not stored" changes nothing shown.
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)
+    idle(qtbot, window)
     assert text_of(window, "token_storage") == cancelled
     assert shown(window, "retry_store_button")
     assert ws.records.records()[0].token_stored is False
@@ -177,7 +177,7 @@ def test_the_account_loads_in_the_background_and_cancel_leaves_it_unloaded(
     assert shown(window, "retry_load_button") and not shown(window, "cancel_wait_button")
 
     prompt.release()  # unlocked after all: that late answer is not used…
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)
+    idle(qtbot, window)
     assert window.create_tab.account is None
     assert account_status(window).startswith("“Prod” is not loaded")
 
@@ -206,6 +206,6 @@ def test_choosing_another_account_while_one_loads_ignores_its_answer(
     qtbot.keyClick(combo, Qt.Key.Key_Home)  # the sandbox
     assert window.create_tab.account is not None
     prompt.release()
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)
+    idle(qtbot, window)
     assert window.create_tab.account.name == "Local sandbox"
     assert account_status(window).startswith("Local sandbox")

@@ -58,7 +58,7 @@ def choose_account(qtbot: QtBot, window: MainWindow, starts: str) -> None:
     index = next(i for i in range(combo.count()) if combo.itemText(i).startswith(starts))
     combo.setCurrentIndex(index)
     qtbot.waitUntil(
-        lambda: window.create_tab.account is not None and window.runner.active == 0,
+        lambda: window.create_tab.account is not None and window.runner.pending == 0,
         timeout=5000,
     )
 

@@ -31,8 +31,8 @@ from core.spec.connectors import CONNECTORS
 from core.storage.records import RecordsStore
 from core.storage.vault import Vault
 from core.workspace import InstanceRow, Workspace
-from gui.accounts.bar import AddAccountDialog
-from gui.instances.tab import EventsDialog
+from gui.accounts.dialog import AddAccountDialog
+from gui.instances.events_dialog import EventsDialog
 from gui.main_window import MainWindow
 from gui.widgets.basic import FRAME_ALLOWANCE, fit_to_screen
 from tests.gui.clipping import assert_readable, clipped_controls
@@ -40,6 +40,7 @@ from tests.gui.helpers import (
     SEED_FORM,
     choose,
     fill,
+    idle,
     label_text,
     set_checked,
     tip_text,
@@ -364,7 +365,7 @@ ROW = InstanceRow(
 def make_dialog(kind: str, window: MainWindow, tmp_path: Path) -> QDialog:
     from gui.dialogs.about import AboutDialog
     from gui.dialogs.batch import BatchDialog
-    from gui.events.tab import VerifyDialog
+    from gui.events.verify_dialog import VerifyDialog
     from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
     from gui.settings import SavedAccount
 
@@ -435,7 +436,7 @@ def test_every_dialog_fits_800x600_with_every_control_readable_and_reachable(
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)  # a batch file read
+    idle(qtbot, window)  # a batch file read
     # Opened wide enough for its title (within the small screen), not tiny.
     title = dialog.fontMetrics().horizontalAdvance(dialog.windowTitle()) + TITLE_ROOM
     assert dialog.width() >= min(title, SMALL_DIALOG.width()), f"{kind}: title cut"

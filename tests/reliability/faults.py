@@ -642,7 +642,7 @@ def run_fault(
             lambda: not tab.busy and (tab.error_panel.isVisible() or tab.result_panel.isVisible()),
             SETTLE_MS,
         )
-        _wait(qtbot, lambda: window.runner.active == 0, 5000)
+        _wait(qtbot, lambda: window.runner.pending == 0, 5000)
         if fault.posts and fault.target in ("sandbox", "relay"):
             # A late or dropped request is logged when the sandbox is done with it: count
             # the instances only then.
@@ -665,6 +665,6 @@ def run_fault(
             seen.extra_problem = fault.check(env)
     # The fault's servers are gone now, so whatever still runs ends soon: let it, so the window
     # closes idle. (Should it not, the guard answers the "quit anyway?" question.)
-    _wait(qtbot, lambda: not tab.busy and window.runner.active == 0, SETTLE_MS)
+    _wait(qtbot, lambda: not tab.busy and window.runner.pending == 0, SETTLE_MS)
     seen.dialogs = list(guard.seen)
     return seen

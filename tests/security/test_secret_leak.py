@@ -24,7 +24,7 @@ from core.storage.log_file import start_log_file
 from core.storage.records import RecordsStore
 from core.storage.vault import Vault
 from core.workspace import Workspace
-from gui.accounts.bar import AddAccountDialog
+from gui.accounts.dialog import AddAccountDialog
 from gui.main_window import MainWindow
 from gui.settings import Preferences, SavedAccount
 from tests.core.fake_keyrings import MemoryKeyring

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
-from gui.accounts.bar import AccountDialog
+from gui.accounts.dialog import AccountDialog
 from gui.main_window import MainWindow
 from tests.batch_files import soap_rows, write_csv
 from tests.cli.test_process import cli_env, cwdesk

@@ -116,7 +116,7 @@ def _create_through_window(request: pytest.FixtureRequest, window: MainWindow) -
         lambda: not tab.busy and (tab.error_panel.isVisible() or tab.result_panel.isVisible()),
         timeout=12_000,
     )
-    qtbot.waitUntil(lambda: window.runner.active == 0, timeout=5000)
+    qtbot.waitUntil(lambda: window.runner.pending == 0, timeout=5000)
     if tab.error_panel.isVisible():
         raise AssertionError(f"the create failed: {tab.error_panel.title_label.text()}")
     return "created"
