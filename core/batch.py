@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from core.outside_text import csv_cell, name_key, shell_word
 from core.spec.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind
 from core.spec.models import CONNECTOR, NAME, TAGS
+from core.user_facing import UserFacingError, WordedError, headline
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -67,8 +68,10 @@ KNOWN_COLUMNS = frozenset(
 )
 
 
-class BatchFileError(ValueError):
+class BatchFileError(WordedError, ValueError):
     """The file cannot be used at all; the message says why and what to do (never a value)."""
+
+    title = "Batch file not usable"
 
 
 @dataclass(frozen=True)
@@ -569,14 +572,10 @@ def _why(row: BatchRow) -> str:
 
 
 def _message(exc: BaseException) -> str:
-    """Our errors' text is written never to hold a secret; anything else is named, not shown."""
-    from core.openconnectors.errors import OpenConnectorsError
-    from core.storage.vault import VaultError
-
-    if isinstance(exc, OpenConnectorsError):
-        return " ".join(f"{exc.title}: {exc}".split())
-    if isinstance(exc, VaultError):
-        return " ".join(str(exc).split())
+    """Our errors' words without their next step (the row's status says what to do); their
+    text is written never to hold a secret. Anything else is named, not shown."""
+    if isinstance(exc, UserFacingError):
+        return headline(exc)
     return f"Unexpected error ({type(exc).__name__})."
 
 

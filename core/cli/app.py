@@ -431,18 +431,12 @@ def _quiet_logging() -> None:
 
 
 def describe(exc: BaseException) -> str:
-    """Our errors' own words (written never to hold a secret); anything else only named."""
-    from core.batch import BatchFileError
-    from core.openconnectors.errors import OpenConnectorsError
-    from core.storage.accounts import SettingsError
-    from core.storage.instance_store import MissingTokenError
-    from core.storage.vault import VaultError
+    """Our errors' own words (`UserFacingError`s, written never to hold a secret) on one line;
+    anything else only named."""
+    from core.user_facing import UserFacingError, one_line
 
-    if isinstance(exc, OpenConnectorsError):
-        step = f" {exc.next_step}" if exc.next_step else ""
-        return " ".join(f"{exc.title}: {_sentence(str(exc))}{step}".split())
-    if isinstance(exc, VaultError | SettingsError | BatchFileError | MissingTokenError):
-        return " ".join(str(exc).split())
+    if isinstance(exc, UserFacingError):
+        return one_line(exc)
     return (
         f"unexpected error ({type(exc).__name__}); nothing more is shown, in case it held a secret."
     )

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from core.storage.records import InstanceRecord, RecordsError, RecordsStore
 from core.storage.vault import BackendInfo, Vault, VaultError, VaultErrorKind, normalize_host
+from core.user_facing import WordedError
 
 CALLBACK_URL_KEY = "event.notification.callback.url"
 
@@ -60,8 +61,10 @@ class CreatedInstance(Protocol):
     def disabled(self) -> bool: ...
 
 
-class MissingTokenError(Exception):
+class MissingTokenError(WordedError):
     """The server answered without a token. The message is user-facing."""
+
+    title = "No token in the answer"
 
 
 @dataclass(frozen=True)

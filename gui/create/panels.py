@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.openconnectors.errors import OpenConnectorsError, provider_said
 from core.storage.instance_store import SaveResult
+from core.user_facing import UserFacingError, provider_said, server_words
 from gui.widgets import outside
 from gui.widgets.basic import MessageLabel, SecretEdit, set_state
 from gui.widgets.clipboard import Clipboard
@@ -234,12 +234,14 @@ class ErrorPanel(_Dismissable):
             layout.addWidget(widget)
 
     def show_error(self, error: BaseException, *, title: str | None = None) -> None:
-        if isinstance(error, OpenConnectorsError):
+        """An error of ours by what it says (`UserFacingError`); anything else by its text."""
+        if isinstance(error, UserFacingError):
+            provider, request_id = server_words(error)
             self.show_text(
                 title or error.title,
                 error.message,
-                provider=error.provider_message,
-                request_id=error.request_id,
+                provider=provider,
+                request_id=request_id,
                 next_step=error.next_step,
             )
         else:

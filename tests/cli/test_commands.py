@@ -8,8 +8,11 @@ import json
 from pathlib import Path
 
 from core.storage.accounts import SavedAccount, load_accounts
-from tests.batch_files import CREATE_PATH, password_of, soap_rows, write_csv
+from core.storage.vault import Vault
+from core.workspace import Workspace
+from tests.batch_files import CREATE_PATH, BatchBench, password_of, soap_rows, write_csv
 from tests.cli.conftest import Cli
+from tests.core.fake_keyrings import LockedKeyring
 
 SOAP = (
     "--set",
@@ -168,6 +171,22 @@ def test_create_sends_once_stores_the_token_and_asks_before_the_same_name_again(
     )
     assert again.status == 2 and "Add --again" in again.err  # an input error: nothing sent
     assert len(cli.bench.server.instances()) == 1
+
+
+def test_a_locked_password_manager_is_said_with_its_title_and_next_step(cli: Cli) -> None:
+    """cwdesk prints the password manager's error as it prints the server's: title, message,
+    what to do, on one line (the window's problem panel shows the same three)."""
+    bench = cli.bench
+    locked = LockedKeyring()
+    workspace = Workspace(Vault(locked, timeout=1.0), bench.workspace.records)
+    ran = Cli(BatchBench(bench.server, bench.account, workspace, locked))(
+        "token", "7", "--api-root", bench.server.base_url, env=cli.secrets_env
+    )
+    assert ran.status == 1 and ran.err.count("\n") == 1
+    assert ran.err.startswith("cwdesk: Password manager problem: Test Keyring is locked")
+    assert ran.err.rstrip().endswith(
+        "Unlock it (open your password manager and enter its password), then retry."
+    )
 
 
 def test_a_secret_field_is_refused_on_the_command_line_and_asked_for_on_a_terminal(
