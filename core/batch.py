@@ -582,7 +582,8 @@ def _message(exc: BaseException) -> str:
 def _created(row: BatchRow, outcome: CreateOutcome) -> RowResult:
     instance: Instance = outcome.instance
     save = outcome.save
-    message = "" if save.ok else " ".join(" ".join(save.messages[:1]).split())
+    # What went wrong, if anything: how to fetch a token not stored, each front end says.
+    message = " ".join(" ".join(save.messages).split())
     return RowResult(
         row.number,
         row.name,

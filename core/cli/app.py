@@ -782,15 +782,16 @@ def _create(
                 FAILED,
             ) from None
         outcome = found
+    from core.user_facing import Audience, where_the_token_went
+
     instance = outcome.instance
     console.say(f"Created “{instance.name}” (ID {instance.id}) on {account.host}.")
-    if outcome.save.token_stored:
-        assert outcome.save.stored_in is not None
-        console.say(f"Its token is stored in {outcome.save.stored_in.name}.")
-        return OK
     fetch = " ".join(f"cwdesk token {_word(instance.id)} --copy {where_words(args)}".split())
-    for message in outcome.save.messages[:1]:
-        console.warn(f"{_sentence(message)} Fetch the token again later: {fetch}")
+    words = where_the_token_went(outcome.save, Audience.TERMINAL, fetch_again=fetch)
+    if outcome.save.token_stored:
+        console.say(words)
+        return OK
+    console.warn(words)
     return FAILED
 
 

@@ -416,12 +416,8 @@ class CreateTab(QWidget):
             return
         attempt.cancel()
         self._store = None
-        self.result_panel.show_storage(
-            "Not saved: you stopped waiting for the password manager, so the token is not "
-            "stored. The token is shown here: copy it now if you need it. Use “Retry” to store "
-            "it once the password manager is ready.",
-            stored=False,
-            retry=True,
+        self.result_panel.show_not_stored(
+            "you stopped waiting for the password manager, so the token is not stored."
         )
         if self._busy:
             self._run = None  # its answer, when it comes, is late: see _late

@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 
 from core.storage.accounts import SavedAccount, load_accounts
+from core.storage.records import RecordsStore
 from core.storage.vault import Vault
 from core.workspace import Workspace
 from tests.batch_files import CREATE_PATH, BatchBench, password_of, soap_rows, write_csv
 from tests.cli.conftest import Cli
-from tests.core.fake_keyrings import LockedKeyring
+from tests.core.fake_keyrings import LockedKeyring, RefusingKeyring
 
 SOAP = (
     "--set",
@@ -171,6 +172,41 @@ def test_create_sends_once_stores_the_token_and_asks_before_the_same_name_again(
     )
     assert again.status == 2 and "Add --again" in again.err  # an input error: nothing sent
     assert len(cli.bench.server.instances()) == 1
+
+
+def test_a_token_not_stored_is_said_with_every_reason_and_the_command_that_fetches_it(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """The password manager refuses and the instance list cannot be written: both are said
+    (the window's result panel says the same), then how to get the token, not the window's
+    Retry."""
+    broken = tmp_path / "not-a-folder"
+    broken.write_text("a file where the records folder should be", encoding="utf-8")
+    bench = cli.bench
+    refusing = RefusingKeyring()
+    workspace = Workspace(Vault(refusing, timeout=1.0), RecordsStore(broken))
+    failing = Cli(BatchBench(bench.server, bench.account, workspace, refusing))
+
+    ran = failing(
+        "create",
+        "--api-root",
+        bench.server.base_url,
+        "--name",
+        "Acme",
+        *SOAP,
+        env={**cli.secrets_env, "CWDESK_PASSWORD": PASSWORD},
+    )
+
+    (made,) = bench.server.instances()
+    assert ran.status == 1 and f"Created “Acme” (ID {made.id})" in ran.out
+    (line,) = ran.err.splitlines()
+    assert "Could not save the instance list" in line  # the record, first
+    assert "refused the request" in line  # then the password manager
+    assert line.endswith(
+        f"Fetch the token again later: cwdesk token {made.id} --copy --api-root "
+        f"{bench.server.base_url}"
+    )
+    assert "Retry" not in line and made.token not in ran.out + ran.err
 
 
 def test_a_locked_password_manager_is_said_with_its_title_and_next_step(cli: Cli) -> None:
