@@ -363,7 +363,8 @@ def test_delete_asks_first_and_with_yes_removes_instance_token_and_record(cli: C
 def test_an_unexpected_failure_is_one_line_that_shows_nothing_of_it(
     cli: Cli, tmp_path: Path
 ) -> None:
-    from core.cli.app import Console, main
+    from core.cli.app import main
+    from core.cli.console import Console
 
     def broken():
         raise RuntimeError("user-secret-in-a-message")
@@ -507,7 +508,8 @@ def test_the_example_file_in_the_docs_is_valid_and_runs_on_the_sandbox(
 def test_on_a_terminal_the_batch_draws_a_bar_with_counts_and_rate(cli: Cli, tmp_path: Path) -> None:
     import io
 
-    from core.cli.app import Console, main
+    from core.cli.app import main
+    from core.cli.console import Console
     from tests.cli.conftest import Terminal
 
     rows = soap_rows(5)

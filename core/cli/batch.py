@@ -13,13 +13,14 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from core.cli.app import FAILED, OK, USAGE, CliError, Console, resolve_account, where_words
+from core.cli.console import FAILED, OK, USAGE, CliError, Console
+from core.cli.where import resolve_account, where_words
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from core.batch import BatchEvent, BatchRow, BatchRun, BatchSummary, RowResult, RowStatus
-    from core.cli.app import WorkspaceFactory
+    from core.cli.console import WorkspaceFactory
     from core.spec.models import Account
     from core.workspace import Workspace
 
@@ -67,7 +68,7 @@ def _folder(folder: Path) -> str:
     return "the current folder" if str(folder) in ("", ".") else str(folder)
 
 
-def batch(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory) -> int:
+def batch_command(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory) -> int:
     from core.batch import MAX_CONCURRENCY, read_batch, write_results
 
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:
