@@ -91,7 +91,7 @@ def _quiet_logging() -> None:
 def _is_input_error(exc: BaseException) -> bool:
     """Errors in what the user gave (a file, a secret no header can carry, an address that is
     not allowed): exit 2, like a usage error. Nothing was sent."""
-    from core.batch import BatchFileError
+    from core.batch_file import BatchFileError
     from core.openconnectors.errors import InsecureUrlError, InvalidSecretError
 
     return isinstance(exc, BatchFileError | InvalidSecretError | InsecureUrlError)

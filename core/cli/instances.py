@@ -39,7 +39,7 @@ def sentences(problems: Mapping[str, str]) -> str:
 def create(
     args: argparse.Namespace, console: Console, workspace: Workspace, account: Account
 ) -> int:
-    from core.batch import boolean_cell
+    from core.batch_file import boolean_cell
     from core.openconnectors.errors import OutcomeUnknownError, UnreadableAnswerError
     from core.openconnectors.instance import utc_now
     from core.spec.connectors import CONNECTORS, DEFAULT_CONNECTOR, FieldKind

@@ -483,7 +483,7 @@ def test_the_example_file_in_the_docs_is_valid_and_runs_on_the_sandbox(
     cli: Cli, tmp_path: Path
 ) -> None:
     example = Path(__file__).resolve().parents[2] / "docs" / "batch-example.csv"
-    from core.batch import read_batch
+    from core.batch_file import read_batch
 
     parsed = read_batch(example)
     assert parsed.problems() == [] and len(parsed.rows) == 4

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import core.openconnectors.errors as client_errors
-from core.batch import BatchFileError
+from core.batch_file import BatchFileError
 from core.connectwise.check import CheckKind, CheckOutcome, ConnectWiseCheckError
 from core.openconnectors.errors import BadRequestError, OpenConnectorsError
 from core.openconnectors.instance import Instance
