@@ -39,9 +39,10 @@ if TYPE_CHECKING:
 
     from core.batch_file import BatchRow
     from core.openconnectors.instance import Instance
+    from core.outcomes import CreateOutcome
     from core.spec.models import Account
     from core.storage.records import InstanceRecord
-    from core.workspace import CreateOutcome, Workspace
+    from core.workspace import Workspace
 
 DEFAULT_CONCURRENCY = 4
 MAX_CONCURRENCY = 16

@@ -36,9 +36,10 @@ from core.openconnectors.errors import (
     SavedAccountRefusedError,
 )
 from core.openconnectors.hosts import HOST_PRESETS, api_root
+from core.outcomes import EditedAccount
 from core.spec.models import Account, account_name_problem, field_errors
 from core.storage.vault import AccountRemoval, BackendInfo
-from core.workspace import EditedAccount, Workspace
+from core.workspace import Workspace
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from gui.tasks import TaskRunner
 from gui.vault_wait import NOTICE_MS, WAITING_TEXT, Attempt

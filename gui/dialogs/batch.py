@@ -47,9 +47,10 @@ from core.batch import (
 )
 from core.batch_file import BatchFile, BatchFileError, BatchRow, read_batch
 from core.openconnectors.errors import OpenConnectorsError
+from core.outcomes import row_from_record
 from core.spec.connectors import CONNECTORS
 from core.spec.models import Account
-from core.workspace import Workspace, row_from_record
+from core.workspace import Workspace
 from gui.tasks import TaskRunner
 from gui.widgets import outside
 from gui.widgets.basic import fit_to_screen, message_label, show_message

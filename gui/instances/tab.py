@@ -40,11 +40,12 @@ from PySide6.QtWidgets import (
 from core.events.webhooks import generate_signature_key
 from core.openconnectors.errors import OpenConnectorsError
 from core.openconnectors.instance import ConfigurationItem, HealthState, InstanceHealth, utc_now
+from core.outcomes import InstanceChange, InstanceRow, ReauthOutcome, row_from_record
 from core.spec import validation
 from core.spec.connectors import CONNECTORS
 from core.spec.models import Account, InstanceDraft, form_values_from, held_secrets
 from core.storage.instance_store import DeleteResult, SaveResult
-from core.workspace import InstanceChange, InstanceRow, ReauthOutcome, Workspace, row_from_record
+from core.workspace import Workspace
 from gui.create.panels import ErrorPanel, OutcomeArea, ResultPanel
 from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog, configuration_text
 from gui.tasks import TaskRunner
