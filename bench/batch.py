@@ -45,7 +45,8 @@ def batch_file(rows: int) -> bytes:
 def measure_batch(
     rows: int = ROWS, delay: float = DELAY, concurrency: int = CONCURRENCY
 ) -> dict[str, object]:
-    from core.batch import BatchRun, RowStatus, parse_batch
+    from core.batch import BatchRun, RowStatus
+    from core.batch_file import parse_batch
     from core.sandbox.server import SandboxServer
     from core.spec.models import Account
     from core.storage.records import RecordsStore

@@ -1,6 +1,7 @@
 """Everything the window does that blocks, in one place: creating, reconciling, listing,
 copying tokens, changing events, re-authenticating, enabling and disabling, testing,
-reading the configuration, renaming, deleting, and the account secrets.
+reading the configuration, renaming, deleting, and the account secrets. What each call returns
+is a plain value of `core.outcomes`.
 
 Every method here may wait on the network or the password manager: call them from a worker
 thread (the window does, through its task runner). Scripts may call them directly.
@@ -11,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -31,6 +31,16 @@ from core.openconnectors.instance import (
     InstanceHealth,
     parse_date,
     utc_now,
+)
+from core.outcomes import (
+    CreateOutcome,
+    EditedAccount,
+    InstanceChange,
+    InstanceRow,
+    ReauthOutcome,
+    SandboxReset,
+    row_from_instance,
+    row_from_record,
 )
 from core.outside_text import marked, name_key
 from core.spec.connectors import CONNECTORS
@@ -55,66 +65,6 @@ RECENT_CREATE_WINDOW = timedelta(minutes=10)
 CLOCK_SKEW = timedelta(minutes=5)  # a server clock a little ahead still counts as "just now"
 
 
-@dataclass(frozen=True)
-class CreateOutcome:
-    instance: Instance
-    save: SaveResult
-    # True when the instance was found after an unknown outcome rather than confirmed directly.
-    reconciled: bool = False
-
-
-@dataclass(frozen=True)
-class EditedAccount:
-    """An account after an edit: its secrets are stored under its (new) name and host.
-
-    When the name or host changed, the secrets under the old ones were removed afterwards:
-    `old_removed` says what was found there, or `old_error` why they could not be removed.
-    """
-
-    account: Account
-    stored_in: BackendInfo
-    moved: bool = False
-    old_removed: AccountRemoval | None = None
-    old_error: VaultError | None = None
-
-
-@dataclass(frozen=True)
-class ReauthOutcome:
-    """A re-authentication the server carried out, and what was kept of it here.
-
-    `save.record` is the record as now written, `save.token` the instance's token (shown and
-    copied when `save.vault_error` says it could not be stored). `token_changed`: the server's
-    token differs from the one stored before (or none was stored), so it was stored now.
-    """
-
-    instance: Instance
-    save: SaveResult
-    token_changed: bool
-    # True when the instance was found updated after an unknown outcome, not confirmed.
-    reconciled: bool = False
-    # Optional secrets (field names) the platform held and the draft left out: `kept` still
-    # held afterwards, `lost` no longer (a platform that clears what a PUT leaves out: set it
-    # again with Change events…); `removed` sent empty on purpose.
-    kept: tuple[str, ...] = ()
-    lost: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class InstanceChange:
-    """A change the server made (enabled, disabled, renamed, retagged) and the record's part.
-
-    `instance` is the server's description when it sent one; `confirmed_by_lookup` says the
-    change was seen on the server after an unknown outcome. `record_error`: the server changed
-    but this app's record could not be written (it is corrected on the next refresh).
-    """
-
-    instance_id: str
-    instance: Instance | None = None
-    confirmed_by_lookup: bool = False
-    record_error: RecordsError | None = None
-
-
 # Added to the next step of a failed re-authentication: the user must know what is left.
 KEPT_AS_BEFORE = "The stored token and this app's record of the instance were not changed."
 
@@ -127,64 +77,12 @@ StoringHook = Callable[[Instance], None]
 MAX_LEFTOVERS = 10_000
 
 
-@dataclass(frozen=True)
-class SandboxReset:
-    """What `Workspace.reset_sandbox` removed: instances on the sandbox, tokens from the
-    password manager, records from this app's list, and how many of those records (with their
-    tokens) earlier sandboxes left; `problems` says what could not be removed."""
-
-    instances: int = 0
-    tokens: int = 0
-    records: int = 0
-    leftovers: int = 0
-    problems: tuple[str, ...] = ()
-
-    @property
-    def summary(self) -> str:
-        """E.g. "Removed 2 instances, 2 tokens and 2 records."."""
-        parts = [
-            counted(self.instances, "instance"),
-            counted(self.tokens, "token"),
-            counted(self.records, "record"),
-        ]
-        text = f"Removed {parts[0]}, {parts[1]} and {parts[2]}"
-        if self.leftovers == 1:
-            text += " (1 of the records, with its token, was left by an earlier run)"
-        elif self.leftovers:
-            text += (
-                f" ({self.leftovers} of the records, with their tokens, were left by earlier runs)"
-            )
-        return text + "."
-
-
-def counted(n: int, what: str) -> str:
-    """ "1 token", "2 tokens"."""
-    return f"{n} {what}" + ("" if n == 1 else "s")
-
-
 def _host_name(host: str) -> str | None:
     """The name or address of a records host ("127.0.0.1:8765" → "127.0.0.1")."""
     try:
         return urlsplit("//" + host).hostname
     except ValueError:
         return None
-
-
-@dataclass(frozen=True)
-class InstanceRow:
-    """One line of the instances table: the server's view merged with what we remember."""
-
-    id: str
-    name: str
-    connector: str
-    events_enabled: bool
-    callback_url: str | None
-    created: str | None
-    token_stored: bool
-    on_server: bool | None  # None: not refreshed from the server yet
-    remembered: bool  # a local record exists
-    tags: tuple[str, ...] = ()
-    disabled: bool = False
 
 
 class Workspace:
@@ -311,7 +209,7 @@ class Workspace:
         for page in self.client(account).iter_instance_pages():
             for instance in page:
                 record = local.pop(str(instance.id), None)
-                rows.append(_row_from_instance(instance, record))
+                rows.append(row_from_instance(instance, record))
         rows.extend(row_from_record(r, on_server=False) for r in local.values())
         return rows
 
@@ -661,35 +559,3 @@ class Workspace:
         except VaultError as exc:
             return EditedAccount(account, stored_in, moved=True, old_error=exc)
         return EditedAccount(account, stored_in, moved=True, old_removed=removed)
-
-
-def _row_from_instance(instance: Instance, record: InstanceRecord | None) -> InstanceRow:
-    return InstanceRow(
-        id=str(instance.id),
-        name=instance.name,
-        connector=instance.element_key or (record.connector if record else ""),
-        events_enabled=instance.events_enabled,
-        callback_url=instance.callback_url or (record.callback_url if record else None),
-        created=instance.created_date.isoformat() if instance.created_date else None,
-        token_stored=bool(record and record.token_stored),
-        on_server=True,
-        remembered=record is not None,
-        tags=tuple(instance.tags) or (record.tags if record else ()),
-        disabled=instance.disabled,
-    )
-
-
-def row_from_record(record: InstanceRecord, *, on_server: bool | None = None) -> InstanceRow:
-    return InstanceRow(
-        id=record.id,
-        name=record.name,
-        connector=record.connector,
-        events_enabled=record.events_enabled,
-        callback_url=record.callback_url,
-        created=record.created_date,
-        token_stored=record.token_stored,
-        on_server=on_server,
-        remembered=True,
-        tags=tuple(record.tags),
-        disabled=record.disabled,
-    )

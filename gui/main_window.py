@@ -25,10 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from core.app_info import APP_DISPLAY_NAME
+from core.outcomes import CreateOutcome, SandboxReset, counted, row_from_record
 from core.sandbox import connectwise_values as cw_sandbox
 from core.sandbox.on_demand import Sandbox, sandbox_account
 from core.spec.models import Account, InstanceDraft
-from core.workspace import CreateOutcome, SandboxReset, Workspace, counted, row_from_record
+from core.workspace import Workspace
 from gui.accounts.bar import AccountBar
 from gui.create.tab import CreateTab
 from gui.local_sandbox import connectwise_intro, moved_to_this_run
@@ -43,7 +44,7 @@ from gui.widgets.focus import chain, tab_stops
 from gui.widgets.mnemonics import letter_of, letters_in
 
 if TYPE_CHECKING:
-    from core.workspace import InstanceRow
+    from core.outcomes import InstanceRow
     from gui.dialogs.batch import BatchDialog
     from gui.events.tab import EventsTab
     from gui.instances.tab import InstancesTab

@@ -1,4 +1,5 @@
-"""One exception class per kind of failure, each with a message and a next step for the user.
+"""One exception class per kind of failure, each with a title, a message and a next step for
+the user (`core.user_facing.UserFacingError`), and what the server said when it answered.
 
 None of these ever carries a secret: messages are built from the server's own error text,
 status codes and our wording, never from the request.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from core.user_facing import said
+
 WSDL_MESSAGE_MARK = "wsdl path"
 WSDL_NEXT_STEP = (
     "Log in to ConnectWise in a browser and copy the address it sends you to "
@@ -17,7 +20,7 @@ WSDL_NEXT_STEP = (
 
 
 class OpenConnectorsError(Exception):
-    """Base of every failure the client reports."""
+    """Base of every failure the client reports: a `UserFacingError` that is `FromServer`."""
 
     title = "Open Connectors request failed"
     default_next_step = ""
@@ -39,12 +42,7 @@ class OpenConnectorsError(Exception):
         self.provider_message = provider_message
 
     def __str__(self) -> str:
-        parts = [self.message]
-        if self.provider_message:
-            parts.append(provider_said(self.provider_message))
-        if self.request_id:
-            parts.append(f"Request ID: {self.request_id}")
-        return " — ".join(parts)
+        return said(self)
 
     def details(self) -> dict[str, Any]:
         """Everything the window shows, as plain values."""
@@ -210,18 +208,6 @@ class TooManyInstancesError(OpenConnectorsError):
         "no longer needed in Open Connectors; otherwise check the host address (the server "
         "kept sending more pages)."
     )
-
-
-def provider_said(provider_message: str) -> str:
-    """ConnectWise's words, introduced once: "ConnectWise said: …", without the "ConnectWise:"
-    the platform often puts before them, and as they are when they name ConnectWise
-    themselves ("ConnectWise rejected the login: …")."""
-    text = " ".join(provider_message.split())
-    if text.casefold().startswith("connectwise:"):
-        text = text[len("connectwise:") :].lstrip()
-    elif text.casefold().startswith("connectwise "):
-        return text
-    return f"ConnectWise said: {text}"
 
 
 def _duration(seconds: float) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from core.app_info import APP_NAME, ORGANIZATION
 from core.storage.private_files import private_folder
+from core.user_facing import WordedError
 
 SANDBOX_ACCOUNT = "Local sandbox"
 MAX_SETTINGS_BYTES = 1024 * 1024
@@ -30,8 +31,10 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", "f": "\f", "v
 _ESCAPES |= {"0": "\0", '"': '"', "\\": "\\", "'": "'", "?": "?"}
 
 
-class SettingsError(Exception):
+class SettingsError(WordedError):
     """The settings file cannot be read or written; the message says which and why."""
+
+    title = "Settings not usable"
 
 
 @dataclass(frozen=True)

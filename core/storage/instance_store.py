@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from core.storage.records import InstanceRecord, RecordsError, RecordsStore
 from core.storage.vault import BackendInfo, Vault, VaultError, VaultErrorKind, normalize_host
+from core.user_facing import WordedError
 
 CALLBACK_URL_KEY = "event.notification.callback.url"
 
@@ -60,8 +61,10 @@ class CreatedInstance(Protocol):
     def disabled(self) -> bool: ...
 
 
-class MissingTokenError(Exception):
+class MissingTokenError(WordedError):
     """The server answered without a token. The message is user-facing."""
+
+    title = "No token in the answer"
 
 
 @dataclass(frozen=True)
@@ -88,16 +91,14 @@ class SaveResult:
 
     @property
     def messages(self) -> tuple[str, ...]:
-        """What to tell the user, in order; empty when everything worked."""
+        """What went wrong, in order (the record, then the token); empty when everything
+        worked. Worded for a reader, with what they can do, by
+        `core.user_facing.where_the_token_went`."""
         out: list[str] = []
         if self.record_error is not None:
             out.append(self.record_error.message)
         if self.vault_error is not None:
             out.append(str(self.vault_error))
-            out.append(
-                "The token is shown here: copy it now if you need it. "
-                "Use “Retry” to store it once the password manager is ready."
-            )
         return tuple(out)
 
 

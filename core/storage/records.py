@@ -184,7 +184,11 @@ class LoadResult:
 
 
 class RecordsError(Exception):
-    """The instance list could not be written. The message is user-facing."""
+    """The instance list could not be written. The message is user-facing and says what to do
+    where there is something (a `core.user_facing.UserFacingError`)."""
+
+    title = "Instance list not saved"
+    next_step = ""
 
     def __init__(self, message: str, *, path: Path | None = None) -> None:
         super().__init__(message)

@@ -91,7 +91,10 @@ class VaultError(Exception):
 
     Built only from our own wording plus ids, host and backend names: never from a secret. The
     backend's raw error text goes to `detail` (for logs), with any secret value scrubbed.
+    A `core.user_facing.UserFacingError`.
     """
+
+    title = "Password manager problem"
 
     def __init__(
         self,

@@ -30,9 +30,10 @@ from core.openconnectors.errors import (
     OpenConnectorsError,
     SavedAccountRefusedError,
 )
+from core.outcomes import EditedAccount
 from core.spec.models import Account, field_errors
 from core.storage.vault import AccountRemoval, BackendInfo
-from core.workspace import EditedAccount, Workspace
+from core.workspace import Workspace
 from gui.accounts.dialog import AccountDialog, AccountInput
 from gui.settings import SANDBOX_ACCOUNT, Preferences, SavedAccount
 from gui.tasks import TaskRunner, Tickets

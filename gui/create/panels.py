@@ -17,8 +17,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.openconnectors.errors import OpenConnectorsError, provider_said
 from core.storage.instance_store import SaveResult
+from core.user_facing import (
+    Audience,
+    UserFacingError,
+    provider_said,
+    server_words,
+    token_not_stored,
+    where_the_token_went,
+)
 from gui.widgets import outside
 from gui.widgets.basic import MessageLabel, SecretEdit, set_state
 from gui.widgets.clipboard import Clipboard
@@ -186,12 +193,13 @@ class ResultPanel(_Dismissable):
 
     def show_save(self, save: SaveResult) -> None:
         """Where the token went: the password manager named, or why not (with Retry)."""
-        if save.stored_in is not None:
-            warning = f" ({save.stored_in.warning})" if save.stored_in.warning else ""
-            self.show_storage(f"Saved in {save.stored_in.name}{warning}.", stored=True, retry=False)
-        else:
-            text = " ".join(save.messages) or "The token is not saved."
-            self.show_storage(f"Not saved: {text}", stored=False, retry=True)
+        stored = save.token_stored
+        text = where_the_token_went(save, Audience.WINDOW)
+        self.show_storage(text, stored=stored, retry=not stored)
+
+    def show_not_stored(self, why: str) -> None:
+        """The token is not stored, `why` (our own words): the token stays shown, with Retry."""
+        self.show_storage(token_not_stored(why, Audience.WINDOW), stored=False, retry=True)
 
     def show_waiting(self, text: str) -> None:
         """The password manager has not answered yet: say so, and offer Cancel."""
@@ -234,12 +242,14 @@ class ErrorPanel(_Dismissable):
             layout.addWidget(widget)
 
     def show_error(self, error: BaseException, *, title: str | None = None) -> None:
-        if isinstance(error, OpenConnectorsError):
+        """An error of ours by what it says (`UserFacingError`); anything else by its text."""
+        if isinstance(error, UserFacingError):
+            provider, request_id = server_words(error)
             self.show_text(
                 title or error.title,
                 error.message,
-                provider=error.provider_message,
-                request_id=error.request_id,
+                provider=provider,
+                request_id=request_id,
                 next_step=error.next_step,
             )
         else:

@@ -24,11 +24,13 @@ from core.openconnectors.errors import (
     UnreadableAnswerError,
 )
 from core.openconnectors.instance import Instance, parse_date, utc_now
+from core.outcomes import CreateOutcome
 from core.spec.models import Account, DraftCheck, InstanceDraft, check_draft
 from core.spec.preview import body_preview, curl_command
 from core.storage.records import InstanceRecord
 from core.storage.vault import normalize_host
-from core.workspace import CreateOutcome, Workspace
+from core.user_facing import Audience, token_not_stored
+from core.workspace import Workspace
 from gui.create.connectwise_check import ConnectWiseChecker
 from gui.create.form import CHECK_SHORTCUT, CREATE_TEXT, ConnectorForm
 from gui.create.panels import ErrorPanel, OutcomeArea, ResultPanel
@@ -380,9 +382,10 @@ class CreateTab(QWidget):
         """Stop waiting for the password manager. The call itself runs on to its bound: if it
         stores the token after all, the storage line says so then; otherwise Retry stores it."""
         if not self.shown.cancel_store(
-            "Not saved: you stopped waiting for the password manager, so the token is not "
-            "stored. The token is shown here: copy it now if you need it. Use “Retry” to store "
-            "it once the password manager is ready."
+            token_not_stored(
+                "you stopped waiting for the password manager, so the token is not stored.",
+                Audience.WINDOW,
+            )
         ):
             return
         if self._busy:

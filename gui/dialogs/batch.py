@@ -1,7 +1,7 @@
 """File → Batch create…: one instance per row of a CSV file, on the window's account.
 
-The file is read and every row checked before anything can be sent (`core.batch`); the table
-shows each row's check, then its status as it finishes. Start and Stop; a stopped or finished
+The file is read and every row checked before anything can be sent (`core.batch_file`); the
+table shows each row's check, then its status as it finishes. Start and Stop; a stopped or finished
 batch can be started again, and rows already on the account are skipped, so nothing is made
 twice. Reading, the batch and saving the results run off the GUI thread (`gui.tasks`); the
 batch's events reach the table through the task helper's `post`, one row at a time.
@@ -36,9 +36,6 @@ from core.batch import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
     BatchEvent,
-    BatchFile,
-    BatchFileError,
-    BatchRow,
     BatchRun,
     BatchSummary,
     Paused,
@@ -46,13 +43,14 @@ from core.batch import (
     RowResult,
     RowStarted,
     RowStatus,
-    read_batch,
     write_results,
 )
+from core.batch_file import BatchFile, BatchFileError, BatchRow, read_batch
 from core.openconnectors.errors import OpenConnectorsError
+from core.outcomes import row_from_record
 from core.spec.connectors import CONNECTORS
 from core.spec.models import Account
-from core.workspace import Workspace, row_from_record
+from core.workspace import Workspace
 from gui.tasks import TaskRunner, Tickets
 from gui.widgets import outside
 from gui.widgets.basic import fit_to_screen, message_label, show_message

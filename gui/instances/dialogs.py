@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from core.openconnectors.errors import OpenConnectorsError
 from core.openconnectors.instance import SECRET_MASK, ConfigurationItem
+from core.outcomes import InstanceRow
 from core.spec import validation
 from core.spec.connectors import CONNECTORS
 from core.spec.models import (
@@ -37,7 +38,6 @@ from core.spec.models import (
     problem_field,
 )
 from core.spec.preview import reauthenticate_preview
-from core.workspace import InstanceRow
 from gui.create.connectwise_check import ConnectWiseChecker
 from gui.create.form import CHECK_SHORTCUT, FORM_LETTERS_BEFORE, ConnectorForm
 from gui.create.panels import ErrorPanel, prefix_names

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QCheckBox, QDialog, QFormLayout, QLineEdit, QPushButton, QWidget
 
 from core.events.webhooks import generate_signature_key
+from core.outcomes import InstanceRow
 from core.spec import validation
-from core.workspace import InstanceRow
 from gui.widgets import outside
 from gui.widgets.basic import SecretEdit, message_label, open_fitted, save_cancel, show_message
 

@@ -13,8 +13,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import QWidget
 
 from core.openconnectors.instance import InstanceHealth
+from core.outcomes import InstanceRow
 from core.spec.connectors import CONNECTORS
-from core.workspace import InstanceRow
 from gui.instances.health import health_text, health_tip
 from gui.widgets import outside
 

@@ -15,9 +15,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QWidget
 
 from core.openconnectors.instance import ConfigurationItem
+from core.outcomes import InstanceRow, ReauthOutcome, row_from_record
 from core.spec.connectors import CONNECTORS
 from core.spec.models import Account, InstanceDraft, form_values_from, held_secrets
-from core.workspace import InstanceRow, ReauthOutcome, Workspace, row_from_record
+from core.workspace import Workspace
 from gui.create.panels import ResultPanel
 from gui.create.result import ShownInstance
 from gui.instances.dialogs import ReauthDialog

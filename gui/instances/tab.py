@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 
 from core.openconnectors.errors import OpenConnectorsError
 from core.openconnectors.instance import ConfigurationItem, InstanceHealth
+from core.outcomes import InstanceChange, InstanceRow
 from core.spec.connectors import CONNECTORS
 from core.spec.models import Account
 from core.storage.instance_store import DeleteResult
-from core.workspace import InstanceChange, InstanceRow, Workspace
+from core.workspace import Workspace
 from gui.create.panels import ErrorPanel, OutcomeArea, ResultPanel, prefix_names
 from gui.instances.dialogs import DetailsDialog, RenameDialog, configuration_text
 from gui.instances.events_dialog import EventsDialog

@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
-from core.workspace import InstanceRow
+from core.outcomes import InstanceRow
 from gui.instances.columns import ColumnFitter
 from gui.instances.model import CREATED_COLUMN, InstancesModel, Prepared
 

@@ -14,8 +14,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 from core.openconnectors.instance import InstanceHealth
+from core.outcomes import InstanceRow
 from core.spec.models import Account
-from core.workspace import InstanceRow, Workspace
+from core.workspace import Workspace
 from gui.instances.health import failed_health
 from gui.tasks import TaskRunner, Ticket
 from gui.widgets import outside

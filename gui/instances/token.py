@@ -9,9 +9,10 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from core.outcomes import InstanceRow
 from core.spec.models import Account
 from core.storage.instance_store import SaveResult
-from core.workspace import InstanceRow, Workspace
+from core.workspace import Workspace
 from gui.tasks import TaskRunner
 from gui.widgets import outside
 from gui.widgets.clipboard import Clipboard

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.cli.app import Console, main
+from core.cli.app import main
+from core.cli.console import Console
 from core.sandbox import SandboxServer
 from tests.batch_files import BatchBench, batch_bench
 

@@ -8,8 +8,12 @@ import json
 from pathlib import Path
 
 from core.storage.accounts import SavedAccount, load_accounts
-from tests.batch_files import CREATE_PATH, password_of, soap_rows, write_csv
+from core.storage.records import RecordsStore
+from core.storage.vault import Vault
+from core.workspace import Workspace
+from tests.batch_files import CREATE_PATH, BatchBench, password_of, soap_rows, write_csv
 from tests.cli.conftest import Cli
+from tests.core.fake_keyrings import LockedKeyring, RefusingKeyring
 
 SOAP = (
     "--set",
@@ -170,6 +174,57 @@ def test_create_sends_once_stores_the_token_and_asks_before_the_same_name_again(
     assert len(cli.bench.server.instances()) == 1
 
 
+def test_a_token_not_stored_is_said_with_every_reason_and_the_command_that_fetches_it(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """The password manager refuses and the instance list cannot be written: both are said
+    (the window's result panel says the same), then how to get the token, not the window's
+    Retry."""
+    broken = tmp_path / "not-a-folder"
+    broken.write_text("a file where the records folder should be", encoding="utf-8")
+    bench = cli.bench
+    refusing = RefusingKeyring()
+    workspace = Workspace(Vault(refusing, timeout=1.0), RecordsStore(broken))
+    failing = Cli(BatchBench(bench.server, bench.account, workspace, refusing))
+
+    ran = failing(
+        "create",
+        "--api-root",
+        bench.server.base_url,
+        "--name",
+        "Acme",
+        *SOAP,
+        env={**cli.secrets_env, "CWDESK_PASSWORD": PASSWORD},
+    )
+
+    (made,) = bench.server.instances()
+    assert ran.status == 1 and f"Created “Acme” (ID {made.id})" in ran.out
+    (line,) = ran.err.splitlines()
+    assert "Could not save the instance list" in line  # the record, first
+    assert "refused the request" in line  # then the password manager
+    assert line.endswith(
+        f"Fetch the token again later: cwdesk token {made.id} --copy --api-root "
+        f"{bench.server.base_url}"
+    )
+    assert "Retry" not in line and made.token not in ran.out + ran.err
+
+
+def test_a_locked_password_manager_is_said_with_its_title_and_next_step(cli: Cli) -> None:
+    """cwdesk prints the password manager's error as it prints the server's: title, message,
+    what to do, on one line (the window's problem panel shows the same three)."""
+    bench = cli.bench
+    locked = LockedKeyring()
+    workspace = Workspace(Vault(locked, timeout=1.0), bench.workspace.records)
+    ran = Cli(BatchBench(bench.server, bench.account, workspace, locked))(
+        "token", "7", "--api-root", bench.server.base_url, env=cli.secrets_env
+    )
+    assert ran.status == 1 and ran.err.count("\n") == 1
+    assert ran.err.startswith("cwdesk: Password manager problem: Test Keyring is locked")
+    assert ran.err.rstrip().endswith(
+        "Unlock it (open your password manager and enter its password), then retry."
+    )
+
+
 def test_a_secret_field_is_refused_on_the_command_line_and_asked_for_on_a_terminal(
     cli: Cli,
 ) -> None:
@@ -308,7 +363,8 @@ def test_delete_asks_first_and_with_yes_removes_instance_token_and_record(cli: C
 def test_an_unexpected_failure_is_one_line_that_shows_nothing_of_it(
     cli: Cli, tmp_path: Path
 ) -> None:
-    from core.cli.app import Console, main
+    from core.cli.app import main
+    from core.cli.console import Console
 
     def broken():
         raise RuntimeError("user-secret-in-a-message")
@@ -427,7 +483,7 @@ def test_the_example_file_in_the_docs_is_valid_and_runs_on_the_sandbox(
     cli: Cli, tmp_path: Path
 ) -> None:
     example = Path(__file__).resolve().parents[2] / "docs" / "batch-example.csv"
-    from core.batch import read_batch
+    from core.batch_file import read_batch
 
     parsed = read_batch(example)
     assert parsed.problems() == [] and len(parsed.rows) == 4
@@ -452,7 +508,8 @@ def test_the_example_file_in_the_docs_is_valid_and_runs_on_the_sandbox(
 def test_on_a_terminal_the_batch_draws_a_bar_with_counts_and_rate(cli: Cli, tmp_path: Path) -> None:
     import io
 
-    from core.cli.app import Console, main
+    from core.cli.app import main
+    from core.cli.console import Console
     from tests.cli.conftest import Terminal
 
     rows = soap_rows(5)

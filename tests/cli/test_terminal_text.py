@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.cli.app import Console, main
+from core.cli.app import main
+from core.cli.console import Console
 from core.outside_text import for_terminal
 from tests.batch_files import CREATE_PATH, soap_rows, write_csv
 from tests.cli.conftest import Cli, Terminal
@@ -180,9 +181,9 @@ def test_every_line_is_printed_through_the_console() -> None:
             if name in ("print", "write", "writelines", "_print_message"):
                 offenders.append(f"{path.name}:{node.lineno} {name}")
     # _Parser._print_message hands argparse's text on escaped (its super() call).
-    assert offenders == [f"app.py:{_print_message_line(folder)} _print_message"]
+    assert offenders == [f"parser.py:{_print_message_line(folder)} _print_message"]
 
 
 def _print_message_line(folder: Path) -> int:
-    lines = (folder / "app.py").read_text(encoding="utf-8").splitlines()
+    lines = (folder / "parser.py").read_text(encoding="utf-8").splitlines()
     return next(n for n, line in enumerate(lines, 1) if "super()._print_message(" in line)

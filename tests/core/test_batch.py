@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core import batch
-from core.batch import (
-    BatchFileError,
-    RowResult,
-    RowStatus,
-    parse_batch,
-    read_batch,
-    write_results,
-)
+from core import batch_file
+from core.batch import RowResult, RowStatus, write_results
+from core.batch_file import BatchFileError, parse_batch, read_batch
 from core.spec.models import Account
 from tests.batch_files import csv_text, password_of, soap_rows
 
@@ -23,7 +17,7 @@ HEADER = "name,server_url,company,username,password"
 GOOD = "Acme,https://api-na.myconnectwise.net,acme,integrator,pw-1"
 
 
-def parse(text: str, **kwargs: object) -> batch.BatchFile:
+def parse(text: str, **kwargs: object) -> batch_file.BatchFile:
     return parse_batch(text.encode("utf-8"), **kwargs)  # type: ignore[arg-type]
 
 
@@ -162,8 +156,8 @@ def test_a_file_that_is_not_utf8_says_how_to_save_it() -> None:
 
 
 def test_the_row_count_is_capped() -> None:
-    rows = soap_rows(batch.MAX_ROWS)
-    assert len(parse(csv_text(rows)).rows) == batch.MAX_ROWS
+    rows = soap_rows(batch_file.MAX_ROWS)
+    assert len(parse(csv_text(rows)).rows) == batch_file.MAX_ROWS
     rows.append({**rows[0], "name": "One too many"})
     with pytest.raises(BatchFileError, match="more than 5,000 rows"):
         parse(csv_text(rows))
@@ -171,7 +165,7 @@ def test_the_row_count_is_capped() -> None:
 
 def test_the_file_size_and_cell_length_are_capped(tmp_path: Path) -> None:
     big = tmp_path / "big.csv"
-    big.write_bytes(b"name\n" + b"x" * batch.MAX_FILE_BYTES)
+    big.write_bytes(b"name\n" + b"x" * batch_file.MAX_FILE_BYTES)
     with pytest.raises(BatchFileError, match="larger than 5 MB"):
         read_batch(big)
     (row,) = parse(f"{HEADER}\nAcme,{'h' * 5000},a,u,pw\n").rows

@@ -20,6 +20,7 @@ from core.openconnectors.instance import HealthState, utc_now
 from core.spec.models import Account
 from core.storage.records import InstanceRecord, RecordsStore
 from core.storage.vault import Vault, normalize_host
+from core.user_facing import Audience, where_the_token_went
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from tests.core.fake_keyrings import MemoryKeyring, RefusingKeyring
 from tests.core.openconnectors.test_client import (
@@ -212,7 +213,7 @@ def test_a_new_token_the_password_manager_refuses_is_shown_and_said(
     assert outcome.token_changed and outcome.save.vault_error is not None
     assert outcome.save.token == NEW_TOKEN  # to show and copy
     assert not record(ws).token_stored  # the stored one no longer works
-    assert any("Retry" in m for m in outcome.save.messages)
+    assert "Retry" in where_the_token_went(outcome.save, Audience.WINDOW)
 
 
 @pytest.mark.parametrize(

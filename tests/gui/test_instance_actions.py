@@ -5,6 +5,7 @@ Each failure (a 401, a 403, a 5xx, no answer) is judged by the problem panel und
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,12 +27,13 @@ from pytestqt.qtbot import QtBot
 from core.sandbox import SandboxServer
 from core.sandbox import connectwise_values as cw
 from core.sandbox.connectwise import ConnectWiseSandbox
-from core.storage.vault import normalize_host
+from core.storage.records import RecordsStore
+from core.storage.vault import Vault, normalize_host
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
 from gui.main_window import MainWindow
 from gui.widgets.mnemonics import letter_of
-from tests.core.fake_keyrings import MemoryKeyring
+from tests.core.fake_keyrings import LockableKeyring, MemoryKeyring
 from tests.gui.clipping import assert_readable
 from tests.gui.helpers import SEED_FORM, idle, label_text, widget
 from tests.gui.mnemonics import alt_letters_reaching_one_widget
@@ -225,6 +227,30 @@ def test_disable_failures_show_in_the_problem_panel_and_change_nothing(
     assert_no_secret(text, token, sandbox.user_secret, sandbox.organization_secret)
     if fault == "no answer":
         assert "Refresh the list" in text  # look before sending it again
+
+
+def test_a_locked_password_manager_on_disable_says_what_to_do_apart(
+    qtbot: QtBot, make_window: Any, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The problem panel reads the password manager's error as it reads the server's: its
+    message, then "What to do:" on a line of its own."""
+    locked = LockableKeyring()
+    ws = Workspace(Vault(locked, timeout=1.0), RecordsStore(tmp_path / "locked-data"))
+    window = make_window(sandbox, ws=ws)
+    ident = create_via_form(qtbot, window, "Acme help desk")
+    show_instances_tab(qtbot, window)
+    press_refresh(qtbot, window)
+    select_instance(qtbot, window, ident)
+    locked.locked = True
+
+    click(qtbot, window, "enable_button")
+    wait_problem(qtbot, window)
+
+    panel = window.instances_tab.error_panel
+    assert panel.title_label.text() == "Not disabled"
+    assert "is locked" in panel.message.text() and "Unlock" not in panel.message.text()
+    assert panel.next_step.text().startswith("What to do: Unlock")
+    assert cell(window, ident, "State") == "enabled"
 
 
 def test_test_all_shown_fills_every_health_cell_and_counts(

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from core.outcomes import InstanceRow
 from core.sandbox import SandboxServer
 from core.sandbox.connectwise import ConnectWiseSandbox
-from core.workspace import InstanceRow
 from gui.accounts.dialog import AccountDialog
 from gui.dialogs.batch import STATUS, BatchDialog
 from gui.events.verify_dialog import VerifyDialog

@@ -26,11 +26,12 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from core.outcomes import InstanceRow
 from core.sandbox import SandboxServer
 from core.spec.connectors import CONNECTORS
 from core.storage.records import RecordsStore
 from core.storage.vault import Vault
-from core.workspace import InstanceRow, Workspace
+from core.workspace import Workspace
 from gui.accounts.dialog import AddAccountDialog
 from gui.instances.events_dialog import EventsDialog
 from gui.main_window import MainWindow

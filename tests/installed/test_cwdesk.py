@@ -20,7 +20,7 @@ HEAVY = ("PySide6", "requests", "pydantic", "keyring")
 
 def test_the_wheel_installs_cwdesk_and_its_package(installed: Installed) -> None:
     names = installed.wheel_names()
-    assert {"core/cli/__init__.py", "core/cli/app.py", "core/cli/batch_command.py"} <= names
+    assert {"core/cli/__init__.py", "core/cli/app.py", "core/cli/batch.py"} <= names
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     assert "cwdesk = core.cli.app:launch" in installed.wheel_file(entry_points).decode()
     assert installed.bin("cwdesk").is_file()

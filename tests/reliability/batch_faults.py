@@ -13,8 +13,8 @@ from core.batch import (
     Paused,
     RowFinished,
     RowStatus,
-    parse_batch,
 )
+from core.batch_file import parse_batch
 from core.sandbox import SandboxServer
 from tests.batch_files import CREATE_PATH, BatchBench, batch_bench, csv_text, soap_rows
 

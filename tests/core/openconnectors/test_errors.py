@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core.openconnectors.errors import BadRequestError, provider_said
+from core.openconnectors.errors import BadRequestError
+from core.user_facing import provider_said
 
 
 def test_connectwise_s_words_are_introduced_once() -> None:

@@ -13,13 +13,15 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from core.cli.app import FAILED, OK, USAGE, CliError, Console, resolve_account, where_words
+from core.cli.console import FAILED, OK, USAGE, CliError, Console
+from core.cli.where import resolve_account, where_words
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from core.batch import BatchEvent, BatchRow, BatchRun, BatchSummary, RowResult, RowStatus
-    from core.cli.app import WorkspaceFactory
+    from core.batch import BatchEvent, BatchRun, BatchSummary, RowResult, RowStatus
+    from core.batch_file import BatchRow
+    from core.cli.console import WorkspaceFactory
     from core.spec.models import Account
     from core.workspace import Workspace
 
@@ -67,8 +69,9 @@ def _folder(folder: Path) -> str:
     return "the current folder" if str(folder) in ("", ".") else str(folder)
 
 
-def batch(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory) -> int:
-    from core.batch import MAX_CONCURRENCY, read_batch, write_results
+def batch_command(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory) -> int:
+    from core.batch import MAX_CONCURRENCY, write_results
+    from core.batch_file import read_batch
 
     if not 1 <= args.concurrency <= MAX_CONCURRENCY:
         raise CliError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}.")
