@@ -434,14 +434,14 @@ def describe(exc: BaseException) -> str:
     """Our errors' own words (written never to hold a secret); anything else only named."""
     from core.batch import BatchFileError
     from core.openconnectors.errors import OpenConnectorsError
-    from core.storage.accounts import SettingsError
+    from core.storage.accounts import AccountsError
     from core.storage.instance_store import MissingTokenError
     from core.storage.vault import VaultError
 
     if isinstance(exc, OpenConnectorsError):
         step = f" {exc.next_step}" if exc.next_step else ""
         return " ".join(f"{exc.title}: {_sentence(str(exc))}{step}".split())
-    if isinstance(exc, VaultError | SettingsError | BatchFileError | MissingTokenError):
+    if isinstance(exc, VaultError | AccountsError | BatchFileError | MissingTokenError):
         return " ".join(str(exc).split())
     return (
         f"unexpected error ({type(exc).__name__}); nothing more is shown, in case it held a secret."
@@ -591,13 +591,9 @@ def _saved(name: str) -> SavedAccount:
 
 def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) -> int:
     from core.openconnectors.hosts import host_of
-    from core.storage.accounts import (
-        SavedAccount,
-        load_accounts,
-        save_accounts,
-    )
+    from core.storage.accounts import AccountsFile, SavedAccount
 
-    accounts = load_accounts()
+    accounts = AccountsFile().accounts()
     if args.action == "list":
         if args.json:
             import json
@@ -623,7 +619,11 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
             Account, name=name, host=args.host, user_secret=user, organization_secret=organization
         )
         stored_in = workspace.save_account(account)
-        save_accounts([*accounts, SavedAccount(account.name, account.api_root)])
+        # Under the list's lock, as it is now: another program may have added one meanwhile.
+        AccountsFile().add(
+            SavedAccount(account.name, account.api_root),
+            refuse=lambda now: account_name_problem(name, (a.name for a in now)),
+        )
         console.say(
             f"Saved account “{account.name}” ({account.host}); its secrets are in "
             f"{stored_in.name}. Test it: cwdesk accounts test {_word(account.name)}"
@@ -634,7 +634,7 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
         if not args.yes:
             _ask(console, f"Remove account “{saved.name}” and its secrets?")
         removal = workspace.remove_account(saved.name, saved.api_root)
-        save_accounts([a for a in load_accounts() if not a.same(saved)])
+        AccountsFile().remove(saved)
         console.say(f"Removed account “{saved.name}”: {removal.summary}. Its instances are kept.")
         return OK
     # test
@@ -658,10 +658,9 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
 
 
 def _set_checked(saved: SavedAccount, checked: bool) -> None:
-    from core.storage.accounts import SavedAccount, load_accounts, save_accounts
+    from core.storage.accounts import AccountsFile
 
-    updated = SavedAccount(saved.name, saved.api_root, checked)
-    save_accounts([updated if a.same(saved) else a for a in load_accounts()])
+    AccountsFile().set_checked(saved, checked)
 
 
 def _account_secrets(args: argparse.Namespace, console: Console) -> tuple[str, str]:
@@ -924,7 +923,7 @@ def _token(
         console.say(token)  # printable ASCII as parsed; escaped all the same
         return OK
     assert tool is not None
-    from core.storage.accounts import load_clear_seconds
+    from core.storage.window_settings import load_clear_seconds
 
     seconds = None if args.keep else load_clear_seconds()
     try:
