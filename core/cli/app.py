@@ -577,10 +577,10 @@ def _account(cls: type[Account], **values: str) -> Account:
 
 
 def _saved(name: str) -> SavedAccount:
-    from core.storage.accounts import load_accounts
+    from core.storage.window_settings import accounts_for_cwdesk
 
     wanted = name.strip()
-    for saved in load_accounts():
+    for saved in accounts_for_cwdesk().accounts():
         if saved.name == wanted:
             return saved
     raise CliError(f"No saved account is named “{wanted}”: see cwdesk accounts list.")
@@ -591,9 +591,11 @@ def _saved(name: str) -> SavedAccount:
 
 def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) -> int:
     from core.openconnectors.hosts import host_of
-    from core.storage.accounts import AccountsFile, SavedAccount
+    from core.storage.accounts import SavedAccount
+    from core.storage.window_settings import accounts_for_cwdesk
 
-    accounts = AccountsFile().accounts()
+    shared = accounts_for_cwdesk()
+    accounts = shared.accounts()
     if args.action == "list":
         if args.json:
             import json
@@ -620,7 +622,7 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
         )
         stored_in = workspace.save_account(account)
         # Under the list's lock, as it is now: another program may have added one meanwhile.
-        AccountsFile().add(
+        shared.add(
             SavedAccount(account.name, account.api_root),
             refuse=lambda now: account_name_problem(name, (a.name for a in now)),
         )
@@ -634,7 +636,7 @@ def _accounts(args: argparse.Namespace, console: Console, workspace: Workspace) 
         if not args.yes:
             _ask(console, f"Remove account “{saved.name}” and its secrets?")
         removal = workspace.remove_account(saved.name, saved.api_root)
-        AccountsFile().remove(saved)
+        shared.remove(saved)
         console.say(f"Removed account “{saved.name}”: {removal.summary}. Its instances are kept.")
         return OK
     # test

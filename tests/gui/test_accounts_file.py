@@ -28,20 +28,11 @@ from tests.gui.test_accounts import account_combo, add_account, type_in
 
 ROOT = Path(__file__).resolve().parents[2]
 # Written by version 0.2.0's own code: the window's QSettings, and that file rewritten by its
-# `cwdesk accounts add` (which escaped the value itself).
-DATA = Path(__file__).with_name("data")
-OLDER = [
-    SavedAccount(
-        "Production", "https://api.openconnectors.us2.ext.hana.ondemand.com/elements/api-v2", True
-    ),
-    SavedAccount(
-        'Acme, "EU" \\ ü = [x]',
-        "https://api.openconnectors.eu10.ext.hana.ondemand.com/elements/api-v2",
-        False,
-    ),
-    SavedAccount("Café 🚀 staging", "https://api.cloud-elements.co.uk/elements/api-v2", True),
-]
-BY_CWDESK = SavedAccount("Added by cwdesk", "https://api.cloud-elements.com/elements/api-v2")
+# `cwdesk accounts add` (which escaped the value itself); what they hold beside them.
+DATA = ROOT / "tests" / "data"
+_HELD = json.loads((DATA / "settings-0.2.0-accounts.json").read_text(encoding="utf-8"))
+OLDER = [SavedAccount(**a) for a in _HELD["window"]]
+BY_CWDESK = [SavedAccount(**a) for a in _HELD["added by cwdesk"]]
 PROCESSES = 8
 TIMEOUT = 120.0
 
@@ -62,7 +53,7 @@ def listed(window: MainWindow) -> list[object]:
     ("written", "accounts"),
     [
         ("settings-0.2.0-window.conf", OLDER),
-        ("settings-0.2.0-cwdesk.conf", [*OLDER, BY_CWDESK]),
+        ("settings-0.2.0-cwdesk.conf", [*OLDER, *BY_CWDESK]),
     ],
     ids=["by-the-window", "by-cwdesk"],
 )
