@@ -24,12 +24,12 @@ from core.openconnectors.errors import (
     OutcomeUnknownError,
     UnreadableAnswerError,
 )
+from core.openconnectors.hosts import normalize_host
 from core.openconnectors.instance import Instance, parse_date, utc_now
 from core.spec.models import Account, DraftCheck, InstanceDraft, check_draft
 from core.spec.preview import body_preview, curl_command
 from core.storage.instance_store import SaveResult
 from core.storage.records import InstanceRecord
-from core.storage.vault import normalize_host
 from core.workspace import CreateOutcome, Workspace
 from gui.create.connectwise_check import ConnectWiseChecker
 from gui.create.form import CHECK_SHORTCUT, CREATE_TEXT, ConnectorForm

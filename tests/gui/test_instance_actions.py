@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from core.openconnectors.hosts import normalize_host
 from core.sandbox import SandboxServer
 from core.sandbox import connectwise_values as cw
 from core.sandbox.connectwise import ConnectWiseSandbox
-from core.storage.vault import normalize_host
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
 from gui.main_window import MainWindow
