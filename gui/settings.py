@@ -53,10 +53,6 @@ class Preferences:
         """Where the settings are kept (a file on Linux and macOS, the registry on Windows)."""
         return self._s.fileName()
 
-    def accounts_location(self) -> str:
-        """Where the saved accounts are kept (the file `cwdesk` uses too)."""
-        return str(self._accounts.path)
-
     def _json(self, key: str, default: Any) -> Any:
         raw = self._s.value(key)
         if not isinstance(raw, str):
