@@ -18,9 +18,9 @@ moves such a list here once (the window calls it on its first start).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,20 +84,26 @@ class AccountsFile:
         self._given = Path(folder) if folder is not None else None
         self._lock_timeout = lock_timeout
         self._told: str | None = None  # the problem last logged
+        self._making = threading.Lock()
+        self._opened: LockedJsonFile[_Held] | None = None
 
-    @functools.cached_property
+    @property
     def _file(self) -> LockedJsonFile[_Held]:
-        folder = self._given if self._given is not None else default_config_dir()
-        return LockedJsonFile(
-            folder / FILE_NAME,
-            wording=_WORDING,
-            schema=SCHEMA_VERSION,
-            parse=_parse,
-            dump=_dump,
-            empty=_Held,
-            error=AccountsError,
-            lock_timeout=self._lock_timeout,
-        )
+        """Made on first use, once even when two threads ask at the same moment."""
+        with self._making:
+            if self._opened is None:
+                folder = self._given if self._given is not None else default_config_dir()
+                self._opened = LockedJsonFile(
+                    folder / FILE_NAME,
+                    wording=_WORDING,
+                    schema=SCHEMA_VERSION,
+                    parse=_parse,
+                    dump=_dump,
+                    empty=_Held,
+                    error=AccountsError,
+                    lock_timeout=self._lock_timeout,
+                )
+            return self._opened
 
     @property
     def path(self) -> Path:

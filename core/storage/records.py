@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -152,26 +153,32 @@ class RecordsStore:
     ) -> None:
         self._given_dir = Path(data_dir) if data_dir is not None else None
         self._lock_timeout = lock_timeout
+        self._making = threading.Lock()
+        self._opened: LockedJsonFile[_Records] | None = None
 
     @functools.cached_property
     def _dir(self) -> Path:
         """Worked out on first use (the window starts without reading the records)."""
         return self._given_dir if self._given_dir is not None else default_data_dir()
 
-    @functools.cached_property
+    @property
     def _file(self) -> LockedJsonFile[_Records]:
-        return LockedJsonFile(
-            self.path,
-            wording=_WORDING,
-            schema=SCHEMA_VERSION,
-            parse=_parse,
-            dump=lambda records: _serialize(records.values()),
-            empty=dict,
-            error=RecordsError,
-            lock_timeout=self._lock_timeout,
-            max_bytes=MAX_FILE_BYTES,
-            aside_word="corrupt",
-        )
+        """Made on first use, once even when two threads ask at the same moment."""
+        with self._making:
+            if self._opened is None:
+                self._opened = LockedJsonFile(
+                    self.path,
+                    wording=_WORDING,
+                    schema=SCHEMA_VERSION,
+                    parse=_parse,
+                    dump=lambda records: _serialize(records.values()),
+                    empty=dict,
+                    error=RecordsError,
+                    lock_timeout=self._lock_timeout,
+                    max_bytes=MAX_FILE_BYTES,
+                    aside_word="corrupt",
+                )
+            return self._opened
 
     @property
     def path(self) -> Path:
