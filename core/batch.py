@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.outside_text import csv_cell, name_key, shell_word
+from core.storage.atomic import atomic_write
 from core.user_facing import UserFacingError, headline
 
 if TYPE_CHECKING:
@@ -441,17 +441,9 @@ def results_rows(results: Iterable[RowResult]) -> list[list[str]]:
 
 
 def write_results(path: str | os.PathLike[str], results: Iterable[RowResult]) -> Path:
-    """Write the results CSV whole or not at all (a temporary file renamed over it)."""
+    """Write the results CSV whole or not at all (`core.storage.atomic.atomic_write`)."""
     target = Path(path)
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\r\n").writerows(results_rows(results))
-    folder = target.parent if str(target.parent) else Path()
-    fd, temporary = tempfile.mkstemp(prefix=".results-", suffix=".csv", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(buffer.getvalue())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(target, buffer.getvalue().encode("utf-8"))
     return target

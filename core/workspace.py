@@ -24,7 +24,7 @@ from core.openconnectors.errors import (
     OutcomeUnknownError,
     SavedAccountRefusedError,
 )
-from core.openconnectors.hosts import is_loopback_host, is_sandbox_host
+from core.openconnectors.hosts import is_loopback_host, is_sandbox_host, normalize_host
 from core.openconnectors.instance import (
     ConfigurationItem,
     Instance,
@@ -53,7 +53,6 @@ from core.storage.vault import (
     BackendInfo,
     Vault,
     VaultError,
-    normalize_host,
 )
 
 if TYPE_CHECKING:

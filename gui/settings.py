@@ -1,5 +1,11 @@
 """Remembered preferences (QSettings). Never a secret: secrets live in the password manager.
 
+The window's own preferences (its size, the last account chosen, the last form, the clipboard
+delay) are kept by Qt. The saved accounts are not: they are in the account list that the
+command line shares (`core.storage.accounts`), read and changed through it, one change at a
+time under its lock. Version 0.2.0 and older kept them here, under ``accounts``: on the first
+start such a list is taken over once and the old key removed.
+
 The settings file is private from its first write (`core.storage.private_files`): its folder is made
 0700 and the file 0600 before QSettings writes into it, whatever the umask, and an older
 version's 0644 file in a 0755 folder is narrowed to the same.
@@ -10,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +24,30 @@ from PySide6.QtCore import QSettings
 
 from core.clipboard import DEFAULT_CLEAR_SECONDS, clear_seconds
 from core.storage.accounts import (
-    CLEAR_SECONDS_KEY,
     SANDBOX_ACCOUNT,
+    AccountsError,
+    AccountsFile,
     SavedAccount,
     accounts_from_json,
-    accounts_json,
 )
 from core.storage.private_files import private_file, private_folder
+from core.storage.window_settings import CLEAR_SECONDS_KEY
 
 log = logging.getLogger(__name__)
 
 __all__ = ["SANDBOX_ACCOUNT", "Preferences", "SavedAccount"]
 
 
+# Where version 0.2.0 and older kept the saved accounts (a JSON list as text).
+_OLD_ACCOUNTS_KEY = "accounts"
+
+
 class Preferences:
-    def __init__(self, settings: QSettings) -> None:
+    def __init__(self, settings: QSettings, accounts: AccountsFile | None = None) -> None:
         self._s = settings
+        self._accounts = accounts if accounts is not None else AccountsFile()
         _make_private(settings)
+        self._take_over_old_accounts()
 
     def location(self) -> str:
         """Where the settings are kept (a file on Linux and macOS, the registry on Windows)."""
@@ -48,18 +62,55 @@ class Preferences:
         except ValueError:
             return default
 
+    # --- accounts (through core: one file, one change at a time) -----------------------------
+
     def accounts(self) -> list[SavedAccount]:
-        return accounts_from_json(self._json("accounts", []))
+        return self._accounts.accounts()
 
     def set_accounts(self, accounts: list[SavedAccount]) -> None:
-        # The same file the command line reads and writes (core.storage.accounts).
-        self._s.setValue("accounts", accounts_json(accounts))
+        """Replace the whole list (to start from a known one); AccountsError when it fails."""
+        self._accounts.set_all(accounts)
+
+    def add_account(self, account: SavedAccount) -> str | None:
+        """List a new account (in place of one of its name). The problem, if it was not saved."""
+        return self._saving(lambda: self._accounts.add(account))
+
+    def replace_account(self, old: SavedAccount, new: SavedAccount) -> str | None:
+        """`old` becomes `new` (an edit). The problem, if it was not saved."""
+        return self._saving(lambda: self._accounts.replace(old, new))
+
+    def remove_account(self, saved: SavedAccount) -> str | None:
+        """Forget an account. The problem, if the list could not be saved."""
+        return self._saving(lambda: self._accounts.remove(saved))
 
     def set_checked(self, account: SavedAccount, checked: bool) -> SavedAccount:
         """Remember whether a connection test passed with this account's secrets."""
         updated = SavedAccount(account.name, account.api_root, checked)
-        self.set_accounts([updated if a.same(account) else a for a in self.accounts()])
+        self._saving(lambda: self._accounts.set_checked(account, checked))
         return updated
+
+    def _saving(self, change: Callable[[], object]) -> str | None:
+        try:
+            change()
+        except AccountsError as exc:
+            # What the user did stands in the window until it is reloaded; the log says why
+            # the file did not take it.
+            log.warning("%s", exc.message)
+            return exc.message
+        return None
+
+    def _take_over_old_accounts(self) -> None:
+        """Version 0.2.0's list, moved into the shared account list once; the old key goes."""
+        if not self._s.contains(_OLD_ACCOUNTS_KEY):
+            return
+        older = accounts_from_json(self._json(_OLD_ACCOUNTS_KEY, []))
+        try:
+            self._accounts.take_over(older)
+        except AccountsError as exc:
+            log.warning("The saved accounts were not moved from the settings: %s", exc.message)
+            return  # kept where they were: the next start tries again
+        self._s.remove(_OLD_ACCOUNTS_KEY)
+        self._s.sync()
 
     def window_size(self) -> tuple[int, int] | None:
         """The window's size when it was last closed (width, height), if one was saved."""

@@ -26,6 +26,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     data = tmp_path / "app-data"
     monkeypatch.setenv("CW_CONNECTOR_DESK_DATA_DIR", str(data))
+    # The saved accounts (`core.storage.accounts`) and the command line's view of the window's
+    # settings; a test that wants another folder sets its own.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     # The log file (`core.storage.log_file`) of any app a test starts, in this process or a child.
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     # The local sandbox on any free port: two test runs at once never fight over this user's.

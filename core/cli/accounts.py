@@ -26,13 +26,11 @@ if TYPE_CHECKING:
 def accounts_command(args: argparse.Namespace, console: Console, workspace: Workspace) -> int:
     """``cwdesk accounts list|add|remove|test``."""
     from core.openconnectors.hosts import host_of
-    from core.storage.accounts import (
-        SavedAccount,
-        load_accounts,
-        save_accounts,
-    )
+    from core.storage.accounts import SavedAccount
+    from core.storage.window_settings import accounts_for_cwdesk
 
-    accounts = load_accounts()
+    shared = accounts_for_cwdesk()
+    accounts = shared.accounts()
     if args.action == "list":
         if args.json:
             import json
@@ -58,7 +56,11 @@ def accounts_command(args: argparse.Namespace, console: Console, workspace: Work
             name=name, host=args.host, user_secret=user, organization_secret=organization
         )
         stored_in = workspace.save_account(account)
-        save_accounts([*accounts, SavedAccount(account.name, account.api_root)])
+        # Under the list's lock, as it is now: another program may have added one meanwhile.
+        shared.add(
+            SavedAccount(account.name, account.api_root),
+            refuse=lambda now: account_name_problem(name, (a.name for a in now)),
+        )
         console.say(
             f"Saved account “{account.name}” ({account.host}); its secrets are in "
             f"{stored_in.name}. Test it: cwdesk accounts test {word(account.name)}"
@@ -69,7 +71,7 @@ def accounts_command(args: argparse.Namespace, console: Console, workspace: Work
         if not args.yes:
             ask_first(console, f"Remove account “{saved.name}” and its secrets?")
         removal = workspace.remove_account(saved.name, saved.api_root)
-        save_accounts([a for a in load_accounts() if not a.same(saved)])
+        shared.remove(saved)
         console.say(f"Removed account “{saved.name}”: {removal.summary}. Its instances are kept.")
         return OK
     # test
@@ -89,10 +91,9 @@ def accounts_command(args: argparse.Namespace, console: Console, workspace: Work
 
 
 def _set_checked(saved: SavedAccount, checked: bool) -> None:
-    from core.storage.accounts import SavedAccount, load_accounts, save_accounts
+    from core.storage.accounts import AccountsFile
 
-    updated = SavedAccount(saved.name, saved.api_root, checked)
-    save_accounts([updated if a.same(saved) else a for a in load_accounts()])
+    AccountsFile().set_checked(saved, checked)
 
 
 def _account_secrets(args: argparse.Namespace, console: Console) -> tuple[str, str]:

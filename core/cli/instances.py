@@ -264,7 +264,7 @@ def token(
         console.say(token)  # printable ASCII as parsed; escaped all the same
         return OK
     assert tool is not None
-    from core.storage.accounts import load_clear_seconds
+    from core.storage.window_settings import load_clear_seconds
 
     seconds = None if args.keep else load_clear_seconds()
     try:

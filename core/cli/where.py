@@ -104,10 +104,10 @@ def validated_account(**values: str) -> Account:
 
 def saved_account(name: str) -> SavedAccount:
     """The saved account called `name` (as ``cwdesk accounts list`` shows it)."""
-    from core.storage.accounts import load_accounts
+    from core.storage.window_settings import accounts_for_cwdesk
 
     wanted = name.strip()
-    for saved in load_accounts():
+    for saved in accounts_for_cwdesk().accounts():
         if saved.name == wanted:
             return saved
     raise CliError(f"No saved account is named “{wanted}”: see cwdesk accounts list.")

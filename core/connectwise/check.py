@@ -49,6 +49,7 @@ from core.net.bounds import (
 )
 from core.net.json_limits import JsonTooDeepError, parse_json
 from core.openconnectors.hosts import is_loopback_host
+from core.spec.secret import reveal
 from core.spec.validation import FieldProblem, host_url
 
 log = logging.getLogger(__name__)
@@ -276,10 +277,6 @@ def _company(company: str) -> str:
     return value
 
 
-def _secret_text(value: str | SecretStr) -> str:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
 # --- the two calls ---------------------------------------------------------------------------
 
 
@@ -341,7 +338,7 @@ def check_rest_credentials(
     root = site_root(site)
     base = normalize_codebase(codebase)
     name = _company(company)
-    public, private = _secret_text(public_key).strip(), _secret_text(private_key).strip()
+    public, private = reveal(public_key).strip(), reveal(private_key).strip()
     if not public or not private:
         raise ConnectWiseCheckError(
             CheckOutcome(

@@ -31,6 +31,7 @@ from core.events.webhooks import SIGNATURE_HEADER, WEBHOOK_ID_HEADER, SignatureS
 from core.net import json_limits
 from core.net.json_limits import JsonTooDeepError
 from core.net.loopback import Limits, LoopbackHandler, LoopbackHTTPServer, parse_json_body
+from core.spec.secret import reveal
 
 log = logging.getLogger(__name__)
 
@@ -453,7 +454,7 @@ class EventReceiver:
         changed) and keep that; the snapshot after. The checks (up to 32 MiB of bodies) run
         outside the lock, so deliveries go on meanwhile; they are checked with the key the
         provider gives then, and an event dropped meanwhile is simply gone."""
-        secret = key.get_secret_value() if isinstance(key, SecretStr) else key
+        secret = reveal(key)
         with self._cond:
             kept = list(self._events)
         rechecked = {
@@ -498,8 +499,7 @@ class EventReceiver:
         except Exception:  # the receiver keeps working; the event shows "no key"
             log.exception("events receiver: the signature key provider failed")
             key = None
-        if isinstance(key, SecretStr):  # the window keeps keys as SecretStr
-            key = key.get_secret_value()
+        key = reveal(key)  # the window keeps keys as SecretStr
         event = build_event(headers, body, key if isinstance(key, str) else None)
         size = event.size
         with self._cond:

@@ -64,6 +64,7 @@ from core.openconnectors.instance import (
 )
 from core.outside_text import name_key, stored_name
 from core.spec.models import Account, InstanceDraft, account_secret
+from core.spec.secret import reveal
 from core.spec.validation import FieldProblem, strip_markup
 
 log = logging.getLogger(__name__)
@@ -104,10 +105,6 @@ class _Answer:
     headers: requests.structures.CaseInsensitiveDict[str]
     data: Any
     empty: bool = False  # no body at all (or only whitespace)
-
-
-def _text(secret: str | SecretStr) -> str:
-    return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
 
 
 def _checked_token(token: str | SecretStr) -> str:
@@ -774,7 +771,7 @@ class OpenConnectorsClient:
         if callback_url is not None:
             configuration["event.notification.callback.url"] = callback_url
         if signature_key:
-            configuration["event.notification.signature.key"] = _text(signature_key)
+            configuration["event.notification.signature.key"] = reveal(signature_key)
         return self.update_instance(instance_id, configuration=configuration)
 
     def delete_instance(self, instance_id: int | str) -> None:

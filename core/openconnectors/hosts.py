@@ -1,4 +1,5 @@
-"""Open Connectors hosts and how an API root URL is formed and checked."""
+"""Open Connectors hosts: the presets, how an API root URL is formed and checked, and the one
+host name everything of an account is filed under (`normalize_host`)."""
 
 from __future__ import annotations
 
@@ -143,3 +144,14 @@ def api_root(text: str) -> str:
 def host_of(root: str) -> str:
     """The host[:port] of an API root, used to namespace stored secrets."""
     return urlsplit(root).netloc.lower()
+
+
+def normalize_host(host_or_root: str) -> str:
+    """The host an account's secrets, records and tokens are filed under, from a host or an
+    API root: ``api.x.com``, ``API.X.com`` and ``https://api.x.com/elements/api-v2`` all give
+    ``api.x.com``. ValueError for text that is neither."""
+    value = host_or_root.strip()
+    host = host_of(value) if "://" in value else value.rstrip("/").lower()
+    if not host or "/" in host or any(c.isspace() for c in host):
+        raise ValueError(f"Not a host name or API root: {host_or_root!r}")
+    return host

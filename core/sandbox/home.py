@@ -35,17 +35,18 @@ import time
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
+from core.storage.atomic import atomic_write
+from core.storage.file_lock import LockError, let_go, try_hold
+from core.storage.json_file import set_aside
 from core.storage.paths import default_data_dir
-from core.storage.records import RecordsError, let_go, try_hold
+from core.storage.private_files import private_folder
 
 from .store import (
     MAX_STATE_BYTES,
     STATE_FORMAT,
     InstanceStore,
-    make_private_folder,
     parse_ports,
     parse_sandbox_id,
 )
@@ -151,12 +152,7 @@ class Claim:
     def announce(self, api: int, connectwise: int) -> None:
         """Say where this process serves (atomically: a reader sees all of it or nothing)."""
         data = json.dumps({"api": api, "connectwise": connectwise, "pid": os.getpid()})
-        target = serving_path(self.state_file)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        atomic_write(serving_path(self.state_file), data.encode("utf-8"))
 
     def release(self) -> None:
         """Stop saying where it serves, then let the lock go. Idempotent."""
@@ -171,11 +167,12 @@ class Claim:
 def claim(state_file: Path) -> Claim | None:
     """The state file's lock if no other process holds it (None then). OSError when its folder
     cannot be made or the lock file opened."""
-    make_private_folder(state_file.parent)
+    private_folder(state_file.parent)
+    path = lock_path(state_file)
     try:
-        fd = try_hold(lock_path(state_file))
-    except RecordsError as exc:  # a lock error other than "held elsewhere"
-        raise OSError(errno.ENOLCK, exc.message) from None
+        fd = try_hold(path)
+    except LockError as exc:  # a lock error other than "held elsewhere"
+        raise OSError(errno.ENOLCK, f"Could not lock {path}: {exc.reason}.") from None
     return None if fd is None else Claim(state_file, fd)
 
 
@@ -313,11 +310,4 @@ class SandboxHome:
         return store
 
     def _set_aside(self) -> Path:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        aside = self.state_file.with_name(f"{STATE_NAME}.broken-{stamp}")
-        n = 1
-        while aside.exists():
-            aside = self.state_file.with_name(f"{STATE_NAME}.broken-{stamp}-{n}")
-            n += 1
-        os.replace(self.state_file, aside)
-        return aside
+        return set_aside(self.state_file, "broken")

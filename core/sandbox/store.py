@@ -13,7 +13,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,8 @@ from core.net.json_limits import parse_json
 from core.openconnectors.instance import SECRET_MASK
 from core.spec.connectors import CONNECTORS, ConnectorSpec, FieldKind, connector
 from core.spec.validation import strip_markup
+from core.storage.atomic import atomic_write
+from core.storage.private_files import private_folder
 
 # On-premises code bases (v2017_2) and the cloud one (v4_6_release).
 WSDL_PATH_RE = re.compile(r"^/v(?:\d{4}_\d+|\d+_\d+_release)/apis/\d+\.\d+/?$")
@@ -376,35 +377,12 @@ def decode_page_token(token: str) -> int:
 # --- the state folder ----------------------------------------------------------------------
 
 
-def make_private_folder(folder: Path) -> None:
-    """Create ``folder`` and any missing parents with mode 0700, whatever the umask.
-
-    Folders that already exist keep their mode (`shared_folder_mode` says whether others
-    can write to one). ``Path.mkdir(parents=True)`` would give the parents the umask's mode.
-    """
-    missing: list[Path] = []
-    for candidate in (folder, *folder.parents):
-        if candidate.is_dir():
-            break
-        missing.append(candidate)
-    for path in reversed(missing):
-        try:
-            # The umask can only take bits away, so the folder is never wider than 0700,
-            # not even before the chmod; the chmod gives back what a strict umask took.
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            if not path.is_dir():
-                raise
-            continue  # made by someone else meanwhile: not ours to change
-        if os.name == "posix":
-            os.chmod(path, 0o700)
-
-
 def shared_folder_mode(folder: Path) -> int | None:
     """The mode of ``folder`` if other users can write to it (group or world), else None.
 
     Such a user could replace or plant the state file the sandbox loads. None as well when the
-    folder does not exist (`make_private_folder` will create it 0700) or off POSIX.
+    folder does not exist (`core.storage.private_files.private_folder` will create it 0700)
+    or off POSIX.
     """
     if os.name != "posix":
         return None
@@ -442,7 +420,7 @@ class InstanceStore:
 
     The state file holds everything, tokens, secret configuration values and the account
     secrets included: it is a test fixture, never real data. Written with mode 0600, in a
-    folder created 0700 when it does not exist (`make_private_folder`).
+    folder created 0700 when it does not exist (`core.storage.private_files.private_folder`).
     """
 
     def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
@@ -497,7 +475,7 @@ class InstanceStore:
             self.ports = ports
 
     def save(self) -> None:
-        """Write atomically (temporary file in the same folder, then os.replace)."""
+        """Write durably and atomically (`core.storage.atomic.atomic_write`)."""
         if self._path is None:
             return
         with self._lock:
@@ -511,19 +489,8 @@ class InstanceStore:
                 "ports": self.ports,
                 "instances": [self._instances[i].to_state() for i in self._ids],
             }
-            make_private_folder(self._path.parent)
-            fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=f".{self._path.name}.")
-            try:
-                if os.name == "posix":
-                    os.fchmod(fd, 0o600)  # mkstemp's 0600, less what a strict umask takes
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(data, handle)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self._path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            private_folder(self._path.parent)
+            atomic_write(self._path, json.dumps(data).encode("utf-8"))
 
     # queries
 

@@ -21,6 +21,7 @@ from core.openconnectors.instance import SECRET_MASK
 from core.outside_text import marked, name_key
 from core.spec import validation as v
 from core.spec.connectors import CONNECTORS, DEFAULT_CONNECTOR, ConnectorSpec, FieldKind, FieldSpec
+from core.spec.secret import reveal
 from core.storage.accounts import SANDBOX_ACCOUNT
 
 MASK = SECRET_MASK  # how the platform shows a secret; the preview shows it so too
@@ -52,10 +53,6 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     return result
 
 
-def _plain(value: Any) -> Any:
-    return value.get_secret_value() if isinstance(value, SecretStr) else value
-
-
 def _check_value(spec: FieldSpec, raw: Any) -> Any:
     """Validate one field's raw value; returns the value to keep ('' or None when empty)."""
     label = spec.label
@@ -67,7 +64,7 @@ def _check_value(spec: FieldSpec, raw: Any) -> Any:
                 raise v.FieldProblem(f"{label} is required.")
             return spec.default
         return v.integer(raw, label, minimum=spec.minimum, maximum=spec.maximum)
-    raw = _plain(raw)
+    raw = reveal(raw)
     if raw is None:
         raw = ""
     if not isinstance(raw, str):
@@ -179,7 +176,7 @@ class InstanceDraft(BaseModel):
             if fs.kind is FieldKind.BOOL and value == fs.default and not fs.send_default:
                 continue  # the server's documented default: leaving it out keeps bodies minimal
             if isinstance(value, SecretStr):
-                value = MASK if mask_secrets else value.get_secret_value()
+                value = MASK if mask_secrets else reveal(value)
             config[fs.config_key] = value
         return config
 
@@ -229,7 +226,7 @@ class InstanceDraft(BaseModel):
 
     def secret_values(self) -> list[str]:
         """Every secret in the draft, so callers can make sure none leaks anywhere."""
-        return [x.get_secret_value() for x in self.values.values() if isinstance(x, SecretStr)]
+        return [reveal(x) for x in self.values.values() if isinstance(x, SecretStr)]
 
 
 def optional_secrets(spec: ConnectorSpec) -> tuple[FieldSpec, ...]:
@@ -415,7 +412,7 @@ def account_secret(value: Any, label: str) -> str:
     the header (", Element x"), and a character such as "€" or "”" cannot be sent in it at
     all. The message names the secret (`label`), never its value.
     """
-    text = _plain(value)
+    text = reveal(value)
     if not isinstance(text, str) or not text.strip():
         raise v.FieldProblem(f"{label} is required.")
     text = text.strip()

@@ -1,40 +1,54 @@
-"""The saved accounts list, read and written without Qt, for the command line.
+"""The saved accounts: one file that the window and `cwdesk` share, on every platform.
 
-The window keeps it in its settings (QSettings): on Linux an INI file,
-``$XDG_CONFIG_HOME/cw-connector-desk/cw-connector-desk.conf``, key ``accounts`` in
-``[General]``, whose value is a JSON list of ``{"name", "api_root", "checked"}`` written as a
-quoted INI string. This module reads and rewrites only that key, leaving the rest of the file
-as it was, so the command line and the window see the same accounts. The secrets are never
-here: they are in the password manager (`core.storage.vault`).
+``accounts.json`` in the app's configuration folder (`core.storage.paths.default_config_dir`;
+Linux ``$XDG_CONFIG_HOME/cw-connector-desk/``, beside the window's settings), mode 0600 in a
+folder made 0700. It lists each account's name, API root and whether a connection test with
+its current secrets passed; the secrets are never here: they are in the password manager
+(`core.storage.vault`).
+
+The file is a `LockedJsonFile` (`core.storage.json_file`): every change (add, edit, remove, a
+test's result) takes the lock beside it, reads the file as it is now and writes it back with
+that one change, so any number of `cwdesk accounts add` running at once and a window editing
+accounts meanwhile lose nothing. A damaged file is set aside (``accounts.json.broken-<UTC
+time>``) and reported, never overwritten.
+
+Up to version 0.2.0 the window kept the list in its own settings; `AccountsFile.take_over`
+moves such a list here once (the window calls it on its first start).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
+import logging
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from core.app_info import APP_NAME, ORGANIZATION
-from core.storage.private_files import private_folder
-from core.user_facing import WordedError
+from core.app_info import APP_NAME
+from core.storage import json_file
+from core.storage.json_file import LOCK_TIMEOUT_SECONDS, LockedJsonFile, StoredFileError
+from core.storage.paths import default_config_dir
+
+log = logging.getLogger(__name__)
 
 SANDBOX_ACCOUNT = "Local sandbox"
-MAX_SETTINGS_BYTES = 1024 * 1024
+FILE_NAME = "accounts.json"
+SCHEMA_VERSION = 1
 MAX_ACCOUNTS = 1_000
-_SECTION = "[General]"
-_KEY = "accounts"
-# The window's setting (QSettings key) for how long a copied secret stays on the clipboard.
-CLEAR_SECONDS_KEY = "clipboard/clear_seconds"
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
-_ESCAPES |= {"0": "\0", '"': '"', "\\": "\\", "'": "'", "?": "?"}
+_WORDING = json_file.Wording(
+    what="account list",
+    a_what="an account list",
+    untouched="The account secrets in the password manager are untouched.",
+)
 
 
-class SettingsError(WordedError):
-    """The settings file cannot be read or written; the message says which and why."""
+class AccountsError(StoredFileError):
+    """The account list could not be changed; the message says which file and why."""
 
-    title = "Settings not usable"
+    title = "Saved accounts not usable"
+    next_step = ""
 
 
 @dataclass(frozen=True)
@@ -55,8 +69,165 @@ class SavedAccount:
         )
 
 
+@dataclass(frozen=True)
+class _Held:
+    """What the file holds: the accounts, and whether an older version's list was taken over."""
+
+    accounts: tuple[SavedAccount, ...] = ()
+    taken_over: bool = False
+
+
+class AccountsFile:
+    """The account list in `folder` (default: the app's configuration folder, worked out on
+    first use). Every change is one call, made under the file's lock."""
+
+    def __init__(
+        self, folder: Path | str | None = None, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS
+    ) -> None:
+        self._given = Path(folder) if folder is not None else None
+        self._lock_timeout = lock_timeout
+        self._told: str | None = None  # the problem last logged
+        self._making = threading.Lock()
+        self._opened: LockedJsonFile[_Held] | None = None
+
+    @property
+    def _file(self) -> LockedJsonFile[_Held]:
+        """Made on first use, once even when two threads ask at the same moment."""
+        with self._making:
+            if self._opened is None:
+                folder = self._given if self._given is not None else default_config_dir()
+                self._opened = LockedJsonFile(
+                    folder / FILE_NAME,
+                    wording=_WORDING,
+                    schema=SCHEMA_VERSION,
+                    parse=_parse,
+                    dump=_dump,
+                    empty=_Held,
+                    error=AccountsError,
+                    lock_timeout=self._lock_timeout,
+                )
+            return self._opened
+
+    @property
+    def path(self) -> Path:
+        return self._file.path
+
+    def accounts(self) -> list[SavedAccount]:
+        """The accounts as the file lists them now (none when it is missing or was set aside;
+        the log says why, once)."""
+        held = self._file.current()
+        last = self._file.last_load
+        # A file set aside is logged where it is moved (`core.storage.json_file`); the rest here.
+        if last is not None and last.problem and not last.set_aside and last.problem != self._told:
+            self._told = last.problem
+            log.warning("%s", last.problem)
+        return list(held.accounts)
+
+    def problem(self) -> str | None:
+        """What is wrong with the file, if its last read found it damaged or not a file."""
+        self._file.current()
+        last = self._file.last_load
+        return last.problem if last is not None else None
+
+    def add(
+        self,
+        account: SavedAccount,
+        *,
+        refuse: Callable[[list[SavedAccount]], str | None] | None = None,
+    ) -> None:
+        """List `account`, in place of one of the same name. `refuse`, given the list as it is
+        now, may name a reason not to: then AccountsError with that reason, nothing written."""
+
+        def apply(accounts: list[SavedAccount]) -> list[SavedAccount]:
+            if refuse is not None:
+                reason = refuse(accounts)
+                if reason is not None:
+                    raise AccountsError(reason, path=self.path)
+            kept = [a for a in accounts if a.name != account.name]
+            if len(kept) >= MAX_ACCOUNTS:
+                raise AccountsError(
+                    f"At most {MAX_ACCOUNTS:,} accounts are kept: remove one first.",
+                    path=self.path,
+                )
+            return [*kept, account]
+
+        self._change(apply)
+
+    def replace(self, old: SavedAccount, new: SavedAccount) -> None:
+        """`old` (its name and API root) becomes `new`, where it stood; `new` is added when
+        `old` was removed meanwhile. Another account of `new`'s name gives way to it."""
+
+        def apply(accounts: list[SavedAccount]) -> list[SavedAccount]:
+            if not any(a.same(old) for a in accounts):
+                return [*(a for a in accounts if a.name != new.name), new]
+            return [
+                new if a.same(old) else a for a in accounts if a.same(old) or a.name != new.name
+            ]
+
+        self._change(apply)
+
+    def remove(self, saved: SavedAccount) -> bool:
+        """Forget the account (its name and API root); False when the file did not list it."""
+        found: list[bool] = []
+
+        def apply(accounts: list[SavedAccount]) -> list[SavedAccount]:
+            kept = [a for a in accounts if not a.same(saved)]
+            found.append(len(kept) != len(accounts))
+            return kept
+
+        self._change(apply)
+        return found[-1]
+
+    def set_checked(self, saved: SavedAccount, checked: bool) -> SavedAccount:
+        """Remember whether a connection test passed with this account's secrets."""
+        updated = SavedAccount(saved.name, saved.api_root, checked)
+        self._change(lambda accounts: [updated if a.same(saved) else a for a in accounts])
+        return updated
+
+    def set_all(self, accounts: Iterable[SavedAccount]) -> None:
+        """The whole list, replaced by `accounts` (to start from a known list)."""
+        wanted = list(accounts)
+        self._change(lambda _accounts: wanted)
+
+    def take_over(self, older: Iterable[SavedAccount]) -> bool:
+        """Once only, list the accounts an older version kept in the window's settings (after
+        those listed already; a name listed already keeps its entry). False when a list was
+        taken over before: it is not taken again."""
+        incoming = list(older)
+
+        def apply(held: _Held) -> tuple[_Held, bool]:
+            if held.taken_over:
+                return held, False
+            accounts = list(held.accounts)
+            names = {a.name for a in accounts}
+            for account in incoming:
+                if account.name not in names and len(accounts) < MAX_ACCOUNTS:
+                    accounts.append(account)
+                    names.add(account.name)
+            return _Held(tuple(accounts), taken_over=True), True
+
+        return self._file.change(apply)
+
+    def _change(self, apply: Callable[[list[SavedAccount]], list[SavedAccount]]) -> None:
+        def on_held(held: _Held) -> tuple[_Held, None]:
+            return _Held(tuple(apply(list(held.accounts))), held.taken_over), None
+
+        self._file.change(on_held)
+
+
+def load_accounts(folder: Path | None = None) -> list[SavedAccount]:
+    """The saved accounts (`AccountsFile` in `folder`, default the configuration folder)."""
+    return AccountsFile(folder).accounts()
+
+
+def save_accounts(accounts: Iterable[SavedAccount], folder: Path | None = None) -> None:
+    """Replace the whole list (under its lock); AccountsError when it cannot be written."""
+    AccountsFile(folder).set_all(accounts)
+
+
 def accounts_from_json(items: object) -> list[SavedAccount]:
-    """The accounts in the settings' JSON value; entries that are not accounts are skipped."""
+    """The accounts in an older version's settings value (a JSON list of ``{"name",
+    "api_root", "checked"}``); entries that are not accounts are skipped."""
     if not isinstance(items, list):
         return []
     return [
@@ -66,144 +237,43 @@ def accounts_from_json(items: object) -> list[SavedAccount]:
     ]
 
 
-def accounts_json(accounts: list[SavedAccount]) -> str:
-    return json.dumps(
-        [{"name": a.name, "api_root": a.api_root, "checked": a.checked} for a in accounts]
-    )
+def _parse(data: dict[str, Any]) -> _Held:
+    entries = data.get("accounts")
+    if not isinstance(entries, list):
+        raise ValueError("it has no account list")
+    if len(entries) > MAX_ACCOUNTS:
+        raise ValueError(f"it lists more than {MAX_ACCOUNTS:,} accounts")
+    accounts = tuple(_account(entry) for entry in entries)
+    if len({a.name for a in accounts}) != len(accounts):
+        raise ValueError("it lists the same account name twice")
+    taken_over = data.get("taken_over_from_settings", False)
+    if not isinstance(taken_over, bool):
+        raise ValueError("taken_over_from_settings must be true or false")
+    return _Held(accounts, taken_over)
 
 
-def settings_path() -> Path:
-    """Where the window's settings are on this system (Linux and other XDG systems)."""
-    if sys.platform in ("win32", "darwin"):
-        raise SettingsError(
-            "Saved accounts are read from the window's settings on Linux only here: use "
-            "--api-root with CWDESK_USER_SECRET and CWDESK_ORGANIZATION_SECRET instead."
-        )
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / ORGANIZATION / f"{APP_NAME}.conf"
+def _account(entry: object) -> SavedAccount:
+    if not isinstance(entry, dict):
+        raise ValueError("an entry is not an object")
+    name, api_root, checked = entry.get("name"), entry.get("api_root"), entry.get("checked", False)
+    if not isinstance(name, str) or not name:
+        raise ValueError("an entry has no name")
+    # The name is not quoted: it is text from a file, and a message is no place for it.
+    if not isinstance(api_root, str) or not api_root:
+        raise ValueError("an entry's api_root is not text")
+    if not isinstance(checked, bool):
+        raise ValueError("an entry's checked is not true or false")
+    return SavedAccount(name, api_root, checked)
 
 
-def _unescape(raw: str) -> str | None:
-    """One INI value as QSettings writes a string; None when it is not one string (a list)."""
-    out: list[str] = []
-    quoted = False
-    i = 0
-    while i < len(raw):
-        c = raw[i]
-        if c == '"':
-            quoted = not quoted
-        elif c == "\\" and i + 1 < len(raw):
-            i += 1
-            e = raw[i]
-            if e == "x":
-                j = i + 1
-                while j < len(raw) and j - i <= 4 and raw[j] in "0123456789abcdefABCDEF":
-                    j += 1
-                out.append(chr(int(raw[i + 1 : j] or "0", 16)))
-                i = j - 1
-            else:
-                out.append(_ESCAPES.get(e, e))
-        elif c == "," and not quoted:
-            return None  # QSettings reads an unquoted comma as a list of strings
-        elif c in " \t" and not quoted:
-            pass  # unquoted surrounding blanks are not part of the value
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
-
-
-def _escape(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _read_lines(path: Path) -> list[str]:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_SETTINGS_BYTES + 1)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise SettingsError(f"Cannot read the settings file {path}: {exc.strerror}.") from None
-    if len(data) > MAX_SETTINGS_BYTES:
-        raise SettingsError(f"The settings file {path} is larger than 1 MB: not read.")
-    return data.decode("utf-8", "replace").splitlines()
-
-
-def _find(
-    lines: list[str], wanted: str = _SECTION, key: str = _KEY
-) -> tuple[int | None, int | None]:
-    """(index of the `wanted` section's header, index of its `key`= line)."""
-    section: str | None = None
-    header = line_at = None
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            section = stripped
-            if section == wanted and header is None:
-                header = index
-            continue
-        if section == wanted and stripped.partition("=")[0].strip() == key:
-            line_at = index
-    return header, line_at
-
-
-def load_clear_seconds(path: Path | None = None) -> int:
-    """The window's delay before a copied secret is cleared (its setting
-    ``clipboard/clear_seconds``, read by the same rule), or the default."""
-    from core.clipboard import DEFAULT_CLEAR_SECONDS, clear_seconds
-
-    section, key = CLEAR_SECONDS_KEY.split("/")
-    try:
-        lines = _read_lines(path or settings_path())
-    except SettingsError:
-        return DEFAULT_CLEAR_SECONDS
-    _header, at = _find(lines, f"[{section}]", key)
-    if at is None:
-        return DEFAULT_CLEAR_SECONDS
-    return clear_seconds(_unescape(lines[at].partition("=")[2]))
-
-
-def load_accounts(path: Path | None = None) -> list[SavedAccount]:
-    lines = _read_lines(path or settings_path())
-    _header, at = _find(lines)
-    if at is None:
-        return []
-    value = _unescape(lines[at].partition("=")[2])
-    if value is None:
-        return []
-    try:
-        return accounts_from_json(json.loads(value))
-    except ValueError:
-        return []
-
-
-def save_accounts(accounts: list[SavedAccount], path: Path | None = None) -> None:
-    """Rewrite the accounts line, whole or not at all (a temporary file renamed over it)."""
-    target = path or settings_path()
-    lines = _read_lines(target)
-    header, at = _find(lines)
-    line = f"{_KEY}={_escape(accounts_json(accounts))}"
-    if at is not None:
-        lines[at] = line
-    elif header is not None:
-        lines.insert(header + 1, line)
-    else:
-        lines[:0] = [_SECTION, line, ""]
-    import tempfile  # not at import: the window imports this module at start-up
-
-    try:
-        # As the window keeps it (gui.settings): the folder 0700, the file 0600.
-        private_folder(target.parent, tighten=True)
-        fd, temporary = tempfile.mkstemp(prefix=".settings-", dir=target.parent)
-        try:
-            if os.name == "posix":
-                os.fchmod(fd, 0o600)  # mkstemp's 0600, less what a strict umask takes
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write("\n".join(lines) + "\n")
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise SettingsError(f"Cannot write the settings file {target}: {exc.strerror}.") from None
+def _dump(held: _Held) -> str:
+    data = {
+        "schema": SCHEMA_VERSION,
+        "app": APP_NAME,
+        "accounts": [
+            {"name": a.name, "api_root": a.api_root, "checked": a.checked} for a in held.accounts
+        ],
+        "taken_over_from_settings": held.taken_over,
+    }
+    # ASCII: whatever a name holds (even a lone surrogate) is written, and read back the same.
+    return json.dumps(data, indent=2) + "\n"

@@ -23,8 +23,9 @@ from enum import StrEnum
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from core.openconnectors.hosts import normalize_host
 from core.storage.records import InstanceRecord, RecordsError, RecordsStore
-from core.storage.vault import BackendInfo, Vault, VaultError, VaultErrorKind, normalize_host
+from core.storage.vault import BackendInfo, Vault, VaultError, VaultErrorKind
 from core.user_facing import WordedError
 
 CALLBACK_URL_KEY = "event.notification.callback.url"

@@ -1,8 +1,9 @@
-"""Where the app keeps its files, worked out in one place: the records folder and the log folder.
+"""Where the app keeps its files, worked out in one place: the records, configuration and log
+folders.
 
-Settings are filed by Qt (QSettings, under the application and organization names), so the
-window asks Qt for their place; everything else the app writes lives under these folders.
-platformdirs is imported when a folder is first asked for.
+The window's own preferences are filed by Qt (QSettings, under the application and organization
+names), so the window asks Qt for their place; everything else the app writes lives under these
+folders. platformdirs is imported when a folder is first asked for.
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ def default_data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_dir() -> Path:
+    """The configuration folder, where the saved accounts are: Linux
+    ``$XDG_CONFIG_HOME/cw-connector-desk`` (default ``~/.config/…``, the folder of the window's
+    settings too), macOS ``~/Library/Application Support/cw-connector-desk``, Windows
+    ``%LOCALAPPDATA%\\cw-connector-desk``."""
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def default_log_dir() -> Path:

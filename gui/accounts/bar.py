@@ -398,9 +398,7 @@ class AccountBar(QWidget):
         return dialog if accepted else None
 
     def _saved(self, account: Account, info: BackendInfo) -> None:
-        accounts = [a for a in self._prefs.accounts() if a.name != account.name]
-        accounts.append(SavedAccount(account.name, account.api_root))
-        self._prefs.set_accounts(accounts)
+        self._prefs.add_account(SavedAccount(account.name, account.api_root))
         self._fill(select=account.name, known=account)
         self._report(f"Added “{account.name}”: secrets saved in {info.name}.")
 
@@ -446,7 +444,7 @@ class AccountBar(QWidget):
         secrets_same = values.user_secret is None and values.organization_secret is None
         checked = old.checked and secrets_same and account.api_root == old.api_root
         updated = SavedAccount(account.name, account.api_root, checked)
-        self._prefs.set_accounts([updated if a.same(old) else a for a in self._prefs.accounts()])
+        self._prefs.replace_account(old, updated)
         self._fill(select=account.name, known=account)
         text = f"Saved the changes to “{account.name}” in {edited.stored_in.name}."
         if edited.old_removed is not None:
@@ -482,7 +480,7 @@ class AccountBar(QWidget):
         )
 
     def _removed(self, saved: SavedAccount, removal: AccountRemoval) -> None:
-        self._prefs.set_accounts([a for a in self._prefs.accounts() if not a.same(saved)])
+        self._prefs.remove_account(saved)
         self.account_removed.emit(saved.name, saved.api_root)  # before another is chosen
         self._fill(select=self._prefs.last_account())
         self._report(f"Removed “{saved.name}”. {removal.summary}.")

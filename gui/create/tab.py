@@ -23,12 +23,12 @@ from core.openconnectors.errors import (
     OutcomeUnknownError,
     UnreadableAnswerError,
 )
+from core.openconnectors.hosts import normalize_host
 from core.openconnectors.instance import Instance, parse_date, utc_now
 from core.outcomes import CreateOutcome
 from core.spec.models import Account, DraftCheck, InstanceDraft, check_draft
 from core.spec.preview import body_preview, curl_command
 from core.storage.records import InstanceRecord
-from core.storage.vault import normalize_host
 from core.user_facing import Audience, token_not_stored
 from core.workspace import Workspace
 from gui.create.connectwise_check import ConnectWiseChecker

@@ -5,6 +5,7 @@ running the file again completes it without making anything twice."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -224,3 +225,30 @@ def test_ctrl_c_while_the_password_manager_is_in_native_code_exits_1_not_abort(
             process.wait()
     assert "exception not rethrown" not in err
     assert process.returncode == 1, err
+
+
+def test_parallel_accounts_add_keep_every_account_and_its_secrets(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    env = cli_env(tmp_path, server)
+    names = [f"Parallel {n}" for n in range(12)]
+    adds = [
+        subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "accounts", "add", name, "--host", server.base_url],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in names
+    ]
+    errors = [p.communicate(timeout=TIMEOUT)[1] for p in adds]
+    assert [p.returncode for p in adds] == [0] * len(names), errors
+
+    listed = cwdesk("accounts", "list", "--json", env=env)
+
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(a["name"] for a in json.loads(listed.stdout)) == sorted(names)
+    stored = json.loads((tmp_path / "keyring.json").read_text(encoding="utf-8"))
+    assert len(stored) == 2 * len(names)  # no secret left behind for a lost account

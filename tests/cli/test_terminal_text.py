@@ -152,7 +152,7 @@ def test_an_id_outside_printable_ascii_makes_the_list_an_unusable_answer(cli: Cl
     assert ran.err.startswith("cwdesk: Unusable answer: The server sent an instance id that")
 
 
-def test_an_account_name_from_the_settings_file_is_escaped(cli: Cli, config_home: Path) -> None:
+def test_an_account_name_from_the_account_list_is_escaped(cli: Cli, config_home: Path) -> None:
     from core.storage.accounts import SavedAccount, save_accounts
 
     save_accounts([SavedAccount(f"Acme {HOSTILE}", cli.bench.server.base_url)])

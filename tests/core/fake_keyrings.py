@@ -21,6 +21,9 @@ from keyring.backend import KeyringBackend
 from keyring.backends.Windows import WinVaultKeyring
 from keyring.errors import KeyringError, KeyringLocked, PasswordDeleteError, PasswordSetError
 
+from core.storage.atomic import atomic_write
+from core.storage.file_lock import exclusive
+
 
 class MemoryKeyring(KeyringBackend):
     priority = -10
@@ -49,7 +52,8 @@ class MemoryKeyring(KeyringBackend):
 class FileKeyring(MemoryKeyring):
     """Entries in the JSON file named by $TEST_KEYRING_FILE, so separate processes (the
     command line run as a subprocess) share them: ``PYTHON_KEYRING_BACKEND=
-    tests.core.fake_keyrings.FileKeyring``. Plain text: test values only."""
+    tests.core.fake_keyrings.FileKeyring``. Plain text: test values only. Each change holds a
+    lock beside the file and replaces it whole, so processes running at once lose nothing."""
 
     name = "Test File Keyring"
 
@@ -62,19 +66,24 @@ class FileKeyring(MemoryKeyring):
         except FileNotFoundError:
             return {}
 
+    @contextmanager
+    def _changing(self) -> Iterator[dict[str, str]]:
+        with exclusive(self._path().with_name(self._path().name + ".lock"), 30.0):
+            entries = self._load()
+            yield entries
+            atomic_write(self._path(), json.dumps(entries).encode("utf-8"))
+
     def get_password(self, service: str, username: str) -> str | None:
         return self._load().get(f"{service}\n{username}")
 
     def set_password(self, service: str, username: str, password: str) -> None:
-        entries = self._load()
-        entries[f"{service}\n{username}"] = password
-        self._path().write_text(json.dumps(entries), encoding="utf-8")
+        with self._changing() as entries:
+            entries[f"{service}\n{username}"] = password
 
     def delete_password(self, service: str, username: str) -> None:
-        entries = self._load()
-        if entries.pop(f"{service}\n{username}", None) is None:
-            raise PasswordDeleteError("No such password!")
-        self._path().write_text(json.dumps(entries), encoding="utf-8")
+        with self._changing() as entries:
+            if entries.pop(f"{service}\n{username}", None) is None:
+                raise PasswordDeleteError("No such password!")
 
 
 class LockedKeyring(MemoryKeyring):

@@ -15,7 +15,7 @@ from core.clipboard import (
     find_tool,
     tool_environment,
 )
-from core.storage.accounts import load_clear_seconds
+from core.storage.window_settings import load_clear_seconds
 
 
 def programs(folder: Path, *names: str) -> str:

@@ -13,7 +13,7 @@ from core.batch_file import BatchFileError
 from core.connectwise.check import CheckKind, CheckOutcome, ConnectWiseCheckError
 from core.openconnectors.errors import BadRequestError, OpenConnectorsError
 from core.openconnectors.instance import Instance
-from core.storage.accounts import SettingsError
+from core.storage.accounts import AccountsError
 from core.storage.instance_store import InstanceStore, MissingTokenError, SaveResult
 from core.storage.records import RecordsError, RecordsStore
 from core.storage.vault import Vault, VaultError, VaultErrorKind
@@ -45,7 +45,7 @@ def _ours() -> list[BaseException]:
         *(cls("The message.") for cls in CLIENT_ERRORS),
         VaultError(VaultErrorKind.LOCKED, "Test Keyring is locked.", "Unlock it, then retry."),
         RecordsError("Could not save the instance list to /x: disk full."),
-        SettingsError("The settings file /x is larger than 1 MB: not read."),
+        AccountsError("The account list /x is larger than 1 MB: not read."),
         BatchFileError("The file is not UTF-8 text: save it as “CSV UTF-8” and try again."),
         MissingTokenError("The server did not return a token for instance 7."),
         ConnectWiseCheckError(check),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from core.openconnectors.hosts import normalize_host
 from core.spec.models import Account
 from core.storage.records import InstanceRecord, RecordsStore
-from core.storage.vault import Vault, normalize_host
+from core.storage.vault import Vault
 from core.workspace import Workspace
 from tests.core.fake_keyrings import MemoryKeyring
 

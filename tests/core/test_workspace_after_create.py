@@ -16,10 +16,11 @@ from core.openconnectors.errors import (
     OutcomeUnknownError,
     ServerError,
 )
+from core.openconnectors.hosts import normalize_host
 from core.openconnectors.instance import HealthState, utc_now
 from core.spec.models import Account
 from core.storage.records import InstanceRecord, RecordsStore
-from core.storage.vault import Vault, normalize_host
+from core.storage.vault import Vault
 from core.user_facing import Audience, where_the_token_went
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from tests.core.fake_keyrings import MemoryKeyring, RefusingKeyring

@@ -241,8 +241,8 @@ def test_the_events_dialog_refuses_a_loopback_callback_only_off_this_machine(
 def test_the_events_dialog_refuses_a_loopback_callback_on_an_account_elsewhere(
     qtbot: QtBot, remote_window: MainWindow, workspace: Workspace
 ) -> None:
+    from core.openconnectors.hosts import normalize_host
     from core.storage.records import InstanceRecord
-    from core.storage.vault import normalize_host
 
     window = remote_window
     host = normalize_host(ACCOUNT.api_root)

@@ -24,11 +24,12 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from core.openconnectors.hosts import normalize_host
 from core.sandbox import SandboxServer
 from core.sandbox import connectwise_values as cw
 from core.sandbox.connectwise import ConnectWiseSandbox
 from core.storage.records import RecordsStore
-from core.storage.vault import Vault, normalize_host
+from core.storage.vault import Vault
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from gui.instances.dialogs import DetailsDialog, ReauthDialog, RenameDialog
 from gui.main_window import MainWindow

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from core.openconnectors.hosts import normalize_host
 from core.sandbox import SandboxServer
-from core.storage.vault import normalize_host
 from core.workspace import Workspace
 from gui.instances.events_dialog import EventsDialog
 from gui.instances.model import COLUMNS

@@ -19,10 +19,11 @@ from core import (
     OutcomeUnknownError,
     utc_now,
 )
+from core.openconnectors.hosts import normalize_host
 from core.openconnectors.instance import HealthState
 from core.sandbox import SandboxServer
 from core.storage.records import RecordsStore
-from core.storage.vault import Vault, normalize_host
+from core.storage.vault import Vault
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from tests.core.fake_keyrings import MemoryKeyring
 from tests.leaks import exception_texts

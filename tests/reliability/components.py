@@ -43,13 +43,14 @@ from core.openconnectors.errors import (
     ServerError,
     TooManyInstancesError,
 )
+from core.openconnectors.hosts import normalize_host
 from core.openconnectors.instance import HealthState
 from core.sandbox import connectwise_values as cw_values
 from core.sandbox.connectwise import ConnectWiseFailure, ConnectWiseSandbox
 from core.sandbox.server import SandboxServer
 from core.spec.models import Account, InstanceDraft
 from core.storage.records import InstanceRecord, RecordsStore
-from core.storage.vault import Vault, VaultError, VaultErrorKind, normalize_host
+from core.storage.vault import Vault, VaultError, VaultErrorKind
 from core.workspace import KEPT_AS_BEFORE, Workspace
 from tests.core.fake_keyrings import (
     HangingKeyring,

@@ -353,7 +353,7 @@ def test_the_command_line_leaves_no_secret_in_its_output_files_or_results(
     assert "answer was lost" in results.read_text(encoding="utf-8")  # the lookup path ran
     sentinels = [USER, ORG, PASSWORD, SIGNATURE, *tokens]
     written = [p for p in written_here.rglob("*") if p.is_file()]
-    assert results in written and any(p.name.endswith(".conf") for p in written)
+    assert results in written and any(p.name == "accounts.json" for p in written)
     hits = [
         f"{value[:8]}… in {place}"
         for place, text in [

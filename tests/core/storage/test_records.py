@@ -202,7 +202,7 @@ def test_damaged_file_that_cannot_be_moved_is_never_overwritten(
             raise PermissionError(13, "Permission denied")
         real_replace(src, dst)
 
-    monkeypatch.setattr("core.storage.records.os.replace", no_moving_aside)
+    monkeypatch.setattr(os, "replace", no_moving_aside)
     store = RecordsStore(tmp_path)
     result = store.load()
     assert result.set_aside is None
@@ -231,7 +231,7 @@ def test_failed_write_keeps_the_old_file_and_memory(
     def disk_full(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("core.storage.records.os.replace", disk_full)
+    monkeypatch.setattr(os, "replace", disk_full)
     with pytest.raises(RecordsError) as caught:
         store.put(_record("2"))
     assert caught.value.message == (
@@ -255,7 +255,7 @@ def test_file_is_0600_from_creation_whatever_the_umask(
         temp_modes.append(stat.S_IMODE(os.stat(src).st_mode))
         real_replace(src, dst)
 
-    monkeypatch.setattr("core.storage.records.os.replace", spy)
+    monkeypatch.setattr(os, "replace", spy)
     old_umask = os.umask(0)
     try:
         store = RecordsStore(tmp_path / "share" / "data")  # a first start: no folder yet

@@ -1,4 +1,4 @@
-"""core/storage/vault.py: namespacing, bounded calls, and one test per way a password manager fails."""
+"""core/storage/vault/: namespacing, bounded calls, and one test per way a password manager fails."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from keyring.backends import SecretService, chainer, fail, kwallet, macOS, null
 from keyring.backends.Windows import WinVaultKeyring
 from keyring.errors import KeyringError
 
+from core.openconnectors.hosts import normalize_host
 from core.storage.instance_store import InstanceStore
 from core.storage.records import InstanceRecord, RecordsStore
 from core.storage.vault import (
@@ -27,7 +28,6 @@ from core.storage.vault import (
     VaultError,
     VaultErrorKind,
     describe_backend,
-    normalize_host,
     service_name,
 )
 from tests.core.fake_keyrings import (
@@ -203,13 +203,15 @@ def test_backend_names(backend_class: type[KeyringBackend], name: str, secure: b
 
 
 def test_secret_service_is_named_by_its_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.storage.vault
+    import core.storage.vault.backends
 
-    monkeypatch.setattr(core.storage.vault, "_secret_service_provider", lambda: "GNOME Keyring")
+    monkeypatch.setattr(
+        core.storage.vault.backends, "_secret_service_provider", lambda: "GNOME Keyring"
+    )
     info = describe_backend(SecretService.Keyring())
     assert info.name == "GNOME Keyring (Secret Service)"
     assert info.secure
-    monkeypatch.setattr(core.storage.vault, "_secret_service_provider", lambda: None)
+    monkeypatch.setattr(core.storage.vault.backends, "_secret_service_provider", lambda: None)
     assert describe_backend(SecretService.Keyring()).name == "Secret Service"
 
 
@@ -694,9 +696,9 @@ def test_a_hung_backend_holds_one_thread_however_many_calls_time_out(
 
 
 def test_an_idle_worker_thread_ends(monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.storage.vault
+    import core.storage.vault.worker
 
-    monkeypatch.setattr(core.storage.vault, "IDLE_SECONDS", 0.05)
+    monkeypatch.setattr(core.storage.vault.worker, "IDLE_SECONDS", 0.05)
 
     def vault_threads() -> int:
         return sum(1 for t in threading.enumerate() if t.name == "vault")

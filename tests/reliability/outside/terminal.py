@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 
-from core.app_info import APP_NAME, ORGANIZATION
+from core.app_info import APP_NAME
 from core.outside_text import capped, for_terminal
 from core.sandbox import SandboxServer
+from core.storage.accounts import SavedAccount, save_accounts
 from tests.batch_files import CREATE_PATH, soap_rows, write_csv
 from tests.reliability.outside import OutsideRow
 from tests.seed import SEED_BODY
@@ -238,10 +239,8 @@ def created_token_with_escapes(request: pytest.FixtureRequest) -> str:
 def account_name_from_the_settings(request: pytest.FixtureRequest) -> str:
     tmp: Path = request.getfixturevalue("tmp_path")
     server: SandboxServer = request.getfixturevalue("sandbox")
-    settings = tmp / "config" / ORGANIZATION / f"{APP_NAME}.conf"
-    settings.parent.mkdir(parents=True)
-    accounts = [{"name": f"Acme {HOSTILE}", "api_root": server.base_url}]
-    settings.write_text(f"[General]\naccounts={json.dumps(json.dumps(accounts))}\n", "utf-8")
+    # The account list `cwdesk` shares with the window, as the child finds it (XDG_CONFIG_HOME).
+    save_accounts([SavedAccount(f"Acme {HOSTILE}", server.base_url)], tmp / "config" / APP_NAME)
     done = subprocess.run(
         [sys.executable, "-m", "core.cli", "accounts", "list"],
         cwd=tmp,
@@ -372,7 +371,7 @@ ROWS: list[OutsideRow] = [
     OutsideRow(
         "cli-account-name",
         "terminal",
-        "escapes in an account name in the settings file",
+        "escapes in an account name in the account list",
         account_name_from_the_settings,
     ),
     OutsideRow(
