@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from core.sandbox import SandboxServer
 from core.storage.accounts import AccountsFile, SavedAccount, load_accounts
-from gui.accounts.bar import AccountDialog
+from gui.accounts.dialog import AccountDialog
 from gui.main_window import MainWindow
 from gui.settings import SANDBOX_ACCOUNT
 from tests.gui.helpers import choose_account_action
