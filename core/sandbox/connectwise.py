@@ -52,7 +52,7 @@ from .connectwise_values import (
     VERSION_NUMBER,
 )
 from .faults import ControlRefused, FaultRule
-from .store import AUTH_FAILED_MESSAGE, WSDL_PATH_MESSAGE, SandboxError
+from .instances import AUTH_FAILED_MESSAGE, WSDL_PATH_MESSAGE, SandboxError
 
 log = logging.getLogger(__name__)
 

@@ -279,7 +279,7 @@ class OnDemandSandbox(LocalService):
         import urllib.error
         import urllib.request
 
-        from core.sandbox.store import SandboxError
+        from core.sandbox.instances import SandboxError
 
         request = urllib.request.Request(  # noqa: S310 - our own http://127.0.0.1 address
             f"{self.base_url}/instances/{int(instance_id)}/simulate",

@@ -30,15 +30,8 @@ from .base import Reply, SandboxHandler, SandboxService
 from .connectwise import ConnectWiseSandbox
 from .events import Deliverer, Delivery, build_notifications, check_event_request
 from .faults import AUTHORIZATION_RE, ControlRefused, secrets_match
-from .store import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    InstanceStore,
-    SandboxError,
-    SandboxInstance,
-    element_json,
-    now_iso,
-)
+from .instances import SandboxError, SandboxInstance, element_json, now_iso
+from .store import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InstanceStore
 
 log = logging.getLogger(__name__)
 
