@@ -26,6 +26,7 @@ from core.openconnectors.errors import (
 )
 from core.openconnectors.hosts import is_loopback_host, is_sandbox_host, normalize_host
 from core.openconnectors.instance import (
+    CLOCK_SKEW,
     ConfigurationItem,
     Instance,
     InstanceHealth,
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
 
 # A create with the name of an instance made this recently asks first (see recent_same_name).
 RECENT_CREATE_WINDOW = timedelta(minutes=10)
-CLOCK_SKEW = timedelta(minutes=5)  # a server clock a little ahead still counts as "just now"
 
 
 # Added to the next step of a failed re-authentication: the user must know what is left.

@@ -21,8 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, NamedTuple, Self
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
@@ -30,12 +29,12 @@ from pydantic import SecretStr
 from core.events.webhooks import SIGNATURE_HEADER, WEBHOOK_ID_HEADER, SignatureStatus, check
 from core.net import json_limits
 from core.net.json_limits import JsonTooDeepError
-from core.net.loopback import Limits, LoopbackHandler, LoopbackHTTPServer, parse_json_body
+from core.net.loopback import Limits, LoopbackHandler, parse_json_body
+from core.net.loopback_service import LoopbackService
 from core.spec.secret import reveal
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
 EVENTS_PATH = "/events"
 MAX_BODY_BYTES = 1 << 20
 MAX_EVENTS = 1000
@@ -264,12 +263,7 @@ def _error_body(status: int, message: str) -> bytes:
 
 class _Handler(LoopbackHandler):
     server_version = "ConnectorDeskEvents/1"
-
-    def __init__(
-        self, request: Any, client_address: Any, server: Any, *, receiver: EventReceiver
-    ) -> None:
-        self.receiver = receiver  # set first: the base __init__ handles the request right away
-        super().__init__(request, client_address, server)
+    service: EventReceiver
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("events receiver: %s", format % args)
@@ -279,19 +273,19 @@ class _Handler(LoopbackHandler):
             return
         try:
             # Recorded before the answer, so a sender that got 200 will find its event listed.
-            event = self.receiver._record(merge_headers(self.headers.items()), self.body)
+            event = self.service._record(merge_headers(self.headers.items()), self.body)
         except JsonTooDeepError as exc:
             message = f"The body is JSON nested deeper than {exc.limit} levels."
-            self._send(400, {"received": False, "message": message})
+            self.send_json(400, {"received": False, "message": message})
             return
-        self._send(200, {"received": True})
+        self.send_json(200, {"received": True})
         # The callback runs after the answer: a slow listener never delays the sender.
-        self.receiver._notify(event)
+        self.service._notify(event)
 
     def _not_allowed(self) -> None:
         if self._on_events_path():
             message = f"Method {self.command} is not allowed; use POST."
-            self._send(405, {"message": message}, {"Allow": "POST"})
+            self.send_json(405, {"message": message}, {"Allow": "POST"})
 
     # Verbs outside HTTP's standard set get the base class's 501.
     do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = _not_allowed
@@ -300,22 +294,11 @@ class _Handler(LoopbackHandler):
         path = urlsplit(self.path).path
         if path in (EVENTS_PATH, EVENTS_PATH + "/"):
             return True
-        self._send(404, {"message": f"No such resource: {path}. Events go to {EVENTS_PATH}."})
+        self.send_json(404, {"message": f"No such resource: {path}. Events go to {EVENTS_PATH}."})
         return False
 
-    def _send(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
 
-
-class EventReceiver:
+class EventReceiver(LoopbackService):
     """Receives webhook notifications on ``http://127.0.0.1:PORT/events``.
 
     `key_provider` gives the current signature key (None: none known) and is asked once per
@@ -323,8 +306,14 @@ class EventReceiver:
     server thread after the sender got its answer; its exceptions are logged, not raised.
     At most `max_events` are kept and at most `max_bytes` (see `ReceivedEvent.size`), the
     oldest dropped first (the newest is always kept); `dropped_count` counts them. `limits`
-    bounds the HTTP server (`core.net.loopback.Limits`; the body cap is 1 MiB).
+    bounds the HTTP server (`core.net.loopback.Limits`; the body cap is 1 MiB). Started
+    again after `stop()`, it listens anew; the events received so far stay.
     """
+
+    handler_class = _Handler
+    name = "events-receiver"
+    description = "the events receiver"
+    restartable = True
 
     def __init__(
         self,
@@ -340,91 +329,22 @@ class EventReceiver:
             raise ValueError("max_events must be at least 1")
         if max_bytes < 1:
             raise ValueError("max_bytes must be at least 1")
-        if not 0 <= port <= 65535:
-            raise ValueError("port must be between 0 and 65535")
+        limits = limits or Limits(max_body_bytes=MAX_BODY_BYTES)
+        super().__init__(limits=limits, port=port, error_body=_error_body)
         self._key_provider = key_provider
         self._on_event = on_event
-        self._port = port
         self.max_events = max_events
         self.max_bytes = max_bytes
-        self._limits = limits or Limits(max_body_bytes=MAX_BODY_BYTES)
         self._events: deque[ReceivedEvent] = deque()
         self._kept_bytes = 0
         self._received = 0  # ever, including dropped ones: lets waiters count new arrivals
         self._dropped = 0
         self._cond = threading.Condition()
-        self._lifecycle = threading.Lock()
-        self._httpd: LoopbackHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # lifecycle
-
-    def start(self) -> Self:
-        """Start listening (no-op when already running). OSError when the port is taken."""
-        with self._lifecycle:
-            if self._httpd is not None:
-                return self
-
-            def handler(request: Any, client_address: Any, server: Any) -> _Handler:
-                return _Handler(request, client_address, server, receiver=self)
-
-            httpd = LoopbackHTTPServer(
-                (HOST, self._port),
-                handler,
-                limits=self._limits,
-                server_version=_Handler.server_version,
-                error_body=_error_body,
-                name="events-receiver",
-            )
-            thread = threading.Thread(
-                target=httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},  # shutdown waits for one poll: keeps stop() fast
-                name="events-receiver",
-                daemon=True,
-            )
-            thread.start()
-            self._httpd, self._thread = httpd, thread
-        return self
-
-    def stop(self) -> None:
-        """Stop listening; events received so far stay readable. Idempotent."""
-        with self._lifecycle:
-            httpd, thread = self._httpd, self._thread
-            self._httpd = self._thread = None
-            if httpd is not None:
-                httpd.shutdown()
-                httpd.server_close()
-            if thread is not None:
-                thread.join()
-
-    @property
-    def running(self) -> bool:
-        return self._httpd is not None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # addresses
-
-    @property
-    def port(self) -> int:
-        httpd = self._httpd
-        if httpd is None:
-            raise RuntimeError("the events receiver is not running")
-        return int(httpd.server_address[1])
 
     @property
     def url(self) -> str:
         """The callback URL, ``http://127.0.0.1:PORT/events``."""
-        return f"http://{HOST}:{self.port}{EVENTS_PATH}"
+        return self.root_url + EVENTS_PATH
 
     # events
 

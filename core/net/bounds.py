@@ -1,9 +1,9 @@
-"""Bounded HTTP for every client in core: one deadline for a whole answer, a capped body,
-the Authorization header hidden from reprs, and one reading of connection failures.
+"""Bounded HTTP for every client in core: one deadline for a whole answer, a capped body, and
+the Authorization header hidden from reprs.
 
-The Open Connectors client (`core.openconnectors.client`) and the ConnectWise checks (`core.connectwise.check`) both
-send through a session from `bounded_session`, inside `within_deadline`, and read answers with
-`read_capped`; neither follows redirects (each passes ``allow_redirects=False``).
+The Open Connectors client (`core.openconnectors.transport`) and the ConnectWise checks
+(`core.connectwise.check`) both send through a session from `bounded_session`, with
+`core.net.send_once.send_once`, which reads inside `within_deadline` with `read_capped`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
@@ -26,8 +25,6 @@ import urllib3.connection
 import urllib3.connectionpool
 import urllib3.exceptions
 import urllib3.poolmanager
-
-from core.openconnectors.hosts import is_loopback_host
 
 # --- one deadline for the whole exchange -----------------------------------------------------
 #
@@ -163,76 +160,14 @@ class HeaderAuth(requests.auth.AuthBase):
         return "HeaderAuth(<hidden>)"
 
 
-def never_sent(exc: requests.exceptions.ConnectionError) -> bool:
-    """True when the connection failed before any byte of the request left this machine."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
-        return True
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return True
-    reason: Any = exc.args[0] if exc.args else None
-    if isinstance(reason, urllib3.exceptions.MaxRetryError):
-        reason = reason.reason
-    return isinstance(
-        reason,
-        urllib3.exceptions.NewConnectionError
-        | urllib3.exceptions.ConnectTimeoutError
-        | urllib3.exceptions.SSLError
-        | urllib3.exceptions.ProxyError,
-    )
+class _NoAuth(requests.auth.AuthBase):
+    """No Authorization header at all (and none from ~/.netrc)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
 
 
-class Failure(StrEnum):
-    """Why a connection failed before any answer came back."""
-
-    DNS = "dns"  # the host name could not be found
-    REFUSED = "refused"  # nothing listens there
-    TLS = "tls"  # certificate or TLS problem
-    CONNECT_TIMEOUT = "connect_timeout"  # no connection within the connect timeout
-    OTHER = "other"
-
-
-def failure_kind(exc: Exception) -> Failure:
-    """Classify a requests connection error (from its type and its text, never shown)."""
-    if isinstance(exc, requests.exceptions.SSLError):
-        return Failure.TLS
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return Failure.CONNECT_TIMEOUT
-    text = repr(exc)
-    if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
-        return Failure.DNS
-    if "Connection refused" in text or "ConnectionRefused" in text:
-        return Failure.REFUSED
-    return Failure.OTHER
-
-
-def tls_message(exc: Exception, host: str) -> str:
-    """What a TLS failure to `host` (``host[:port]``) means. On this machine it is nearly
-    always https:// to a server that speaks plain http (the sandbox, a local test server):
-    the server's answer is read as a TLS record ("wrong version number"). Elsewhere, or when
-    a certificate came and was refused, it is a certificate or TLS problem."""
-    try:
-        loopback = is_loopback_host(urlsplit("//" + host).hostname)
-    except ValueError:
-        loopback = False
-    if loopback and "CERTIFICATE_VERIFY_FAILED" not in repr(exc):
-        return (
-            f"{host} did not answer over https://: this address speaks plain http — "
-            f"use http://{host}."
-        )
-    return f"A secure connection to {host} could not be set up (certificate or TLS problem)."
-
-
-def network_message(exc: Exception, host: str) -> str:
-    kind = failure_kind(exc)
-    if kind is Failure.TLS:
-        return tls_message(exc, host)
-    if kind is Failure.CONNECT_TIMEOUT:
-        return f"{host} did not accept a connection in time."
-    if kind is Failure.DNS:
-        return f"The host name {host} could not be found (DNS)."
-    if kind is Failure.REFUSED:
-        return f"{host} refused the connection."
-    return f"Could not connect to {host}."
+NO_AUTH = _NoAuth()
 
 
 def size_text(size: int) -> str:

@@ -9,20 +9,10 @@ assumed of a sender:
   503); when every place is busy answering a complete request, the newcomer gets a 503 at
   once. A thousand idle or dripping senders thus hold 32 threads, and a sender that sends its
   request promptly is still served.
-- **Time.** A request must arrive whole (request line, headers, body) within
-  `request_deadline` (10 s) of its connection's accept, and its first byte within
-  `idle_timeout` (5 s): a sender dripping a byte at a time gets a 408 at the deadline, one
-  that sends nothing is closed. An answer must be taken within `answer_deadline` (30 s).
-- **Bytes.** Request line and headers at most `max_head_bytes` (64 KiB, 431) in at most
-  `max_header_lines` (100) lines; the body at most `max_body_bytes` (413, answered before
-  the body is read).
-- **Framing.** One request per connection, answered in HTTP/1.0 and then closed.
-  Content-Length is ASCII digits only; repeated, its values must agree (two different values:
-  400). Transfer-Encoding is ``chunked`` alone (``gzip, chunked``: 501; anything else, or
-  together with a Content-Length: 400); chunk sizes are hex digits only (``0x10``, ``1_0``,
-  ``+5``, `` 5``: 400) and each chunk ends with its line end; trailers are read and dropped.
-  A connection that closes before its request is complete is not a request: no handler sees
-  it.
+- **Time, bytes, framing.** A request is read whole before any handler sees it, within its
+  deadlines and caps and strictly framed (`core.net.http_request`). One request per
+  connection, answered in HTTP/1.0 and then closed; an answer must be taken within
+  `answer_deadline` (30 s).
 - **Callers.** Only this machine's own programs, never a web page (DNS rebinding, cross-site
   requests): the ``Host`` must be the listening address or ``localhost`` with the server's
   port, exactly once (none, or two: 400; another name: 421 Misdirected Request, since the
@@ -35,7 +25,8 @@ assumed of a sender:
 
 Handlers subclass `LoopbackHandler`, a `BaseHTTPRequestHandler` whose `body` is already
 read; the server answers what never reaches them (400, 408, 413, 431, 501, 503, 505) with
-the JSON its `error_body` makes.
+the JSON its `error_body` makes. `core.net.service.LoopbackService` runs one such server
+on a thread of its own (the receiver's and the sandboxes' start, stop, port and address).
 """
 
 from __future__ import annotations
@@ -53,13 +44,21 @@ import socketserver
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from core.net.http_request import (
+    Connection,
+    Gone,
+    Incoming,
+    Limits,
+    RequestError,
+    header_values,
+    read_request,
+)
 from core.net.json_limits import parse_json
 from core.outside_text import capped, for_terminal
 
@@ -78,18 +77,10 @@ _STOP_WAIT = 2.0
 _LINGER = 2.0
 _LINGER_BYTES = 8 << 20
 _MAX_LINGERING = 256  # beyond it, connections are closed at once
-_CHUNK_LINE_LIMIT = 1024
-_MAX_EMPTY_LINES = 4  # before the request line (RFC 9112 §2.2 asks to skip at least one)
 # At most this many bodies are parsed as JSON at once in the process: while parsed, 1 MB of
 # JSON can be 20 MB of Python objects.
 _PARSING = threading.BoundedSemaphore(4)
 
-_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
-# A field value: visible characters, spaces, tabs and obs-text; never CR, LF, NUL or DEL.
-_FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*")
-_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[^\x00-\x08\x0a-\x1f\x7f]*)?")
-_DIGITS = re.compile(r"[0-9]+")
 # A Host header's value: a name or IPv4 address, or an IPv6 one in brackets, and a port.
 _AUTHORITY = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:@/?#\s]+)(?::([0-9]{1,5}))?")
 # What a browser says of a request it makes for a page: only these come from the user (typed
@@ -97,26 +88,18 @@ _AUTHORITY = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\[\]:@/?#\s]+)(?::([0-9]{1,5}))?
 _OWN_FETCH_SITES = ("same-origin", "none")
 _LOGGED_VALUE = 200  # characters of a refused Host or Origin written to the log
 
-
-@dataclass(frozen=True)
-class Limits:
-    """What one server allows; see the module's text."""
-
-    max_connections: int = 32
-    request_deadline: float = 10.0
-    idle_timeout: float = 5.0
-    answer_deadline: float = 30.0
-    max_body_bytes: int = 1 << 20
-    max_head_bytes: int = 64 * 1024
-    max_header_lines: int = 100
-
-    def __post_init__(self) -> None:
-        for name in ("max_connections", "max_body_bytes", "max_head_bytes", "max_header_lines"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-        for name in ("request_deadline", "idle_timeout", "answer_deadline"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive")
+# What the servers' users import from here (the request's limits and refusals live beside).
+__all__ = [
+    "ErrorBody",
+    "HandlerFactory",
+    "Incoming",
+    "Limits",
+    "LoopbackHTTPServer",
+    "LoopbackHandler",
+    "RequestError",
+    "json_error_body",
+    "parse_json_body",
+]
 
 
 def parse_json_body(body: bytes, *, parse_int: Callable[[str], Any] | None = None) -> Any:
@@ -131,216 +114,6 @@ def parse_json_body(body: bytes, *, parse_int: Callable[[str], Any] | None = Non
 def json_error_body(status: int, message: str) -> bytes:
     """The default answer body of the server's own refusals: ``{"message": ...}``."""
     return json.dumps({"message": message}).encode("utf-8")
-
-
-class RequestError(Exception):
-    """A request the server refuses itself, before any handler sees it."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class _Gone(Exception):
-    """The sender hung up (or sent nothing, or was pushed out): there is no request."""
-
-
-@dataclass(eq=False)
-class _Connection:
-    sock: socket.socket
-    address: Any
-    accepted: float
-    reading: bool = True  # still sending its request: the one pushed out when full
-    evicted: bool = False
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A complete request: its head (request line and headers, CRLF line ends) and body."""
-
-    head: bytes
-    body: bytes
-
-
-class _Reader:
-    """Reads one request off a socket, within the request's deadline (and, until its first
-    byte, the idle timeout)."""
-
-    def __init__(self, conn: _Connection, limits: Limits) -> None:
-        self._conn = conn
-        self._limits = limits
-        self._deadline = conn.accepted + limits.request_deadline
-        self._first_byte_by = conn.accepted + min(limits.idle_timeout, limits.request_deadline)
-        self._buffer = bytearray()
-        self._start = 0
-        self.received = 0
-
-    def _fill(self) -> None:
-        now = time.monotonic()
-        until = self._deadline if self.received else self._first_byte_by
-        if now >= until:
-            raise self._too_slow()
-        sock = self._conn.sock
-        try:
-            sock.settimeout(until - now)
-            data = sock.recv(65536)
-        except TimeoutError:
-            raise self._too_slow() from None
-        except OSError:
-            raise _Gone from None
-        if not data or self._conn.evicted:
-            raise _Gone
-        self.received += len(data)
-        self._buffer += data
-
-    def _too_slow(self) -> Exception:
-        if not self.received:
-            return _Gone()  # never said a word: closed without one
-        seconds = self._limits.request_deadline
-        return RequestError(408, f"The request did not arrive whole within {seconds:g} seconds.")
-
-    def _take(self, end: int) -> bytes:
-        data = bytes(self._buffer[self._start : end])
-        self._start = end
-        if self._start >= 65536 or self._start == len(self._buffer):
-            del self._buffer[: self._start]
-            self._start = 0
-        return data
-
-    def line(self, limit: int, too_long: RequestError) -> bytes:
-        """The next line without its line end (CRLF, or a bare LF as RFC 9112 §2.2 allows)."""
-        scan = self._start
-        while True:
-            end = self._buffer.find(b"\n", scan)
-            if end >= 0:
-                if end + 1 - self._start > limit:
-                    raise too_long
-                line = self._take(end + 1)[:-1]
-                return line[:-1] if line.endswith(b"\r") else line
-            if len(self._buffer) - self._start > limit:
-                raise too_long
-            scan = len(self._buffer)
-            self._fill()
-
-    def exact(self, size: int) -> bytes:
-        while len(self._buffer) - self._start < size:
-            self._fill()
-        return self._take(self._start + size)
-
-    def line_end(self, message: str) -> None:
-        """Exactly a line end (CRLF or LF) next, else a 400 with `message`."""
-        first = self.exact(1)
-        if first == b"\r":
-            first = self.exact(1)
-        if first != b"\n":
-            raise RequestError(400, message)
-
-
-def _fields(
-    reader: _Reader, limits: Limits, used: int, count: int
-) -> tuple[list[tuple[str, str]], list[bytes], int, int]:
-    """Header (or trailer) lines up to the empty line; with the head's bytes and lines so far."""
-    too_big = RequestError(
-        431, f"The request headers are larger than {limits.max_head_bytes} bytes."
-    )
-    fields: list[tuple[str, str]] = []
-    lines: list[bytes] = []
-    while True:
-        line = reader.line(limits.max_head_bytes - used, too_big)
-        used += len(line) + 2
-        if used > limits.max_head_bytes:
-            raise too_big
-        if not line:
-            return fields, lines, used, count
-        count += 1
-        if count > limits.max_header_lines:
-            raise RequestError(431, f"The request has more than {limits.max_header_lines} headers.")
-        match = _FIELD.fullmatch(line)
-        if match is None:
-            # Folded lines (a leading space), a space before the colon, control characters.
-            raise RequestError(400, "A header line is malformed.")
-        fields.append((match[1].decode("latin-1"), match[2].decode("latin-1")))
-        lines.append(line)
-
-
-def _values(fields: list[tuple[str, str]], name: str) -> list[str]:
-    return [value for field, value in fields if field.lower() == name]
-
-
-def _framing(fields: list[tuple[str, str]], version: tuple[int, int]) -> int | None:
-    """The body's length from Content-Length (0 without one), or None for chunked."""
-    encodings = _values(fields, "transfer-encoding")
-    lengths = _values(fields, "content-length")
-    if encodings:
-        if lengths:
-            raise RequestError(400, "Send either Content-Length or Transfer-Encoding, not both.")
-        if version < (1, 1):
-            raise RequestError(400, "Transfer-Encoding needs HTTP/1.1.")
-        codings = [c.strip().lower() for value in encodings for c in value.split(",")]
-        if codings == ["chunked"]:
-            return None
-        if codings[-1] == "chunked" and "chunked" not in codings[:-1] and all(codings[:-1]):
-            raise RequestError(501, "Only the chunked transfer coding is supported.")
-        raise RequestError(400, "Transfer-Encoding must be chunked.")
-    if not lengths:
-        return 0
-    values = {part.strip(" \t") for value in lengths for part in value.split(",")}
-    if not all(_DIGITS.fullmatch(v) for v in values):
-        raise RequestError(400, "Content-Length is not a number.")
-    if len(values) > 1:
-        raise RequestError(400, "The request has two different Content-Length values.")
-    (value,) = values
-    return int(value) if len(value) <= 18 else 1 << 62
-
-
-Admit = Callable[[str, list[tuple[str, str]]], None]
-
-
-def _read_request(reader: _Reader, limits: Limits, admit: Admit) -> Incoming:
-    """One whole request, or RequestError (answered), or _Gone (closed without a word).
-
-    `admit` sees the request target and headers before the body is read; it raises
-    RequestError for a caller the server does not answer."""
-    too_long = RequestError(414, "The request line is too long.")
-    for _ in range(_MAX_EMPTY_LINES + 1):
-        request_line = reader.line(limits.max_head_bytes, too_long)
-        if request_line:
-            break
-    else:
-        raise RequestError(400, "The request has no request line.")
-    match = _REQUEST_LINE.fullmatch(request_line)
-    if match is None:
-        raise RequestError(400, "The request line is malformed.")
-    version = (int(match[3]), int(match[4]))
-    if version[0] != 1:
-        raise RequestError(505, "Only HTTP/1.0 and HTTP/1.1 are supported.")
-    fields, lines, used, count = _fields(reader, limits, len(request_line) + 2, 0)
-    admit(match[2].decode("ascii"), fields)
-    length = _framing(fields, version)
-    head = b"\r\n".join([request_line, *lines]) + b"\r\n\r\n"
-    too_big = RequestError(413, f"The body is larger than {limits.max_body_bytes} bytes.")
-    if length is not None and length > limits.max_body_bytes:
-        raise too_big
-    if length is not None:
-        return Incoming(head, reader.exact(length))
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        line = reader.line(_CHUNK_LINE_LIMIT, RequestError(400, "A chunk size line is too long."))
-        chunk = _CHUNK_SIZE.fullmatch(line)
-        if chunk is None:
-            raise RequestError(400, "A chunk size is not a hexadecimal number.")
-        chunk_size = int(chunk[1], 16)
-        if chunk_size == 0:
-            break
-        size += chunk_size
-        if size > limits.max_body_bytes:
-            raise too_big
-        chunks.append(reader.exact(chunk_size))
-        reader.line_end("A chunk is longer than its size says.")
-    _fields(reader, limits, used, count)  # trailers: checked, then dropped
-    return Incoming(head, b"".join(chunks))
 
 
 class _AnswerWriter(io.BufferedIOBase):
@@ -510,7 +283,7 @@ class LoopbackHTTPServer(socketserver.TCPServer):
         self._error_body = error_body
         self._handler = handler
         self._cond = threading.Condition()
-        self._connections: dict[_Connection, threading.Thread] = {}
+        self._connections: dict[Connection, threading.Thread] = {}
         self._closing = False
         self._closer = _Closer(name)
         self._local = threading.local()
@@ -557,7 +330,7 @@ class LoopbackHTTPServer(socketserver.TCPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         sock: socket.socket = request
-        conn = _Connection(sock, client_address, time.monotonic())
+        conn = Connection(sock, client_address, time.monotonic())
         cap = self.limits.max_connections
         with self._cond:
             if len(self._connections) >= cap and not self._closing:
@@ -593,12 +366,12 @@ class LoopbackHTTPServer(socketserver.TCPServer):
         message = "The server is busy: too many connections at once. Try again in a moment."
         return self._answer(503, message, retry_after=True)
 
-    def _serve(self, conn: _Connection) -> None:
+    def _serve(self, conn: Connection) -> None:
         last_words = b""
         try:
             try:
-                incoming = _read_request(_Reader(conn, self.limits), self.limits, self._admit)
-            except _Gone:
+                incoming = read_request(conn, self.limits, self._admit)
+            except Gone:
                 if conn.evicted:
                     last_words = self._busy()
                 return
@@ -658,7 +431,7 @@ class LoopbackHTTPServer(socketserver.TCPServer):
     def _admit(self, target: str, fields: list[tuple[str, str]]) -> None:
         """Refuse what only another host's name or a web page would send (see the module's
         text): RequestError with 400, 421 or 403."""
-        hosts = _values(fields, "host")
+        hosts = header_values(fields, "host")
         if len(hosts) != 1:
             raise RequestError(400, "The request must carry exactly one Host header.")
         own = " or ".join(a for a in self.own_authorities() if ":" in a)
@@ -675,7 +448,7 @@ class LoopbackHTTPServer(socketserver.TCPServer):
             if parts.scheme.lower() != "http" or not self._is_own(parts.netloc):
                 self._log_refusal("a request target on another host", target)
                 raise RequestError(421, f"This server answers only requests addressed to {own}.")
-        origins = _values(fields, "origin")
+        origins = header_values(fields, "origin")
         if origins and (
             len(origins) > 1
             or origins[0].strip().lower() not in {o.lower() for o in self.own_origins()}
@@ -686,7 +459,7 @@ class LoopbackHTTPServer(socketserver.TCPServer):
                 "This server does not answer web pages: the request came from a page "
                 "(its Origin is not this server's own).",
             )
-        sites = [v.strip().lower() for v in _values(fields, "sec-fetch-site")]
+        sites = [v.strip().lower() for v in header_values(fields, "sec-fetch-site")]
         if any(site not in _OWN_FETCH_SITES for site in sites):
             self._log_refusal("a request from a web page (Sec-Fetch-Site)", ", ".join(sites))
             raise RequestError(
@@ -740,12 +513,19 @@ class LoopbackHTTPServer(socketserver.TCPServer):
 class LoopbackHandler(BaseHTTPRequestHandler):
     """A request handler for `LoopbackHTTPServer`: the request is already read whole;
     `body` holds its body (chunked ones decoded), `wfile` writes the answer within the
-    server's answer deadline. The server closes the connection afterwards."""
+    server's answer deadline. The server closes the connection afterwards. `service` is
+    whoever the handler answers for (the receiver, a sandbox)."""
 
     protocol_version = "HTTP/1.0"
     sys_version = ""
     server: LoopbackHTTPServer
     body: bytes
+
+    def __init__(
+        self, request: Any, client_address: Any, server: Any, *, service: Any = None
+    ) -> None:
+        self.service = service  # set first: the base __init__ handles the request right away
+        super().__init__(request, client_address, server)
 
     def setup(self) -> None:
         incoming = self.server.take_incoming()
@@ -759,3 +539,31 @@ class LoopbackHandler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+    def send_answer(
+        self,
+        status: int,
+        data: bytes,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Answer with `data` (none to a HEAD), its length and `headers`."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.answered(status)
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def send_json(
+        self, status: int, payload: Any, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.send_answer(status, json.dumps(payload).encode("utf-8"), "application/json", headers)
+
+    def answered(self, status: int | None) -> None:
+        """Called as the answer goes out, before its body (status None: none will): a
+        service that logs its requests does it here, so a sender that got its answer always
+        finds it logged."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -14,6 +14,10 @@ from core.outside_text import is_visible_ascii
 # tokens 44 characters of base64): refused rather than carried into URLs, headers and records.
 MAX_ID_CHARS = 100
 MAX_TOKEN_CHARS = 1024
+# How far the platform's clock may be from this machine's when its dates are held against
+# ours: "created since this attempt began" (the lookups after an unknown outcome) and "made
+# just now" (the same-name question before a create) both allow this much either way.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

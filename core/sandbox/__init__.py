@@ -13,9 +13,9 @@ if TYPE_CHECKING:
     from .connectwise import ConnectWiseFailure, ConnectWiseSandbox
     from .events import Delivery, DeliveryStatus
     from .faults import FaultRule, FaultRuleError, FaultSet
+    from .instances import SandboxError, SandboxInstance
     from .on_demand import OnDemandSandbox, Sandbox
     from .server import NEXT_PAGE_HEADER, RequestRecord, SandboxServer
-    from .store import SandboxError, SandboxInstance
 
 _WHERE = {
     "ConnectWiseFailure": "connectwise",
@@ -30,8 +30,8 @@ _WHERE = {
     "NEXT_PAGE_HEADER": "server",
     "RequestRecord": "server",
     "SandboxServer": "server",
-    "SandboxError": "store",
-    "SandboxInstance": "store",
+    "SandboxError": "instances",
+    "SandboxInstance": "instances",
 }
 
 __all__ = [

@@ -22,9 +22,11 @@ from pathlib import Path
 from types import FrameType
 from typing import BinaryIO, NoReturn
 
+from core.net.service import HOST
+
 from .home import Claim, read_serving
 from .home import claim as claim_state
-from .server import HOST, SandboxServer
+from .server import SandboxServer
 from .store import InstanceStore, shared_folder_mode
 
 MODULE_COMMAND = "python -m core.sandbox"

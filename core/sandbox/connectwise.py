@@ -22,26 +22,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hmac
-import ipaddress
 import json
 import logging
 import re
-import secrets
 import socket
-import sys
-import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from core.net.loopback import Limits, LoopbackHandler, LoopbackHTTPServer, json_error_body
+from core.net.loopback import Limits, parse_json_body
 
+from .base import Reply, SandboxHandler, SandboxService
 from .connectwise_values import (
     CLIENT_ID,
     CODEBASE,
@@ -56,12 +51,11 @@ from .connectwise_values import (
     VERSION_CODE,
     VERSION_NUMBER,
 )
-from .faults import ControlRefused, FaultRule, FaultSet, control, is_control, secrets_match
-from .store import AUTH_FAILED_MESSAGE, WSDL_PATH_MESSAGE, SandboxError
+from .faults import ControlRefused, FaultRule
+from .instances import AUTH_FAILED_MESSAGE, WSDL_PATH_MESSAGE, SandboxError
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
 SSL_REQUIRED_BODY = {"code": "Security", "message": "SSL is required."}
 CLIENT_ID_MESSAGE = "A valid clientId header is required. See developer.connectwise.com/ClientID."
 NOT_AUTHENTICATED = {"code": "Unauthorized", "message": "UserNotAuthenticated"}
@@ -70,8 +64,6 @@ HTML_PAGE = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Sign 
 _SYSTEM_INFO = re.compile(r"^/(?P<codebase>[A-Za-z0-9_.-]+/)apis/3\.0/system/info/?$")
 _COMPANY_INFO = re.compile(r"^/login/companyinfo/(?P<company>[^/]+)/?$")
 _BASIC = re.compile(r"^\s*basic\s+(?P<value>[A-Za-z0-9+/=]+)\s*$", re.IGNORECASE)
-
-Reply = tuple[int, Any, dict[str, str]]
 
 
 MAX_SEEN = 1000
@@ -100,102 +92,47 @@ class ConnectWiseFailure(StrEnum):
     SERVER_ERROR = "server_error"
 
 
-class _Handler(LoopbackHandler):
+class _Handler(SandboxHandler):
     server_version = "ConnectWiseSandbox/1"
+    service: ConnectWiseSandbox
+    log_prefix = "connectwise-sandbox"
+    fault_content_type = "application/json"  # the bodies `inject` forces are ConnectWise's JSON
 
-    def __init__(
-        self, request: Any, client_address: Any, server: Any, *, app: ConnectWiseSandbox
-    ) -> None:
-        self.app = app  # set first: the base __init__ handles the request right away
-        super().__init__(request, client_address, server)
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.app.log_requests:
-            sys.stderr.write(f"connectwise-sandbox: {self.address_string()} {format % args}\n")
-
-    def _handle(self) -> None:
-        method, path = self.command, urlsplit(self.path).path
-        self.app.seen.append(
-            SeenRequest(method, self.path, tuple(self.headers.items()), bytes(self.body))
+    def serve(self) -> None:
+        self.service.seen.append(  # everything that arrived, the control API's requests too
+            SeenRequest(self.command, self.path, tuple(self.headers.items()), bytes(self.body))
         )
-        if is_control(path):
-            self._reply(*self._control(method, path))
-            return
-        rule = self.app.faults.take(method, path)
-        if rule is not None and rule.delay:
-            self.app.stopping.wait(rule.delay)
-        if rule is not None and rule.drop is not None:
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        if rule is not None and rule.status is not None:
-            forced = {
-                "code": "SandboxFault",
-                "message": f"Sandbox fault: forced status {rule.status}.",
-            }
-            body = rule.body if rule.body is not None else json.dumps(forced)
-            data = body.encode("utf-8") if isinstance(body, str) else body
-            self._send(rule.status, data, rule.content_type or "application/json", rule.headers)
-            return
+        super().serve()
+
+    do_GET = do_POST = do_DELETE = serve
+
+    def answer(self, method: str, path: str) -> Reply:
         if method != "GET":
-            self._reply(405, {"code": "MethodNotAllowed", "message": "Only GET here."}, {})
-            return
-        self._reply(*self.app.answer(path, {k.lower(): v for k, v in self.headers.items()}))
+            return 405, {"code": "MethodNotAllowed", "message": "Only GET here."}, {}
+        return self.service.answer(path, {k.lower(): v for k, v in self.headers.items()})
 
-    def _control(self, method: str, path: str) -> Reply:
-        loopback = ipaddress.ip_address(self.client_address[0]).is_loopback
+    def forced_payload(self, message: str) -> Any:
+        return {"code": "SandboxFault", "message": message}
+
+    def posted_rules(self) -> Any:
         try:
-            answer = control(
-                self.app.faults,
-                method,
-                path,
-                from_loopback=loopback,
-                authorized=secrets_match(
-                    self.headers.get("Authorization", ""),
-                    self.app.user_secret,
-                    self.app.organization_secret,
-                ),
-                rules_json=lambda: json.loads(self.body),
-            )
-        except ControlRefused as exc:
-            return exc.status, {"message": exc.message}, {}
+            return parse_json_body(self.body)
         except ValueError as exc:  # not JSON (UnicodeDecodeError is a ValueError too)
-            return 400, {"message": f"Not a fault rule: {exc}"}, {}
-        return 200, answer, {}
-
-    def _reply(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
-        self._send(status, json.dumps(payload).encode("utf-8"), "application/json", headers)
-
-    def _send(
-        self, status: int, data: bytes, content_type: str, headers: Mapping[str, str]
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+            raise ControlRefused(400, f"Not a fault rule: {exc}") from None
 
 
-class ConnectWiseSandbox:
+class ConnectWiseSandbox(SandboxService):
     """``with ConnectWiseSandbox() as cw: company_info(cw.site, "sandbox")``.
 
     The known values are the module's constants unless given. ``listen_socket``: serve on this
     socket (bound to 127.0.0.1, listening) instead of opening one on ``port``. The control
     API's secrets are generated per run unless given (the Open Connectors sandbox beside it
-    passes its own, so one Authorization header serves both).
+    passes its own, so one Authorization header serves both). Started once.
     """
+
+    handler_class = _Handler
+    name = "connectwise-sandbox-http"
+    description = "the ConnectWise sandbox"
 
     def __init__(
         self,
@@ -214,6 +151,14 @@ class ConnectWiseSandbox:
         user_secret: str | None = None,
         organization_secret: str | None = None,
     ) -> None:
+        super().__init__(
+            user_secret=user_secret,
+            organization_secret=organization_secret,
+            log_requests=log_requests,
+            limits=limits or Limits(max_body_bytes=64 * 1024),
+            port=port,
+            listen_socket=listen_socket,
+        )
         self.company = company
         self.codebase = codebase
         self._public_key = public_key
@@ -221,93 +166,16 @@ class ConnectWiseSandbox:
         self.client_id = client_id
         self.username = username
         self._password = password
-        self.user_secret = user_secret or secrets.token_urlsafe(24)
-        self.organization_secret = organization_secret or secrets.token_urlsafe(24)
-        self.faults = FaultSet()
         # What reached it, the last MAX_SEEN requests: tests read what a check sent.
         self.seen: deque[SeenRequest] = deque(maxlen=MAX_SEEN)
-        self.log_requests = log_requests
-        self.stopping = threading.Event()
-        self._port = port
-        self._listen_socket = listen_socket
-        self._limits = limits or Limits(max_body_bytes=64 * 1024)
-        self._httpd: LoopbackHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._lifecycle = threading.Lock()
 
     def __repr__(self) -> str:
         return f"ConnectWiseSandbox(company={self.company!r}, codebase={self.codebase!r})"
 
-    # lifecycle
-
-    def start(self) -> Self:
-        with self._lifecycle:
-            if self._httpd is not None or self.stopping.is_set():
-                raise RuntimeError("a ConnectWiseSandbox can only be started once")
-
-            def handler(request: Any, client_address: Any, server: Any) -> _Handler:
-                return _Handler(request, client_address, server, app=self)
-
-            adopt = self._listen_socket
-            self._httpd = LoopbackHTTPServer(
-                (HOST, self._port) if adopt is None else adopt.getsockname(),
-                handler,
-                limits=self._limits,
-                server_version=_Handler.server_version,
-                error_body=json_error_body,
-                name="connectwise-sandbox-http",
-                bind_and_activate=adopt is None,
-            )
-            if adopt is not None:
-                self._httpd.adopt(adopt)
-            self._thread = threading.Thread(
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="connectwise-sandbox-http",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving. Idempotent."""
-        with self._lifecycle:
-            self.stopping.set()  # also cuts fault delays short
-            httpd, thread = self._httpd, self._thread
-            self._thread = None
-            if httpd is not None and thread is not None:
-                httpd.shutdown()
-                httpd.server_close()
-                thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._httpd is not None:
-            return int(self._httpd.server_address[1])
-        if self._listen_socket is not None:
-            return int(self._listen_socket.getsockname()[1])
-        raise RuntimeError("the ConnectWise sandbox is not started")
-
-    @property
-    def authorization(self) -> str:
-        """The Authorization header value its control API asks for."""
-        return f"User {self.user_secret}, Organization {self.organization_secret}"
-
     @property
     def site(self) -> str:
         """What to type as the Server URL, e.g. ``http://127.0.0.1:PORT``."""
-        return f"http://{HOST}:{self.port}"
+        return self.root_url
 
     @property
     def wsdl_path(self) -> str:
@@ -387,7 +255,11 @@ class ConnectWiseSandbox:
 
     def serves(self, address: str | None) -> bool:
         """Whether a Server URL or base URL, as a create sends it, points at this sandbox."""
-        if not address or (self._httpd is None and self._listen_socket is None):
+        if not address:
+            return False
+        try:
+            own_port = self.port
+        except RuntimeError:  # not listening: nothing points at it
             return False
         text = address.strip()
         parts = urlsplit(text if "://" in text else "//" + text)
@@ -396,7 +268,7 @@ class ConnectWiseSandbox:
         except ValueError:
             return False
         host = (parts.hostname or "").lower()
-        return host in ("127.0.0.1", "localhost") and port == self.port
+        return host in ("127.0.0.1", "localhost") and port == own_port
 
     def login_problem(self, config: Mapping[str, str | None]) -> SandboxError | None:
         """The error Open Connectors answers a create with when this ConnectWise refuses the

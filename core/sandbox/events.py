@@ -25,7 +25,7 @@ from core.app_info import APP_NAME, VERSION
 from core.events.webhooks import SIGNATURE_HEADER, WEBHOOK_ID_HEADER, signature
 from core.openconnectors.hosts import is_loopback_host
 
-from .store import ACCOUNT_ID, COMPANY_ID, USER_ID, SandboxError, SandboxInstance, now_iso
+from .instances import ACCOUNT_ID, COMPANY_ID, USER_ID, SandboxError, SandboxInstance, now_iso
 
 EVENT_TYPES = ("CREATED", "UPDATED", "DELETED", "UNKNOWN")
 MAX_EVENTS_PER_NOTIFICATION = 20

@@ -24,9 +24,9 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Protocol
 
+from core.net.service import HOST, LocalService
 from core.openconnectors.hosts import API_PATH
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"  # as SandboxServer's
 TAKE_OVER_POLL_SECONDS = 0.25  # how often a sandbox used through another process looks to serve
 REMOTE_TIMEOUT = 10.0  # a simulate asked of the process that serves
 MAX_REMOTE_ANSWER = 64 * 1024
@@ -71,7 +70,7 @@ def sandbox_account(sandbox: Sandbox) -> Account:
     )
 
 
-class OnDemandSandbox:
+class OnDemandSandbox(LocalService):
     """``OnDemandSandbox(log_requests=False, home=None)``: listening at once; `stop()` when done.
 
     Without a home: new secrets and any free ports, nothing kept. With one: the home's state,
@@ -181,17 +180,6 @@ class OnDemandSandbox:
             if listening is not None:
                 listening.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
     def state_file(self) -> Path | None:
         """Where its instances are kept between runs (None: nowhere, this run only)."""
@@ -203,8 +191,9 @@ class OnDemandSandbox:
         return not self._serving_here
 
     @property
-    def root_url(self) -> str:
-        return f"http://{HOST}:{self._port}"
+    def port(self) -> int:
+        """The Open Connectors sandbox's port (listening from the start)."""
+        return self._port
 
     @property
     def base_url(self) -> str:
@@ -290,7 +279,7 @@ class OnDemandSandbox:
         import urllib.error
         import urllib.request
 
-        from core.sandbox.store import SandboxError
+        from core.sandbox.instances import SandboxError
 
         request = urllib.request.Request(  # noqa: S310 - our own http://127.0.0.1 address
             f"{self.base_url}/instances/{int(instance_id)}/simulate",

@@ -8,53 +8,33 @@ injection (`faults`) and simulated webhook events (`simulate_change`).
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import json
 import logging
 import os
 import re
-import secrets
 import socket
-import sys
 import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from core.net.json_limits import JsonTooDeepError
-from core.net.loopback import Limits, LoopbackHandler, LoopbackHTTPServer, parse_json_body
+from core.net.loopback import Limits, parse_json_body
 from core.openconnectors.hosts import API_PATH
 from core.spec.connectors import CONNECTORS, DEFAULT_CONNECTOR
 
+from .base import Reply, SandboxHandler, SandboxService
 from .connectwise import ConnectWiseSandbox
 from .events import Deliverer, Delivery, build_notifications, check_event_request
-from .faults import (
-    AUTHORIZATION_RE,
-    ControlRefused,
-    FaultRule,
-    FaultSet,
-    control,
-    is_control,
-    secrets_match,
-)
-from .store import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    InstanceStore,
-    SandboxError,
-    SandboxInstance,
-    element_json,
-    now_iso,
-)
+from .faults import AUTHORIZATION_RE, ControlRefused, secrets_match
+from .instances import SandboxError, SandboxInstance, element_json, now_iso
+from .store import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InstanceStore
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
 NEXT_PAGE_HEADER = "Elements-Next-Page-Token"
 MAX_BODY_BYTES = 1 << 20
 AUTH_MESSAGE = "Invalid Organization or User secret, or invalid Element token provided."
@@ -64,9 +44,8 @@ NEEDS_ELEMENT_MESSAGE = (
 
 JsonBody = Any
 Query = dict[str, list[str]]
-# A route handler gets the path groups, query and parsed JSON body; returns status, payload
-# and extra headers.
-Reply = tuple[int, Any, dict[str, str]]
+# A route handler gets the path groups, query and parsed JSON body; returns a `Reply` (status,
+# payload and extra headers).
 
 
 @dataclass(frozen=True)
@@ -129,71 +108,35 @@ def _server_error_body(status: int, message: str) -> bytes:
     return json.dumps(_error_body(message)).encode("utf-8")
 
 
-class _Handler(LoopbackHandler):
+class _Handler(SandboxHandler):
     # HTTP/1.0 (`LoopbackHandler`): one request per connection, so stop() leaves no idle
     # keep-alive threads and a dropped connection never poisons a client's pool.
     server_version = "OpenConnectorsSandbox/1"
+    service: SandboxServer
 
-    def __init__(
-        self, request: Any, client_address: Any, server: Any, *, app: SandboxServer
-    ) -> None:
-        self.app = app  # set first: the base __init__ handles the request right away
-        super().__init__(request, client_address, server)
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_OPTIONS = SandboxHandler.serve
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_OPTIONS(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.app.log_requests:
-            sys.stderr.write(f"sandbox: {self.address_string()} {format % args}\n")
-
-    # plumbing
-
-    def _handle(self) -> None:
-        method = self.command
-        path = urlsplit(self.path).path
-        body = self.body  # read whole by the server: framing, size and deadline checked
-        if is_control(path):
-            self._reply(*self._control(method, path, body))
-            return
-        rule = self.app.faults.take(method, path)
-        if rule is not None and rule.delay:
-            self.app._stopping.wait(rule.delay)
-        if rule is not None and rule.drop == "before":
-            self._drop(method)
-            return
-        if rule is not None and rule.status is not None:
-            self._forced(rule)
-            return
-        reply = self._dispatch(method, path, body)
-        if rule is not None and rule.drop == "after":
-            self._drop(method)
-            return
-        self._reply(*reply)
-
-    def _dispatch(self, method: str, path: str, body: bytes) -> Reply:
+    def answer(self, method: str, path: str) -> Reply:
         try:
-            return self._route(method, path, body)
+            return self._route(method, path, self.body)
         except SandboxError as exc:
             return exc.status, _error_body(exc.message, exc.provider_message), exc.headers
         except Exception:
             log.exception("sandbox: %s %s failed", method, path)
             return 500, _error_body("The sandbox failed on this request."), {}
+
+    def refusal(self, message: str) -> Any:
+        return _error_body(message)
+
+    def posted_rules(self) -> Any:
+        try:
+            return self._parse_json(self.body)
+        except SandboxError as exc:
+            raise ControlRefused(exc.status, exc.message) from None
+
+    def answered(self, status: int | None) -> None:
+        # Logged before the answer goes out, so a client that got it always finds it logged.
+        self.service._note_request(self.command, self.path, status)
 
     def _route(self, method: str, path: str, body: bytes) -> Reply:
         if not (path == API_PATH or path.startswith(API_PATH + "/")):
@@ -220,7 +163,7 @@ class _Handler(LoopbackHandler):
             data = self._parse_json(body)
         query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
         handler: Callable[[tuple[str, ...], Query, JsonBody], Reply] = getattr(
-            self.app, "_route_" + route.handler
+            self.service, "_route_" + route.handler
         )
         return handler(groups, query, data)
 
@@ -230,9 +173,9 @@ class _Handler(LoopbackHandler):
         match = AUTHORIZATION_RE.match(header)
         ok = (
             match is not None
-            and secrets_match(header, self.app.user_secret, self.app.organization_secret)
+            and secrets_match(header, self.service.user_secret, self.service.organization_secret)
             # A token, when sent, must belong to a live instance (API.md §6: deleted → 401).
-            and (match["element"] is None or self.app._store.has_token(match["element"]))
+            and (match["element"] is None or self.service._store.has_token(match["element"]))
         )
         if not ok or match is None:
             raise SandboxError(401, AUTH_MESSAGE)
@@ -250,69 +193,8 @@ class _Handler(LoopbackHandler):
         except ValueError as exc:  # UnicodeDecodeError is a ValueError
             raise SandboxError(400, f"The body is not valid JSON: {exc}") from None
 
-    def _control(self, method: str, path: str, body: bytes) -> Reply:
-        loopback = ipaddress.ip_address(self.client_address[0]).is_loopback
-        try:
-            answer = control(
-                self.app.faults,
-                method,
-                path,
-                from_loopback=loopback,
-                authorized=secrets_match(
-                    self.headers.get("Authorization", ""),
-                    self.app.user_secret,
-                    self.app.organization_secret,
-                ),
-                rules_json=lambda: self._parse_json(body),
-            )
-        except ControlRefused as exc:
-            return exc.status, _error_body(exc.message), {}
-        except SandboxError as exc:
-            return exc.status, _error_body(exc.message, exc.provider_message), exc.headers
-        return 200, answer, {}
 
-    # responses
-
-    def _reply(self, status: int, payload: Any, headers: Mapping[str, str]) -> None:
-        data = json.dumps(payload).encode("utf-8")
-        self._send(status, data, "application/json", headers)
-
-    def _send_error(self, exc: SandboxError) -> None:
-        self._reply(exc.status, _error_body(exc.message, exc.provider_message), exc.headers)
-
-    def _forced(self, rule: FaultRule) -> None:
-        status = rule.status or 500
-        if rule.body is not None:
-            data = rule.body.encode("utf-8") if isinstance(rule.body, str) else rule.body
-            content_type = rule.content_type or "text/plain; charset=utf-8"
-        else:
-            message = f"Sandbox fault: forced status {status}."
-            data = json.dumps(_error_body(message)).encode("utf-8")
-            content_type = rule.content_type or "application/json"
-        self._send(status, data, content_type, rule.headers)
-
-    def _send(
-        self, status: int, data: bytes, content_type: str, headers: Mapping[str, str]
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        # Logged before the answer goes out, so a client that got it always finds it logged.
-        self.app._note_request(self.command, self.path, status)
-        self.wfile.write(data)
-
-    def _drop(self, method: str) -> None:
-        """Close without a byte of response; the client sees the connection end early."""
-        self.close_connection = True
-        self.app._note_request(method, self.path, None)
-        with contextlib.suppress(OSError):  # the client may already be gone
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-
-class SandboxServer:
+class SandboxServer(SandboxService):
     """The sandbox: ``with SandboxServer() as server: requests.get(server.base_url + ...)``.
 
     Account secrets are generated per run unless given (or stored in ``state_file``).
@@ -320,8 +202,12 @@ class SandboxServer:
     ``len(delivery_delays) + 1`` attempts). ``listen_socket``: serve on this socket, already
     bound to 127.0.0.1 and listening, instead of opening one on ``port``. ``limits`` bounds
     the HTTP server (`core.net.loopback.Limits`: 32 connections, 10 s per request, 5 s to a
-    first byte; the body cap is 1 MiB).
+    first byte; the body cap is 1 MiB). Started once: its address stays readable after `stop()`.
     """
+
+    handler_class = _Handler
+    name = "sandbox-http"
+    description = "the sandbox"
 
     def __init__(
         self,
@@ -354,108 +240,36 @@ class SandboxServer:
             if value is not None and (not value or any(c.isspace() or c == "," for c in value)):
                 raise ValueError(f"the {name} secret must be non-empty, without spaces or commas")
         # Given secrets win; otherwise reuse the state file's, so stored clients keep working.
-        self.user_secret: str = user_secret or self._store.user_secret or secrets.token_urlsafe(24)
-        self.organization_secret: str = (
-            organization_secret or self._store.organization_secret or secrets.token_urlsafe(24)
+        super().__init__(
+            user_secret=user_secret or self._store.user_secret,
+            organization_secret=organization_secret or self._store.organization_secret,
+            log_requests=log_requests,
+            limits=limits or Limits(max_body_bytes=MAX_BODY_BYTES),
+            port=port,
+            listen_socket=listen_socket,
+            error_body=_server_error_body,
         )
         self._store.user_secret = self.user_secret
         self._store.organization_secret = self.organization_secret
-        self.faults = FaultSet()
-        self.log_requests = log_requests
-        self._port = port
-        self._listen_socket = listen_socket
-        self._limits = limits or Limits(max_body_bytes=MAX_BODY_BYTES)
         self._deliverer = Deliverer(delivery_delays, timeout=delivery_timeout)
         self._requests: deque[RequestRecord] = deque(maxlen=request_log_size)
         self._requests_lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._lifecycle = threading.Lock()
-        self._httpd: LoopbackHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # lifecycle
+    # lifecycle (`LoopbackService`)
 
-    def start(self) -> Self:
-        with self._lifecycle:
-            if self._httpd is not None or self._stopping.is_set():
-                raise RuntimeError("a SandboxServer can only be started once")
+    def _on_listening(self) -> None:
+        # Once the port is ours: a sandbox that cannot start leaves no state file.
+        self._store.save()  # the state file exists (with the secrets) from the start
 
-            def handler(request: Any, client_address: Any, server: Any) -> _Handler:
-                return _Handler(request, client_address, server, app=self)
-
-            adopt = self._listen_socket
-            self._httpd = LoopbackHTTPServer(
-                (HOST, self._port) if adopt is None else adopt.getsockname(),
-                handler,
-                limits=self._limits,
-                server_version=_Handler.server_version,
-                error_body=_server_error_body,
-                name="sandbox-http",
-                bind_and_activate=adopt is None,
-            )
-            if adopt is not None:  # already bound and listening (`OnDemandSandbox`): serve on it
-                self._httpd.adopt(adopt)
-            try:
-                # Once the port is ours: a sandbox that cannot start leaves no state file.
-                self._store.save()  # the state file exists (with the secrets) from the start
-            except BaseException:
-                self._httpd.server_close()
-                self._httpd = None
-                raise
-            self._thread = threading.Thread(
-                # A short poll interval keeps stop() fast (shutdown waits for one poll).
-                target=self._httpd.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="sandbox-http",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and cancel pending webhook retries. Idempotent."""
-        with self._lifecycle:
-            self._stopping.set()  # also cuts fault delays short
-            httpd, thread = self._httpd, self._thread
-            self._thread = None
-            if httpd is not None and thread is not None:
-                httpd.shutdown()
-                httpd.server_close()
-                thread.join()
-            self._deliverer.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _on_stopped(self) -> None:
+        self._deliverer.stop()  # pending webhook retries are cancelled
 
     # addresses
-
-    @property
-    def port(self) -> int:
-        if self._httpd is None:
-            raise RuntimeError("the sandbox is not started")
-        return int(self._httpd.server_address[1])
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
     @property
     def base_url(self) -> str:
         """The API root, e.g. ``http://127.0.0.1:PORT/elements/api-v2``."""
         return self.root_url + API_PATH
-
-    @property
-    def authorization(self) -> str:
-        """The platform Authorization header value for this sandbox's secrets."""
-        return f"User {self.user_secret}, Organization {self.organization_secret}"
 
     # test helpers
 

@@ -117,6 +117,15 @@ def test_faults_through_the_control_api(cw: ConnectWiseSandbox):
     assert caught.value.kind is CheckKind.UNEXPECTED and caught.value.status == 503
 
 
+def test_a_deeply_nested_fault_rule_is_refused_in_words(cw: ConnectWiseSandbox):
+    secrets = {"Authorization": cw.authorization, "Content-Type": "application/json"}
+    deep = b"[" * 60_000  # within the 64 KiB body cap; far deeper than JSON is read here
+    answer = requests.post(f"{cw.site}/__sandbox/faults", data=deep, headers=secrets, timeout=5)
+    assert answer.status_code == 400
+    assert "Not a fault rule: JSON nested deeper than 64 levels" in answer.json()["message"]
+    assert cw.faults.rules() == []
+
+
 def test_a_slow_answer_is_cut_at_the_deadline(cw: ConnectWiseSandbox):
     cw.faults.add("GET", "system/info", delay=5.0, times=1)
     started = time.monotonic()

@@ -11,7 +11,7 @@ import requests
 from core.sandbox import SandboxServer
 from core.sandbox import connectwise_values as cw_values
 from core.sandbox.connectwise import ConnectWiseSandbox
-from core.sandbox.store import AUTH_FAILED_MESSAGE, WSDL_PATH_MESSAGE
+from core.sandbox.instances import AUTH_FAILED_MESSAGE, WSDL_PATH_MESSAGE
 from tests.core.sandbox.helpers import Api, assert_error, hd_body, rest_body
 
 XSS = '<a href="#" onClick="javascript:alert(\'xss\');return false;">churros-xss</a>'

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from core.sandbox import SandboxServer
-from core.sandbox.store import WSDL_PATH_MESSAGE
+from core.sandbox.instances import WSDL_PATH_MESSAGE
 from tests.core.sandbox.helpers import Api, assert_error, hd_body, hd_config, rest_body
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
