@@ -8,8 +8,9 @@ it is printed: ``cwdesk --help`` stays quick.
 from __future__ import annotations
 
 import argparse
+import sys
 
-from core.cli.console import ORGANIZATION_SECRET_ENV, PROG, USER_SECRET_ENV
+from core.cli.console import ORGANIZATION_SECRET_ENV, PROG, USER_SECRET_ENV, Console
 
 # Not `typing`: mypy reads any name TYPE_CHECKING as true, and the import costs a few ms.
 TYPE_CHECKING = False
@@ -42,7 +43,10 @@ class _Parser(argparse.ArgumentParser):
             from core.outside_text import for_terminal
 
             message = for_terminal(message, keep_newlines=True)
-        super()._print_message(message, file)
+        if message:
+            # Through the console, not argparse's own write, which drops a closed pipe without
+            # a word (the help's exit status would then be 0 for a help nobody read).
+            Console.put(message, file or sys.stderr)
 
 
 def _where_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
