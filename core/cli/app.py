@@ -123,14 +123,9 @@ def _is_input_error(exc: BaseException) -> bool:
 
 def run(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory) -> int:
     if args.command == "sandbox":
-        if not 0 <= args.port <= 65535:
-            raise CliError("--port must be between 0 and 65535.")
-        from core.sandbox.__main__ import main as sandbox_main
+        from core.cli.sandbox import sandbox_command
 
-        try:
-            return sandbox_main(["--port", str(args.port)])
-        except BrokenPipeError:  # its own lines, printed to our standard output
-            raise OutputClosed from None
+        return sandbox_command(args, console)
     if args.command == "accounts":
         from core.cli.accounts import accounts_command
 

@@ -198,8 +198,30 @@ def build_parser() -> argparse.ArgumentParser:
     ways.add_argument("--reveal", action="store_true", help="print it (to a terminal only)")
     token.add_argument("--keep", action="store_true", help="with --copy: leave it on the clipboard")
 
-    sandbox = command("sandbox", help="run the local sandbox until Ctrl+C")
-    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
+    sandbox = command(
+        "sandbox",
+        help="serve the local sandbox until Ctrl+C, with its addresses and logins",
+        description="Serve the local sandbox until Ctrl+C: the one the window's Local sandbox "
+        "and --sandbox use, its instances kept between runs. Prints its Open Connectors API "
+        "address and secrets, its ConnectWise stand-in's address and the values to type. While "
+        "the window (or another cwdesk) serves it, shows those and exits. Its port: "
+        "CW_CONNECTOR_DESK_SANDBOX_PORT, else the last one, else this user's own, else any free "
+        "one. With --port or --state, a sandbox of its own instead, as cw-connector-sandbox "
+        "runs it.",
+    )
+    sandbox.add_argument(
+        "--port",
+        type=int,
+        metavar="N",
+        help="a sandbox of its own on port N (0: any free), with new secrets; forgotten when it "
+        "stops unless --state is given too",
+    )
+    sandbox.add_argument(
+        "--state",
+        metavar="FILE",
+        help="a sandbox of its own whose instances and secrets are kept in FILE across runs "
+        "(plain text: for test data only)",
+    )
 
     batch = command(
         "batch",
