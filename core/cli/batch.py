@@ -88,6 +88,13 @@ def batch_command(args: argparse.Namespace, console: Console, workspace: Workspa
             console.warn(line)
         if len(problems) > MAX_PROBLEM_LINES:
             console.warn(f"… and {len(problems) - MAX_PROBLEM_LINES} more problems.")
+        markup = _markup_lines(parsed.rows)
+        for line in markup[:MAX_PROBLEM_LINES]:
+            console.warn(line)
+        if len(markup) > MAX_PROBLEM_LINES:
+            console.warn(
+                f"… and {len(markup) - MAX_PROBLEM_LINES} more names or tags with HTML tags."
+            )
         valid = len(parsed.rows) - len(parsed.invalid)
         if args.dry_run:
             console.say(
@@ -125,6 +132,20 @@ def batch_command(args: argparse.Namespace, console: Console, workspace: Workspa
             "Instances tab."
         )
     return OK if summary.ok and written else FAILED
+
+
+def _markup_lines(rows: Sequence[BatchRow]) -> list[str]:
+    """For each valid row whose name or tags hold HTML tags, the window's warning of what Open
+    Connectors will store: ``row 3: Open Connectors removes HTML tags from …``."""
+    from core.cli.instances import markup_warnings
+    from core.spec.models import NAME, TAGS, field_hints
+
+    lines: list[str] = []
+    for row in rows:
+        if row.draft is not None:
+            hints = field_hints(row.connector, {NAME: row.draft.name, TAGS: row.draft.tags})
+            lines += [f"row {row.number}: {w}" for w in markup_warnings(hints)]
+    return lines
 
 
 def _rows(count: int) -> str:
