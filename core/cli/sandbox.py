@@ -38,39 +38,29 @@ WAIT_SECONDS = 0.5  # how often the wait for Ctrl+C wakes (signals are handled b
 def sandbox_command(args: argparse.Namespace, console: Console) -> int:
     if args.port is not None or args.state is not None:
         return _one_of_its_own(args)
-    from core.sandbox.home import SandboxHome, SandboxUnavailable
-    from core.sandbox.on_demand import OnDemandSandbox
+    from core.cli.where import open_local_sandbox
+    from core.sandbox.home import SandboxHome
 
-    home = SandboxHome.default()
-    with _until_stopped() as stopped:
+    with _until_stopped() as stopped, open_local_sandbox() as sandbox:
+        if sandbox.attached:
+            serving = SandboxHome.default().serving()
+            pid = f" (process {serving.pid})" if serving is not None else ""
+            _describe(console, sandbox, f"served by another program{pid}")
+            console.say("It stops when that program (the window, or another cwdesk) quits.")
+            return OK
         try:
-            sandbox = OnDemandSandbox(home=home, take_over=False)
-        except SandboxUnavailable as exc:
-            raise CliError(str(exc), FAILED) from None
+            sandbox.server()  # at once: a state it cannot read is said now, not later
         except OSError as exc:
             raise CliError(
                 f"The local sandbox could not start: {exc.strerror or exc}.", FAILED
             ) from None
-        with sandbox:
-            if sandbox.attached:
-                serving = home.serving()
-                pid = f" (process {serving.pid})" if serving is not None else ""
-                _describe(console, sandbox, f"served by another program{pid}")
-                console.say("It stops when that program (the window, or another cwdesk) quits.")
-                return OK
-            try:
-                sandbox.server()  # at once: a state it cannot read is said now, not later
-            except OSError as exc:
-                raise CliError(
-                    f"The local sandbox could not start: {exc.strerror or exc}.", FAILED
-                ) from None
-            _describe(console, sandbox, "served here")
-            console.say(
-                "Stop it with Ctrl+C. Its instances stay for the next run, the window's and "
-                "cwdesk --sandbox's."
-            )
-            while not stopped.wait(WAIT_SECONDS):
-                pass
+        _describe(console, sandbox, "served here")
+        console.say(
+            "Stop it with Ctrl+C. Its instances stay for the next run, the window's and "
+            "cwdesk --sandbox's."
+        )
+        while not stopped.wait(WAIT_SECONDS):
+            pass
     console.say("Stopped; its instances are kept.")
     return OK
 

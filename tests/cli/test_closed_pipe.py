@@ -16,17 +16,10 @@ import pytest
 
 from core.sandbox import SandboxServer
 from tests.batch_files import CREATE_PATH, soap_rows, write_csv
+from tests.cli.test_grammar import SOAP
 from tests.cli.test_process import COMMANDS, ROOT, TIMEOUT, cli_env, cwdesk
 
 KILLED_BY_SIGPIPE = -signal.SIGPIPE  # how subprocess says it; a shell says 128 + 13 = 141
-SOAP = (
-    "--set",
-    "server_url=https://api-na.myconnectwise.net",
-    "--set",
-    "company=acme",
-    "--set",
-    "username=integrator",
-)
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE here")
 
 
