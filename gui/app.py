@@ -53,8 +53,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(APP_NAME)
 
 
+class _Help(argparse.HelpFormatter):
+    """argparse's help, a folder kept whole on its line (not split at a hyphen), to be copied."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        words = " ".join(text.split())
+        return textwrap.wrap(words, width, break_on_hyphens=False, break_long_words=False)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=APP_NAME, description=APP_DISPLAY_NAME)
+    parser = argparse.ArgumentParser(
+        prog=APP_NAME, description=APP_DISPLAY_NAME, formatter_class=_Help
+    )
     parser.add_argument(
         "--sandbox",
         action="store_true",
@@ -64,7 +76,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     entry.add_argument(
         "--install-desktop-entry",
         action="store_true",
-        help="add the app to your desktop's application menu (under ~/.local/share) and exit",
+        help="add the app to your desktop's application menu and exit: files under "
+        f"{_entry_folder()} ($XDG_DATA_HOME, or ~/.local/share when that is not set)",
     )
     entry.add_argument(
         "--uninstall-desktop-entry",
@@ -82,6 +95,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     return parser.parse_args(argv)
+
+
+def _entry_folder() -> str:
+    """Where --install-desktop-entry writes, as --help shows it (argparse reads % itself)."""
+    from core.outside_text import for_terminal
+    from gui.desktop_entry import data_home
+
+    return for_terminal(str(data_home())).replace("%", "%%")
 
 
 def set_identity() -> None:

@@ -1,5 +1,6 @@
 """``cwdesk``: parse the arguments, pick where to send, run one command, map errors to exit
-statuses (0 done, 1 some rows or calls failed, 2 usage or input error).
+statuses (0 done, 1 a call or a row failed, 2 usage or input error; a closed pipe ends the
+process quietly by SIGPIPE, as git and coreutils end).
 
 The parts, each a module of this package: `console` (the streams, every line escaped, how an
 error is worded), `parser` (the commands and their options), `where` (the account a command
@@ -17,7 +18,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from core.cli.console import FAILED, PROG, USAGE, CliError, Console, describe, shown
+from core.cli.console import (
+    FAILED,
+    PIPE_CLOSED,
+    PROG,
+    USAGE,
+    CliError,
+    Console,
+    OutputClosed,
+    describe,
+    shown,
+)
 from core.cli.parser import build_parser, settle_where
 
 # Not `typing`: mypy reads any name TYPE_CHECKING as true, and the import costs a few ms.
@@ -51,24 +62,37 @@ def main(
             settle_where(args, parser)
     except SystemExit as exit_:  # argparse printed the usage and its message
         return int(exit_.code or 0)
+    except OutputClosed:  # argparse's help, version or usage met a closed pipe
+        return PIPE_CLOSED
     _quiet_logging()
     try:
-        return run(args, console, workspace)
+        return _said(run(args, console, workspace), console)
+    except OutputClosed:
+        return PIPE_CLOSED
     except CliError as exc:
-        console.warn(exc.message)
-        return exc.status
+        return _said(exc.status, console, exc.message)
     except KeyboardInterrupt:
         sending = args.command in ("create", "delete")
-        console.warn(
+        return _said(
+            FAILED,
+            console,
             "stopped: a request may have reached the server; check with cwdesk list before "
             "running it again."
             if sending
-            else "stopped."
+            else "stopped.",
         )
-        return FAILED
     except Exception as exc:  # one line, never a traceback (which could show a secret)
-        console.warn(describe(exc))
-        return USAGE if _is_input_error(exc) else FAILED
+        return _said(USAGE if _is_input_error(exc) else FAILED, console, describe(exc))
+
+
+def _said(status: int, console: Console, warning: str = "") -> int:
+    """`status`, once `warning` is on standard error; PIPE_CLOSED when that pipe is closed."""
+    try:
+        if warning:
+            console.warn(warning)
+    except OutputClosed:
+        return PIPE_CLOSED
+    return status
 
 
 def _quiet_logging() -> None:
@@ -99,11 +123,9 @@ def _is_input_error(exc: BaseException) -> bool:
 
 def run(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory) -> int:
     if args.command == "sandbox":
-        if not 0 <= args.port <= 65535:
-            raise CliError("--port must be between 0 and 65535.")
-        from core.sandbox.__main__ import main as sandbox_main
+        from core.cli.sandbox import sandbox_command
 
-        return sandbox_main(["--port", str(args.port)])
+        return sandbox_command(args, console)
     if args.command == "accounts":
         from core.cli.accounts import accounts_command
 
@@ -131,7 +153,26 @@ def run(args: argparse.Namespace, console: Console, workspace: WorkspaceFactory)
 def launch() -> NoReturn:
     """The ``cwdesk`` launcher: `main`, then the process ends without the interpreter's
     finalization, so a worker still inside a bounded call is never woken half-way through
-    it (`core.process_end`)."""
+    it (`core.process_end`); after a closed pipe, by SIGPIPE (`end_by_closed_pipe`)."""
     from core.process_end import end_process
 
-    end_process(main())
+    status = main()
+    if status == PIPE_CLOSED:
+        end_by_closed_pipe()
+    end_process(status)
+
+
+def end_by_closed_pipe() -> None:
+    """End as git and coreutils do when their reader is gone: killed by SIGPIPE, which a shell
+    reports as 141 and prints nothing for. Python ignores SIGPIPE from the start (so a socket
+    that breaks is an exception, not death), and the default action comes back only here, at
+    the very end. Where there is no SIGPIPE (Windows) this returns."""
+    import signal
+
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    if sigpipe is None:
+        return
+    # The standard streams keep the lines the pipe refused: unflushed, never tried again.
+    with contextlib.suppress(OSError):
+        signal.signal(sigpipe, signal.SIG_DFL)
+        signal.raise_signal(sigpipe)  # to this thread, so before the call returns

@@ -13,11 +13,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from core.cli.console import FAILED, OK, USAGE, CliError, Console
+from core.cli.console import FAILED, OK, USAGE, CliError, Console, OutputClosed
 from core.cli.where import resolve_account, where_words
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from core.batch import BatchEvent, BatchRun, BatchSummary, RowResult, RowStatus
     from core.batch_file import BatchRow
@@ -88,6 +88,13 @@ def batch_command(args: argparse.Namespace, console: Console, workspace: Workspa
             console.warn(line)
         if len(problems) > MAX_PROBLEM_LINES:
             console.warn(f"… and {len(problems) - MAX_PROBLEM_LINES} more problems.")
+        markup = _markup_lines(parsed.rows)
+        for line in markup[:MAX_PROBLEM_LINES]:
+            console.warn(line)
+        if len(markup) > MAX_PROBLEM_LINES:
+            console.warn(
+                f"… and {len(markup) - MAX_PROBLEM_LINES} more names or tags with HTML tags."
+            )
         valid = len(parsed.rows) - len(parsed.invalid)
         if args.dry_run:
             console.say(
@@ -127,6 +134,20 @@ def batch_command(args: argparse.Namespace, console: Console, workspace: Workspa
     return OK if summary.ok and written else FAILED
 
 
+def _markup_lines(rows: Sequence[BatchRow]) -> list[str]:
+    """For each valid row whose name or tags hold HTML tags, the window's warning of what Open
+    Connectors will store: ``row 3: Open Connectors removes HTML tags from …``."""
+    from core.cli.instances import markup_warnings
+    from core.spec.models import NAME, TAGS, field_hints
+
+    lines: list[str] = []
+    for row in rows:
+        if row.draft is not None:
+            hints = field_hints(row.connector, {NAME: row.draft.name, TAGS: row.draft.tags})
+            lines += [f"row {row.number}: {w}" for w in markup_warnings(hints)]
+    return lines
+
+
 def _rows(count: int) -> str:
     return f"{count} row" if count == 1 else f"{count} rows"
 
@@ -162,6 +183,7 @@ def _run(
 
     progress = Progress(console, len(rows))
     run = BatchRun(ws, account, rows, concurrency=concurrency, on_event=progress.event)
+    progress.on_closed = run.stop
     outcome: list[BatchSummary] = []
     failure: list[BaseException] = []
 
@@ -190,9 +212,11 @@ def _stop_on_interrupt(console: Console, run: BatchRun) -> Iterator[None]:
         return
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        if not run.stopping:
-            console.warn("stopping: rows in flight finish, no new ones are sent…")
+        told = run.stopping
         run.stop()
+        if not told:
+            with contextlib.suppress(OutputClosed):  # then the results file says it
+                console.warn("stopping: rows in flight finish, no new ones are sent…")
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -204,10 +228,17 @@ def _stop_on_interrupt(console: Console, run: BatchRun) -> Iterator[None]:
 
 class Progress:
     """A bar with counts and rate on a terminal (standard error); one line per row when the
-    output is piped (standard output). Called from the batch's worker threads."""
+    output is piped (standard output). Called from the batch's worker threads.
+
+    When the pipe it writes to is closed (``cwdesk batch … | head -3``), it falls silent and
+    calls `on_closed` (the run's stop, as Ctrl+C): rows in flight finish and the results file
+    is still written; the command then ends as a closed pipe ends it."""
+
+    on_closed: Callable[[], None] | None = None
 
     def __init__(self, console: Console, total: int) -> None:
         self._console = console
+        self._closed = False
         self._total = total
         self._bar = console.is_terminal(console.err)
         self._lock = threading.Lock()
@@ -217,22 +248,35 @@ class Progress:
         self._drawn = 0.0
 
     def event(self, event: BatchEvent) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self._show(event)
+            except OutputClosed:
+                self._fall_silent()
+
+    def _fall_silent(self) -> None:
+        self._closed = True
+        if self.on_closed is not None:
+            self.on_closed()
+
+    def _show(self, event: BatchEvent) -> None:
         from core.batch import Paused, RowFinished, RowStatus
 
-        with self._lock:
-            if isinstance(event, Paused):
-                self._line(f"the server asked to slow down: pausing {event.seconds:.1f} s")
-            elif isinstance(event, RowFinished):
-                result = event.result
-                self._finished += 1
-                self._counts[result.status] = self._counts.get(result.status, 0) + 1
-                if not self._bar:
-                    self._console.say(row_line(result))
-                elif result.status not in (RowStatus.CREATED, RowStatus.EXISTS) or (
-                    result.message and not result.ok
-                ):
-                    self._line(row_line(result))
-            self._draw()
+        if isinstance(event, Paused):
+            self._line(f"the server asked to slow down: pausing {event.seconds:.1f} s")
+        elif isinstance(event, RowFinished):
+            result = event.result
+            self._finished += 1
+            self._counts[result.status] = self._counts.get(result.status, 0) + 1
+            if not self._bar:
+                self._console.say(row_line(result))
+            elif result.status not in (RowStatus.CREATED, RowStatus.EXISTS) or (
+                result.message and not result.ok
+            ):
+                self._line(row_line(result))
+        self._draw()
 
     def _line(self, text: str) -> None:
         if self._bar:
@@ -258,6 +302,9 @@ class Progress:
 
     def done(self) -> None:
         with self._lock:
-            if self._bar:
-                self._draw(force=True)
-                self._console.end_line()
+            if self._bar and not self._closed:
+                try:
+                    self._draw(force=True)
+                    self._console.end_line()
+                except OutputClosed:
+                    self._closed = True

@@ -31,6 +31,14 @@ FIELD_ENV_PREFIX = "CWDESK_"  # a secret field from the environment: CWDESK_PASS
 MAX_STDIN_BYTES = 64 * 1024
 
 OK, FAILED, USAGE = 0, 1, 2
+# What a shell reports for a program that a closed pipe ended (128 + SIGPIPE), as git and
+# coreutils end: `main` returns it, and the launcher ends the process by that very signal.
+PIPE_CLOSED = 141
+
+
+class OutputClosed(Exception):
+    """Standard output or error is a pipe whose reader is gone (``cwdesk list | head -1``):
+    nothing more can be said, so the command ends without a word."""
 
 
 class CliError(Exception):
@@ -70,11 +78,11 @@ class Console:
 
     def say(self, text: str = "") -> None:
         """One line on standard output (a line break in `text` is shown escaped)."""
-        print(shown(text), file=self.out, flush=True)
+        self._print(shown(text), self.out)
 
     def say_cells(self, cells: Iterable[str], separator: str = "\t") -> None:
         """One line of cells, each escaped, joined by our own `separator` (a tab, spaces)."""
-        print(separator.join(shown(c) for c in cells), file=self.out, flush=True)
+        self._print(separator.join(shown(c) for c in cells), self.out)
 
     def say_block(self, text: str) -> None:
         """Lines of our own making (JSON, which escapes every control itself): each line
@@ -84,14 +92,29 @@ class Console:
 
     def warn(self, text: str) -> None:
         """One line on standard error, after the program's name."""
-        print(f"{PROG}: {shown(text)}", file=self.err, flush=True)
+        self._print(f"{PROG}: {shown(text)}", self.err)
 
     def redraw(self, text: str, *, end: str = "") -> None:
         """Replace the line on standard error (a terminal): a progress bar, or a line above it."""
-        print("\r\x1b[2K" + shown(text), end=end, file=self.err, flush=True)
+        self._print("\r\x1b[2K" + shown(text), self.err, end=end)
 
     def end_line(self) -> None:
-        print(file=self.err, flush=True)
+        self._print("", self.err)
+
+    @staticmethod
+    def _print(text: str, stream: TextIO, *, end: str = "\n") -> None:
+        """Written and flushed at once, so a closed pipe is noticed at the line that meets it."""
+        try:
+            print(text, end=end, file=stream, flush=True)
+        except BrokenPipeError:
+            raise OutputClosed from None
+
+    @classmethod
+    def put(cls, text: str, stream: TextIO | None) -> None:
+        """Text already made safe (argparse's help and messages, escaped by the parser) as it
+        is. No stream (a process started without one) is no output, as argparse has it."""
+        if stream is not None:
+            cls._print(text, stream, end="")
 
     def is_terminal(self, stream: TextIO) -> bool:
         try:
@@ -104,10 +127,13 @@ class Console:
             return self.getpass(prompt)
         import getpass
 
-        return getpass.getpass(shown(prompt), stream=self.err)
+        try:
+            return getpass.getpass(shown(prompt), stream=self.err)
+        except BrokenPipeError:  # the prompt's stream
+            raise OutputClosed from None
 
     def confirm(self, question: str) -> bool:
-        print(f"{shown(question)} [y/N] ", end="", file=self.err, flush=True)
+        self._print(f"{shown(question)} [y/N] ", self.err, end="")
         answer = self.stdin.readline(256)
         return answer.strip().lower() in ("y", "yes")
 

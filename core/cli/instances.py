@@ -82,6 +82,8 @@ def create(
         elif needed:
             not_given.append(fs.name)
     check = check_draft(raw, account=account)
+    for warning in markup_warnings(check.hints):
+        console.warn(warning)
     if check.draft is None:
         hint = ""
         if not_given and not asked:
@@ -136,6 +138,14 @@ def create(
         return OK
     console.warn(words)
     return FAILED
+
+
+def markup_warnings(hints: Mapping[str, str]) -> list[str]:
+    """The window's warnings for a name or tags holding HTML tags, saying what Open Connectors
+    will store (`core.spec.models.field_hints`), from a check's hints."""
+    from core.spec.models import NAME, TAGS
+
+    return [hints[key] for key in (NAME, TAGS) if hints.get(key)]
 
 
 def _stdin_fields(console: Console) -> dict[str, str]:

@@ -8,8 +8,9 @@ it is printed: ``cwdesk --help`` stays quick.
 from __future__ import annotations
 
 import argparse
+import sys
 
-from core.cli.console import ORGANIZATION_SECRET_ENV, PROG, USER_SECRET_ENV
+from core.cli.console import ORGANIZATION_SECRET_ENV, PROG, USER_SECRET_ENV, Console
 
 # Not `typing`: mypy reads any name TYPE_CHECKING as true, and the import costs a few ms.
 TYPE_CHECKING = False
@@ -25,15 +26,21 @@ SENDING_COMMANDS = ("create", "list", "delete", "token", "batch")
 
 class _Parser(argparse.ArgumentParser):
     """A parser whose epilog is worked out only when its help is shown (the connector list
-    needs core.spec.connectors, which --help elsewhere need not import), and whose messages reach
-    the terminal escaped like every other line (they repeat what was typed)."""
+    needs core.spec.connectors, which --help elsewhere need not import), whose help ends with
+    its command's exit statuses (`exit_status_words`, laid out one a line, which argparse's
+    epilog would run together), and whose messages reach the terminal escaped like every
+    other line (they repeat what was typed)."""
 
     lazy_epilog: Callable[[], str] | None = None
+    exit_statuses_of: str | None = None  # the command, a key of EXIT_STATUSES
 
     def format_help(self) -> str:
         if self.lazy_epilog is not None:
             self.epilog = self.lazy_epilog()
-        return super().format_help()
+        text = super().format_help()
+        if self.exit_statuses_of is not None:
+            text += "\n" + exit_status_words(self.exit_statuses_of) + "\n"
+        return text
 
     def _print_message(self, message: str, file: Any = None) -> None:
         if message and not all(line.isprintable() for line in message.split("\n")):
@@ -42,7 +49,10 @@ class _Parser(argparse.ArgumentParser):
             from core.outside_text import for_terminal
 
             message = for_terminal(message, keep_newlines=True)
-        super()._print_message(message, file)
+        if message:
+            # Through the console, not argparse's own write, which drops a closed pipe without
+            # a word (the help's exit status would then be 0 for a help nobody read).
+            Console.put(message, file or sys.stderr)
 
 
 def _where_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
@@ -83,10 +93,124 @@ def _connectors_epilog() -> str:
     return "\n".join([f"connectors (default {DEFAULT_CONNECTOR}):", *lines, "", "fields:", *fields])
 
 
-EXIT_STATUS = (
-    "exit status: 0 all done; 1 a call to the server (or the password manager) failed, or some "
-    "rows did; 2 usage or input error (nothing was sent)"
-)
+# Each command's exit statuses, in its own words (its --help ends with them).
+NOTHING_SENT = "usage or input error: nothing was sent"
+EXIT_STATUSES: dict[str, tuple[tuple[int, str], ...]] = {
+    "": (
+        (0, "done"),
+        (1, "a call to the server or the password manager failed (or a batch row did)"),
+        (2, NOTHING_SENT),
+        (
+            141,
+            "as a shell shows it: the pipe it wrote to was closed (cwdesk list | head -1), and "
+            "it ended quietly, killed by SIGPIPE, as git does",
+        ),
+    ),
+    "accounts": (
+        (0, "done"),
+        (1, "the password manager or the host failed, or you answered no"),
+        (2, "usage or input error: nothing was saved or removed"),
+    ),
+    "accounts list": (
+        (0, "listed (also when none is saved)"),
+        (1, "the list of accounts could not be read"),
+        (2, "usage error"),
+    ),
+    "accounts add": (
+        (0, "saved, its secrets in the password manager"),
+        (1, "the password manager did not store the secrets"),
+        (
+            2,
+            "usage or input error (a name already taken, a host or secret refused, no secrets "
+            "given and no terminal to ask on): nothing was saved",
+        ),
+    ),
+    "accounts remove": (
+        (0, "removed, with its secrets"),
+        (1, "you answered no, or the password manager failed"),
+        (2, "no account of that name, or no terminal to ask on and no --yes: nothing removed"),
+    ),
+    "accounts test": (
+        (0, "the host accepts the account's secrets"),
+        (1, "the host refused them or did not answer, or they are not in the password manager"),
+        (2, "no account of that name"),
+    ),
+    "create": (
+        (0, "created, its token stored in the password manager"),
+        (
+            1,
+            "not created: the server refused it, or its answer was lost and the lookup did not "
+            "find it; or created, but its token could not be stored (the message says how to "
+            "fetch it)",
+        ),
+        (
+            2,
+            "usage or input error (a field, a secret with no terminal to ask for it, the same "
+            "name made here in the last 10 minutes without --again): nothing was sent",
+        ),
+    ),
+    "list": (
+        (0, "listed (also when there are none)"),
+        (1, "the server refused the secrets or did not answer"),
+        (2, NOTHING_SENT),
+    ),
+    "delete": (
+        (0, "deleted, with its stored token and record"),
+        (
+            1,
+            "no such instance, the server refused or did not answer, a part could not be "
+            "removed (each is reported), or you answered no",
+        ),
+        (2, "usage error, or no terminal to ask on and no --yes: nothing was sent"),
+    ),
+    "token": (
+        (0, "said whether it is stored, copied it, or printed it"),
+        (
+            1,
+            "no such instance or no token, the server refused or did not answer, or no "
+            "clipboard tool (or it failed)",
+        ),
+        (2, "usage error (--reveal into a pipe or file, --keep without --copy)"),
+    ),
+    "sandbox": (
+        (0, "stopped by Ctrl+C or SIGTERM; or shown, while another program serves it"),
+        (1, "it could not start (its port or state taken, a folder that cannot be written)"),
+        (2, "usage error"),
+    ),
+    "batch": (
+        (
+            0,
+            "every row created or already there (--dry-run: every row valid, or some with "
+            "--skip-invalid)",
+        ),
+        (
+            1,
+            "a row failed or its outcome is unknown, the batch was stopped, no password "
+            "manager for the tokens, or the results file could not be written (the rows are "
+            "printed instead)",
+        ),
+        (
+            2,
+            "usage or input error (the file cannot be read, or rows with problems without "
+            "--skip-invalid): nothing was sent",
+        ),
+    ),
+}
+
+
+def exit_status_words(command: str) -> str:
+    """The "exit status:" block of `command`'s help ("" for cwdesk itself, "accounts add"),
+    one status a line, wrapped under its words."""
+    import shutil
+    import textwrap
+
+    width = max(40, min(shutil.get_terminal_size().columns - 2, 100))
+    lines = ["exit status:"]
+    for status, words in EXIT_STATUSES[command]:
+        lines += textwrap.wrap(
+            words, width, initial_indent=f"  {status:<5}", subsequent_indent=" " * 7
+        )
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,9 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
         usage=f"{PROG} [--account NAME | --api-root URL | --sandbox] COMMAND ...",
         description="Create and manage SAP Open Connectors instances for ConnectWise: the "
         "window's accounts, one instance or a CSV batch of them. The options saying where to "
-        "send go before or after the command.",
-        epilog=EXIT_STATUS,
+        "send go before or after the command. Each command's --help says its exit statuses.",
     )
+    parser.exit_statuses_of = ""
     parser.add_argument("--version", action="version", version=version)
     _where_options(parser, prefix="top_")
     commands = parser.add_subparsers(
@@ -108,8 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     def command(name: str, *, sends: bool = False, **kwargs: Any) -> _Parser:
-        sub = commands.add_parser(name, prog=f"{PROG} {name}", epilog=EXIT_STATUS, **kwargs)
+        sub = commands.add_parser(name, prog=f"{PROG} {name}", **kwargs)
         assert isinstance(sub, _Parser)
+        sub.exit_statuses_of = name
         sub.add_argument("--version", action="version", version=version)
         if sends:
             _where_options(sub)
@@ -118,8 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     accounts = command("accounts", help="the saved accounts (the same as the window's)")
     account_commands = accounts.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    def action(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    def action(name: str, **kwargs: Any) -> _Parser:
         sub = account_commands.add_parser(name, prog=f"{PROG} accounts {name}", **kwargs)
+        assert isinstance(sub, _Parser)
+        sub.exit_statuses_of = f"accounts {name}"
         sub.add_argument("--version", action="version", version=version)
         return sub
 
@@ -155,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(--secrets-from-stdin: field=value lines), or asked for without echo.",
     )
     create.formatter_class = argparse.RawDescriptionHelpFormatter
-    create.lazy_epilog = lambda: _connectors_epilog() + "\n\n" + EXIT_STATUS
+    create.lazy_epilog = _connectors_epilog
     create.add_argument("--connector", metavar="KEY", help="the connector (listed below)")
     create.add_argument("--name", required=True)
     create.add_argument("--tags", default="", help='comma-separated, e.g. "acme, production"')
@@ -194,8 +321,30 @@ def build_parser() -> argparse.ArgumentParser:
     ways.add_argument("--reveal", action="store_true", help="print it (to a terminal only)")
     token.add_argument("--keep", action="store_true", help="with --copy: leave it on the clipboard")
 
-    sandbox = command("sandbox", help="run the local sandbox until Ctrl+C")
-    sandbox.add_argument("--port", type=int, default=0, help="port to listen on (0: any free)")
+    sandbox = command(
+        "sandbox",
+        help="serve the local sandbox until Ctrl+C, with its addresses and logins",
+        description="Serve the local sandbox until Ctrl+C: the one the window's Local sandbox "
+        "and --sandbox use, its instances kept between runs. Prints its Open Connectors API "
+        "address and secrets, its ConnectWise stand-in's address and the values to type. While "
+        "the window (or another cwdesk) serves it, shows those and exits. Its port: "
+        "CW_CONNECTOR_DESK_SANDBOX_PORT, else the last one, else this user's own, else any free "
+        "one. With --port or --state, a sandbox of its own instead, as cw-connector-sandbox "
+        "runs it.",
+    )
+    sandbox.add_argument(
+        "--port",
+        type=int,
+        metavar="N",
+        help="a sandbox of its own on port N (0: any free), with new secrets; forgotten when it "
+        "stops unless --state is given too",
+    )
+    sandbox.add_argument(
+        "--state",
+        metavar="FILE",
+        help="a sandbox of its own whose instances and secrets are kept in FILE across runs "
+        "(plain text: for test data only)",
+    )
 
     batch = command(
         "batch",

@@ -19,6 +19,7 @@ from core.cli.console import (
 from core.user_facing import sentence
 
 if TYPE_CHECKING:
+    from core.sandbox.on_demand import OnDemandSandbox
     from core.spec.models import Account
     from core.storage.accounts import SavedAccount
     from core.workspace import Workspace
@@ -64,19 +65,26 @@ def resolve_account(
 def _sandbox_account(stack: contextlib.ExitStack) -> Account:
     """The window's local sandbox, kept in the data folder: served in this process for the
     command (stopped with `stack`), or, while the window serves it, that window's."""
+    from core.sandbox.on_demand import sandbox_account
+
+    return sandbox_account(stack.enter_context(open_local_sandbox()))
+
+
+def open_local_sandbox() -> OnDemandSandbox:
+    """The local sandbox the window uses (`SandboxHome.default()`), served here when no other
+    process serves it; the caller stops it. Never taken over (cwdesk ends soon). Why it could
+    not be opened as a CliError (exit 1)."""
     from core.sandbox.home import SandboxHome, SandboxUnavailable
-    from core.sandbox.on_demand import OnDemandSandbox, sandbox_account
+    from core.sandbox.on_demand import OnDemandSandbox
 
     try:
-        sandbox = OnDemandSandbox(home=SandboxHome.default(), take_over=False)
+        return OnDemandSandbox(home=SandboxHome.default(), take_over=False)
     except SandboxUnavailable as exc:
         raise CliError(str(exc), FAILED) from None
     except OSError as exc:
         raise CliError(
             f"The local sandbox could not start: {exc.strerror or exc}.", FAILED
         ) from None
-    stack.enter_context(sandbox)
-    return sandbox_account(sandbox)
 
 
 def where_words(args: argparse.Namespace) -> str:

@@ -7,6 +7,7 @@ import csv
 import json
 from pathlib import Path
 
+from core.spec.models import NAME, TAGS, field_hints
 from core.storage.accounts import SavedAccount, load_accounts
 from core.storage.records import RecordsStore
 from core.storage.vault import Vault
@@ -172,6 +173,51 @@ def test_create_sends_once_stores_the_token_and_asks_before_the_same_name_again(
     )
     assert again.status == 2 and "Add --again" in again.err  # an input error: nothing sent
     assert len(cli.bench.server.instances()) == 1
+
+
+def test_a_name_or_tags_with_html_tags_get_the_window_s_warning_of_what_will_be_stored(
+    cli: Cli,
+) -> None:
+    add_account(cli)
+    name, tags = "Acme <b>North</b>", "prod, <i>acme</i>"
+    # What the window's form shows beside the Name and Tags fields.
+    window = field_hints("connectwisehd", {NAME: name, TAGS: tags})
+
+    ran = cli(
+        "create", "--account", "Sandbox", "--name", name, "--tags", tags, *SOAP,
+        env={"CWDESK_PASSWORD": PASSWORD},
+    )  # fmt: skip
+
+    assert ran.status == 0, ran.err
+    assert ran.err.splitlines() == [f"cwdesk: {window[NAME]}", f"cwdesk: {window[TAGS]}"]
+    assert "it will store “Acme North”" in ran.err and "it will store “prod, acme”" in ran.err
+    (made,) = cli.bench.server.instances()
+    assert made.name == "Acme North" and tuple(made.tags) == ("prod", "acme")  # as warned
+
+
+def test_the_markup_warning_comes_before_anything_is_sent(cli: Cli) -> None:
+    ran = cli("create", "--sandbox", "--name", "<b></b>", "--set", "server_url=not a host")
+
+    assert ran.status == 2 and cli.bench.posts() == 0
+    warning, refusal = ran.err.splitlines()
+    assert warning == (
+        "cwdesk: Open Connectors removes HTML tags from instance names: nothing would be left."
+    )
+    assert refusal.startswith("cwdesk: Not created:")
+
+
+def test_a_batch_warns_of_each_row_whose_name_holds_html_tags(cli: Cli, tmp_path: Path) -> None:
+    rows = soap_rows(3)
+    rows[1]["name"] = "<b>Bold</b> Co"
+    source = write_csv(tmp_path / "in.csv", rows)
+
+    ran = cli("batch", str(source), "--dry-run")
+
+    assert ran.status == 0, ran.err
+    assert ran.err == (
+        "cwdesk: row 3: Open Connectors removes HTML tags from instance names: it will store "
+        "“Bold Co”.\n"
+    )
 
 
 def test_a_token_not_stored_is_said_with_every_reason_and_the_command_that_fetches_it(

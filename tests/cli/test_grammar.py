@@ -392,3 +392,57 @@ def test_results_go_beside_the_file_or_else_into_the_current_folder(
     )
     assert (here / "in.results.csv").is_file() and not (locked / "in.results.csv").exists()
     assert ran.out.rstrip().endswith("Results: in.results.csv")
+
+
+# --- each command's help states its exit statuses ---------------------------------------------
+
+
+def help_statuses(capsys: pytest.CaptureFixture[str], *command: str) -> dict[int, str]:
+    """The "exit status:" block of `cwdesk COMMAND --help`: each status and its words."""
+    from core.cli.app import main
+
+    assert main([*command, "--help"]) == 0
+    block = capsys.readouterr().out.split("\nexit status:\n", 1)[1]
+    statuses: dict[int, str] = {}
+    for line in block.splitlines():
+        first, _, words = line.strip().partition(" ")
+        if first.isdecimal() and line.startswith("  " + first):
+            statuses[int(first)] = words.strip()
+            last = int(first)
+        elif line.strip():
+            statuses[last] += " " + line.strip()
+    return statuses
+
+
+def _command_of(case: Case) -> tuple[str, ...]:
+    parts = case.id.split("-")
+    return tuple(parts[:2]) if parts[0] == "accounts" else (parts[0],)
+
+
+HELPS = sorted(
+    {(), ("accounts",), *(_command_of(c) for c in CASES if not c.id.startswith("unknown"))}
+)
+
+
+def test_every_command_s_help_names_each_status_the_table_shows_it_exits_with(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    missing = [
+        f"{case.id}: {case.status}"
+        for case in CASES
+        if not case.id.startswith("unknown")
+        and case.status not in help_statuses(capsys, *_command_of(case))
+    ]
+    assert missing == []
+
+
+def test_each_command_says_its_exit_statuses_in_its_own_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    said = {command: help_statuses(capsys, *command) for command in HELPS}
+
+    assert len(said) == len(HELPS) >= 12
+    assert all(set(statuses) >= {0, 2} for statuses in said.values()), said
+    assert len({tuple(s.items()) for s in said.values()}) == len(HELPS)  # none borrows another's
+    assert not any("row" in words for words in said[("create",)].values())
+    assert "SIGPIPE" in said[()][141]

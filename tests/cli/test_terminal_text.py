@@ -180,10 +180,5 @@ def test_every_line_is_printed_through_the_console() -> None:
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             if name in ("print", "write", "writelines", "_print_message"):
                 offenders.append(f"{path.name}:{node.lineno} {name}")
-    # _Parser._print_message hands argparse's text on escaped (its super() call).
-    assert offenders == [f"parser.py:{_print_message_line(folder)} _print_message"]
-
-
-def _print_message_line(folder: Path) -> int:
-    lines = (folder / "parser.py").read_text(encoding="utf-8").splitlines()
-    return next(n for n, line in enumerate(lines, 1) if "super()._print_message(" in line)
+    # argparse's own text reaches the streams escaped, through Console.put (parser.py).
+    assert offenders == []

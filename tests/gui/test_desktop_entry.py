@@ -65,3 +65,20 @@ def test_an_unwritable_folder_gives_one_line_and_status_1(tmp_path: Path) -> Non
     assert done.stderr.startswith("cw-connector-desk: could not install the desktop entry:")
     assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+def test_help_names_the_folder_the_entry_goes_to_as_xdg_data_home_says(tmp_path: Path) -> None:
+    shown = " ".join(run(tmp_path, "--help").stdout.split())  # argparse wraps the lines
+    assert f"files under {tmp_path / 'share'} ($XDG_DATA_HOME" in shown
+
+    unset = {k: v for k, v in os.environ.items() if k != "XDG_DATA_HOME"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gui", "--help"],
+        cwd=ROOT,
+        env={**unset, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert f"files under {tmp_path / '.local' / 'share'} (" in " ".join(done.stdout.split())
