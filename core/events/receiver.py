@@ -31,6 +31,7 @@ from core.net import json_limits
 from core.net.json_limits import JsonTooDeepError
 from core.net.loopback import Limits, LoopbackHandler, parse_json_body
 from core.net.loopback_service import LoopbackService
+from core.outside_text import for_terminal
 from core.spec.secret import reveal
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,7 @@ class _Handler(LoopbackHandler):
     service: EventReceiver
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("events receiver: %s", format % args)
+        log.debug("events receiver: %s", for_terminal(format % args))
 
     def do_POST(self) -> None:
         if not self._on_events_path():

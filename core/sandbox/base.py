@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from core.net.loopback import ErrorBody, Limits, LoopbackHandler, json_error_body
 from core.net.loopback_service import LoopbackService
+from core.outside_text import for_terminal
 
 from .faults import ControlRefused, FaultRule, FaultSet, control, is_control, secrets_match
 
@@ -87,7 +88,10 @@ class SandboxHandler(LoopbackHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.service.log_requests:
-            sys.stderr.write(f"{self.log_prefix}: {self.address_string()} {format % args}\n")
+            # The sender's words, escaped for the terminal (the strict parser already refuses a
+            # request line with control or non-ASCII characters: this keeps it so).
+            line = for_terminal(f"{self.address_string()} {format % args}")
+            sys.stderr.write(f"{self.log_prefix}: {line}\n")
 
     def serve(self) -> None:
         """One request, whatever its method (the `do_*` methods of a subclass)."""
